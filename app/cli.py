@@ -1,0 +1,317 @@
+"""The `coopdiag` command line. Messages for people are in Spanish; JSON goes to stdout only.
+
+Exit statuses: 0 success; 1 an answer set failed validation (or another
+operational failure); 2 a broken questionnaire file or bad command usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn, Sequence
+
+import orjson
+
+EXIT_OK, EXIT_INVALID_ANSWERS, EXIT_USAGE = 0, 1, 2
+
+_ARGPARSE_MESSAGES = {
+    "the following arguments are required": "faltan argumentos obligatorios",
+    "unrecognized arguments": "argumentos no reconocidos",
+    "invalid choice": "opción no válida",
+    "expected one argument": "falta el valor de la opción",
+    "not allowed with argument": "no se puede usar junto con",
+}
+
+
+class _Formatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):  # noqa: ANN001 - argparse's signature
+        return super().add_usage(usage, actions, groups, "uso: " if prefix is None else prefix)
+
+
+class SpanishArgumentParser(argparse.ArgumentParser):
+    """argparse with Spanish headings and errors (no gettext catalogue ships with Python)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        kwargs.setdefault("add_help", False)
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "argumentos"
+        self._optionals.title = "opciones"
+        self.add_argument("-h", "--help", action="help", help="muestra esta ayuda y termina")
+
+    def error(self, message: str) -> NoReturn:
+        for english, spanish in _ARGPARSE_MESSAGES.items():
+            message = message.replace(english, spanish)
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _fail(message: str, status: int) -> NoReturn:
+    print(f"coopdiag: {message}", file=sys.stderr)
+    raise SystemExit(status)
+
+
+def _read_text(path: str, what: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        _fail(f"no existe el archivo {what} «{path}»", EXIT_USAGE)
+    except IsADirectoryError:
+        _fail(f"«{path}» es una carpeta, no un archivo {what}", EXIT_USAGE)
+    except UnicodeDecodeError:
+        _fail(f"el archivo {what} «{path}» no está en UTF-8", EXIT_USAGE)
+    except OSError as error:
+        _fail(f"no se pudo leer el archivo {what} «{path}»: {error.strerror}", EXIT_USAGE)
+
+
+def _load_questionnaire(path: str):
+    from scoring import QuestionnaireError, load_questionnaire
+
+    text = _read_text(path, "de cuestionario")
+    try:
+        return load_questionnaire(text, source=Path(path).name if path != "-" else "<stdin>")
+    except QuestionnaireError as error:
+        count = len(error.problems)
+        print(
+            f"coopdiag: el cuestionario «{path}» no es válido ({count} problema{'s' if count != 1 else ''}):",
+            file=sys.stderr,
+        )
+        for problem in error.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
+
+
+# --------------------------------------------------------------------------
+# coopdiag score
+
+
+def _json_error(message: str) -> dict:
+    return {"question": None, "code": "invalid_json", "message": message}
+
+
+def _score_one(questionnaire, answers: Any) -> tuple[dict | None, list[dict]]:
+    from scoring import score_valid, validate_answers
+
+    errors = validate_answers(questionnaire, answers)
+    if errors:
+        return None, [e.to_dict() for e in errors]
+    return score_valid(questionnaire, answers).to_dict(), []
+
+
+def command_score(args: argparse.Namespace) -> int:
+    if (args.answers is None) == (args.batch is None):
+        _fail("indique un archivo de respuestas, o bien --batch ARCHIVO.jsonl (uno de los dos)", EXIT_USAGE)
+    questionnaire = _load_questionnaire(args.questionnaire)
+    out = sys.stdout.buffer
+    if args.answers is not None:
+        text = _read_text(args.answers, "de respuestas")
+        try:
+            answers = json.loads(text)
+        except json.JSONDecodeError as error:
+            errors = [_json_error(f"JSON no válido (línea {error.lineno}, columna {error.colno}): {error.msg}")]
+        else:
+            result, errors = _score_one(questionnaire, answers)
+            if result is not None:
+                out.write(orjson.dumps(result) + b"\n")
+                return EXIT_OK
+        out.write(orjson.dumps({"errors": errors}) + b"\n")
+        for error in errors:
+            where = f"{error['question']}: " if error["question"] else ""
+            print(f"coopdiag: respuesta no válida: {where}{error['message']}", file=sys.stderr)
+        return EXIT_INVALID_ANSWERS
+
+    # --batch: one output line per input answer set, in order; blank lines are skipped.
+    source = sys.stdin.buffer if args.batch == "-" else None
+    if source is None:
+        try:
+            source = open(args.batch, "rb")  # noqa: SIM115 - closed below
+        except OSError as error:
+            _fail(f"no se pudo leer el archivo de respuestas «{args.batch}»: {error.strerror}", EXIT_USAGE)
+    failed = 0
+    with source:
+        for number, line in enumerate(source, start=1):
+            if not line.strip():
+                continue
+            try:
+                answers = orjson.loads(line)
+            except orjson.JSONDecodeError as error:
+                result, errors = None, [_json_error(f"JSON no válido: {error}")]
+            else:
+                result, errors = _score_one(questionnaire, answers)
+            if result is None:
+                failed += 1
+                out.write(orjson.dumps({"line": number, "errors": errors}) + b"\n")
+            else:
+                out.write(orjson.dumps(result) + b"\n")
+    if failed:
+        print(f"coopdiag: {failed} conjunto(s) de respuestas no válido(s); vea 'errors' en la salida", file=sys.stderr)
+        return EXIT_INVALID_ANSWERS
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------
+# coopdiag questionnaire check | show
+
+
+def _counts(questions) -> str:
+    scored = sum(1 for q in questions if q.scored)
+    critical = sum(1 for q in questions if q.critical)
+    text = f"{len(questions)} pregunta{'s' if len(questions) != 1 else ''} ({scored} puntuada{'s' if scored != 1 else ''}"
+    if critical:
+        text += f", {critical} crítica{'s' if critical != 1 else ''}"
+    return text + ")"
+
+
+def _decimal(value: float) -> str:
+    from babel.numbers import format_decimal
+
+    return format_decimal(value, locale="es_CL")
+
+
+def command_check(args: argparse.Namespace) -> int:
+    q = _load_questionnaire(args.file)
+    subcategories = sum(len(d.subcategories) for d in q.dimensions)
+    print(
+        f"{args.file}: válido — «{q.title}» (id {q.id}, versión {q.version}): {len(q.dimensions)} dimensiones, "
+        f"{subcategories} subcategorías, {_counts(q.questions)}"
+    )
+    return EXIT_OK
+
+
+QUESTION_TYPES_ES = {
+    "yes_no": "sí/no", "choice": "selección única", "multi": "selección múltiple", "number": "número",
+    "computed": "calculada", "text": "texto", "date": "fecha",
+}
+
+
+def command_show(args: argparse.Namespace) -> int:
+    q = _load_questionnaire(args.file)
+    subcategories = sum(len(d.subcategories) for d in q.dimensions)
+    print(f"{q.title}")
+    print(
+        f"id {q.id} · versión {q.version} · idioma {q.language} · umbrales: verde ≥ {_decimal(q.thresholds.green)}, "
+        f"rojo < {_decimal(q.thresholds.red)}"
+    )
+    print(f"{len(q.dimensions)} dimensiones, {subcategories} subcategorías, {_counts(q.questions)}")
+    for d_index, dimension in enumerate(q.dimensions):
+        last_dim = d_index == len(q.dimensions) - 1
+        dim_questions = [x for s in dimension.subcategories for x in s.questions]
+        print(
+            f"{'└─' if last_dim else '├─'} {dimension.title} [{dimension.id}] peso {_decimal(dimension.weight)}: "
+            f"{len(dimension.subcategories)} subcategorías, {_counts(dim_questions)}"
+        )
+        branch = "   " if last_dim else "│  "
+        for s_index, sub in enumerate(dimension.subcategories):
+            last_sub = s_index == len(dimension.subcategories) - 1
+            print(
+                f"{branch}{'└─' if last_sub else '├─'} {sub.title} [{sub.id}] peso {_decimal(sub.weight)}: "
+                f"{_counts(sub.questions)}"
+            )
+            if args.preguntas:
+                inner = branch + ("   " if last_sub else "│  ")
+                for question in sub.questions:
+                    marks = [QUESTION_TYPES_ES[question.type]]
+                    if question.weight != 1:
+                        marks.append(f"peso {_decimal(question.weight)}")
+                    if question.critical:
+                        marks.append("crítica")
+                    if not question.scored:
+                        marks.append("sin puntaje")
+                    if question.relevant:
+                        marks.append(f"si {question.relevant}")
+                    print(f"{inner}· {question.id} ({', '.join(marks)}): {question.text}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------
+# coopdiag db | serve
+
+
+def command_db(args: argparse.Namespace) -> int:
+    from app import db
+
+    if args.db_command == "upgrade":
+        db.upgrade_database(args.revision)
+        print(f"Base de datos actualizada a la revisión {args.revision}.", file=sys.stderr)
+    else:
+        db.downgrade_database(args.revision)
+        print(f"Base de datos llevada a la revisión {args.revision}.", file=sys.stderr)
+    return EXIT_OK
+
+
+def command_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------
+
+
+def build_parser() -> SpanishArgumentParser:
+    parser = SpanishArgumentParser(
+        prog="coopdiag",
+        description="coopdiag: autodiagnóstico de cooperativas agrícolas, agroalimentarias y forestales.",
+    )
+    commands = parser.add_subparsers(dest="command", title="comandos", metavar="COMANDO", parser_class=SpanishArgumentParser)
+    commands.required = True
+
+    score = commands.add_parser("score", help="calcula el semáforo de un conjunto de respuestas (JSON en la salida)")
+    score.add_argument("questionnaire", metavar="CUESTIONARIO", help="archivo YAML o JSON del cuestionario")
+    score.add_argument("answers", metavar="RESPUESTAS.json", nargs="?", help="respuestas en JSON ('-' lee la entrada estándar)")
+    score.add_argument("--batch", metavar="RESPUESTAS.jsonl", help="un conjunto de respuestas por línea; una línea de resultado por cada una")
+    score.set_defaults(handler=command_score)
+
+    questionnaire = commands.add_parser("questionnaire", help="revisa o muestra un archivo de cuestionario")
+    q_commands = questionnaire.add_subparsers(dest="questionnaire_command", title="comandos", metavar="COMANDO", parser_class=SpanishArgumentParser)
+    q_commands.required = True
+    check = q_commands.add_parser("check", help="valida el archivo y lista todos sus problemas")
+    check.add_argument("file", metavar="ARCHIVO")
+    check.set_defaults(handler=command_check)
+    show = q_commands.add_parser("show", help="muestra el árbol de dimensiones y subcategorías con sus conteos")
+    show.add_argument("file", metavar="ARCHIVO")
+    show.add_argument("--preguntas", action="store_true", help="incluye cada pregunta en el árbol")
+    show.set_defaults(handler=command_show)
+
+    database = commands.add_parser("db", help="migraciones de la base de datos")
+    db_commands = database.add_subparsers(dest="db_command", title="comandos", metavar="COMANDO", parser_class=SpanishArgumentParser)
+    db_commands.required = True
+    upgrade = db_commands.add_parser("upgrade", help="aplica las migraciones pendientes")
+    upgrade.add_argument("revision", metavar="REVISIÓN", nargs="?", default="head")
+    upgrade.set_defaults(handler=command_db)
+    downgrade = db_commands.add_parser("downgrade", help="revierte migraciones hasta REVISIÓN ('base' la deja vacía)")
+    downgrade.add_argument("revision", metavar="REVISIÓN")
+    downgrade.set_defaults(handler=command_db)
+
+    serve = commands.add_parser("serve", help="sirve la aplicación web")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(handler=command_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("coopdiag: interrumpido", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except SystemExit:
+        raise
+    except Exception as error:  # noqa: BLE001 - a person never sees a traceback
+        print(f"coopdiag: error inesperado ({type(error).__name__}): {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
