@@ -93,13 +93,13 @@ def _json_error(message: str) -> dict:
     return {"question": None, "code": "invalid_json", "message": message}
 
 
-def _score_one(questionnaire, answers: Any) -> tuple[dict | None, list[dict]]:
+def _score_one(questionnaire, answers: Any) -> tuple[bytes | None, list[dict]]:
     from scoring import score_valid, validate_answers
 
     errors = validate_answers(questionnaire, answers)
     if errors:
         return None, [e.to_dict() for e in errors]
-    return score_valid(questionnaire, answers).to_dict(), []
+    return score_valid(questionnaire, answers).to_json(), []
 
 
 def command_score(args: argparse.Namespace) -> int:
@@ -116,7 +116,7 @@ def command_score(args: argparse.Namespace) -> int:
         else:
             result, errors = _score_one(questionnaire, answers)
             if result is not None:
-                out.write(orjson.dumps(result) + b"\n")
+                out.write(result + b"\n")
                 return EXIT_OK
         out.write(orjson.dumps({"errors": errors}) + b"\n")
         for error in errors:
@@ -146,7 +146,7 @@ def command_score(args: argparse.Namespace) -> int:
                 failed += 1
                 out.write(orjson.dumps({"line": number, "errors": errors}) + b"\n")
             else:
-                out.write(orjson.dumps(result) + b"\n")
+                out.write(result + b"\n")
     if failed:
         print(f"coopdiag: {failed} conjunto(s) de respuestas no válido(s); vea 'errors' en la salida", file=sys.stderr)
         return EXIT_INVALID_ANSWERS

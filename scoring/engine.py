@@ -35,6 +35,7 @@ _LIT = (GREEN, YELLOW, RED)
 @dataclass(frozen=True, slots=True)
 class _QuestionPlan:
     id: str
+    index: int  # position in the file
     weight: float
     critical: bool
     scored: bool
@@ -42,7 +43,14 @@ class _QuestionPlan:
     relevant: Callable[[Mapping[str, object]], object] | None
     formula: Callable[[Mapping[str, object]], object] | None
     formula_inputs: tuple[str, ...]
-    score: Callable[[Any], float] | None  # answer (or computed value) -> score in [0, 1]
+    # The results a question can have, built once and shared by every diagnosis.
+    not_relevant: QuestionResult
+    unscored: QuestionResult
+    na: QuestionResult
+    ns: QuestionResult
+    unanswered: QuestionResult
+    undefined: QuestionResult
+    scored_result: Callable[[Any], QuestionResult] | None  # answer (or computed value) -> `scored` result
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +59,8 @@ class _SubcategoryPlan:
     weight: float
     green: float
     red: float
-    questions: tuple[_QuestionPlan, ...]
+    start: int  # its questions are positions start..end-1 of the file
+    end: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +79,7 @@ class Plan:
     green: float
     red: float
     evaluation_order: tuple[_QuestionPlan, ...]
+    question_count: int
     dimensions: tuple[_DimensionPlan, ...]
     checks: dict[str, Callable[[Any], Any]]
 
@@ -78,36 +88,46 @@ class Plan:
 # Compilation
 
 
-def _band_scorer(question: Question) -> Callable[[Any], float]:
-    edges = [band.max for band in question.bands[:-1]]
-    scores = [band.score for band in question.bands]
-
-    def score(number: float) -> float:
-        # min inclusive, max exclusive: a number equal to an edge belongs to the next band
-        return scores[bisect_right(edges, number)]
-    return score
-
-
-def _scorer(question: Question) -> Callable[[Any], float] | None:
+def _score_function(question: Question) -> Callable[[Any], float] | None:
+    """The type rule that turns an answer (or computed value) into a score in [0, 1]."""
     if not question.scored:
         return None
     if question.type == "yes_no":
         good = question.good != "no"
         return lambda answer: 1.0 if answer is good else 0.0
     if question.type == "choice":
-        table = {option.value: option.score for option in question.options}
-        return table.__getitem__
+        return {option.value: option.score for option in question.options}.__getitem__
     if question.type == "multi":
         table = {option.value: option.score for option in question.options}
         return lambda answer: min(1.0, sum(table[value] for value in answer))
-    return _band_scorer(question)  # number, computed
+    edges = [band.max for band in question.bands[:-1]]
+    scores = [band.score for band in question.bands]
+    # min inclusive, max exclusive: a number equal to an edge belongs to the next band
+    return lambda number: scores[bisect_right(edges, number)]
+
+
+def _scored_result(question: Question, score_of: Callable[[Any], float] | None):
+    """answer -> shared `scored` QuestionResult, made on first use for each distinct score."""
+    if score_of is None:
+        return None
+    cache: dict[float, QuestionResult] = {}
+
+    def result(answer: Any) -> QuestionResult:
+        value = score_of(answer)
+        found = cache.get(value)
+        if found is None:
+            found = cache[value] = QuestionResult.build(
+                question.id, Status.SCORED, value, question.weight, question.critical
+            )
+        return found
+    return result
 
 
 def build_plan(questionnaire: Questionnaire) -> Plan:
     multi_ids = frozenset(q.id for q in questionnaire.questions if q.type == "multi")
     plans: dict[str, _QuestionPlan] = {}
     dependencies: dict[str, list[str]] = {}
-    for question in questionnaire.questions:
+    for index, question in enumerate(questionnaire.questions):
         relevant = formula = None
         inputs: tuple[str, ...] = ()
         deps: list[str] = []
@@ -120,8 +140,12 @@ def build_plan(questionnaire: Questionnaire) -> Plan:
             formula = ex.compile_node(node, multi_ids=multi_ids)
             inputs = tuple(ex.referenced_ids(node))
             deps += inputs
+        def fixed(status: Status, score: float | None = None, q: Question = question) -> QuestionResult:
+            return QuestionResult.build(q.id, status, score, q.weight, q.critical)
+
         plans[question.id] = _QuestionPlan(
             id=question.id,
+            index=index,
             weight=question.weight,
             critical=question.critical,
             scored=question.scored,
@@ -129,7 +153,13 @@ def build_plan(questionnaire: Questionnaire) -> Plan:
             relevant=relevant,
             formula=formula,
             formula_inputs=inputs,
-            score=_scorer(question),
+            not_relevant=fixed(Status.NOT_RELEVANT),
+            unscored=fixed(Status.UNSCORED),
+            na=fixed(Status.NA),
+            ns=fixed(Status.NS, 0.0),
+            unanswered=fixed(Status.UNANSWERED),
+            undefined=fixed(Status.UNDEFINED),
+            scored_result=_scored_result(question, _score_function(question)),
         )
         dependencies[question.id] = deps
 
@@ -152,32 +182,29 @@ def build_plan(questionnaire: Questionnaire) -> Plan:
                 placed.add(child)
                 stack.append((child, iter(dependencies[child])))
 
-    dimensions = tuple(
-        _DimensionPlan(
-            id=dimension.id,
-            weight=dimension.weight,
-            green=dimension.thresholds.green,
-            red=dimension.thresholds.red,
-            subcategories=tuple(
-                _SubcategoryPlan(
-                    id=sub.id,
-                    weight=sub.weight,
-                    green=sub.thresholds.green,
-                    red=sub.thresholds.red,
-                    questions=tuple(plans[q.id] for q in sub.questions),
-                )
-                for sub in dimension.subcategories
-            ),
+    dimensions = []
+    position = 0
+    for dimension in questionnaire.dimensions:
+        subcategories = []
+        for sub in dimension.subcategories:
+            start, position = position, position + len(sub.questions)
+            subcategories.append(
+                _SubcategoryPlan(sub.id, sub.weight, sub.thresholds.green, sub.thresholds.red, start, position)
+            )
+        dimensions.append(
+            _DimensionPlan(
+                dimension.id, dimension.weight, dimension.thresholds.green, dimension.thresholds.red,
+                tuple(subcategories),
+            )
         )
-        for dimension in questionnaire.dimensions
-    )
     return Plan(
         questionnaire_id=questionnaire.id,
         version=questionnaire.version,
         green=questionnaire.thresholds.green,
         red=questionnaire.thresholds.red,
         evaluation_order=tuple(plans[qid] for qid in order),
-        dimensions=dimensions,
+        question_count=len(plans),
+        dimensions=tuple(dimensions),
         checks={q.id: answer_check(q) for q in questionnaire.questions},
     )
 
@@ -200,96 +227,70 @@ def light_for_thresholds(score: float, thresholds: Thresholds) -> Light:
     return light_for(score, thresholds.green, thresholds.red)
 
 
-def evaluate(plan: Plan, answers: Mapping[str, Any]) -> tuple[dict[str, object], dict[str, bool]]:
-    """Relevance of every question and the expression value of every non-missing one."""
+def evaluate(plan: Plan, answers: Mapping[str, Any]) -> tuple[dict[str, object], dict[str, bool], list]:
+    """One pass in dependency order: relevance, expression values and each question's result.
+
+    Returns the values of the non-missing questions, the relevance of every question and
+    the QuestionResult of every question by file position.
+    """
     values: dict[str, object] = {}
     relevance: dict[str, bool] = {}
-    for question in plan.evaluation_order:
-        condition = question.relevant
-        relevant = condition is None or condition(values) is True
-        relevance[question.id] = relevant
-        if not relevant:
-            continue
-        if question.computed:
-            value = question.formula(values)
-            if value is not MISSING:
-                values[question.id] = value
-        else:
-            answer = answers.get(question.id)
-            if answer is not None and answer != "na" and answer != "ns":
-                values[question.id] = answer
-    return values, relevance
-
-
-def _pulled_down(questions: list[QuestionResult], critical_failures: list[str]) -> tuple[str, ...]:
-    losses = [
-        (q.weight * (1.0 - q.score), index, q.id)
-        for index, q in enumerate(questions)
-        if q.score is not None and q.score < 1.0 and q.id not in critical_failures
-    ]
-    losses.sort(key=lambda item: (-item[0], item[1]))
-    return tuple(critical_failures) + tuple(qid for _, _, qid in losses)
-
-
-def _score_subcategory(
-    sub: _SubcategoryPlan, answers: Mapping[str, Any], values: dict, relevance: dict
-) -> SubcategoryResult:
-    applicable = answered = points = 0.0
-    critical_failures: list[str] = []
-    results: list[QuestionResult] = []
-    for q in sub.questions:
+    results: list = [None] * plan.question_count
+    for q in plan.evaluation_order:
         qid = q.id
-        score = None
-        if not relevance[qid]:
-            status = Status.NOT_RELEVANT
-        elif not q.scored:
-            status = Status.UNSCORED
-        elif q.computed:
-            value = values.get(qid, MISSING)
-            if value is MISSING:
-                if any(relevance[name] and answers.get(name) is None for name in q.formula_inputs):
-                    status = Status.UNANSWERED
-                    applicable += q.weight
-                else:
-                    status = Status.UNDEFINED
+        condition = q.relevant
+        if condition is not None and condition(values) is not True:
+            relevance[qid] = False
+            results[q.index] = q.not_relevant
+            continue
+        relevance[qid] = True
+        if q.computed:
+            value = q.formula(values)
+            if value is not MISSING:
+                values[qid] = value
+                result = q.scored_result(value) if q.scored else q.unscored
+            elif not q.scored:
+                result = q.unscored
+            elif any(relevance[name] and answers.get(name) is None for name in q.formula_inputs):
+                result = q.unanswered
             else:
-                status = Status.SCORED
-                score = q.score(value)
+                result = q.undefined
         else:
             answer = answers.get(qid)
             if answer is None:
-                status = Status.UNANSWERED
-                applicable += q.weight
+                result = q.unanswered if q.scored else q.unscored
             elif answer == "na":
-                status = Status.NA
+                result = q.na if q.scored else q.unscored
             elif answer == "ns":
-                status = Status.NS
-                score = 0.0
+                result = q.ns if q.scored else q.unscored
             else:
-                status = Status.SCORED
-                score = q.score(answer)
-        if score is not None:
-            applicable += q.weight
-            answered += q.weight
-            points += q.weight * score
-            if q.critical and score == 0.0:
-                critical_failures.append(qid)
-        results.append(QuestionResult(qid, status, score, q.weight))
+                values[qid] = answer
+                result = q.scored_result(answer) if q.scored else q.unscored
+        results[q.index] = result
+    return values, relevance, results
 
+
+def _subcategory_result(sub: _SubcategoryPlan, results: list) -> SubcategoryResult:
+    questions = tuple(results[sub.start:sub.end])
+    applicable = answered = points = 0.0
+    critical_failures: list[str] = []
+    for result in questions:
+        applicable += result.applicable_weight
+        answered += result.answered_weight
+        points += result.points
+        if result.critical_failure:
+            critical_failures.append(result.id)
     if applicable == 0:
-        return SubcategoryResult(sub.id, None, NOT_APPLICABLE, None, sub.weight, (), (), tuple(results))
+        return SubcategoryResult(sub.id, None, NOT_APPLICABLE, None, sub.weight, (), questions)
     coverage = answered / applicable
     score = points / answered if answered else None
     if critical_failures:
-        light = RED
+        light = RED  # critical rule: whatever the score and coverage
     elif coverage < 0.5:
         light, score = INSUFFICIENT, None
     else:
         light = light_for(score, sub.green, sub.red)
-    pulled = _pulled_down(results, critical_failures) if light in (RED, YELLOW) else ()
-    return SubcategoryResult(
-        sub.id, score, light, coverage, sub.weight, tuple(critical_failures), pulled, tuple(results)
-    )
+    return SubcategoryResult(sub.id, score, light, coverage, sub.weight, tuple(critical_failures), questions)
 
 
 def roll_up(children, green: float, red: float) -> tuple[float | None, Light, float | None]:
@@ -321,10 +322,10 @@ def roll_up(children, green: float, red: float) -> tuple[float | None, Light, fl
 def score_valid(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> DiagnosisResult:
     """Score an answer set already known to be valid (see :func:`score`)."""
     plan: Plan = questionnaire._plan
-    values, relevance = evaluate(plan, answers)
+    results = evaluate(plan, answers)[2]
     dimensions = []
     for dim in plan.dimensions:
-        subs = tuple(_score_subcategory(sub, answers, values, relevance) for sub in dim.subcategories)
+        subs = tuple(_subcategory_result(sub, results) for sub in dim.subcategories)
         score, light, coverage = roll_up(subs, dim.green, dim.red)
         dimensions.append(DimensionResult(dim.id, score, light, coverage, dim.weight, subs))
     score, light, coverage = roll_up(dimensions, plan.green, plan.red)

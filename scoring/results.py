@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+import orjson
 
 
 class Light(StrEnum):
@@ -59,19 +61,47 @@ def fraction(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
+_COUNTED_IN_COVERAGE = frozenset({"scored", "ns", "unanswered"})
+
+
 @dataclass(frozen=True, slots=True)
 class QuestionResult:
+    """One question's outcome. The engine builds these once per questionnaire and shares them
+    between diagnoses, with what the question adds to its subcategory precomputed."""
+
     id: str
     status: Status
     score: float | None
     """In [0, 1] for `scored` and `ns` (0); None when not counted in the score."""
     weight: float
+    critical: bool = False
+    applicable_weight: float = field(default=0.0, repr=False)
+    answered_weight: float = field(default=0.0, repr=False)
+    points: float = field(default=0.0, repr=False)
+    critical_failure: bool = field(default=False, repr=False)
+    loss: float = field(default=0.0, repr=False)
+    """Weighted points lost, w * (1 - s), for `scored` and `ns`; 0 otherwise."""
+    shared_dict: dict = field(default_factory=dict, repr=False, compare=False)
+    """This result's JSON object, made once; only serialised, never handed out (see to_dict)."""
+
+    @classmethod
+    def build(cls, id: str, status: Status, score: float | None, weight: float, critical: bool) -> "QuestionResult":
+        counted = score is not None  # `scored` and `ns`
+        return cls(
+            id, status, score, weight, critical,
+            applicable_weight=weight if status.value in _COUNTED_IN_COVERAGE else 0.0,
+            answered_weight=weight if counted else 0.0,
+            points=weight * score if counted else 0.0,
+            critical_failure=critical and counted and score == 0.0,
+            loss=weight * (1.0 - score) if counted else 0.0,
+            shared_dict={"id": id, "status": status.value, "score": percent(score)},
+        )
 
     def to_dict(self) -> dict:
         return {"id": self.id, "status": self.status.value, "score": percent(self.score)}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SubcategoryResult:
     id: str
     score: float | None
@@ -80,12 +110,20 @@ class SubcategoryResult:
     coverage: float | None
     weight: float
     critical_failures: tuple[str, ...]
-    pulled_down_by: tuple[str, ...]
-    """For a red or yellow light: critical failures first, then the questions that lost the
-    most weighted points, w * (1 - s), largest first; ties in file order."""
     questions: tuple[QuestionResult, ...]
 
-    def to_dict(self) -> dict:
+    @property
+    def pulled_down_by(self) -> tuple[str, ...]:
+        """What explains a red or yellow light: its critical failures first, then the questions
+        that lost the most weighted points, w * (1 - s), largest first, ties in file order.
+        Empty for the other lights."""
+        if self.light is not Light.RED and self.light is not Light.YELLOW:
+            return ()
+        losers = [q for q in self.questions if q.loss > 0 and not q.critical_failure]
+        losers.sort(key=_by_loss, reverse=True)  # stable: ties stay in file order
+        return self.critical_failures + tuple(q.id for q in losers)
+
+    def to_dict(self, *, _shared: bool = False) -> dict:
         return {
             "id": self.id,
             "score": percent(self.score),
@@ -93,11 +131,15 @@ class SubcategoryResult:
             "coverage": fraction(self.coverage),
             "critical_failures": list(self.critical_failures),
             "pulled_down_by": list(self.pulled_down_by),
-            "questions": [q.to_dict() for q in self.questions],
+            "questions": [q.shared_dict if _shared else q.to_dict() for q in self.questions],
         }
 
 
-@dataclass(frozen=True, slots=True)
+def _by_loss(question: QuestionResult) -> float:
+    return question.loss
+
+
+@dataclass(slots=True)
 class DimensionResult:
     id: str
     score: float | None
@@ -106,17 +148,17 @@ class DimensionResult:
     weight: float
     subcategories: tuple[SubcategoryResult, ...]
 
-    def to_dict(self) -> dict:
+    def to_dict(self, *, _shared: bool = False) -> dict:
         return {
             "id": self.id,
             "score": percent(self.score),
             "light": self.light.value,
             "coverage": fraction(self.coverage),
-            "subcategories": [s.to_dict() for s in self.subcategories],
+            "subcategories": [s.to_dict(_shared=_shared) for s in self.subcategories],
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OverallResult:
     score: float | None
     light: Light
@@ -126,19 +168,24 @@ class OverallResult:
         return {"score": percent(self.score), "light": self.light.value, "coverage": fraction(self.coverage)}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DiagnosisResult:
     questionnaire_id: str
     questionnaire_version: str
     overall: OverallResult
     dimensions: tuple[DimensionResult, ...]
 
-    def to_dict(self) -> dict:
+    def to_dict(self, *, _shared: bool = False) -> dict:
         return {
             "questionnaire": {"id": self.questionnaire_id, "version": self.questionnaire_version},
             "overall": self.overall.to_dict(),
-            "dimensions": [d.to_dict() for d in self.dimensions],
+            "dimensions": [d.to_dict(_shared=_shared) for d in self.dimensions],
         }
+
+    def to_json(self) -> bytes:
+        """``to_dict()`` serialised compactly; the per-question objects are the ones made once
+        per questionnaire rather than fresh copies, which is what keeps --batch fast."""
+        return orjson.dumps(self.to_dict(_shared=True))
 
     def subcategory(self, subcategory_id: str) -> SubcategoryResult:
         for dimension in self.dimensions:
