@@ -1,0 +1,29 @@
+# coopdiag web application: migrations, then uvicorn on 0.0.0.0:8000.
+# Used by docker-compose.yml (with PostgreSQL); alone it falls back to SQLite in /srv/coopdiag/var.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /srv/coopdiag
+
+COPY . .
+RUN pip install . \
+    && useradd --system --home-dir /srv/coopdiag --shell /usr/sbin/nologin coopdiag \
+    && mkdir -p var \
+    && chown coopdiag:coopdiag var
+
+# The package is installed in site-packages: point it at the data it reads from here.
+ENV COOPDIAG_MIGRATIONS_DIR=/srv/coopdiag/migrations \
+    COOPDIAG_QUESTIONNAIRES_DIR=/srv/coopdiag/questionnaires \
+    COOPDIAG_DATABASE_URL=sqlite:////srv/coopdiag/var/coopdiag.db
+
+USER coopdiag
+EXPOSE 8000
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+
+CMD ["sh", "-c", "coopdiag db upgrade && exec uvicorn app.main:app --host 0.0.0.0 --port 8000 --proxy-headers"]

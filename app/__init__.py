@@ -1,0 +1,1 @@
+"""coopdiag: autodiagnóstico de cooperativas agrícolas de Chile (aplicación web)."""

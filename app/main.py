@@ -1,0 +1,175 @@
+"""The coopdiag web application.
+
+``create_app()`` builds the FastAPI app; ``app`` is the instance that
+``uvicorn app.main:app`` serves. At startup the questionnaire files of
+``settings.questionnaires_dir`` are loaded and registered in the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import make_engine, make_sessionmaker
+from app.questionnaires.service import (
+    DirectoryContents,
+    LoadedQuestionnaire,
+    LoadFailure,
+    QuestionnaireConflictError,
+    QuestionnaireDirectoryError,
+    load_directory,
+    register_loaded_questionnaires,
+)
+from app.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+APP_DIR = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=str(APP_DIR / "templates"))
+
+
+@dataclass(frozen=True)
+class QuestionnaireSummary:
+    """What the home page shows of a loaded questionnaire."""
+
+    file_name: str
+    id: str
+    version: str
+    title: str
+    dimensions: int
+    subcategories: int
+    questions: int
+
+    @classmethod
+    def of(cls, item: LoadedQuestionnaire) -> "QuestionnaireSummary":
+        questionnaire = item.questionnaire
+        subcategories = [s for d in questionnaire.dimensions for s in d.subcategories]
+        return cls(
+            file_name=item.path.name,
+            id=questionnaire.id,
+            version=questionnaire.version,
+            title=questionnaire.title,
+            dimensions=len(questionnaire.dimensions),
+            subcategories=len(subcategories),
+            questions=sum(len(s.questions) for s in subcategories),
+        )
+
+
+@dataclass
+class Catalog:
+    """The questionnaires served, plus Spanish notes on what went wrong."""
+
+    loaded: list[LoadedQuestionnaire] = field(default_factory=list)
+    failed: list[LoadFailure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def summaries(self) -> list[QuestionnaireSummary]:
+        return [QuestionnaireSummary.of(item) for item in self.loaded]
+
+
+def load_catalog(settings: Settings, session_factory: sessionmaker[Session]) -> Catalog:
+    """Load and register the questionnaires; never raises for bad files or a bad database."""
+    try:
+        contents = load_directory(Path(settings.questionnaires_dir))
+    except QuestionnaireDirectoryError as exc:
+        logger.warning("%s", exc)
+        return Catalog(notes=[str(exc)])
+
+    catalog = Catalog(failed=list(contents.failed))
+    for attempt in (1, 2):
+        try:
+            with session_factory() as session:
+                try:
+                    register_loaded_questionnaires(session=session, contents=contents)
+                except QuestionnaireConflictError as exc:
+                    # Serve the other files; a changed registered version is not served.
+                    logger.error("%s", exc)
+                    conflicted = set(exc.paths)
+                    catalog.failed.extend(
+                        LoadFailure(path, message) for path, message in exc.conflicts
+                    )
+                    contents = DirectoryContents(
+                        loaded=[i for i in contents.loaded if i.path not in conflicted],
+                        failed=contents.failed,
+                    )
+                    register_loaded_questionnaires(session=session, contents=contents)
+                session.commit()
+            break
+        except SQLAlchemyError as exc:
+            if isinstance(exc, IntegrityError) and attempt == 1:
+                continue  # another process registered the same version meanwhile: retry
+            logger.exception("No se pudieron registrar los cuestionarios en la base de datos")
+            catalog.notes.append(
+                "La base de datos no está disponible o no está preparada: los cuestionarios "
+                "se muestran, pero no quedaron registrados. Ejecute «coopdiag db upgrade»."
+            )
+            break
+    catalog.loaded = list(contents.loaded)
+    catalog.failed.sort(key=lambda failure: failure.path.name)
+    return catalog
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the web application (``settings`` default: ``get_settings()``)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.catalog = load_catalog(settings, app.state.sessionmaker)
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="coopdiag",
+        description="Autodiagnóstico de cooperativas agrícolas, agroalimentarias y forestales",
+        lifespan=lifespan,
+        docs_url=None if settings.is_production else "/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.catalog = Catalog()
+    app.mount("/static", StaticFiles(directory=str(APP_DIR / "static")), name="static")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index(request: Request) -> HTMLResponse:
+        catalog: Catalog = request.app.state.catalog
+        return templates.TemplateResponse(
+            request,
+            "index.html",
+            {
+                "questionnaires": catalog.summaries,
+                "failed": catalog.failed,
+                "notes": catalog.notes,
+            },
+        )
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """FastAPI dependency: a database session for one request."""
+    with request.app.state.sessionmaker() as session:
+        yield session
+
+
+app = create_app()

@@ -1,0 +1,1 @@
+"""Questionnaire registry: the questionnaire files served, stored by (id, version)."""
