@@ -1,0 +1,699 @@
+"""Differential and property tests of the scoring engine.
+
+``tests/reference_scorer.py`` is an independent, straightforward
+implementation of ``shared/spec/scoring.md``; here it is first checked on
+hand-computed cases, then compared with ``scoring.score`` (and the
+``coopdiag score`` CLI) on generated questionnaires and answer sets
+(``tests/strategies.py``).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import reference_scorer as ref  # noqa: E402
+from reference_scorer import MISSING, eval_text, reference_score  # noqa: E402
+from strategies import all_questions, answers_for, questionnaire_and_answers, questionnaires  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+try:  # the engine is being written concurrently; skip the differential part until it imports
+    import scoring  # noqa: E402
+
+    HAVE_SCORING = all(hasattr(scoring, n) for n in ("score", "questionnaire_from_data"))
+except Exception:  # pragma: no cover - depends on the state of scoring/
+    scoring = None
+    HAVE_SCORING = False
+
+needs_scoring = pytest.mark.skipif(not HAVE_SCORING, reason="scoring.score / questionnaire_from_data not available yet")
+
+DIFF_SETTINGS = settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=os.environ.get("CI") == "true",
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+PROP_SETTINGS = settings(
+    max_examples=100,
+    deadline=None,
+    derandomize=os.environ.get("CI") == "true",
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+
+
+# ==========================================================================
+# Helpers
+
+
+def questionnaire(questions_by_sub, thresholds=None, dims=None):
+    """Build a raw questionnaire: one dimension per list of subcategories."""
+    if dims is None:
+        dims = [{"id": "d1", "title": "D", "subcategories": [
+            {"id": f"s{i}", "title": "S", "questions": qs} for i, qs in enumerate(questions_by_sub, 1)
+        ]}]
+    data = {"id": "t", "version": "1", "title": "T", "dimensions": dims}
+    if thresholds:
+        data["thresholds"] = thresholds
+    return data
+
+
+def yn(qid, **kw):
+    return {"id": qid, "text": qid, "type": "yes_no", **kw}
+
+
+def choice(qid, scores, **kw):
+    return {"id": qid, "text": qid, "type": "choice",
+            "options": [{"value": v, "label": v, "score": s} for v, s in scores.items()], **kw}
+
+
+def number(qid, **kw):
+    return {"id": qid, "text": qid, "type": "number", **kw}
+
+
+def computed(qid, formula, **kw):
+    return {"id": qid, "text": qid, "type": "computed", "formula": formula, **kw}
+
+
+BANDS = [{"max": 2, "score": 0}, {"min": 2, "max": 5, "score": 0.5}, {"min": 5, "score": 1}]
+
+
+def statuses(result):
+    return {q["id"]: q["status"] for d in result["dimensions"] for s in d["subcategories"] for q in s["questions"]}
+
+
+def qscores(result):
+    return {q["id"]: q["score"] for d in result["dimensions"] for s in d["subcategories"] for q in s["questions"]}
+
+
+def sub(result, sid):
+    return next(s for d in result["dimensions"] for s in d["subcategories"] if s["id"] == sid)
+
+
+def project(out: dict) -> dict:
+    """Keep only the keys scoring.md section 5 defines."""
+    def node(n):
+        return {"score": n.get("score"), "light": n.get("light"), "coverage": n.get("coverage")}
+
+    return {
+        "questionnaire": {"id": out["questionnaire"]["id"], "version": out["questionnaire"]["version"]},
+        "overall": node(out["overall"]),
+        "dimensions": [
+            {"id": d["id"], **node(d), "subcategories": [
+                {"id": s["id"], **node(s), "critical_failures": list(s.get("critical_failures", [])),
+                 "questions": [{"id": q["id"], "status": q["status"], "score": q.get("score")}
+                               for q in s["questions"]]}
+                for s in d["subcategories"]]}
+            for d in out["dimensions"]
+        ],
+    }
+
+
+def first_difference(a, b, path="$"):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in list(a) + [k for k in b if k not in a]:
+            if k not in a or k not in b:
+                return f"{path}.{k}: {a.get(k, '<absent>')!r} != {b.get(k, '<absent>')!r}"
+            d = first_difference(a[k], b[k], f"{path}.{k}")
+            if d:
+                return d
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"{path}: length {len(a)} != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = first_difference(x, y, f"{path}[{i}]")
+            if d:
+                return d
+        return None
+    same = (a == b) and (isinstance(a, bool) == isinstance(b, bool)) and ((a is None) == (b is None))
+    return None if same else f"{path}: {a!r} != {b!r}"
+
+
+def engine_output(data, answers) -> dict:
+    q = scoring.questionnaire_from_data(copy.deepcopy(data))
+    return scoring.score(q, copy.deepcopy(answers)).to_dict()
+
+
+def engine_result(data, answers):
+    q = scoring.questionnaire_from_data(copy.deepcopy(data))
+    return scoring.score(q, copy.deepcopy(answers))
+
+
+def repro(data, answers) -> str:
+    return "questionnaire=" + json.dumps(data, ensure_ascii=False) + "\nanswers=" + json.dumps(answers, ensure_ascii=False)
+
+
+# ==========================================================================
+# 1. The reference itself, on hand-computed cases
+
+
+@pytest.mark.parametrize("text, values, expected", [
+    ("1 + 2 * 3", {}, 7),
+    ("(1 + 2) * 3", {}, 9),
+    ("-2 * 3", {}, -6),
+    ("- -2", {}, 2),
+    ("10 / 4", {}, 2.5),
+    ("7 - 2 - 1", {}, 4),
+    ("8 / 2 / 2", {}, 2),
+    ("1 / 0", {}, MISSING),
+    ("1 / (2 - 2)", {}, MISSING),
+    ("0 / 5", {}, 0),
+    ("x + 1", {}, MISSING),
+    ("x * 0", {}, MISSING),
+    ("1 == 1.0", {}, True),
+    ("a == 1", {"a": True}, False),          # booleans are not numbers
+    ("a != 1", {"a": True}, True),
+    ("a < 1", {"a": True}, MISSING),         # ordering between kinds
+    ("a + 1", {"a": True}, MISSING),         # READING R5
+    ("true == 1", {}, False),
+    ("false != 0", {}, True),
+    ("'a' == 1", {}, False),
+    ("'1' == 1", {}, False),
+    ("'a' != 'a'", {}, False),
+    ("'a' < 'b'", {}, True),                 # READING R4
+    ("\"a b\" == 'a b'", {}, True),
+    ("x > 1", {}, MISSING),
+    ("x == 1", {}, MISSING),
+    ("x != 1", {}, MISSING),
+    ("false and x > 1", {}, False),
+    ("x > 1 and false", {}, False),
+    ("true and x > 1", {}, MISSING),
+    ("true or x > 1", {}, True),
+    ("x > 1 or true", {}, True),
+    ("false or x > 1", {}, MISSING),
+    ("not (x > 1)", {}, MISSING),
+    ("not x > 1", {"x": 0}, True),
+    ("not 1 < 2", {}, False),
+    ("not not true", {}, True),
+    ("true or false and false", {}, True),   # and binds tighter than or
+    ("not true or true", {}, True),          # not binds tighter than or
+    ("not false and false", {}, False),      # (not false) and false
+    ("1 + 2 == 3 and 2 * 3 > 5", {}, True),
+    ("selected(m, 'a')", {}, False),
+    ("not selected(m, 'a')", {}, True),
+    ("selected(m, 'a')", {"m": ["b", "a"]}, True),
+    ("selected(m, 'c')", {"m": ["b", "a"]}, False),
+    ("selected(m, 'a')", {"m": []}, False),
+    ("selected(c, 'a')", {"c": "a"}, True),
+    ("selected(c, \"b\")", {"c": "a"}, False),
+    ("b", {"b": True}, True),
+    ("b", {}, MISSING),
+    ("n >= 2.5", {"n": 2.5}, True),
+    ("n <= 2", {"n": 2.5}, False),
+])
+def test_reference_expressions(text, values, expected):
+    got = eval_text(text, values)
+    if expected is MISSING:
+        assert got is MISSING
+    else:
+        assert got is not MISSING and got == expected and isinstance(got, bool) == isinstance(expected, bool)
+
+
+@pytest.mark.parametrize("text", ["1 < 2 < 3", "a ==", "(1 + 2", "selected(a)", "1 2", "a = 1", "@"])
+def test_reference_expression_errors(text):
+    with pytest.raises(ref.ExpressionError):
+        ref.parse(text)
+
+
+def test_reference_simple_scores():
+    data = questionnaire([[
+        yn("q1"),
+        choice("q2", {"a": 1, "b": 0.5, "c": 0}, weight=2),
+        {"id": "q3", "text": "q3", "type": "multi",
+         "options": [{"value": "a", "label": "A", "score": 0.5}, {"value": "b", "label": "B", "score": 0.75}]},
+        number("q4", bands=BANDS),
+    ]])
+    r = reference_score(data, {"q1": True, "q2": "b", "q3": ["a", "b"], "q4": 5})
+    assert qscores(r) == {"q1": 100.0, "q2": 50.0, "q3": 100.0, "q4": 100.0}
+    s = sub(r, "s1")
+    assert (s["score"], s["light"], s["coverage"], s["critical_failures"]) == (80.0, "green", 1.0, [])
+    assert r["dimensions"][0]["light"] == "green" and r["overall"] == {"score": 80.0, "light": "green", "coverage": 1.0}
+    r = reference_score(data, {"q1": False, "q2": "c", "q3": [], "q4": 4.99})
+    assert qscores(r) == {"q1": 0.0, "q2": 0.0, "q3": 0.0, "q4": 50.0}
+    assert sub(r, "s1")["score"] == 10.0 and sub(r, "s1")["light"] == "red"
+
+
+def test_reference_statuses_and_coverage():
+    data = questionnaire([[
+        yn("q1"),
+        yn("q2"),
+        yn("q3", na=True),
+        {"id": "q4", "text": "q4", "type": "text"},
+        yn("q5", relevant="q1"),
+        yn("q6", good="no"),
+        {"id": "q7", "text": "q7", "type": "choice", "options": [{"value": "a", "label": "A"}]},
+        yn("q8", relevant="q3 or true"),
+    ]])
+    answers = {"q2": "ns", "q3": "na", "q4": "ns", "q5": True, "q6": False, "q7": "a", "q8": None}
+    r = reference_score(data, answers)
+    assert statuses(r) == {"q1": "unanswered", "q2": "ns", "q3": "na", "q4": "unscored", "q5": "not_relevant",
+                           "q6": "scored", "q7": "unscored", "q8": "unanswered"}
+    assert qscores(r) == {"q1": None, "q2": 0.0, "q3": None, "q4": None, "q5": None, "q6": 100.0,
+                          "q7": None, "q8": None}
+    s = sub(r, "s1")
+    # A = q1 + q2 + q6 + q8 = 4, B = q2 + q6 = 2
+    assert (s["score"], s["light"], s["coverage"]) == (50.0, "yellow", 0.5)
+    answers["q1"] = None
+    answers["q8"] = "ns"  # A = 4, B = 3
+    s = sub(reference_score(data, answers), "s1")
+    assert (s["score"], s["light"], s["coverage"]) == (33.3, "red", 0.75)
+    answers["q6"] = None
+    answers["q8"] = None  # A = 4, B = 1 -> insufficient
+    s = sub(reference_score(data, answers), "s1")
+    assert (s["score"], s["light"], s["coverage"]) == (None, "insufficient_data", 0.25)
+
+
+def test_reference_critical_rule():
+    data = questionnaire([[yn("q1", critical=True), yn("q2"), yn("q3"), yn("q4")]])
+    s = sub(reference_score(data, {"q1": False, "q2": True, "q3": True, "q4": True}), "s1")
+    assert (s["score"], s["light"], s["critical_failures"]) == (75.0, "red", ["q1"])
+    # critical ns beats insufficient coverage, and the score is still shown
+    s = sub(reference_score(data, {"q1": "ns"}), "s1")
+    assert (s["score"], s["light"], s["coverage"], s["critical_failures"]) == (0.0, "red", 0.25, ["q1"])
+    # critical unanswered is not a failure
+    s = sub(reference_score(data, {"q2": True, "q3": True, "q4": True}), "s1")
+    assert (s["score"], s["light"], s["critical_failures"]) == (100.0, "green", [])
+    # critical with a low but non-zero score is not a failure
+    data = questionnaire([[choice("q1", {"a": 0.1, "b": 0}, critical=True), choice("q2", {"a": 0, "b": 1}, critical=True)]])
+    s = sub(reference_score(data, {"q1": "a", "q2": "b"}), "s1")
+    assert (s["score"], s["light"], s["critical_failures"]) == (55.0, "yellow", [])
+    s = sub(reference_score(data, {"q1": "b", "q2": "a"}), "s1")
+    assert (s["score"], s["light"], s["critical_failures"]) == (0.0, "red", ["q1", "q2"])
+
+
+def test_reference_computed_statuses():
+    data = questionnaire([[
+        yn("gate"),
+        number("n1"),
+        number("n2", relevant="gate"),
+        computed("c1", "n1 / n2", bands=BANDS),
+        computed("c2", "c1 * 2", bands=BANDS),
+        computed("c3", "n1 + 1"),  # unscored
+    ]])
+
+    def st_(answers):
+        s = statuses(reference_score(data, answers))
+        return s["c1"], s["c2"], s["c3"]
+
+    assert st_({"gate": True, "n1": 4, "n2": 2}) == ("scored", "scored", "unscored")
+    assert qscores(reference_score(data, {"gate": True, "n1": 4, "n2": 2}))["c1"] == 50.0
+    assert qscores(reference_score(data, {"gate": True, "n1": 4, "n2": 2}))["c2"] == 50.0
+    assert st_({"gate": True, "n1": 4}) == ("unanswered", "unanswered", "unscored")
+    assert st_({"gate": True, "n1": 4, "n2": None}) == ("unanswered", "unanswered", "unscored")
+    assert st_({"gate": True, "n1": "ns", "n2": 2})[0] == "undefined"
+    assert st_({"gate": True, "n1": 4, "n2": 0})[0] == "undefined"
+    assert st_({"gate": True, "n1": "ns"})[0] == "unanswered"   # n2 relevant and unanswered
+    assert st_({"gate": False, "n1": 4})[0] == "undefined"      # n2 not relevant
+    assert st_({"gate": False})[0] == "unanswered"              # n1 relevant and unanswered
+    assert st_({"gate": False, "n2": 3, "n1": "ns"})[0] == "undefined"
+    # READING R1: c2 names c1 directly; c1 is relevant and (being computed)
+    # has no answer, so c2 is `unanswered` even when c1 is `undefined`.
+    assert st_({"gate": True, "n1": 4, "n2": 0}) == ("undefined", "unanswered", "unscored")
+    r = reference_score(data, {"gate": True, "n1": 4, "n2": 0})
+    s = sub(r, "s1")  # A = gate + c2 = 2, B = gate = 1
+    assert (s["coverage"], s["score"], s["light"]) == (0.5, 100.0, "green")
+
+
+def test_reference_not_relevant_computed_and_relevance_through_computed():
+    data = questionnaire([[
+        number("n1"),
+        computed("c1", "n1 * 2", bands=BANDS, relevant="n1 > 0"),
+        yn("q1", relevant="c1 >= 4"),
+        yn("q2", relevant="not (c1 >= 4)"),
+    ]])
+    assert statuses(reference_score(data, {"n1": 3, "q1": True, "q2": True})) == {
+        "n1": "unscored", "c1": "scored", "q1": "scored", "q2": "not_relevant"}
+    assert statuses(reference_score(data, {"n1": 1, "q1": True, "q2": True})) == {
+        "n1": "unscored", "c1": "scored", "q1": "not_relevant", "q2": "scored"}
+    # c1 not relevant -> missing -> both q1 and q2 not relevant
+    assert statuses(reference_score(data, {"n1": -1, "q1": True, "q2": True})) == {
+        "n1": "unscored", "c1": "not_relevant", "q1": "not_relevant", "q2": "not_relevant"}
+
+
+def test_reference_aggregation_coverage_and_cap():
+    subs = [
+        {"id": "s1", "title": "S", "questions": [choice("a", {"x": 0.9})]},          # green 0.9
+        {"id": "s2", "title": "S", "questions": [choice("b", {"x": 0.3})]},          # red 0.3
+        {"id": "s3", "title": "S", "questions": [yn("c")]},                          # insufficient
+        {"id": "s4", "title": "S", "questions": [yn("e", na=True)]},                 # not applicable
+    ]
+    data = questionnaire(None, dims=[{"id": "d1", "title": "D", "subcategories": subs}])
+    r = reference_score(data, {"a": "x", "b": "x", "e": "na"})
+    assert [s["light"] for s in r["dimensions"][0]["subcategories"]] == ["green", "red", "insufficient_data", "not_applicable"]
+    assert [s["coverage"] for s in r["dimensions"][0]["subcategories"]] == [1.0, 1.0, 0.0, None]
+    d = r["dimensions"][0]
+    assert (d["score"], d["light"], d["coverage"]) == (60.0, "yellow", 0.6667)
+    # cap rule: weighted mean (3 * 1.0 + 0.4) / 4 = 0.85 would be green
+    subs = [
+        {"id": "s1", "title": "S", "weight": 3, "questions": [choice("a", {"x": 1})]},
+        {"id": "s2", "title": "S", "questions": [choice("b", {"x": 0.4})]},
+    ]
+    data = questionnaire(None, dims=[{"id": "d1", "title": "D", "subcategories": subs}])
+    r = reference_score(data, {"a": "x", "b": "x"})
+    d = r["dimensions"][0]
+    assert (d["score"], d["light"], d["coverage"]) == (85.0, "yellow", 1.0)
+    # the overall result sees a yellow dimension: no cap, green from 0.85
+    assert r["overall"] == {"score": 85.0, "light": "green", "coverage": 1.0}
+    # insufficient dimension: lit weight 1 of 3
+    subs = [
+        {"id": "s1", "title": "S", "questions": [choice("a", {"x": 1})]},
+        {"id": "s2", "title": "S", "weight": 2, "questions": [yn("b")]},
+    ]
+    data = questionnaire(None, dims=[
+        {"id": "d1", "title": "D", "subcategories": subs},
+        {"id": "d2", "title": "D", "subcategories": [{"id": "s3", "title": "S", "questions": [yn("c", na=True)]}]},
+    ])
+    r = reference_score(data, {"a": "x", "c": "na"})
+    d1, d2 = r["dimensions"]
+    assert (d1["score"], d1["light"], d1["coverage"]) == (None, "insufficient_data", 0.3333)
+    assert (d2["score"], d2["light"], d2["coverage"]) == (None, "not_applicable", None)
+    assert r["overall"] == {"score": None, "light": "insufficient_data", "coverage": 0.0}
+    r = reference_score(data, {"a": "x", "b": True, "c": "na"})
+    assert r["overall"] == {"score": 100.0, "light": "green", "coverage": 1.0}
+    r = reference_score(data, {"c": "na", "a": "na"} | {"b": None})
+    assert r["overall"]["light"] == "insufficient_data"
+
+
+def test_reference_all_not_applicable():
+    data = questionnaire([[yn("a", na=True), {"id": "t", "text": "t", "type": "text"}]])
+    r = reference_score(data, {"a": "na", "t": "hola"})
+    assert r["overall"] == {"score": None, "light": "not_applicable", "coverage": None}
+    assert sub(r, "s1") | {"questions": None} == {
+        "id": "s1", "score": None, "light": "not_applicable", "coverage": None,
+        "critical_failures": [], "questions": None}
+
+
+def test_reference_threshold_inheritance_and_rounding():
+    data = {
+        "id": "t", "version": "1", "title": "T", "thresholds": {"green": 0.9, "red": 0.6},
+        "dimensions": [
+            {"id": "d1", "title": "D", "thresholds": {"green": 0.5, "red": 0.2}, "subcategories": [
+                {"id": "s1", "title": "S", "questions": [choice("a", {"x": 0.55})]},
+                {"id": "s2", "title": "S", "thresholds": {"green": 0.56, "red": 0.555},
+                 "questions": [choice("b", {"x": 0.55})]},
+            ]},
+            {"id": "d2", "title": "D", "subcategories": [
+                {"id": "s3", "title": "S", "questions": [choice("c", {"x": 0.79996, "y": 0.79994, "z": 0.59996})]},
+                {"id": "s4", "title": "S", "thresholds": {"green": 0.8, "red": 0.5},
+                 "questions": [choice("e", {"x": 0.79996, "y": 0.79994})]},
+            ]},
+        ]}
+    r = reference_score(data, {"a": "x", "b": "x", "c": "x", "e": "x"})
+    assert [s["light"] for s in r["dimensions"][0]["subcategories"]] == ["green", "red"]
+    # 0.55 is green under d1's thresholds, but s2 is red: cap rule
+    assert r["dimensions"][0]["light"] == "yellow" and r["dimensions"][0]["score"] == 55.0
+    assert sub(r, "s3")["light"] == "yellow"  # 0.8 under the file's 0.9 / 0.6
+    assert sub(r, "s4") | {"questions": None} == {
+        "id": "s4", "score": 80.0, "light": "green", "coverage": 1.0, "critical_failures": [], "questions": None}
+    r = reference_score(data, {"a": "x", "b": "x", "c": "z", "e": "y"})
+    assert sub(r, "s3")["light"] == "yellow"  # 0.59996 rounds to 0.6 >= red 0.6
+    assert sub(r, "s4")["light"] == "yellow" and sub(r, "s4")["score"] == 80.0  # 0.7999 < 0.8
+    assert r["dimensions"][1]["light"] == "yellow"
+    assert r["overall"]["light"] == "yellow"  # (0.55 + 0.69995) / 2 = 0.624975 under 0.9 / 0.6
+    assert r["overall"]["score"] == 62.5
+
+
+# ==========================================================================
+# 2. Differential: the engine against the reference
+
+
+@needs_scoring
+@DIFF_SETTINGS
+@given(questionnaire_and_answers())
+def test_engine_matches_reference(case):
+    data, answers = case
+    expected = reference_score(data, answers)
+    got = project(engine_output(data, answers))
+    diff = first_difference(got, expected)
+    assert diff is None, f"engine != reference at {diff}\n{repro(data, answers)}"
+
+
+@needs_scoring
+@PROP_SETTINGS
+@given(questionnaire_and_answers(), st.randoms(use_true_random=False))
+def test_answer_order_is_irrelevant(case, rnd):
+    data, answers = case
+    items = list(answers.items())
+    rnd.shuffle(items)
+    assert engine_output(data, answers) == engine_output(data, dict(items)), repro(data, answers)
+
+
+@needs_scoring
+@PROP_SETTINGS
+@given(questionnaire_and_answers())
+def test_every_question_in_file_order(case):
+    data, answers = case
+    out = engine_output(data, answers)
+    assert [d["id"] for d in out["dimensions"]] == [d["id"] for d in data["dimensions"]]
+    assert [s["id"] for d in out["dimensions"] for s in d["subcategories"]] == [
+        s["id"] for d in data["dimensions"] for s in d["subcategories"]]
+    assert [q["id"] for d in out["dimensions"] for s in d["subcategories"] for q in s["questions"]] == [
+        q["id"] for q in all_questions(data)]
+    for d in out["dimensions"]:
+        for s in d["subcategories"]:
+            order = [q["id"] for q in s["questions"]]
+            assert s["critical_failures"] == sorted(s["critical_failures"], key=order.index)
+
+
+def _expected_light(score, thr):
+    return ref.light_for(score, thr)
+
+
+@needs_scoring
+@PROP_SETTINGS
+@given(questionnaire_and_answers())
+def test_light_agrees_with_score_and_thresholds(case):
+    data, answers = case
+    result = engine_result(data, answers)
+    out = result.to_dict()
+    file_thr = ref._thresholds(data.get("thresholds"), ref.DEFAULT_THRESHOLDS)
+    lights = set(ref.LIGHTS)
+
+    def check(node_obj, node_out, thr, children_lights, critical):
+        light = node_out["light"]
+        if light in lights:
+            raw = node_obj.score
+            assert raw is not None and 0 <= raw <= 1
+            assert node_out["score"] == round(raw * 100, 1) or abs(node_out["score"] - raw * 100) <= 0.05 + 1e-9
+            expected = _expected_light(raw, thr)
+            if critical:
+                assert light == "red"
+            elif expected == "green" and "red" in children_lights:
+                assert light == "yellow"
+            else:
+                assert light == expected, (raw, thr, light)
+        else:
+            assert node_out["score"] is None
+
+    dim_lights = []
+    for d_raw, d_obj, d_out in zip(data["dimensions"], result.dimensions, out["dimensions"]):
+        d_thr = ref._thresholds(d_raw.get("thresholds"), file_thr)
+        sub_lights = []
+        for s_raw, s_obj, s_out in zip(d_raw["subcategories"], d_obj.subcategories, d_out["subcategories"]):
+            s_thr = ref._thresholds(s_raw.get("thresholds"), d_thr)
+            check(s_obj, s_out, s_thr, [], bool(s_out["critical_failures"]))
+            sub_lights.append(s_out["light"])
+        check(d_obj, d_out, d_thr, sub_lights, False)
+        dim_lights.append(d_out["light"])
+    check(result.overall, out["overall"], file_thr, dim_lights, False)
+
+
+def _unreferenced_yes_no(data):
+    ids = {q["id"] for q in all_questions(data)}
+    referenced = set()
+    for q in all_questions(data):
+        for key in ("relevant", "formula"):
+            if q.get(key):
+                referenced |= set(ref.names_in(ref.parse(q[key]))) & ids
+    return [q for q in all_questions(data) if q["type"] == "yes_no" and q["id"] not in referenced]
+
+
+def _sub_of(data, qid):
+    for s in (s for d in data["dimensions"] for s in d["subcategories"]):
+        if any(q["id"] == qid for q in s["questions"]):
+            return s["id"]
+    raise KeyError(qid)
+
+
+def _monotone_check(output_fn, data, answers, q):
+    good = ref._good_is_yes(q)
+    lo = dict(answers, **{q["id"]: not good})
+    hi = dict(answers, **{q["id"]: good})
+    s_lo = sub(output_fn(data, lo), _sub_of(data, q["id"]))
+    s_hi = sub(output_fn(data, hi), _sub_of(data, q["id"]))
+    if s_lo["score"] is not None and s_hi["score"] is not None:
+        assert s_hi["score"] >= s_lo["score"], repro(data, lo) + f"\nraising {q['id']}"
+    rank = {"red": 0, "yellow": 1, "green": 2}
+    if s_lo["light"] in rank and s_hi["light"] in rank:
+        assert rank[s_hi["light"]] >= rank[s_lo["light"]], repro(data, lo) + f"\nraising {q['id']}"
+
+
+@st.composite
+def _monotone_case(draw):
+    data = draw(questionnaires())
+    cands = _unreferenced_yes_no(data)
+    assume(cands)
+    q = draw(st.sampled_from(cands))
+    answers = draw(answers_for(data))
+    return data, answers, q
+
+
+@settings(PROP_SETTINGS, max_examples=150)
+@given(_monotone_case())
+def test_reference_raising_an_answer_never_lowers_its_subcategory(case):
+    data, answers, q = case
+    _monotone_check(reference_score, data, answers, q)
+
+
+@needs_scoring
+@PROP_SETTINGS
+@given(_monotone_case())
+def test_engine_raising_an_answer_never_lowers_its_subcategory(case):
+    data, answers, q = case
+    _monotone_check(engine_output, data, answers, q)
+
+
+@settings(PROP_SETTINGS, max_examples=200)
+@given(questionnaire_and_answers())
+def test_reference_is_total_on_generated_cases(case):
+    """The generator only produces cases the reference can score, in file order."""
+    data, answers = case
+    r = reference_score(data, answers)
+    assert [q["id"] for d in r["dimensions"] for s in d["subcategories"] for q in s["questions"]] == [
+        q["id"] for q in all_questions(data)]
+    json.dumps(r, allow_nan=False)
+
+
+@needs_scoring
+@settings(PROP_SETTINGS, max_examples=100)
+@given(questionnaire_and_answers())
+def test_generated_answers_are_valid_for_engine(case):
+    data, answers = case
+    q = scoring.questionnaire_from_data(copy.deepcopy(data))
+    assert scoring.validate_answers(q, copy.deepcopy(answers)) == [], repro(data, answers)
+
+
+# ==========================================================================
+# 3. The real CLI against the reference
+
+
+def _cli() -> list[str]:
+    exe = shutil.which("coopdiag")
+    if exe:
+        return [exe]
+    return [sys.executable, "-m", "app.cli"]
+
+
+def _cli_available() -> bool:
+    return HAVE_SCORING and ((ROOT / "app" / "cli.py").exists() or shutil.which("coopdiag") is not None)
+
+
+@pytest.mark.skipif(not _cli_available(), reason="coopdiag CLI not available yet")
+@settings(deadline=None, max_examples=3, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_cli_matches_reference(tmp_path_factory, data):
+    import yaml
+
+    qdata = data.draw(questionnaires())
+    answer_sets = [data.draw(answers_for(qdata)) for _ in range(4)]
+    tmp = tmp_path_factory.mktemp("cli")
+    qfile = tmp / "q.yaml"
+    qfile.write_text(yaml.safe_dump(qdata, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # single answer set
+    afile = tmp / "a.json"
+    afile.write_text(json.dumps(answer_sets[0]), encoding="utf-8")
+    proc = subprocess.run(_cli() + ["score", str(qfile), str(afile)], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr + "\n" + repro(qdata, answer_sets[0])
+    diff = first_difference(project(json.loads(proc.stdout)), reference_score(qdata, answer_sets[0]))
+    assert diff is None, f"CLI != reference at {diff}\n{repro(qdata, answer_sets[0])}"
+    # batch
+    bfile = tmp / "a.jsonl"
+    bfile.write_text("".join(json.dumps(a) + "\n" for a in answer_sets), encoding="utf-8")
+    proc = subprocess.run(_cli() + ["score", str(qfile), "--batch", str(bfile)], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+    assert len(lines) == len(answer_sets)
+    for line, answers in zip(lines, answer_sets):
+        diff = first_difference(project(json.loads(line)), reference_score(qdata, answers))
+        assert diff is None, f"CLI batch != reference at {diff}\n{repro(qdata, answers)}"
+
+
+# ==========================================================================
+# 4. Hand-built edge cases through the engine (same expectations as above)
+
+
+def _hand_cases():
+    B = BANDS
+    gate = [yn("gate"), number("n1"), number("n2", relevant="gate"),
+            computed("c1", "n1 / n2", bands=B), computed("c2", "c1 * 2", bands=B), computed("c3", "n1 + 1")]
+    cases = [
+        (questionnaire([gate]), a) for a in (
+            {"gate": True, "n1": 4, "n2": 2}, {"gate": True, "n1": 4}, {"gate": True, "n1": "ns", "n2": 2},
+            {"gate": True, "n1": 4, "n2": 0}, {"gate": True, "n1": "ns"}, {"gate": False, "n1": 4}, {"gate": False},
+            {"gate": False, "n2": 3, "n1": "ns"}, {"gate": True, "n1": 4, "n2": None})
+    ]
+    crit = questionnaire([[yn("q1", critical=True), yn("q2"), yn("q3"), yn("q4")]])
+    cases += [(crit, {"q1": False, "q2": True, "q3": True, "q4": True}), (crit, {"q1": "ns"}),
+              (crit, {"q2": True, "q3": True, "q4": True})]
+    stat = questionnaire([[yn("q1"), yn("q2"), yn("q3", na=True), {"id": "q4", "text": "q4", "type": "text"},
+                           yn("q5", relevant="q1"), yn("q6", good="no"),
+                           {"id": "q7", "text": "q7", "type": "choice", "options": [{"value": "a", "label": "A"}]},
+                           yn("q8", relevant="q3 or true")]])
+    cases += [(stat, {"q2": "ns", "q3": "na", "q4": "ns", "q5": True, "q6": False, "q7": "a", "q8": None}),
+              (stat, {"q2": "ns", "q3": "na", "q4": "ns", "q5": True, "q6": None, "q7": "a"})]
+    logic = questionnaire([[yn("a"), number("n"), yn("b1", relevant="a == 1"), yn("b2", relevant="a != 1"),
+                            yn("b3", relevant="false and n > 1"), yn("b4", relevant="true or n > 1"),
+                            yn("b5", relevant="not (n > 1)"), yn("b6", relevant="n / 0 == 1 or true"),
+                            yn("b7", relevant="n < 'x'"), yn("b8", relevant="not (n < 'x')"),
+                            yn("b9", relevant="n == 'x' or n != true")]])
+    cases += [(logic, {"a": True, "b1": True, "b2": True, "b3": True, "b4": True, "b5": True, "b6": True,
+                       "b7": True, "b8": True, "b9": True}),
+              (logic, {"a": True, "n": 0, "b1": True, "b2": True, "b3": True, "b4": True, "b5": True,
+                       "b6": True, "b7": True, "b8": True, "b9": True})]
+    return cases
+
+
+@needs_scoring
+@pytest.mark.parametrize("data, answers", _hand_cases())
+def test_engine_on_hand_cases(data, answers):
+    diff = first_difference(project(engine_output(data, answers)), reference_score(data, answers))
+    assert diff is None, f"engine != reference at {diff}\n{repro(data, answers)}"
+
+
+@needs_scoring
+def test_engine_reads_bare_yaml_yes_no():
+    text = """
+id: t
+version: "1"
+title: T
+dimensions:
+  - id: d
+    title: D
+    subcategories:
+      - id: s
+        title: S
+        questions:
+          - {id: a, text: A, type: yes_no, good: no}
+          - {id: b, text: B, type: yes_no, good: yes}
+          - {id: c, text: C, type: yes_no, good: "no"}
+"""
+    q = scoring.load_questionnaire(text)
+    out = scoring.score(q, {"a": False, "b": True, "c": True}).to_dict()
+    assert [x["score"] for x in out["dimensions"][0]["subcategories"][0]["questions"]] == [100.0, 100.0, 0.0]
