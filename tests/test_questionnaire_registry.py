@@ -182,3 +182,16 @@ def test_empty_directory(session: Session, questionnaires_dir: Path) -> None:
     result = register_questionnaires(session=session, directory=questionnaires_dir)
     assert (result.loaded, result.failed, result.registered) == ([], [], [])
     assert list_questionnaires(session=session) == []
+
+
+def test_repository_questionnaires_register(session: Session) -> None:
+    """Every questionnaire shipped in questionnaires/ loads and registers."""
+    from app.settings import PROJECT_ROOT
+
+    directory = PROJECT_ROOT / "questionnaires"
+    if not directory.is_dir():
+        pytest.skip("no questionnaires/ folder in this checkout")
+    result = register_questionnaires(session=session, directory=directory)
+    session.commit()
+    assert [(f.path.name, f.message, f.problems) for f in result.failed] == []
+    assert result.loaded and len(result.registered) == len({i.key for i in result.loaded})
