@@ -17,6 +17,8 @@ Everything generated is meant to be valid under
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import strategies as st
 
 TYPES = ["yes_no", "choice", "multi", "number", "computed", "text", "date"]
@@ -309,10 +311,13 @@ def _valid_value(draw, q: dict):
         return draw(st.lists(st.sampled_from(vals), unique=True, max_size=len(vals)))
     if t == "number":
         lo = q.get("min", -3)
-        hi = q.get("max", 12)
+        hi = q.get("max", max(12, lo + 15))
+        if q.get("integer"):
+            lo, hi = math.ceil(lo), math.floor(hi)
         if q.get("integer"):
             return draw(st.integers(lo, hi))
-        return draw(st.one_of(st.integers(lo, hi), st.sampled_from([x / 2 for x in range(2 * lo, 2 * hi + 1)])))
+        halves = [x / 2 for x in range(math.ceil(2 * lo), math.floor(2 * hi) + 1)]
+        return draw(st.one_of(st.integers(math.ceil(lo), math.floor(hi)), st.sampled_from(halves)))
     if t == "text":
         return draw(st.sampled_from(TEXTS))
     if t == "date":

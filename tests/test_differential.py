@@ -697,3 +697,46 @@ dimensions:
     q = scoring.load_questionnaire(text)
     out = scoring.score(q, {"a": False, "b": True, "c": True}).to_dict()
     assert [x["score"] for x in out["dimensions"][0]["subcategories"][0]["questions"]] == [100.0, 100.0, 0.0]
+
+
+# ==========================================================================
+# 5. The shipped questionnaires, with generated answer sets
+
+
+def _yaml_1_2ish_load(text: str):
+    """safe_load, but bare yes/no/on/off stay strings (only true/false are booleans)."""
+    import re
+
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {k: [r for r in v if r[0] != "tag:yaml.org,2002:bool"]
+                                      for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                 list("tTfF"))
+    return yaml.load(text, Loader=Loader)
+
+
+SHIPPED = sorted((ROOT / "questionnaires").glob("*.yaml"))
+_SHIPPED_CACHE: dict = {}
+
+
+def _shipped(path):
+    if path not in _SHIPPED_CACHE:
+        text = path.read_text(encoding="utf-8")
+        _SHIPPED_CACHE[path] = (_yaml_1_2ish_load(text), scoring.load_questionnaire(text, source=str(path)))
+    return _SHIPPED_CACHE[path]
+
+
+@needs_scoring
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+@settings(PROP_SETTINGS, max_examples=200, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_engine_matches_reference_on_shipped_questionnaires(path, data):
+    raw, q = _shipped(path)
+    answers = data.draw(answers_for(raw))
+    got = project(scoring.score(q, copy.deepcopy(answers)).to_dict())
+    diff = first_difference(got, reference_score(raw, answers))
+    assert diff is None, f"engine != reference on {path.name} at {diff}\nanswers={json.dumps(answers, ensure_ascii=False)}"
