@@ -44,8 +44,9 @@ def thresholds(draw) -> dict:
         g = draw(st.sampled_from([0, 0.25, 0.5, 0.6, 0.75, 0.8, 0.9, 1]))
         red = green = g
     else:
-        a = draw(st.sampled_from([0, 0.2, 0.3, 0.4, 0.5, 0.55, 0.6]))
-        b = draw(st.sampled_from([0.6, 0.65, 0.7, 0.75, 0.8, 0.9, 1]))
+        # values such as 0.3333 / 0.6667 sit on rounded weighted means (1/3, 2/3)
+        a = draw(st.sampled_from([0, 0.2, 0.3, 0.3333, 0.4, 0.5, 0.55, 0.6]))
+        b = draw(st.sampled_from([0.6, 0.65, 0.6666, 0.6667, 0.7, 0.75, 0.8, 0.9, 1]))
         red, green = min(a, b), max(a, b)
     return {"green": green, "red": red}
 
