@@ -132,8 +132,12 @@ def command_score(args: argparse.Namespace) -> int:
         except OSError as error:
             _fail(f"no se pudo leer el archivo de respuestas «{args.batch}»: {error.strerror}", EXIT_USAGE)
     failed = 0
+    pending: list[bytes] = []  # written in chunks: one result is several KB, one write each would dominate
     with source:
         for number, line in enumerate(source, start=1):
+            if len(pending) >= 256:
+                out.write(b"".join(pending))
+                pending.clear()
             if not line.strip():
                 continue
             try:
@@ -144,9 +148,10 @@ def command_score(args: argparse.Namespace) -> int:
                 result, errors = _score_one(questionnaire, answers)
             if result is None:
                 failed += 1
-                out.write(orjson.dumps({"line": number, "errors": errors}) + b"\n")
+                pending.append(orjson.dumps({"line": number, "errors": errors}) + b"\n")
             else:
-                out.write(result + b"\n")
+                pending.append(result + b"\n")
+    out.write(b"".join(pending))
     if failed:
         print(f"coopdiag: {failed} conjunto(s) de respuestas no válido(s); vea 'errors' en la salida", file=sys.stderr)
         return EXIT_INVALID_ANSWERS

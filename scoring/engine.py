@@ -9,7 +9,7 @@ subcategory in file order, then the roll-up to dimensions and overall.
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from . import expressions as ex
@@ -26,6 +26,9 @@ from .results import (
 )
 
 MISSING = ex.MISSING
+
+# How a relevant question turns its answer into a result (see evaluate()).
+_UNSCORED, _LOOKUP, _FUNCTION, _COMPUTED = "unscored", "lookup", "function", "computed"
 
 GREEN, YELLOW, RED = Light.GREEN, Light.YELLOW, Light.RED
 INSUFFICIENT, NOT_APPLICABLE = Light.INSUFFICIENT_DATA, Light.NOT_APPLICABLE
@@ -51,6 +54,8 @@ class _QuestionPlan:
     unanswered: QuestionResult
     undefined: QuestionResult
     scored_result: Callable[[Any], QuestionResult] | None  # answer (or computed value) -> `scored` result
+    lookup: dict | None  # yes_no and choice: answer -> `scored` result, all made in advance
+    relevant_text: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,7 @@ class _SubcategoryPlan:
     red: float
     start: int  # its questions are positions start..end-1 of the file
     end: int
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +85,8 @@ class Plan:
     green: float
     red: float
     evaluation_order: tuple[_QuestionPlan, ...]
+    steps: tuple[tuple, ...]
+    """evaluation_order flattened into tuples for the hot loop in evaluate()."""
     question_count: int
     dimensions: tuple[_DimensionPlan, ...]
     checks: dict[str, Callable[[Any], Any]]
@@ -123,6 +131,40 @@ def _scored_result(question: Question, score_of: Callable[[Any], float] | None):
     return result
 
 
+def _lookup(question: Question) -> dict | None:
+    if not question.scored:
+        return None
+    if question.type == "yes_no":
+        good = question.good != "no"
+        scores = {True: 1.0 if good else 0.0, False: 0.0 if good else 1.0}
+    elif question.type == "choice":
+        scores = {option.value: option.score for option in question.options}
+    else:
+        return None
+    return {
+        answer: QuestionResult.build(question.id, Status.SCORED, value, question.weight, question.critical)
+        for answer, value in scores.items()
+    }
+
+
+def _step(q: _QuestionPlan, condition_keys: dict[str, int]) -> tuple:
+    if q.computed:
+        kind = _COMPUTED
+    elif q.lookup is not None:
+        kind = _LOOKUP
+    elif q.scored_result is not None:
+        kind = _FUNCTION
+    else:
+        kind = _UNSCORED
+    unscored = q.unscored
+    return (
+        q.id, q.index, kind, q.relevant, condition_keys.get(q.relevant_text), q.lookup,
+        q.scored_result, q.formula, q.formula_inputs, q.not_relevant, unscored,
+        q.na if q.scored else unscored, q.ns if q.scored else unscored,
+        q.unanswered if q.scored else unscored, q.undefined if q.scored else unscored,
+    )
+
+
 def build_plan(questionnaire: Questionnaire) -> Plan:
     multi_ids = frozenset(q.id for q in questionnaire.questions if q.type == "multi")
     plans: dict[str, _QuestionPlan] = {}
@@ -160,6 +202,8 @@ def build_plan(questionnaire: Questionnaire) -> Plan:
             unanswered=fixed(Status.UNANSWERED),
             undefined=fixed(Status.UNDEFINED),
             scored_result=_scored_result(question, _score_function(question)),
+            lookup=_lookup(question),
+            relevant_text=question.relevant,
         )
         dependencies[question.id] = deps
 
@@ -182,6 +226,9 @@ def build_plan(questionnaire: Questionnaire) -> Plan:
                 placed.add(child)
                 stack.append((child, iter(dependencies[child])))
 
+    texts = [q.relevant for q in questionnaire.questions if q.relevant is not None]
+    shared_condition_keys = {text: key for key, text in enumerate(dict.fromkeys(texts)) if texts.count(text) > 1}
+
     dimensions = []
     position = 0
     for dimension in questionnaire.dimensions:
@@ -203,6 +250,7 @@ def build_plan(questionnaire: Questionnaire) -> Plan:
         green=questionnaire.thresholds.green,
         red=questionnaire.thresholds.red,
         evaluation_order=tuple(plans[qid] for qid in order),
+        steps=tuple(_step(plans[qid], shared_condition_keys) for qid in order),
         question_count=len(plans),
         dimensions=tuple(dimensions),
         checks={q.id: answer_check(q) for q in questionnaire.questions},
@@ -231,57 +279,83 @@ def evaluate(plan: Plan, answers: Mapping[str, Any]) -> tuple[dict[str, object],
     """One pass in dependency order: relevance, expression values and each question's result.
 
     Returns the values of the non-missing questions, the relevance of every question and
-    the QuestionResult of every question by file position.
+    the QuestionResult of every question by file position. This is the hot loop of
+    scoring, so each question is a flat tuple (see Plan.steps) rather than an object.
     """
     values: dict[str, object] = {}
     relevance: dict[str, bool] = {}
     results: list = [None] * plan.question_count
-    for q in plan.evaluation_order:
-        qid = q.id
-        condition = q.relevant
-        if condition is not None and condition(values) is not True:
-            relevance[qid] = False
-            results[q.index] = q.not_relevant
-            continue
+    shared_conditions: dict[int, bool] = {}
+    for (qid, index, kind, condition, condition_key, lookup, scored_result, formula, inputs,
+         not_relevant, unscored, na, ns, unanswered, undefined) in plan.steps:
+        if condition is not None:
+            if condition_key is None:
+                relevant = condition(values) is True
+            else:
+                # The same condition text on several questions: once evaluated, its inputs
+                # (all earlier in dependency order) cannot change, so the outcome is reused.
+                relevant = shared_conditions.get(condition_key)
+                if relevant is None:
+                    relevant = shared_conditions[condition_key] = condition(values) is True
+            if not relevant:
+                relevance[qid] = False
+                results[index] = not_relevant
+                continue
         relevance[qid] = True
-        if q.computed:
-            value = q.formula(values)
+        if kind is _COMPUTED:
+            value = formula(values)
             if value is not MISSING:
                 values[qid] = value
-                result = q.scored_result(value) if q.scored else q.unscored
-            elif not q.scored:
-                result = q.unscored
-            elif any(relevance[name] and answers.get(name) is None for name in q.formula_inputs):
-                result = q.unanswered
+                results[index] = unscored if scored_result is None else scored_result(value)
+            elif scored_result is None:
+                results[index] = unscored
+            elif any(relevance[name] and answers.get(name) is None for name in inputs):
+                results[index] = unanswered
             else:
-                result = q.undefined
+                results[index] = undefined
+            continue
+        answer = answers.get(qid)
+        if answer is None:
+            results[index] = unanswered
+        elif answer == "na":
+            results[index] = na
+        elif answer == "ns":
+            results[index] = ns
         else:
-            answer = answers.get(qid)
-            if answer is None:
-                result = q.unanswered if q.scored else q.unscored
-            elif answer == "na":
-                result = q.na if q.scored else q.unscored
-            elif answer == "ns":
-                result = q.ns if q.scored else q.unscored
+            values[qid] = answer
+            if kind is _LOOKUP:
+                results[index] = lookup[answer]
+            elif kind is _FUNCTION:
+                results[index] = scored_result(answer)
             else:
-                values[qid] = answer
-                result = q.scored_result(answer) if q.scored else q.unscored
-        results[q.index] = result
+                results[index] = unscored
     return values, relevance, results
 
 
-def _subcategory_result(sub: _SubcategoryPlan, results: list) -> SubcategoryResult:
-    questions = tuple(results[sub.start:sub.end])
+# Memoisation: a subcategory's result depends only on its questions' results, which are
+# shared objects, so the tuple of them is a cheap exact key, and real answer sets repeat
+# the same few combinations per subcategory. The memo is cleared when it grows past this
+# many entries, which bounds memory whatever the answers. (Dimensions rarely repeat, so
+# they are not memoised.)
+MEMO_LIMIT = 4096
+
+
+def _subcategory_result(sub: _SubcategoryPlan, questions: tuple) -> SubcategoryResult:
     applicable = answered = points = 0.0
     critical_failures: list[str] = []
+    losers: list[QuestionResult] = []
     for result in questions:
-        applicable += result.applicable_weight
-        answered += result.answered_weight
-        points += result.points
-        if result.critical_failure:
-            critical_failures.append(result.id)
+        if result.applicable_weight:
+            applicable += result.applicable_weight
+            if result.answered_weight:
+                answered += result.answered_weight
+                points += result.points
+                if result.critical_failure:
+                    critical_failures.append(result.id)
+                elif result.loss:
+                    losers.append(result)
     if applicable == 0:
-        return SubcategoryResult(sub.id, None, NOT_APPLICABLE, None, sub.weight, (), questions)
+        return SubcategoryResult(sub.id, None, NOT_APPLICABLE, None, sub.weight, (), (), questions).with_json()
     coverage = answered / applicable
     score = points / answered if answered else None
     if critical_failures:
@@ -290,7 +364,17 @@ def _subcategory_result(sub: _SubcategoryPlan, results: list) -> SubcategoryResu
         light, score = INSUFFICIENT, None
     else:
         light = light_for(score, sub.green, sub.red)
-    return SubcategoryResult(sub.id, score, light, coverage, sub.weight, tuple(critical_failures), questions)
+    failures = tuple(critical_failures)
+    if light is RED or light is YELLOW:
+        losers.sort(key=_by_loss, reverse=True)  # stable: ties stay in file order
+        pulled = failures + tuple(r.id for r in losers)
+    else:
+        pulled = ()
+    return SubcategoryResult(sub.id, score, light, coverage, sub.weight, failures, pulled, questions).with_json()
+
+
+def _by_loss(result: QuestionResult) -> float:
+    return result.loss
 
 
 def roll_up(children, green: float, red: float) -> tuple[float | None, Light, float | None]:
@@ -325,9 +409,18 @@ def score_valid(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> Dia
     results = evaluate(plan, answers)[2]
     dimensions = []
     for dim in plan.dimensions:
-        subs = tuple(_subcategory_result(sub, results) for sub in dim.subcategories)
+        subs = []
+        for sub in dim.subcategories:
+            questions = tuple(results[sub.start:sub.end])
+            memo = sub.memo
+            found = memo.get(questions)
+            if found is None:
+                if len(memo) >= MEMO_LIMIT:
+                    memo.clear()
+                found = memo[questions] = _subcategory_result(sub, questions)
+            subs.append(found)
         score, light, coverage = roll_up(subs, dim.green, dim.red)
-        dimensions.append(DimensionResult(dim.id, score, light, coverage, dim.weight, subs))
+        dimensions.append(DimensionResult(dim.id, score, light, coverage, dim.weight, tuple(subs)))
     score, light, coverage = roll_up(dimensions, plan.green, plan.red)
     return DiagnosisResult(
         plan.questionnaire_id, plan.version, OverallResult(score, light, coverage), tuple(dimensions)

@@ -391,22 +391,50 @@ def _compare(op: str, left: object, right: object) -> object:
     return left >= right
 
 
-def _arithmetic(op: str, left: object, right: object) -> object:
-    if not (_is_number(left) and _is_number(right)):
-        return MISSING  # missing operand, or not a number
-    if op == "+":
-        result = left + right
-    elif op == "-":
-        result = left - right
-    elif op == "*":
-        result = left * right
-    elif right == 0:
+_NUMBER_TYPES = (int, float)  # exact classes: a bool is not a number here
+
+
+def _finite(result: object) -> object:
+    return result if result.__class__ is int or math.isfinite(result) else MISSING
+
+
+def _make_add(left: Evaluator, right: Evaluator) -> Evaluator:
+    def add(values: Values) -> object:
+        a, b = left(values), right(values)
+        if a.__class__ in _NUMBER_TYPES and b.__class__ in _NUMBER_TYPES:
+            return _finite(a + b)
         return MISSING
-    else:
-        result = left / right
-    if isinstance(result, float) and not math.isfinite(result):
+    return add
+
+
+def _make_subtract(left: Evaluator, right: Evaluator) -> Evaluator:
+    def subtract(values: Values) -> object:
+        a, b = left(values), right(values)
+        if a.__class__ in _NUMBER_TYPES and b.__class__ in _NUMBER_TYPES:
+            return _finite(a - b)
         return MISSING
-    return result
+    return subtract
+
+
+def _make_multiply(left: Evaluator, right: Evaluator) -> Evaluator:
+    def multiply(values: Values) -> object:
+        a, b = left(values), right(values)
+        if a.__class__ in _NUMBER_TYPES and b.__class__ in _NUMBER_TYPES:
+            return _finite(a * b)
+        return MISSING
+    return multiply
+
+
+def _make_divide(left: Evaluator, right: Evaluator) -> Evaluator:
+    def divide(values: Values) -> object:
+        a, b = left(values), right(values)
+        if a.__class__ in _NUMBER_TYPES and b.__class__ in _NUMBER_TYPES and b != 0:
+            return _finite(a / b)
+        return MISSING  # a missing or non-numeric operand, or division by zero
+    return divide
+
+
+_ARITHMETIC_FACTORIES = {"+": _make_add, "-": _make_subtract, "*": _make_multiply, "/": _make_divide}
 
 
 def compile_node(node: Node, *, multi_ids: frozenset[str] = frozenset()) -> Evaluator:
@@ -444,12 +472,9 @@ def compile_node(node: Node, *, multi_ids: frozenset[str] = frozenset()) -> Eval
             return (not value) if isinstance(value, bool) else MISSING
         return negation
     if isinstance(node, Arithmetic):
-        left, right, op = (
-            compile_node(node.left, multi_ids=multi_ids),
-            compile_node(node.right, multi_ids=multi_ids),
-            node.op,
-        )
-        return lambda values: _arithmetic(op, left(values), right(values))
+        left = compile_node(node.left, multi_ids=multi_ids)
+        right = compile_node(node.right, multi_ids=multi_ids)
+        return _ARITHMETIC_FACTORIES[node.op](left, right)
     if isinstance(node, Comparison):
         left, right, op = (
             compile_node(node.left, multi_ids=multi_ids),

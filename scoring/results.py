@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import orjson
@@ -64,7 +64,11 @@ def fraction(value: float | None) -> float | None:
 _COUNTED_IN_COVERAGE = frozenset({"scored", "ns", "unanswered"})
 
 
-@dataclass(frozen=True, slots=True)
+# Results are immutable and compared by identity: the engine memoises them per questionnaire,
+# so equal inputs give the very same objects (see scoring.engine).
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class QuestionResult:
     """One question's outcome. The engine builds these once per questionnaire and shares them
     between diagnoses, with what the question adds to its subcategory precomputed."""
@@ -101,7 +105,7 @@ class QuestionResult:
         return {"id": self.id, "status": self.status.value, "score": percent(self.score)}
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class SubcategoryResult:
     id: str
     score: float | None
@@ -110,24 +114,22 @@ class SubcategoryResult:
     coverage: float | None
     weight: float
     critical_failures: tuple[str, ...]
+    pulled_down_by: tuple[str, ...]
+    """What explains a red or yellow light: its critical failures first, then the questions
+    that lost the most weighted points, w * (1 - s), largest first, ties in file order.
+    Empty for the other lights."""
     questions: tuple[QuestionResult, ...]
+    json: bytes = field(default=b"", repr=False)
+    """This result as JSON, made once: the engine memoises subcategory results (see with_json)."""
 
-    @property
-    def pulled_down_by(self) -> tuple[str, ...]:
-        """What explains a red or yellow light: its critical failures first, then the questions
-        that lost the most weighted points, w * (1 - s), largest first, ties in file order.
-        Empty for the other lights."""
-        if self.light is not Light.RED and self.light is not Light.YELLOW:
-            return ()
-        losers = [q for q in self.questions if q.loss > 0 and not q.critical_failure]
-        losers.sort(key=_by_loss, reverse=True)  # stable: ties stay in file order
-        return self.critical_failures + tuple(q.id for q in losers)
+    def with_json(self) -> "SubcategoryResult":
+        return replace(self, json=orjson.dumps(self.to_dict(_shared=True)))
 
     def to_dict(self, *, _shared: bool = False) -> dict:
         return {
             "id": self.id,
             "score": percent(self.score),
-            "light": self.light.value,
+            "light": self.light._value_,
             "coverage": fraction(self.coverage),
             "critical_failures": list(self.critical_failures),
             "pulled_down_by": list(self.pulled_down_by),
@@ -135,11 +137,7 @@ class SubcategoryResult:
         }
 
 
-def _by_loss(question: QuestionResult) -> float:
-    return question.loss
-
-
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class DimensionResult:
     id: str
     score: float | None
@@ -152,23 +150,38 @@ class DimensionResult:
         return {
             "id": self.id,
             "score": percent(self.score),
-            "light": self.light.value,
+            "light": self.light._value_,
             "coverage": fraction(self.coverage),
             "subcategories": [s.to_dict(_shared=_shared) for s in self.subcategories],
         }
 
 
-@dataclass(slots=True)
+def _subcategory_json(subcategory: SubcategoryResult) -> bytes:
+    return subcategory.json or orjson.dumps(subcategory.to_dict(_shared=True))
+
+
+def _dimension_json(dimension: DimensionResult) -> bytes:
+    head = {"id": dimension.id, "score": percent(dimension.score), "light": dimension.light._value_,
+            "coverage": fraction(dimension.coverage)}
+    return b"".join((
+        orjson.dumps(head)[:-1],
+        b',"subcategories":[',
+        b",".join(map(_subcategory_json, dimension.subcategories)),
+        b"]}",
+    ))
+
+
+@dataclass(frozen=True, slots=True)
 class OverallResult:
     score: float | None
     light: Light
     coverage: float | None
 
     def to_dict(self) -> dict:
-        return {"score": percent(self.score), "light": self.light.value, "coverage": fraction(self.coverage)}
+        return {"score": percent(self.score), "light": self.light._value_, "coverage": fraction(self.coverage)}
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class DiagnosisResult:
     questionnaire_id: str
     questionnaire_version: str
@@ -183,9 +196,17 @@ class DiagnosisResult:
         }
 
     def to_json(self) -> bytes:
-        """``to_dict()`` serialised compactly; the per-question objects are the ones made once
-        per questionnaire rather than fresh copies, which is what keeps --batch fast."""
-        return orjson.dumps(self.to_dict(_shared=True))
+        """``to_dict()`` serialised compactly (what ``orjson.dumps(self.to_dict())`` gives), built
+        from each subcategory's JSON, which is made once per distinct subcategory result."""
+        return b"".join((
+            b'{"questionnaire":',
+            orjson.dumps({"id": self.questionnaire_id, "version": self.questionnaire_version}),
+            b',"overall":',
+            orjson.dumps(self.overall.to_dict()),
+            b',"dimensions":[',
+            b",".join(map(_dimension_json, self.dimensions)),
+            b"]}",
+        ))
 
     def subcategory(self, subcategory_id: str) -> SubcategoryResult:
         for dimension in self.dimensions:
