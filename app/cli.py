@@ -108,7 +108,7 @@ def command_score(args: argparse.Namespace) -> int:
     questionnaire = _load_questionnaire(args.questionnaire)
     out = sys.stdout.buffer
     if args.answers is not None:
-        text = _read_text(args.answers, "de respuestas")
+        text = _read_text(args.answers, "de respuestas").removeprefix("\ufeff")
         try:
             answers = json.loads(text)
         except json.JSONDecodeError as error:
@@ -124,7 +124,7 @@ def command_score(args: argparse.Namespace) -> int:
             print(f"coopdiag: respuesta no válida: {where}{error['message']}", file=sys.stderr)
         return EXIT_INVALID_ANSWERS
 
-    # --batch: one output line per input answer set, in order; blank lines are skipped.
+    # --batch: one output line per input line, in order.
     source = sys.stdin.buffer if args.batch == "-" else None
     if source is None:
         try:
@@ -138,7 +138,14 @@ def command_score(args: argparse.Namespace) -> int:
             if len(pending) >= 256:
                 out.write(b"".join(pending))
                 pending.clear()
+            if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]  # a UTF-8 byte order mark, as some spreadsheet tools write
             if not line.strip():
+                # every input line gets an output line, so that line N of the output is line N of the input
+                failed += 1
+                pending.append(orjson.dumps({"line": number, "errors": [
+                    {"question": None, "code": "empty_line", "message": "la línea está vacía; se esperaba un objeto JSON"}
+                ]}) + b"\n")
                 continue
             try:
                 answers = orjson.loads(line)
@@ -162,6 +169,10 @@ def command_score(args: argparse.Namespace) -> int:
 # coopdiag questionnaire check | show
 
 
+def _plural(count: int, singular: str, plural: str) -> str:
+    return f"{count} {singular if count == 1 else plural}"
+
+
 def _counts(questions) -> str:
     scored = sum(1 for q in questions if q.scored)
     critical = sum(1 for q in questions if q.critical)
@@ -181,8 +192,9 @@ def command_check(args: argparse.Namespace) -> int:
     q = _load_questionnaire(args.file)
     subcategories = sum(len(d.subcategories) for d in q.dimensions)
     print(
-        f"{args.file}: válido — «{q.title}» (id {q.id}, versión {q.version}): {len(q.dimensions)} dimensiones, "
-        f"{subcategories} subcategorías, {_counts(q.questions)}"
+        f"{args.file}: válido — «{q.title}» (id {q.id}, versión {q.version}): "
+        f"{_plural(len(q.dimensions), 'dimensión', 'dimensiones')}, "
+        f"{_plural(subcategories, 'subcategoría', 'subcategorías')}, {_counts(q.questions)}"
     )
     return EXIT_OK
 
@@ -201,13 +213,16 @@ def command_show(args: argparse.Namespace) -> int:
         f"id {q.id} · versión {q.version} · idioma {q.language} · umbrales: verde ≥ {_decimal(q.thresholds.green)}, "
         f"rojo < {_decimal(q.thresholds.red)}"
     )
-    print(f"{len(q.dimensions)} dimensiones, {subcategories} subcategorías, {_counts(q.questions)}")
+    print(
+        f"{_plural(len(q.dimensions), 'dimensión', 'dimensiones')}, "
+        f"{_plural(subcategories, 'subcategoría', 'subcategorías')}, {_counts(q.questions)}"
+    )
     for d_index, dimension in enumerate(q.dimensions):
         last_dim = d_index == len(q.dimensions) - 1
         dim_questions = [x for s in dimension.subcategories for x in s.questions]
         print(
             f"{'└─' if last_dim else '├─'} {dimension.title} [{dimension.id}] peso {_decimal(dimension.weight)}: "
-            f"{len(dimension.subcategories)} subcategorías, {_counts(dim_questions)}"
+            f"{_plural(len(dimension.subcategories), 'subcategoría', 'subcategorías')}, {_counts(dim_questions)}"
         )
         branch = "   " if last_dim else "│  "
         for s_index, sub in enumerate(dimension.subcategories):

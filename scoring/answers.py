@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Callable
 
 from .model import Question, Questionnaire
 
+_LARGEST_FLOAT = sys.float_info.max
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -126,7 +128,11 @@ def answer_check(question: Question) -> Check:
                 if outcome is False:
                     return error("wrong_type", f"se espera un número, no {_show(value)}")
                 return outcome
-            if not math.isfinite(value):
+            if value.__class__ is int:
+                if not -_LARGEST_FLOAT <= value <= _LARGEST_FLOAT:
+                    # JSON integers have no size limit; ones no float can hold would break arithmetic
+                    return error("out_of_bounds", "el número es demasiado grande")
+            elif not math.isfinite(value):
                 return error("wrong_type", "se espera un número finito")
             if whole and not float(value).is_integer():
                 return error("not_integer", f"se espera un número entero, no {value}")

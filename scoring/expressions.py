@@ -380,8 +380,8 @@ def _compare(op: str, left: object, right: object) -> object:
     if op == "!=":
         return not _equal(left, right)
     kind = _kind(left)
-    if kind != _kind(right) or kind not in ("number", "string"):
-        return MISSING  # ordering is defined for numbers and for strings (ISO dates sort as text)
+    if kind != _kind(right) or kind not in ("number", "string", "boolean"):
+        return MISSING  # ordering between kinds is missing; ISO dates sort as text, false < true
     if op == "<":
         return left < right
     if op == "<=":
@@ -429,7 +429,10 @@ def _make_divide(left: Evaluator, right: Evaluator) -> Evaluator:
     def divide(values: Values) -> object:
         a, b = left(values), right(values)
         if a.__class__ in _NUMBER_TYPES and b.__class__ in _NUMBER_TYPES and b != 0:
-            return _finite(a / b)
+            try:
+                return _finite(a / b)
+            except OverflowError:  # a quotient of huge integers that no float can hold
+                return MISSING
         return MISSING  # a missing or non-numeric operand, or division by zero
     return divide
 

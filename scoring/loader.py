@@ -89,7 +89,7 @@ class QuestionnaireError(Exception):
 # YAML: YAML 1.2 booleans (only true/false), dates kept as text, duplicate keys refused
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when present
     pass
 
 
@@ -286,7 +286,11 @@ class _Checker:
         version = top.get("version")
         if version is None:
             self.problem("", "version", "falta este campo obligatorio")
-        elif isinstance(version, bool) or not isinstance(version, (str, int, float)) or not str(version).strip():
+        elif isinstance(version, float):
+            # YAML reads 2026.10 as the number 2026.1: refuse rather than change the version
+            self.problem("", "version", f"escriba la versión entre comillas (por ejemplo \"2026.1\"): sin comillas "
+                         f"se lee como el número {version} y podría cambiar (2026.10 se leería 2026.1)")
+        elif isinstance(version, bool) or not isinstance(version, (str, int)) or not str(version).strip():
             self.problem("", "version", f"debe ser un texto como \"2026.1\", no {_describe(version)}")
         else:
             built["version"] = str(version)

@@ -196,6 +196,26 @@ def test_batch_without_trailing_newline(qfile, tmp_path):
     assert json_lines(completed.stdout) == [in_process(GOOD), in_process(ALSO_GOOD)]
 
 
+def test_batch_blank_line_gets_its_own_error_line(qfile, tmp_path):
+    batch = write(tmp_path, "lote.jsonl", json.dumps(GOOD) + "\n\n" + json.dumps(ALSO_GOOD) + "\n")
+    completed = coopdiag("score", qfile, "--batch", batch)
+    assert completed.returncode == 1
+    lines = json_lines(completed.stdout)
+    assert len(lines) == 3
+    assert lines[0] == in_process(GOOD) and lines[2] == in_process(ALSO_GOOD)
+    assert lines[1]["line"] == 2 and lines[1]["errors"][0]["code"] == "empty_line"
+
+
+def test_byte_order_mark_is_accepted(qfile, tmp_path):
+    single_file = tmp_path / "bom.json"
+    single_file.write_bytes(b"\xef\xbb\xbf" + json.dumps(GOOD).encode())
+    batch = tmp_path / "bom.jsonl"
+    batch.write_bytes(b"\xef\xbb\xbf" + json.dumps(GOOD).encode() + b"\n")
+    for completed in coopdiag_all(["score", qfile, single_file], ["score", qfile, "--batch", batch]):
+        assert completed.returncode == 0, completed.stderr
+        assert json_lines(completed.stdout) == [in_process(GOOD)]
+
+
 def test_batch_invalid_lines_exit_1_with_line_numbers(qfile, tmp_path):
     content = "\n".join(
         [

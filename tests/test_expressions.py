@@ -320,6 +320,16 @@ def test_ordering_numbers(expression, expected):
     assert evaluate(expression) is expected
 
 
+@pytest.mark.parametrize(
+    "expression, expected",
+    [("f < t", T), ("t <= t", T), ("t > f", T), ("false >= true", F), ("dt < '2026-02-01'", T), ("tx > 'a'", T)],
+)
+def test_ordering_within_a_kind(expression, expected):
+    # the spec makes only ordering *between* kinds missing: booleans order false < true, texts
+    # (and so ISO dates) in character order
+    assert evaluate(expression) is expected
+
+
 # --------------------------------------------------------------------------- selected()
 
 

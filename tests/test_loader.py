@@ -823,12 +823,6 @@ def test_loaded_questionnaire_is_not_modified_by_later_changes_to_data():
     assert data == snapshot
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`version: 2026.10` (a YAML float) is accepted and turned into the string '2026.1', "
-    "so it collides with version 2026.1; the format spec says version is a string and "
-    "(id, version) identifies a questionnaire: refuse a non-string version or keep its text",
-)
 def test_unquoted_version_does_not_silently_change():
     source = """\
 id: prueba
