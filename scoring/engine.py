@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from . import expressions as ex
-from .answers import InvalidAnswers, answer_check, validate_answers
+from .answers import InvalidAnswers, answer_check, quick_acceptance, validate_answers
 from .model import Question, Questionnaire, Thresholds
 from .results import (
     DiagnosisResult,
@@ -85,11 +85,13 @@ class Plan:
     green: float
     red: float
     evaluation_order: tuple[_QuestionPlan, ...]
+    direct_steps: tuple[tuple, ...]
     steps: tuple[tuple, ...]
     """evaluation_order flattened into tuples for the hot loop in evaluate()."""
     question_count: int
     dimensions: tuple[_DimensionPlan, ...]
     checks: dict[str, Callable[[Any], Any]]
+    quick_acceptance: dict[str, Any]
 
 
 # --------------------------------------------------------------------------
@@ -147,7 +149,7 @@ def _lookup(question: Question) -> dict | None:
     }
 
 
-def _step(q: _QuestionPlan, condition_keys: dict[str, int]) -> tuple:
+def _step(q: _QuestionPlan, condition_keys: dict[str, int], referenced: bool) -> tuple:
     if q.computed:
         kind = _COMPUTED
     elif q.lookup is not None:
@@ -158,11 +160,18 @@ def _step(q: _QuestionPlan, condition_keys: dict[str, int]) -> tuple:
         kind = _UNSCORED
     unscored = q.unscored
     return (
-        q.id, q.index, kind, q.relevant, condition_keys.get(q.relevant_text), q.lookup,
-        q.scored_result, q.formula, q.formula_inputs, q.not_relevant, unscored,
+        q.id, q.index, kind, q.relevant, condition_keys.get(q.relevant_text), _full_lookup(q),
+        q.scored_result, q.formula, q.formula_inputs, referenced, q.not_relevant, unscored,
         q.na if q.scored else unscored, q.ns if q.scored else unscored,
         q.unanswered if q.scored else unscored, q.undefined if q.scored else unscored,
     )
+
+
+def _full_lookup(q: _QuestionPlan) -> dict | None:
+    """Every valid answer of a yes_no or choice question -> its result, empty ones included."""
+    if q.lookup is None:
+        return None
+    return {**q.lookup, None: q.unanswered, "na": q.na, "ns": q.ns}
 
 
 def build_plan(questionnaire: Questionnaire) -> Plan:
@@ -226,6 +235,7 @@ def build_plan(questionnaire: Questionnaire) -> Plan:
                 placed.add(child)
                 stack.append((child, iter(dependencies[child])))
 
+    referenced = {name for names in dependencies.values() for name in names}
     texts = [q.relevant for q in questionnaire.questions if q.relevant is not None]
     shared_condition_keys = {text: key for key, text in enumerate(dict.fromkeys(texts)) if texts.count(text) > 1}
 
@@ -250,10 +260,24 @@ def build_plan(questionnaire: Questionnaire) -> Plan:
         green=questionnaire.thresholds.green,
         red=questionnaire.thresholds.red,
         evaluation_order=tuple(plans[qid] for qid in order),
-        steps=tuple(_step(plans[qid], shared_condition_keys) for qid in order),
+        # Unconditional yes_no/choice questions that no expression names need neither
+        # relevance nor values: one dictionary lookup gives their result.
+        direct_steps=tuple(
+            (plans[qid].index, qid, _full_lookup(plans[qid]))
+            for qid in order
+            if plans[qid].lookup is not None and plans[qid].relevant is None and qid not in referenced
+        ),
+        steps=tuple(
+            _step(plans[qid], shared_condition_keys, qid in referenced)
+            for qid in order
+            if not (plans[qid].lookup is not None and plans[qid].relevant is None and qid not in referenced)
+        ),
         question_count=len(plans),
         dimensions=tuple(dimensions),
         checks={q.id: answer_check(q) for q in questionnaire.questions},
+        quick_acceptance={
+            q.id: accepted for q in questionnaire.questions if (accepted := quick_acceptance(q)) is not None
+        },
     )
 
 
@@ -278,15 +302,18 @@ def light_for_thresholds(score: float, thresholds: Thresholds) -> Light:
 def evaluate(plan: Plan, answers: Mapping[str, Any]) -> tuple[dict[str, object], dict[str, bool], list]:
     """One pass in dependency order: relevance, expression values and each question's result.
 
-    Returns the values of the non-missing questions, the relevance of every question and
+    Returns the values of the non-missing questions that some expression names, the
+    relevance of the questions evaluated one by one (see relevant_questions() for all) and
     the QuestionResult of every question by file position. This is the hot loop of
     scoring, so each question is a flat tuple (see Plan.steps) rather than an object.
     """
     values: dict[str, object] = {}
     relevance: dict[str, bool] = {}
     results: list = [None] * plan.question_count
+    for index, qid, lookup in plan.direct_steps:
+        results[index] = lookup[answers.get(qid)]
     shared_conditions: dict[int, bool] = {}
-    for (qid, index, kind, condition, condition_key, lookup, scored_result, formula, inputs,
+    for (qid, index, kind, condition, condition_key, lookup, scored_result, formula, inputs, referenced,
          not_relevant, unscored, na, ns, unanswered, undefined) in plan.steps:
         if condition is not None:
             if condition_key is None:
@@ -315,20 +342,20 @@ def evaluate(plan: Plan, answers: Mapping[str, Any]) -> tuple[dict[str, object],
                 results[index] = undefined
             continue
         answer = answers.get(qid)
-        if answer is None:
+        if kind is _LOOKUP:
+            results[index] = lookup[answer]
+        elif answer is None:
             results[index] = unanswered
         elif answer == "na":
             results[index] = na
         elif answer == "ns":
             results[index] = ns
+        elif kind is _FUNCTION:
+            results[index] = scored_result(answer)
         else:
+            results[index] = unscored
+        if referenced and answer is not None and answer != "na" and answer != "ns":
             values[qid] = answer
-            if kind is _LOOKUP:
-                results[index] = lookup[answer]
-            elif kind is _FUNCTION:
-                results[index] = scored_result(answer)
-            else:
-                results[index] = unscored
     return values, relevance, results
 
 
@@ -437,7 +464,8 @@ def score(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> Diagnosis
 
 def relevant_questions(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> dict[str, bool]:
     """Which questions are relevant under these answers (for forms and submission checks)."""
-    return evaluate(questionnaire._plan, answers)[1]
+    results = evaluate(questionnaire._plan, answers)[2]
+    return {result.id: result.status is not Status.NOT_RELEVANT for result in results}
 
 
 def missing_required(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> list[str]:
