@@ -134,18 +134,14 @@ def _scored_result(question: Question, score_of: Callable[[Any], float] | None):
 
 
 def _lookup(question: Question) -> dict | None:
-    if not question.scored:
+    """yes_no and choice have few possible answers: map each to its `scored` result up front."""
+    if not question.scored or question.type not in ("yes_no", "choice"):
         return None
-    if question.type == "yes_no":
-        good = question.good != "no"
-        scores = {True: 1.0 if good else 0.0, False: 0.0 if good else 1.0}
-    elif question.type == "choice":
-        scores = {option.value: option.score for option in question.options}
-    else:
-        return None
+    score_of = _score_function(question)
+    answers = (True, False) if question.type == "yes_no" else tuple(o.value for o in question.options)
     return {
-        answer: QuestionResult.build(question.id, Status.SCORED, value, question.weight, question.critical)
-        for answer, value in scores.items()
+        answer: QuestionResult.build(question.id, Status.SCORED, score_of(answer), question.weight, question.critical)
+        for answer in answers
     }
 
 
