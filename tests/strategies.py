@@ -120,7 +120,7 @@ def _atom(draw, q: dict, others: list[dict]) -> str:
     qid, t = q["id"], q["type"]
     if t == "yes_no":
         return draw(st.sampled_from([qid, f"not {qid}", f"{qid} == true", f"{qid} != false", f"{qid} == false",
-                                      f"{qid} == 1", f"{qid} != 'yes'"]))
+                                      f"{qid} == 1", f"{qid} != 'yes'", f"{qid} > false", f"{qid} <= false"]))
     if t in ("choice", "multi"):
         v = draw(st.sampled_from([o["value"] for o in q["options"]]))
         forms = [f"selected({qid}, '{v}')", f'selected({qid}, "{v}")', f"not selected({qid}, '{v}')"]
