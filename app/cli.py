@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import Any, Iterator, NoReturn, Sequence
 
 import orjson
 
@@ -131,38 +133,73 @@ def command_score(args: argparse.Namespace) -> int:
             source = open(args.batch, "rb")  # noqa: SIM115 - closed below
         except OSError as error:
             _fail(f"no se pudo leer el archivo de respuestas «{args.batch}»: {error.strerror}", EXIT_USAGE)
+    jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
     failed = 0
-    pending: list[bytes] = []  # written in chunks: one result is several KB, one write each would dominate
     with source:
-        for number, line in enumerate(source, start=1):
-            if len(pending) >= 256:
-                out.write(b"".join(pending))
-                pending.clear()
-            if number == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]  # a UTF-8 byte order mark, as some spreadsheet tools write
-            if not line.strip():
-                # every input line gets an output line, so that line N of the output is line N of the input
-                failed += 1
-                pending.append(orjson.dumps({"line": number, "errors": [
-                    {"question": None, "code": "empty_line", "message": "la línea está vacía; se esperaba un objeto JSON"}
-                ]}) + b"\n")
-                continue
+        chunks = _numbered_chunks(source)
+        if jobs == 1:
+            outputs = (_score_chunk(questionnaire, chunk) for chunk in chunks)
+            for output, chunk_failed in outputs:
+                out.write(output)
+                failed += chunk_failed
+        else:
+            # Worker processes inherit the loaded questionnaire (fork); imap keeps the input order.
+            global _WORKER_QUESTIONNAIRE
+            _WORKER_QUESTIONNAIRE = questionnaire
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                for output, chunk_failed in pool.imap(_score_chunk_in_worker, chunks):
+                    out.write(output)
+                    failed += chunk_failed
+    if failed:
+        print(f"coopdiag: {failed} conjunto(s) de respuestas no válido(s); vea 'errors' en la salida", file=sys.stderr)
+        return EXIT_INVALID_ANSWERS
+    return EXIT_OK
+
+
+_CHUNK_LINES = 256  # lines scored and written together: one result is several KB
+_WORKER_QUESTIONNAIRE = None
+
+
+def _numbered_chunks(source) -> Iterator[list[tuple[int, bytes]]]:
+    chunk: list[tuple[int, bytes]] = []
+    for number, line in enumerate(source, start=1):
+        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]  # a UTF-8 byte order mark, as some spreadsheet tools write
+        chunk.append((number, line))
+        if len(chunk) >= _CHUNK_LINES:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _score_chunk_in_worker(chunk: list[tuple[int, bytes]]) -> tuple[bytes, int]:
+    return _score_chunk(_WORKER_QUESTIONNAIRE, chunk)
+
+
+def _score_chunk(questionnaire, chunk: list[tuple[int, bytes]]) -> tuple[bytes, int]:
+    """The output lines of a chunk of input lines, and how many of them failed."""
+    lines: list[bytes] = []
+    failed = 0
+    for number, line in chunk:
+        if not line.strip():
+            # every input line gets an output line, so that line N of the output is line N of the input
+            result, errors = None, [
+                {"question": None, "code": "empty_line", "message": "la línea está vacía; se esperaba un objeto JSON"}
+            ]
+        else:
             try:
                 answers = orjson.loads(line)
             except orjson.JSONDecodeError as error:
                 result, errors = None, [_json_error(f"JSON no válido: {error}")]
             else:
                 result, errors = _score_one(questionnaire, answers)
-            if result is None:
-                failed += 1
-                pending.append(orjson.dumps({"line": number, "errors": errors}) + b"\n")
-            else:
-                pending.append(result + b"\n")
-    out.write(b"".join(pending))
-    if failed:
-        print(f"coopdiag: {failed} conjunto(s) de respuestas no válido(s); vea 'errors' en la salida", file=sys.stderr)
-        return EXIT_INVALID_ANSWERS
-    return EXIT_OK
+        if result is None:
+            failed += 1
+            lines.append(orjson.dumps({"line": number, "errors": errors}) + b"\n")
+        else:
+            lines.append(result + b"\n")
+    return b"".join(lines), failed
 
 
 # --------------------------------------------------------------------------
@@ -285,6 +322,10 @@ def build_parser() -> SpanishArgumentParser:
     score.add_argument("questionnaire", metavar="CUESTIONARIO", help="archivo YAML o JSON del cuestionario")
     score.add_argument("answers", metavar="RESPUESTAS.json", nargs="?", help="respuestas en JSON ('-' lee la entrada estándar)")
     score.add_argument("--batch", metavar="RESPUESTAS.jsonl", help="un conjunto de respuestas por línea; una línea de resultado por cada una")
+    score.add_argument(
+        "--jobs", type=int, default=1, metavar="N",
+        help="con --batch: procesos en paralelo (0 = uno por núcleo); el orden de salida se mantiene",
+    )
     score.set_defaults(handler=command_score)
 
     questionnaire = commands.add_parser("questionnaire", help="revisa o muestra un archivo de cuestionario")

@@ -206,6 +206,15 @@ def test_batch_blank_line_gets_its_own_error_line(qfile, tmp_path):
     assert lines[1]["line"] == 2 and lines[1]["errors"][0]["code"] == "empty_line"
 
 
+def test_batch_in_parallel_gives_the_same_output_in_order(qfile, tmp_path):
+    sets = [GOOD, ALSO_GOOD, {"nope": 1}, {}] * 150  # several chunks
+    batch = write(tmp_path, "lote.jsonl", "".join(json.dumps(s) + "\n" for s in sets))
+    serial, parallel = coopdiag_all(["score", qfile, "--batch", batch], ["score", qfile, "--batch", batch, "--jobs", "2"])
+    assert serial.returncode == parallel.returncode == 1
+    assert parallel.stdout == serial.stdout
+    assert len(json_lines(parallel.stdout)) == len(sets)
+
+
 def test_byte_order_mark_is_accepted(qfile, tmp_path):
     single_file = tmp_path / "bom.json"
     single_file.write_bytes(b"\xef\xbb\xbf" + json.dumps(GOOD).encode())
