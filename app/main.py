@@ -20,7 +20,9 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.api import api_router
 from app.db import make_engine, make_sessionmaker
+from app.errors import install_error_handlers
 from app.questionnaires.service import (
     DirectoryContents,
     LoadedQuestionnaire,
@@ -144,6 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.catalog = Catalog()
+    install_error_handlers(app)
+    app.include_router(api_router)
     app.mount("/static", StaticFiles(directory=str(APP_DIR / "static")), name="static")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -3,7 +3,14 @@
 Alembic's ``env.py`` imports this module; add new model modules here.
 """
 
+from app.auth.models import ApiToken, Invitation, User, UserCooperative, UserMacrozone, WebSession
+from app.cooperatives.models import Cooperative
 from app.db import Base
 from app.questionnaires.models import QuestionnaireVersion
+from app.responses.models import Response, ResponseEvent
+from app.rounds.models import DiagnosisRound
 
-__all__ = ["Base", "QuestionnaireVersion"]
+__all__ = [
+    "ApiToken", "Base", "Cooperative", "DiagnosisRound", "Invitation", "QuestionnaireVersion",
+    "Response", "ResponseEvent", "User", "UserCooperative", "UserMacrozone", "WebSession",
+]

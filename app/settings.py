@@ -20,6 +20,14 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_PATH = PROJECT_ROOT / "var" / "coopdiag.db"
 DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_DATABASE_PATH.as_posix()}"
 
+#: Chile's regions by official (CUT) code, north to south order is not implied.
+REGIONS: dict[int, str] = {
+    15: "Arica y Parinacota", 1: "Tarapacá", 2: "Antofagasta", 3: "Atacama", 4: "Coquimbo",
+    5: "Valparaíso", 13: "Metropolitana de Santiago", 6: "Libertador General Bernardo O'Higgins",
+    7: "Maule", 16: "Ñuble", 8: "Biobío", 9: "La Araucanía", 14: "Los Ríos", 10: "Los Lagos",
+    11: "Aysén del General Carlos Ibáñez del Campo", 12: "Magallanes y de la Antártica Chilena",
+}
+
 #: Placeholder used in development when no secret key is configured.
 _DEV_SECRET_KEY = "coopdiag-dev-insecure-key"
 
@@ -46,6 +54,41 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     #: Secret for signing cookies/tokens. Required in production.
     secret_key: SecretStr = SecretStr(_DEV_SECRET_KEY)
+
+    #: Macrozones of the field work: name -> official (CUT) region codes. Every region
+    #: must be in exactly one macrozone. JSON in the environment, e.g.
+    #: COOPDIAG_MACROZONES='{"Norte": [15, 1, 2, 3, 4], ...}'.
+    macrozones: dict[str, list[int]] = {
+        "Norte": [15, 1, 2, 3, 4],
+        "Centro": [5, 13, 6],
+        "Centro-Sur": [7, 16, 8],
+        "Sur": [9, 14, 10],
+        "Austral": [11, 12],
+    }
+    #: Lifetime of a browser session and of an invitation link.
+    session_hours: int = 12
+    invitation_days: int = 14
+
+    @model_validator(mode="after")
+    def _check_macrozones(self) -> "Settings":
+        seen: dict[int, str] = {}
+        for name, codes in self.macrozones.items():
+            for code in codes:
+                if code not in REGIONS:
+                    raise ValueError(f"COOPDIAG_MACROZONES: la región {code} no existe (códigos 1 a 16)")
+                if code in seen:
+                    raise ValueError(f"COOPDIAG_MACROZONES: la región {code} está en «{seen[code]}» y en «{name}»")
+                seen[code] = name
+        missing = sorted(set(REGIONS) - set(seen))
+        if missing:
+            raise ValueError(f"COOPDIAG_MACROZONES: faltan las regiones {missing}")
+        return self
+
+    def macrozone_of(self, region_code: int) -> str | None:
+        for name, codes in self.macrozones.items():
+            if region_code in codes:
+                return name
+        return None
 
     @model_validator(mode="after")
     def _check_production(self) -> "Settings":

@@ -178,3 +178,56 @@ def write_questionnaire(questionnaires_dir: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+# --------------------------------------------------------------------------- API
+
+
+class ApiEnv:
+    """A running app on a migrated database (SQLite or PostgreSQL), with helpers to make
+    users of each role and call the API as them.
+
+    ``env.user("manager", cooperatives=[coop_id])`` returns ``(user, headers)`` where
+    ``headers`` carries a personal API token; ``env.client`` is a TestClient;
+    ``env.session()`` a session on the same database (commit what you create).
+    """
+
+    def __init__(self, client, sessionmaker, settings) -> None:
+        self.client = client
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        self._count = 0
+
+    def session(self):
+        return self.sessionmaker()
+
+    def user(self, role: str, *, cooperatives=(), macrozones=(), institution=None, password="clave-segura-123"):
+        from app.auth.service import create_user, issue_api_token
+
+        self._count += 1
+        with self.session() as session:
+            user = create_user(
+                session=session, email=f"{role}{self._count}@example.cl", full_name=f"{role.title()} {self._count}",
+                role=role, password=password, institution=institution,
+                cooperative_ids=list(cooperatives), macrozones=list(macrozones),
+            )
+            token = issue_api_token(session=session, user=user, name="pruebas")
+            session.commit()
+            session.refresh(user)
+            session.expunge(user)
+        return user, {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def api_env(migrated_db_url: str, write_questionnaire, questionnaires_dir: Path) -> Iterator[ApiEnv]:
+    """The app on a migrated database of each backend, serving the sample questionnaire."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.settings import Settings
+
+    write_questionnaire()
+    settings = Settings(database_url=migrated_db_url, questionnaires_dir=questionnaires_dir)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        yield ApiEnv(client, app.state.sessionmaker, settings)

@@ -1,0 +1,18 @@
+"""The JSON API under /api/v1: every domain's router, assembled in one place."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.auth.views import router as auth_router
+from app.cooperatives.views import router as cooperatives_router
+from app.questionnaires.views import router as questionnaires_router
+from app.responses.views import router as responses_router
+from app.rounds.views import router as rounds_router
+
+api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(auth_router)
+api_router.include_router(cooperatives_router)
+api_router.include_router(rounds_router)
+api_router.include_router(questionnaires_router)
+api_router.include_router(responses_router)

@@ -1,0 +1,77 @@
+"""FastAPI dependencies shared by every view: settings, a database session per request,
+and the authenticated user (API token or session cookie, with CSRF for the cookie)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.models import ApiToken, User, WebSession
+from app.auth.security import hash_token
+from app.errors import Forbidden, NotAuthenticated
+from app.settings import Settings
+
+SESSION_COOKIE = "coopdiag_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One session per request; views commit through their services, anything else rolls back."""
+    with request.app.state.sessionmaker() as session:
+        yield session
+
+
+def _bearer_token(request: Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def authenticate(request: Request, session: Session) -> User | None:
+    """The user behind the request, or None. Sets request.state.web_session for cookie logins."""
+    now = datetime.now(timezone.utc)
+    token = _bearer_token(request)
+    if token is not None:
+        api_token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+        if api_token is None or api_token.revoked_at is not None or not api_token.user.is_active:
+            raise NotAuthenticated("El token de acceso no es válido o fue revocado.")
+        api_token.last_used_at = now
+        session.flush()
+        return api_token.user
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    web_session = session.scalar(select(WebSession).where(WebSession.token_hash == hash_token(cookie)))
+    if web_session is None or web_session.expires_at <= now or not web_session.user.is_active:
+        return None
+    request.state.web_session = web_session
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER) or getattr(request.state, "form_csrf_token", None)
+        if sent != web_session.csrf_token:
+            raise Forbidden(
+                "Falta el código de seguridad del formulario (CSRF) o no coincide; recargue la página.",
+                code="csrf_failed",
+            )
+    return web_session.user
+
+
+def optional_user(request: Request, session: Session = Depends(get_db)) -> User | None:
+    return authenticate(request, session)
+
+
+def current_user(request: Request, session: Session = Depends(get_db)) -> User:
+    user = authenticate(request, session)
+    if user is None:
+        raise NotAuthenticated("Debe iniciar sesión o enviar un token de acceso.")
+    return user

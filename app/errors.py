@@ -1,0 +1,152 @@
+"""One error shape for the whole JSON API, in Spanish:
+
+    {"error": {"code": "not_found", "message": "…", "details": [...]}}
+
+``details`` lists per-field problems: ``{"field": "answers.q1", "code": "…", "message": "…"}``.
+Services raise ApiError (or a subclass); handlers here turn it, FastAPI's request
+validation errors and any unexpected exception into that shape, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+        status_code: int | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status_code is not None:
+            self.status_code = status_code
+        self.details = details or []
+        self.extra = extra or {}
+        self.headers = headers
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message, "details": self.details}
+        error.update(self.extra)
+        return {"error": error}
+
+
+class NotAuthenticated(ApiError):
+    status_code = 401
+    code = "not_authenticated"
+
+
+class Forbidden(ApiError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ApiError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(ApiError):
+    status_code = 409
+    code = "conflict"
+
+
+class Invalid(ApiError):
+    status_code = 422
+    code = "invalid"
+
+
+def error_response(status_code: int, code: str, message: str, details: list | None = None, headers=None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "details": details or []}},
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+_STATUS_MESSAGES = {
+    400: ("bad_request", "La solicitud no es válida."),
+    401: ("not_authenticated", "Debe iniciar sesión."),
+    403: ("forbidden", "No tiene permiso para esta acción."),
+    404: ("not_found", "No existe el recurso solicitado."),
+    405: ("method_not_allowed", "Método no permitido para este recurso."),
+    413: ("too_large", "La solicitud es demasiado grande."),
+}
+
+
+def _field_name(location: tuple) -> str:
+    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "solicitud"
+
+
+_PYDANTIC_MESSAGES = {
+    "missing": "falta este campo",
+    "extra_forbidden": "campo no permitido",
+    "string_too_short": "es demasiado corto",
+    "string_too_long": "es demasiado largo",
+    "int_parsing": "debe ser un número entero",
+    "int_type": "debe ser un número entero",
+    "float_parsing": "debe ser un número",
+    "bool_parsing": "debe ser verdadero o falso",
+    "date_from_datetime_parsing": "debe ser una fecha AAAA-MM-DD",
+    "date_parsing": "debe ser una fecha AAAA-MM-DD",
+    "enum": "no es uno de los valores permitidos",
+    "literal_error": "no es uno de los valores permitidos",
+    "json_invalid": "el cuerpo no es JSON válido",
+    "dict_type": "debe ser un objeto JSON",
+    "list_type": "debe ser una lista",
+    "string_type": "debe ser un texto",
+    "greater_than_equal": "es menor que el mínimo permitido",
+    "less_than_equal": "es mayor que el máximo permitido",
+    "value_error": "valor no válido",
+}
+
+
+def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    details = []
+    for error in errors:
+        message = _PYDANTIC_MESSAGES.get(error.get("type", ""), "valor no válido")
+        context = error.get("ctx") or {}
+        if error.get("type") == "value_error" and context.get("error"):
+            message = str(context["error"])  # our own validators raise ValueError with Spanish text
+        details.append({"field": _field_name(tuple(error.get("loc", ()))), "code": error.get("type", "invalid"), "message": message})
+    return details
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(422, "invalid", "Hay datos no válidos en la solicitud.", validation_details(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, message = _STATUS_MESSAGES.get(exc.status_code, ("error", "No se pudo completar la solicitud."))
+        return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("Error inesperado en %s %s", request.method, request.url.path)
+        return error_response(500, "internal_error", "Ocurrió un error inesperado; el equipo técnico fue notificado.")
