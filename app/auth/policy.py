@@ -65,6 +65,15 @@ def can_approve_cooperative(user: User) -> bool:
     return is_staff(user)
 
 
+#: What a cooperative's manager may change in their own cooperative's registry data.
+MANAGER_COOPERATIVE_FIELDS = frozenset({"contact_name", "contact_email", "contact_phone"})
+
+
+def cooperative_fields_editable_by(user: User, cooperative: Cooperative, settings: Settings) -> frozenset[str] | None:
+    """With can_edit_cooperative: None means every field; otherwise only these fields."""
+    return None if is_staff(user) else MANAGER_COOPERATIVE_FIELDS
+
+
 def response_modes_for(user: User) -> set[str]:
     """The kinds of response the user may start and edit."""
     if user.role == Role.ADMIN:
