@@ -300,6 +300,101 @@ def command_db(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------
+# coopdiag users create | token
+
+
+def _cooperative_id(session, reference: str) -> int:
+    """A cooperative by numeric id, or by RUT written with its hyphen (76.123.456-7)."""
+    from sqlalchemy import select
+    from stdnum.cl import rut as cl_rut
+    from stdnum.exceptions import ValidationError
+
+    from app.cooperatives.models import Cooperative
+
+    reference = reference.strip()
+    if reference.isdigit():
+        if session.get(Cooperative, int(reference)) is None:
+            _fail(f"no existe la cooperativa con id {reference}", EXIT_USAGE)
+        return int(reference)
+    try:
+        compact = cl_rut.validate(reference)
+    except ValidationError:
+        _fail(f"«{reference}» no es un id de cooperativa ni un RUT válido (ej.: 76.123.456-7)", EXIT_USAGE)
+    normalised = f"{compact[:-1]}-{compact[-1]}"
+    found = session.scalar(select(Cooperative.id).where(Cooperative.rut == normalised))
+    if found is None:
+        _fail(f"no hay una cooperativa registrada con el RUT {normalised}", EXIT_USAGE)
+    return found
+
+
+def _ask_password() -> str:
+    import getpass
+
+    if not sys.stdin.isatty():  # scripts: the password on the first line of the standard input
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Contraseña (al menos 10 caracteres): ")
+    if getpass.getpass("Repita la contraseña: ") != first:
+        _fail("las contraseñas no coinciden", EXIT_USAGE)
+    return first
+
+
+def _database_failure(error: Exception) -> NoReturn:
+    _fail(
+        "no se pudo usar la base de datos; ¿está disponible y actualizada? Ejecute «coopdiag db upgrade» "
+        f"({type(error).__name__})",
+        EXIT_INVALID_ANSWERS,
+    )
+
+
+def _api_error_exit(error) -> NoReturn:  # noqa: ANN001 - app.errors.ApiError, imported lazily
+    lines = [error.message] + [f"  - {d.get('field')}: {d.get('message')}" for d in error.details]
+    _fail("\n".join(lines), EXIT_USAGE)
+
+
+def command_users(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.auth import service
+    from app.auth.models import User
+    from app.db import session_scope
+    from app.errors import ApiError
+    from app.settings import get_settings
+
+    try:
+        settings = get_settings()
+    except ValueError as error:
+        _fail(f"configuración no válida: {error}", EXIT_USAGE)
+    try:
+        with session_scope(settings.database_url) as session:
+            if args.users_command == "create":
+                password = args.password if args.password is not None else _ask_password()
+                cooperative_ids = [_cooperative_id(session, ref) for ref in args.cooperative]
+                user = service.create_user(
+                    session=session, email=args.email, full_name=args.name, role=args.role, password=password,
+                    institution=args.institution, cooperative_ids=cooperative_ids, macrozones=args.macrozone,
+                    settings=settings, strict=True,
+                )
+                print(f"Usuario creado: {user.email} ({service.ROLE_NAMES_ES[user.role]}), id {user.id}.",
+                      file=sys.stderr)
+                return EXIT_OK
+            user = session.scalar(select(User).where(User.email == service.normalise_email(args.email)))
+            if user is None:
+                _fail(f"no existe un usuario con el correo {service.normalise_email(args.email)}", EXIT_USAGE)
+            if not user.is_active:
+                _fail(f"el usuario {user.email} está desactivado", EXIT_USAGE)
+            token = service.issue_api_token(session=session, user=user, name=args.name)
+            print(token)
+            print(f"Token «{args.name.strip()}» creado para {user.email}; guárdelo: no se vuelve a mostrar.",
+                  file=sys.stderr)
+            return EXIT_OK
+    except ApiError as error:
+        _api_error_exit(error)
+    except SQLAlchemyError as error:
+        _database_failure(error)
+
+
 def command_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -348,6 +443,27 @@ def build_parser() -> SpanishArgumentParser:
     downgrade = db_commands.add_parser("downgrade", help="revierte migraciones hasta REVISIÓN ('base' la deja vacía)")
     downgrade.add_argument("revision", metavar="REVISIÓN")
     downgrade.set_defaults(handler=command_db)
+
+    users = commands.add_parser("users", help="cuentas de usuario")
+    u_commands = users.add_subparsers(dest="users_command", title="comandos", metavar="COMANDO", parser_class=SpanishArgumentParser)
+    u_commands.required = True
+    create = u_commands.add_parser("create", help="crea una cuenta con contraseña")
+    create.add_argument("--role", required=True, metavar="ROL",
+                        help="admin, analyst (analista), field (equipo de terreno) o manager (gerente)")
+    create.add_argument("--email", required=True, metavar="CORREO")
+    create.add_argument("--name", required=True, metavar="NOMBRE", help="nombre completo")
+    create.add_argument("--password", metavar="CONTRASEÑA",
+                        help="al menos 10 caracteres; sin esta opción se pide (o se lee de la entrada estándar)")
+    create.add_argument("--institution", metavar="INSTITUCIÓN", help="institución (obligatoria para el equipo de terreno)")
+    create.add_argument("--cooperative", action="append", default=[], metavar="RUT_O_ID",
+                        help="cooperativa asignada, por id o por RUT con guion; se puede repetir")
+    create.add_argument("--macrozone", action="append", default=[], metavar="MACROZONA",
+                        help="macrozona asignada (equipo de terreno); se puede repetir")
+    create.set_defaults(handler=command_users)
+    token = u_commands.add_parser("token", help="crea un token de acceso personal y lo muestra una vez")
+    token.add_argument("--email", required=True, metavar="CORREO")
+    token.add_argument("--name", required=True, metavar="NOMBRE", help="nombre para reconocer el token")
+    token.set_defaults(handler=command_users)
 
     serve = commands.add_parser("serve", help="sirve la aplicación web")
     serve.add_argument("--host", default="127.0.0.1")

@@ -107,6 +107,22 @@ def can_manage_users(user: User) -> bool:
     return user.role == Role.ADMIN
 
 
+def can_view_user(user: User, other: User) -> bool:
+    """An account's details: admins see every account, everyone else only their own."""
+    return can_manage_users(user) or user.id == other.id
+
+
+def can_invite(user: User, role: str) -> bool:
+    """Admins invite any role; analysts onboard cooperative managers and field staff."""
+    if user.role == Role.ADMIN:
+        return True
+    return user.role == Role.ANALYST and role in (Role.MANAGER, Role.FIELD)
+
+
+def can_invite_any(user: User) -> bool:
+    return any(can_invite(user, role) for role in Role)
+
+
 def can_manage_rounds(user: User) -> bool:
     return user.role == Role.ADMIN
 

@@ -1,19 +1,167 @@
-"""Accounts: users, API tokens (invitations, sessions and login are added by the auth views)."""
+"""Accounts: users, password login and web sessions, invitations, personal API tokens.
+
+Services are keyword-only functions taking ``session=`` and, where someone acts,
+``user=`` (the acting user). They flush but do not commit: the view (or CLI) commits.
+Authorization is decided by :mod:`app.auth.policy`; a record the acting user may not
+see is answered with 404, one they may see but not act on with 403.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
-from app.auth.models import ApiToken, Role, User, UserCooperative, UserMacrozone
-from app.auth.security import hash_password, hash_token, new_token
-from app.errors import Conflict, Invalid
+from app.auth import policy
+from app.auth.models import ApiToken, Invitation, Role, User, UserCooperative, UserMacrozone, WebSession
+from app.auth.security import hash_password, hash_token, new_token, password_needs_rehash, verify_password
+from app.cooperatives.models import Cooperative
+from app.errors import ApiError, Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
+from app.settings import Settings, get_settings
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024
+
+ROLE_NAMES_ES = {
+    Role.ADMIN.value: "administrador",
+    Role.ANALYST.value: "analista",
+    Role.FIELD.value: "equipo de terreno",
+    Role.MANAGER.value: "gerente de cooperativa",
+}
+
+LOGIN_FAILED_MESSAGE = "El correo o la contraseña no son correctos."
+
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+#: A valid argon2 hash, verified when the email is unknown so that the answer takes as
+#: long as for a wrong password (the response does not reveal which emails exist).
+_DUMMY_HASH = hash_password("coopdiag-usuario-inexistente")
+
+
+class Gone(ApiError):
+    status_code = 410
+    code = "gone"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _detail(field: str, code: str, message: str) -> dict[str, str]:
+    return {"field": field, "code": code, "message": message}
+
+
+# --------------------------------------------------------------------------- validation
 
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def check_email(email: str, *, field: str = "email") -> str:
+    email = normalise_email(email)
+    if not _EMAIL_RE.match(email) or len(email) > 254:
+        raise Invalid(f"El correo «{email}» no es válido.",
+                      details=[_detail(field, "invalid", "no es un correo válido")])
+    return email
+
+
+def check_password(password: str, *, field: str = "password") -> None:
+    """The password rules: at least 10 characters (and a sane maximum)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        message = f"La contraseña debe tener al menos {MIN_PASSWORD_LENGTH} caracteres."
+        raise Invalid(message, details=[_detail(field, "too_short", message)])
+    if len(password) > MAX_PASSWORD_LENGTH:
+        message = f"La contraseña no puede tener más de {MAX_PASSWORD_LENGTH} caracteres."
+        raise Invalid(message, details=[_detail(field, "too_long", message)])
+    if not password.strip():
+        message = "La contraseña no puede ser solo espacios."
+        raise Invalid(message, details=[_detail(field, "blank", message)])
+
+
+def check_role(role: str) -> str:
+    if role not in {r.value for r in Role}:
+        raise Invalid(f"Rol desconocido «{role}»; los roles son: admin, analyst, field, manager.",
+                      details=[_detail("role", "invalid", "rol desconocido")])
+    return role
+
+
+def check_full_name(full_name: str) -> str:
+    full_name = full_name.strip()
+    if not full_name:
+        raise Invalid("Falta el nombre completo.", details=[_detail("full_name", "missing", "falta el nombre")])
+    if len(full_name) > 200:
+        raise Invalid("El nombre completo es demasiado largo (máximo 200 caracteres).",
+                      details=[_detail("full_name", "too_long", "máximo 200 caracteres")])
+    return full_name
+
+
+def _clean_institution(institution: str | None) -> str | None:
+    if institution is None:
+        return None
+    institution = institution.strip()
+    if len(institution) > 200:
+        raise Invalid("El nombre de la institución es demasiado largo (máximo 200 caracteres).",
+                      details=[_detail("institution", "too_long", "máximo 200 caracteres")])
+    return institution or None
+
+
+def check_links(
+    *,
+    session: Session,
+    settings: Settings,
+    role: str,
+    institution: str | None,
+    cooperative_ids: Iterable[int],
+    macrozones: Iterable[str],
+    strict: bool,
+) -> tuple[list[int], list[str]]:
+    """Check a user's cooperatives and macrozones; returns them deduplicated.
+
+    Always: the cooperatives exist and the macrozones are configured. With ``strict``
+    (invitations, the CLI): macrozones only for the field team, a manager needs at least
+    one cooperative, a field team member an institution and an assignment.
+    """
+    cooperative_ids = list(dict.fromkeys(cooperative_ids))
+    macrozones = list(dict.fromkeys(macrozones))
+    details = []
+    if cooperative_ids:
+        found = set(session.scalars(select(Cooperative.id).where(Cooperative.id.in_(cooperative_ids))))
+        missing = [cid for cid in cooperative_ids if cid not in found]
+        if missing:
+            details.append(_detail("cooperative_ids", "not_found",
+                                   "no existen las cooperativas " + ", ".join(str(m) for m in missing)))
+    unknown = [zone for zone in macrozones if zone not in settings.macrozones]
+    if unknown:
+        known = ", ".join(settings.macrozones)
+        details.append(_detail("macrozones", "invalid",
+                               f"macrozona desconocida: {', '.join(unknown)} (las macrozonas son: {known})"))
+    if strict:
+        if macrozones and role != Role.FIELD:
+            details.append(_detail("macrozones", "not_allowed", "solo el equipo de terreno tiene macrozonas asignadas"))
+        if role == Role.MANAGER and not cooperative_ids:
+            details.append(_detail("cooperative_ids", "missing", "un gerente debe tener al menos una cooperativa"))
+        if role == Role.FIELD and not institution:
+            details.append(_detail("institution", "missing", "el equipo de terreno debe indicar su institución"))
+        if role == Role.FIELD and not cooperative_ids and not macrozones:
+            details.append(_detail("cooperative_ids", "missing",
+                                   "el equipo de terreno debe tener cooperativas o macrozonas asignadas"))
+    if details:
+        raise Invalid("Hay datos no válidos en las cooperativas o macrozonas asignadas.", details=details)
+    return cooperative_ids, macrozones
+
+
+def _ensure_email_free(session: Session, email: str) -> None:
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(f"Ya existe un usuario con el correo {email}.",
+                       details=[_detail("email", "duplicate", "correo ya registrado")])
+
+
+# --------------------------------------------------------------------------- users
 
 
 def create_user(
@@ -26,36 +174,333 @@ def create_user(
     institution: str | None = None,
     cooperative_ids: list[int] | tuple[int, ...] = (),
     macrozones: list[str] | tuple[str, ...] = (),
+    settings: Settings | None = None,
+    strict: bool = False,
 ) -> User:
-    if role not in {r.value for r in Role}:
-        raise Invalid(f"Rol desconocido «{role}»; los roles son: admin, analyst, field, manager.",
-                      details=[{"field": "role", "code": "invalid", "message": "rol desconocido"}])
-    email = normalise_email(email)
-    if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict(f"Ya existe un usuario con el correo {email}.",
-                       details=[{"field": "email", "code": "duplicate", "message": "correo ya registrado"}])
+    """Create an account (no acting user: used by the CLI, the demo, invitations, tests)."""
+    check_role(role)
+    email = check_email(email)
+    full_name = check_full_name(full_name)
+    institution = _clean_institution(institution)
+    if password is not None:
+        check_password(password)
+    cooperative_ids, macrozones = check_links(
+        session=session, settings=settings or get_settings(), role=role, institution=institution,
+        cooperative_ids=cooperative_ids, macrozones=macrozones, strict=strict,
+    )
+    _ensure_email_free(session, email)
     user = User(
         email=email,
-        full_name=full_name.strip(),
+        full_name=full_name,
         role=role,
         institution=institution,
         password_hash=hash_password(password) if password else None,
-        cooperative_links=[UserCooperative(cooperative_id=cid) for cid in dict.fromkeys(cooperative_ids)],
-        macrozone_links=[UserMacrozone(macrozone=zone) for zone in dict.fromkeys(macrozones)],
+        is_active=True,
+        cooperative_links=[UserCooperative(cooperative_id=cid) for cid in cooperative_ids],
+        macrozone_links=[UserMacrozone(macrozone=zone) for zone in macrozones],
     )
     session.add(user)
     session.flush()
     return user
 
 
+def list_users(*, user: User, role: str | None = None, q: str | None = None) -> Select:
+    """The users an admin may list, as a query for pagination."""
+    if not policy.can_manage_users(user):
+        raise Forbidden("Solo un administrador puede ver la lista de usuarios.")
+    statement = select(User).order_by(User.id)
+    if role is not None:
+        statement = statement.where(User.role == check_role(role))
+    if q and q.strip():
+        pattern = f"%{q.strip().lower()}%"
+        statement = statement.where(User.email.like(pattern) | User.full_name.ilike(pattern))
+    return statement
+
+
+def get_user(*, session: Session, user: User, user_id: int) -> User:
+    target = session.get(User, user_id)
+    if target is None or not policy.can_view_user(user, target):
+        raise NotFound("No existe el usuario solicitado.")
+    return target
+
+
+def end_user_access(*, session: Session, target: User) -> None:
+    """Close every web session and revoke every API token of ``target``."""
+    session.execute(delete(WebSession).where(WebSession.user_id == target.id))
+    session.execute(
+        update(ApiToken).where(ApiToken.user_id == target.id, ApiToken.revoked_at.is_(None)).values(revoked_at=_now())
+    )
+    session.flush()
+
+
+_UNSET = object()
+
+
+def update_user(
+    *,
+    session: Session,
+    user: User,
+    user_id: int,
+    settings: Settings,
+    changes: dict,
+) -> User:
+    """Admin changes to an account. ``changes`` may hold full_name, role, institution,
+    is_active, cooperative_ids, macrozones (only the keys present are changed)."""
+    target = get_user(session=session, user=user, user_id=user_id)
+    if not policy.can_manage_users(user):
+        raise Forbidden("Solo un administrador puede modificar usuarios.")
+    new_role = check_role(changes["role"]) if changes.get("role") is not None else target.role
+    new_active = changes["is_active"] if changes.get("is_active") is not None else target.is_active
+    if target.role == Role.ADMIN and target.is_active and (new_role != Role.ADMIN or not new_active):
+        others = session.scalar(
+            select(User.id).where(User.role == Role.ADMIN.value, User.is_active.is_(True), User.id != target.id).limit(1)
+        )
+        if others is None:
+            raise Conflict("No se puede quitar el rol ni desactivar al último administrador activo.",
+                           details=[_detail("role" if new_role != Role.ADMIN else "is_active", "last_admin",
+                                            "es el último administrador activo")])
+    institution = _clean_institution(changes["institution"]) if "institution" in changes else target.institution
+    cooperative_ids = changes.get("cooperative_ids")
+    macrozones = changes.get("macrozones")
+    checked_ids, checked_zones = check_links(
+        session=session, settings=settings, role=new_role, institution=institution,
+        cooperative_ids=cooperative_ids if cooperative_ids is not None else [],
+        macrozones=macrozones if macrozones is not None else [], strict=False,
+    )
+    if changes.get("full_name") is not None:
+        target.full_name = check_full_name(changes["full_name"])
+    target.role = new_role
+    target.institution = institution
+    if cooperative_ids is not None:
+        current = {link.cooperative_id: link for link in target.cooperative_links}
+        target.cooperative_links = [current.get(cid) or UserCooperative(cooperative_id=cid) for cid in checked_ids]
+    if macrozones is not None:
+        current_zones = {link.macrozone: link for link in target.macrozone_links}
+        target.macrozone_links = [current_zones.get(z) or UserMacrozone(macrozone=z) for z in checked_zones]
+    if target.is_active and not new_active:
+        end_user_access(session=session, target=target)
+    target.is_active = new_active
+    session.flush()
+    return target
+
+
+# --------------------------------------------------------------------------- login and sessions
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """A web session just opened: the clear cookie value is only here, never stored."""
+
+    token: str
+    csrf_token: str
+    record: WebSession
+    max_age: int
+
+
+def open_session(*, session: Session, user: User, settings: Settings) -> NewSession:
+    now = _now()
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id, WebSession.expires_at <= now))
+    token = new_token()
+    csrf = new_token()
+    record = WebSession(
+        token_hash=hash_token(token), csrf_token=csrf, user_id=user.id,
+        created_at=now, expires_at=now + timedelta(hours=settings.session_hours),
+    )
+    session.add(record)
+    session.flush()
+    return NewSession(token=token, csrf_token=csrf, record=record, max_age=settings.session_hours * 3600)
+
+
+def forget_session_token(*, session: Session, token: str) -> None:
+    """Close the session whose cookie value is ``token`` (if any)."""
+    session.execute(delete(WebSession).where(WebSession.token_hash == hash_token(token)))
+
+
+def close_session(*, session: Session, record: WebSession | None) -> None:
+    if record is not None:
+        session.execute(delete(WebSession).where(WebSession.id == record.id))
+        session.flush()
+
+
+def login(
+    *,
+    session: Session,
+    email: str,
+    password: str,
+    settings: Settings,
+    previous_token: str | None = None,
+) -> tuple[User, NewSession]:
+    """Check the password and open a new session (a previous session of this browser is
+    closed: a session id is never reused after a login)."""
+    email = normalise_email(email)
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None or not user.password_hash:
+        verify_password(_DUMMY_HASH, password)
+        raise NotAuthenticated(LOGIN_FAILED_MESSAGE, code="login_failed")
+    if not verify_password(user.password_hash, password) or not user.is_active:
+        raise NotAuthenticated(LOGIN_FAILED_MESSAGE, code="login_failed")
+    if password_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    if previous_token:
+        forget_session_token(session=session, token=previous_token)
+    user.last_login_at = _now()
+    return user, open_session(session=session, user=user, settings=settings)
+
+
+# --------------------------------------------------------------------------- invitations
+
+
+@dataclass(frozen=True)
+class NewInvitation:
+    token: str
+    record: Invitation
+
+    @property
+    def path(self) -> str:
+        return f"/invitacion/{self.token}"
+
+
+def create_invitation(
+    *,
+    session: Session,
+    user: User,
+    settings: Settings,
+    email: str,
+    full_name: str,
+    role: str,
+    institution: str | None = None,
+    cooperative_ids: Iterable[int] = (),
+    macrozones: Iterable[str] = (),
+) -> NewInvitation:
+    check_role(role)
+    if not policy.can_invite(user, role):
+        raise Forbidden(f"No tiene permiso para invitar a usuarios con el rol «{ROLE_NAMES_ES[role]}».")
+    email = check_email(email)
+    full_name = check_full_name(full_name)
+    institution = _clean_institution(institution)
+    cooperative_ids, macrozones = check_links(
+        session=session, settings=settings, role=role, institution=institution,
+        cooperative_ids=cooperative_ids, macrozones=macrozones, strict=True,
+    )
+    _ensure_email_free(session, email)
+    token = new_token()
+    now = _now()
+    record = Invitation(
+        token_hash=hash_token(token), email=email, full_name=full_name, role=role, institution=institution,
+        cooperative_ids=cooperative_ids, macrozones=macrozones, created_by_id=user.id,
+        created_at=now, expires_at=now + timedelta(days=settings.invitation_days),
+    )
+    session.add(record)
+    session.flush()
+    return NewInvitation(token=token, record=record)
+
+
+def list_invitations(*, user: User, pending: bool = False) -> Select:
+    if not policy.can_invite_any(user):
+        raise Forbidden("No tiene permiso para ver las invitaciones.")
+    statement = select(Invitation).order_by(Invitation.id.desc())
+    if pending:
+        statement = statement.where(Invitation.used_at.is_(None), Invitation.expires_at > _now())
+    return statement
+
+
+def find_invitation(*, session: Session, token: str) -> Invitation:
+    invitation = session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(token)))
+    if invitation is None:
+        raise NotFound("El enlace de invitación no existe; revise que lo copió completo.")
+    return invitation
+
+
+def invitation_problem(invitation: Invitation) -> str | None:
+    """Why the invitation can no longer be used (Spanish), or None while it is valid."""
+    if invitation.used_at is not None:
+        return "Esta invitación ya fue usada; inicie sesión con su correo y contraseña."
+    if invitation.expires_at <= _now():
+        return "Esta invitación venció; pida una nueva a quien lo invitó."
+    return None
+
+
+def accept_invitation(
+    *, session: Session, token: str, password: str, settings: Settings
+) -> tuple[User, NewSession]:
+    """Create the account of an invitation, set its password and open a session. Single use."""
+    invitation = find_invitation(session=session, token=token)
+    problem = invitation_problem(invitation)
+    if problem:
+        raise Gone(problem, code="invitation_used" if invitation.used_at else "invitation_expired")
+    check_password(password)
+    now = _now()
+    # Claim the invitation atomically: of two concurrent accepts only one changes the row.
+    claimed = session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise Gone("Esta invitación ya fue usada; inicie sesión con su correo y contraseña.", code="invitation_used")
+    new_user = create_user(
+        session=session, email=invitation.email, full_name=invitation.full_name, role=invitation.role,
+        password=password, institution=invitation.institution,
+        cooperative_ids=invitation.cooperative_ids or [], macrozones=invitation.macrozones or [],
+        settings=settings,
+    )
+    new_user.last_login_at = now
+    session.execute(
+        update(Invitation).where(Invitation.id == invitation.id).values(user_id=new_user.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(invitation)
+    return new_user, open_session(session=session, user=new_user, settings=settings)
+
+
+# --------------------------------------------------------------------------- API tokens
+
+
+def _check_token_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise Invalid("Falta el nombre del token.", details=[_detail("name", "missing", "falta el nombre")])
+    if len(name) > 100:
+        raise Invalid("El nombre del token es demasiado largo (máximo 100 caracteres).",
+                      details=[_detail("name", "too_long", "máximo 100 caracteres")])
+    return name
+
+
 def issue_api_token(*, session: Session, user: User, name: str) -> str:
     """Create a personal API token; the clear token is returned once and never stored."""
+    return create_api_token(session=session, user=user, name=name)[0]
+
+
+def create_api_token(*, session: Session, user: User, name: str) -> tuple[str, ApiToken]:
+    name = _check_token_name(name)
+    existing = session.scalar(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.name == name))
+    if existing is not None:
+        if existing.revoked_at is None:
+            raise Conflict(f"Ya tiene un token activo llamado «{name}»; elija otro nombre o revóquelo antes.",
+                           details=[_detail("name", "duplicate", "ya existe un token activo con este nombre")])
+        session.delete(existing)  # a revoked token's name may be reused
+        session.flush()
     token = new_token()
-    session.add(ApiToken(user_id=user.id, name=name, token_hash=hash_token(token)))
+    record = ApiToken(user_id=user.id, name=name, token_hash=hash_token(token), created_at=_now())
+    session.add(record)
     session.flush()
-    return token
+    return token, record
+
+
+def list_api_tokens(*, user: User) -> Select:
+    return select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)
 
 
 def revoke_api_token(*, session: Session, token: ApiToken) -> None:
-    token.revoked_at = datetime.now(timezone.utc)
+    if token.revoked_at is None:
+        token.revoked_at = _now()
     session.flush()
+
+
+def revoke_own_api_token(*, session: Session, user: User, token_id: int) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound("No existe el token solicitado.")
+    revoke_api_token(session=session, token=token)
+    return token

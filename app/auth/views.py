@@ -1,7 +1,273 @@
-"""JSON API views of the auth domain (under /api/v1)."""
+"""JSON API views of the auth domain (under /api/v1): login and sessions, users,
+invitations, personal API tokens."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from sqlalchemy.orm import Session
+
+from app.auth import service
+from app.auth.models import User
+from app.auth.schemas import (
+    AcceptIn,
+    InvitationCreated,
+    InvitationIn,
+    InvitationOut,
+    InvitationPage,
+    InvitationPublic,
+    LoginIn,
+    RoleName,
+    SessionOut,
+    TokenCreated,
+    TokenIn,
+    TokenOut,
+    TokenPage,
+    UserOut,
+    UserPage,
+    UserPatch,
+)
+from app.deps import SESSION_COOKIE, current_user, get_db, get_settings_dep, optional_user
+from app.pagination import PageParams, page_of, page_params, paginate
+from app.settings import Settings
 
 router = APIRouter()
+
+_ERRORS = {
+    401: {"description": "Sin sesión ni token válido"},
+    403: {"description": "Sin permiso (o código CSRF ausente con sesión por cookie)"},
+    404: {"description": "No existe o no es visible para usted"},
+    422: {"description": "Datos no válidos; `details` nombra cada campo"},
+}
+
+
+def _errors(*codes: int) -> dict:
+    return {code: _ERRORS[code] for code in codes}
+
+
+def _set_session_cookie(response: Response, new: service.NewSession, settings: Settings) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, new.token, max_age=new.max_age, path="/",
+        httponly=True, samesite="lax", secure=settings.is_production,
+    )
+
+
+def _clear_session_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=settings.is_production)
+
+
+# --------------------------------------------------------------------------- login
+
+
+@router.post(
+    "/auth/login", response_model=SessionOut, tags=["cuentas"], summary="Iniciar sesión",
+    description=(
+        "Verifica correo y contraseña y abre una sesión nueva: la cookie `coopdiag_session` "
+        "(HttpOnly, SameSite=Lax) y el `csrf_token`, que el cliente envía en la cabecera "
+        "`X-CSRF-Token` en cada POST, PATCH, PUT o DELETE. Cada inicio de sesión crea un "
+        "identificador nuevo."
+    ),
+    responses={401: {"description": "Correo o contraseña incorrectos"}, 422: _ERRORS[422]},
+)
+def login(
+    body: LoginIn, request: Request, response: Response,
+    session: Session = Depends(get_db), settings: Settings = Depends(get_settings_dep),
+) -> SessionOut:
+    user, new = service.login(
+        session=session, email=body.email, password=body.password, settings=settings,
+        previous_token=request.cookies.get(SESSION_COOKIE),
+    )
+    session.commit()
+    _set_session_cookie(response, new, settings)
+    return SessionOut(user=UserOut.of(user), csrf_token=new.csrf_token)
+
+
+@router.post(
+    "/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["cuentas"], summary="Cerrar sesión",
+    description="Cierra la sesión de la cookie (requiere `X-CSRF-Token`) y borra la cookie.",
+    responses=_errors(403),
+)
+def logout(
+    request: Request, session: Session = Depends(get_db), settings: Settings = Depends(get_settings_dep),
+    user: User | None = Depends(optional_user),
+) -> Response:
+    service.close_session(session=session, record=getattr(request.state, "web_session", None))
+    session.commit()
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    _clear_session_cookie(response, settings)
+    return response
+
+
+@router.get(
+    "/auth/me", response_model=SessionOut, tags=["cuentas"], summary="Usuario actual",
+    description="La cuenta con que se hizo la solicitud; con sesión por cookie, también su `csrf_token`.",
+    responses=_errors(401),
+)
+def me(request: Request, user: User = Depends(current_user)) -> SessionOut:
+    web_session = getattr(request.state, "web_session", None)
+    return SessionOut(user=UserOut.of(user), csrf_token=web_session.csrf_token if web_session else None)
+
+
+# --------------------------------------------------------------------------- users
+
+
+@router.get(
+    "/users", response_model=UserPage, tags=["usuarios"], summary="Listar usuarios",
+    description="Solo administradores. Filtra por rol y busca por correo o nombre.",
+    responses=_errors(401, 403),
+)
+def list_users(
+    role: RoleName | None = Query(None, description="admin, analyst, field o manager"),
+    q: str | None = Query(None, max_length=200, description="Parte del correo o del nombre"),
+    params: PageParams = Depends(page_params),
+    session: Session = Depends(get_db), user: User = Depends(current_user),
+) -> dict:
+    rows, total = paginate(session, service.list_users(user=user, role=role, q=q), params)
+    return page_of([UserOut.of(row) for row in rows], total, params)
+
+
+@router.get(
+    "/users/me/tokens", response_model=TokenPage, tags=["tokens"], summary="Mis tokens de acceso",
+    description="Los tokens personales de la cuenta actual (sin el secreto, que solo se muestra al crearlo).",
+    responses=_errors(401),
+)
+def list_tokens(
+    params: PageParams = Depends(page_params),
+    session: Session = Depends(get_db), user: User = Depends(current_user),
+) -> dict:
+    rows, total = paginate(session, service.list_api_tokens(user=user), params)
+    return page_of([TokenOut.of(row) for row in rows], total, params)
+
+
+@router.post(
+    "/users/me/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED, tags=["tokens"],
+    summary="Crear un token de acceso",
+    description=(
+        "Crea un token personal para scripts (`Authorization: Bearer …`). El secreto se "
+        "muestra **una sola vez**; la base de datos guarda solo su huella SHA-256."
+    ),
+    responses={**_errors(401, 403, 422), 409: {"description": "Ya tiene un token activo con ese nombre"}},
+)
+def create_token(
+    body: TokenIn, session: Session = Depends(get_db), user: User = Depends(current_user),
+) -> TokenCreated:
+    token, record = service.create_api_token(session=session, user=user, name=body.name)
+    session.commit()
+    return TokenCreated(**TokenOut.of(record).model_dump(), token=token)
+
+
+@router.delete(
+    "/users/me/tokens/{token_id}", response_model=TokenOut, tags=["tokens"], summary="Revocar un token",
+    description="El token deja de funcionar de inmediato.",
+    responses=_errors(401, 403, 404),
+)
+def revoke_token(
+    token_id: int, session: Session = Depends(get_db), user: User = Depends(current_user),
+) -> TokenOut:
+    record = service.revoke_own_api_token(session=session, user=user, token_id=token_id)
+    session.commit()
+    return TokenOut.of(record)
+
+
+@router.get(
+    "/users/{user_id}", response_model=UserOut, tags=["usuarios"], summary="Ver un usuario",
+    description="Un administrador ve cualquier cuenta; los demás, solo la propia (otra da 404).",
+    responses=_errors(401, 404),
+)
+def get_user(user_id: int, session: Session = Depends(get_db), user: User = Depends(current_user)) -> UserOut:
+    return UserOut.of(service.get_user(session=session, user=user, user_id=user_id))
+
+
+@router.patch(
+    "/users/{user_id}", response_model=UserOut, tags=["usuarios"], summary="Modificar un usuario",
+    description=(
+        "Solo administradores. Cambia nombre, rol, institución, estado, cooperativas o macrozonas "
+        "(solo los campos enviados). Desactivar una cuenta cierra sus sesiones y revoca sus tokens."
+    ),
+    responses={**_errors(401, 403, 404, 422), 409: {"description": "Sería quitar al último administrador"}},
+)
+def update_user(
+    user_id: int, body: UserPatch, session: Session = Depends(get_db),
+    user: User = Depends(current_user), settings: Settings = Depends(get_settings_dep),
+) -> UserOut:
+    target = service.update_user(
+        session=session, user=user, user_id=user_id, settings=settings, changes=body.model_dump(exclude_unset=True)
+    )
+    session.commit()
+    return UserOut.of(target)
+
+
+# --------------------------------------------------------------------------- invitations
+
+
+@router.post(
+    "/invitations", response_model=InvitationCreated, status_code=status.HTTP_201_CREATED, tags=["invitaciones"],
+    summary="Invitar a una persona",
+    description=(
+        "Administradores (cualquier rol) y analistas (gerentes y equipo de terreno). Devuelve una "
+        "sola vez el enlace `/invitacion/{token}`, de un solo uso, que vence según la configuración. "
+        "Un gerente necesita al menos una cooperativa; el equipo de terreno, su institución y "
+        "cooperativas o macrozonas asignadas."
+    ),
+    responses={**_errors(401, 403, 422), 409: {"description": "Ya existe un usuario con ese correo"}},
+)
+def create_invitation(
+    body: InvitationIn, session: Session = Depends(get_db),
+    user: User = Depends(current_user), settings: Settings = Depends(get_settings_dep),
+) -> InvitationCreated:
+    new = service.create_invitation(session=session, user=user, settings=settings, **body.model_dump())
+    session.commit()
+    return InvitationCreated(**InvitationOut.of(new.record).model_dump(), token=new.token, path=new.path)
+
+
+@router.get(
+    "/invitations", response_model=InvitationPage, tags=["invitaciones"], summary="Listar invitaciones",
+    description="Para quienes pueden invitar; `pending=true` muestra solo las vigentes sin usar.",
+    responses=_errors(401, 403),
+)
+def list_invitations(
+    pending: bool = Query(False, description="Solo las vigentes y sin usar"),
+    params: PageParams = Depends(page_params),
+    session: Session = Depends(get_db), user: User = Depends(current_user),
+) -> dict:
+    rows, total = paginate(session, service.list_invitations(user=user, pending=pending), params)
+    return page_of([InvitationOut.of(row) for row in rows], total, params)
+
+
+@router.get(
+    "/invitations/{token}", response_model=InvitationPublic, tags=["invitaciones"],
+    summary="Consultar una invitación",
+    description="Público (el enlace es el secreto): a quién invita, con qué rol y si aún se puede usar.",
+    responses=_errors(404),
+)
+def show_invitation(token: str, session: Session = Depends(get_db)) -> InvitationPublic:
+    invitation = service.find_invitation(session=session, token=token)
+    problem = service.invitation_problem(invitation)
+    return InvitationPublic(
+        email=invitation.email, full_name=invitation.full_name, role=invitation.role,
+        institution=invitation.institution, expires_at=invitation.expires_at,
+        valid=problem is None, problem=problem,
+    )
+
+
+@router.post(
+    "/invitations/{token}/accept", response_model=SessionOut, status_code=status.HTTP_201_CREATED,
+    tags=["invitaciones"], summary="Aceptar una invitación",
+    description=(
+        "Crea la cuenta con la contraseña elegida (al menos 10 caracteres) y abre una sesión. "
+        "El enlace sirve una sola vez: usado o vencido responde 410."
+    ),
+    responses={**_errors(404, 422), 409: {"description": "El correo ya tiene cuenta"},
+               410: {"description": "Invitación ya usada o vencida"}},
+)
+def accept_invitation(
+    token: str, body: AcceptIn, request: Request, response: Response,
+    session: Session = Depends(get_db), settings: Settings = Depends(get_settings_dep),
+) -> SessionOut:
+    previous = request.cookies.get(SESSION_COOKIE)
+    user, new = service.accept_invitation(session=session, token=token, password=body.password, settings=settings)
+    if previous:
+        service.forget_session_token(session=session, token=previous)
+    session.commit()
+    _set_session_cookie(response, new, settings)
+    return SessionOut(user=UserOut.of(user), csrf_token=new.csrf_token)
+
