@@ -284,6 +284,46 @@ def command_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def command_questionnaire_load(args: argparse.Namespace) -> int:
+    """Register questionnaire files by (id, version) and content hash; a changed file under a
+    registered version is refused (exit 2) and nothing is registered."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.db import session_scope
+    from app.questionnaires.service import QuestionnaireConflictError, QuestionnaireDirectoryError, register_path
+    from app.settings import get_settings
+
+    try:
+        settings = get_settings()
+    except ValueError as error:
+        _fail(f"configuración no válida: {error}", EXIT_USAGE)
+    path = Path(args.path) if args.path else Path(settings.questionnaires_dir)
+    try:
+        with session_scope(settings.database_url) as session:
+            result = register_path(session=session, path=path)
+            registered = [(row.questionnaire_id, row.version, row.title) for row in result.registered]
+            unchanged = [(row.questionnaire_id, row.version, row.title) for row in result.unchanged]
+    except QuestionnaireDirectoryError as error:
+        _fail(str(error), EXIT_USAGE)
+    except QuestionnaireConflictError as error:
+        for message in error.messages:
+            print(f"coopdiag: {message}", file=sys.stderr)
+        _fail("no se registró ningún cuestionario.", EXIT_USAGE)
+    except SQLAlchemyError as error:
+        _database_failure(error)
+    for qid, version, title in registered:
+        print(f"Registrado: «{title}» (id {qid}, versión {version}).")
+    for qid, version, title in unchanged:
+        print(f"Sin cambios: «{title}» (id {qid}, versión {version}) ya estaba registrado.")
+    for failure in result.failed:
+        print(f"coopdiag: {failure.message}", file=sys.stderr)
+        for problem in failure.problems:
+            print(f"  - {problem}", file=sys.stderr)
+    if not result.loaded and not result.failed:
+        print(f"coopdiag: no hay archivos de cuestionario (.yaml, .yml, .json) en «{path}»", file=sys.stderr)
+    return EXIT_USAGE if result.failed else EXIT_OK
+
+
 # --------------------------------------------------------------------------
 # coopdiag db | serve
 
@@ -423,7 +463,7 @@ def build_parser() -> SpanishArgumentParser:
     )
     score.set_defaults(handler=command_score)
 
-    questionnaire = commands.add_parser("questionnaire", help="revisa o muestra un archivo de cuestionario")
+    questionnaire = commands.add_parser("questionnaire", help="revisa, muestra o registra cuestionarios")
     q_commands = questionnaire.add_subparsers(dest="questionnaire_command", title="comandos", metavar="COMANDO", parser_class=SpanishArgumentParser)
     q_commands.required = True
     check = q_commands.add_parser("check", help="valida el archivo y lista todos sus problemas")
@@ -433,6 +473,14 @@ def build_parser() -> SpanishArgumentParser:
     show.add_argument("file", metavar="ARCHIVO")
     show.add_argument("--preguntas", action="store_true", help="incluye cada pregunta en el árbol")
     show.set_defaults(handler=command_show)
+    load = q_commands.add_parser(
+        "load", help="registra en la base de datos los cuestionarios de una carpeta o archivo (id, versión y huella)"
+    )
+    load.add_argument(
+        "path", metavar="CARPETA_O_ARCHIVO", nargs="?",
+        help="por omisión la carpeta de cuestionarios configurada (COOPDIAG_QUESTIONNAIRES_DIR)",
+    )
+    load.set_defaults(handler=command_questionnaire_load)
 
     database = commands.add_parser("db", help="migraciones de la base de datos")
     db_commands = database.add_subparsers(dest="db_command", title="comandos", metavar="COMANDO", parser_class=SpanishArgumentParser)

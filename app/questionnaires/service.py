@@ -234,3 +234,87 @@ def list_questionnaires(*, session: Session) -> list[QuestionnaireVersion]:
         QuestionnaireVersion.id,
     )
     return list(session.scalars(statement))
+
+
+# --------------------------------------------------------------------------- API and CLI helpers
+
+
+def get_version(*, session: Session, version_id: int) -> QuestionnaireVersion | None:
+    return session.get(QuestionnaireVersion, version_id)
+
+
+def version_usage(*, session: Session, version_ids: list[int]) -> dict[int, dict[str, int]]:
+    """For each version row id: how many rounds use it and how many responses answer it
+    (through their round or their frozen result snapshot)."""
+    from sqlalchemy import func, or_
+
+    from app.responses.models import Response
+    from app.rounds.models import DiagnosisRound
+
+    usage = {version_id: {"rounds": 0, "responses": 0} for version_id in version_ids}
+    if not version_ids:
+        return usage
+    for version_id, count in session.execute(
+        select(DiagnosisRound.questionnaire_version_id, func.count())
+        .where(DiagnosisRound.questionnaire_version_id.in_(version_ids))
+        .group_by(DiagnosisRound.questionnaire_version_id)
+    ):
+        usage[version_id]["rounds"] = count
+    for version_id in version_ids:
+        usage[version_id]["responses"] = session.scalar(
+            select(func.count(Response.id.distinct()))
+            .select_from(Response)
+            .join(DiagnosisRound, DiagnosisRound.id == Response.round_id)
+            .where(
+                or_(
+                    DiagnosisRound.questionnaire_version_id == version_id,
+                    Response.snapshot_questionnaire_version_id == version_id,
+                )
+            )
+        ) or 0
+    return usage
+
+
+def load_path(path: Path) -> DirectoryContents:
+    """The questionnaires of a folder, or of one file."""
+    path = Path(path)
+    if path.is_dir():
+        return load_directory(path)
+    if not path.exists():
+        raise QuestionnaireDirectoryError(f"No existe el archivo o la carpeta de cuestionarios '{path}'.")
+    contents = DirectoryContents()
+    result = load_questionnaire_file(path)
+    if isinstance(result, LoadFailure):
+        contents.failed.append(result)
+    else:
+        contents.loaded.append(result)
+    return contents
+
+
+def register_path(*, session: Session, path: Path) -> RegistrationResult:
+    """Register the questionnaire file or folder ``path`` (``coopdiag questionnaire load``).
+
+    Like ``register_loaded_questionnaires``; a conflict message also says how many
+    responses already use the registered version (which is therefore immutable).
+    """
+    contents = load_path(path)
+    try:
+        return register_loaded_questionnaires(session=session, contents=contents)
+    except QuestionnaireConflictError as error:
+        by_path = {item.path: item for item in contents.loaded}
+        existing = {
+            (row.questionnaire_id, row.version): row for row in session.scalars(select(QuestionnaireVersion))
+        }
+        rows = {p: existing.get(by_path[p].key) for p in error.paths if p in by_path}
+        usage = version_usage(session=session, version_ids=[row.id for row in rows.values() if row is not None])
+        conflicts = []
+        for conflict_path, message in error.conflicts:
+            row = rows.get(conflict_path)
+            used = usage.get(row.id, {}).get("responses", 0) if row is not None else 0
+            if used:
+                message += (
+                    f" Esa versión ya la usa{'n' if used != 1 else ''} {used} respuesta{'s' if used != 1 else ''}: "
+                    "es inmutable."
+                )
+            conflicts.append((conflict_path, message))
+        raise QuestionnaireConflictError(conflicts) from None

@@ -252,3 +252,47 @@ def _commit(session: Session, name: str) -> None:
             code="duplicate_name",
             details=[{"field": "name", "code": "duplicate", "message": "ya existe una ronda con este nombre"}],
         ) from None
+
+
+def response_counts(*, session: Session, round_ids: list[int]) -> dict[int, int]:
+    from app.responses.models import Response
+
+    if not round_ids:
+        return {}
+    rows = session.execute(
+        select(Response.round_id, func.count()).where(Response.round_id.in_(round_ids)).group_by(Response.round_id)
+    )
+    return {round_id: count for round_id, count in rows}
+
+
+def to_dict(diagnosis_round: DiagnosisRound, response_count: int) -> dict[str, Any]:
+    from app.rounds.schemas import STATE_LABELS
+
+    version = diagnosis_round.questionnaire_version
+    return {
+        "id": diagnosis_round.id,
+        "name": diagnosis_round.name,
+        "opens_on": diagnosis_round.opens_on,
+        "closes_on": diagnosis_round.closes_on,
+        "state": diagnosis_round.state,
+        "state_label": STATE_LABELS.get(diagnosis_round.state, diagnosis_round.state),
+        "questionnaire_version_id": diagnosis_round.questionnaire_version_id,
+        "questionnaire": {
+            "id": version.id, "questionnaire_id": version.questionnaire_id, "version": version.version,
+            "title": version.title, "content_hash": version.content_hash,
+        },
+        "response_count": response_count,
+        "created_at": diagnosis_round.created_at,
+    }
+
+
+def list_rounds(*, session: Session, params, state: str | None = None) -> dict[str, Any]:
+    from app.pagination import page_of, paginate
+
+    rows, total = paginate(session, list_rounds_statement(state=state), params)
+    counts = response_counts(session=session, round_ids=[row.id for row in rows])
+    return page_of([to_dict(row, counts.get(row.id, 0)) for row in rows], total, params)
+
+
+def round_dict(*, session: Session, round: DiagnosisRound) -> dict[str, Any]:  # noqa: A002
+    return to_dict(round, round_response_count(session=session, round_id=round.id))
