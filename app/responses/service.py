@@ -1,0 +1,679 @@
+"""Responses: creation (idempotent), autosave of answers, lifecycle, revisions, audit trail.
+
+Every write names the version it read (optimistic concurrency): the row is updated with
+``WHERE version = <read version>`` and the version bumped in the same statement, so of two
+concurrent writers exactly one wins and the other gets 409 with the current state; nothing is
+ever overwritten silently. Services commit their own transaction.
+
+Authorization is asked of ``app.auth.policy``: a response of a cooperative the user may not
+see is answered with 404; one they may see but not act on, with 403.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+import scoring
+from app.auth import policy
+from app.auth.models import User
+from app.cooperatives.models import Cooperative
+from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.pagination import PageParams, paginate
+from app.responses.models import EventKind, Response, ResponseEvent, ResponseMode, ResponseStatus
+from app.rounds.models import DiagnosisRound, RoundState
+from app.rounds.service import get_round_questionnaire
+from app.settings import Settings
+
+STATUS_ES = {
+    ResponseStatus.DRAFT.value: "borrador",
+    ResponseStatus.SUBMITTED.value: "enviada",
+    ResponseStatus.RETURNED.value: "devuelta para corrección",
+    ResponseStatus.VALIDATED.value: "validada",
+}
+ROUND_STATE_ES = {RoundState.PLANNED.value: "planificada", RoundState.OPEN.value: "abierta", RoundState.CLOSED.value: "cerrada"}
+
+EDITABLE = (ResponseStatus.DRAFT.value, ResponseStatus.RETURNED.value)
+INTERVIEW_FIELDS = ("interviewer_name", "institution", "interview_date", "interview_place", "interviewee_role")
+INTERVIEW_FIELD_ES = {
+    "interviewer_name": "nombre de quien entrevistó",
+    "institution": "institución",
+    "interview_date": "fecha de la entrevista",
+    "interview_place": "lugar de la entrevista",
+    "interviewee_role": "cargo de la persona entrevistada",
+}
+MAX_IDEMPOTENCY_KEY = 100
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --------------------------------------------------------------------------- questionnaires
+
+def round_questionnaire(*, session: Session, round: DiagnosisRound) -> scoring.Questionnaire:  # noqa: A002
+    """The questionnaire the round's responses answer (parsed once per content hash)."""
+    return get_round_questionnaire(session=session, round=round)
+
+
+# --------------------------------------------------------------------------- serialisation
+
+
+def result_summary(snapshot: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not snapshot:
+        return None
+    return {
+        "overall": snapshot.get("overall", {}),
+        "dimensions": [
+            {key: dimension.get(key) for key in ("id", "score", "light", "coverage")}
+            for dimension in snapshot.get("dimensions", [])
+        ],
+    }
+
+
+def response_dict(response: Response) -> dict[str, Any]:
+    """The full JSON of a response (also the 'current state' of a 409)."""
+    return {
+        "id": response.id,
+        "cooperative_id": response.cooperative_id,
+        "round_id": response.round_id,
+        "revision": response.revision,
+        "is_current": response.is_current,
+        "previous_revision_id": response.previous_revision_id,
+        "mode": response.mode,
+        "status": response.status,
+        "version": response.version,
+        "answers": dict(response.answers or {}),
+        "interviewer_name": response.interviewer_name,
+        "institution": response.institution,
+        "interview_date": response.interview_date.isoformat() if response.interview_date else None,
+        "interview_place": response.interview_place,
+        "interviewee_role": response.interviewee_role,
+        "return_comment": response.return_comment,
+        "created_by_id": response.created_by_id,
+        "created_at": _iso(response.created_at),
+        "updated_at": _iso(response.updated_at),
+        "submitted_at": _iso(response.submitted_at),
+        "submitted_by_id": response.submitted_by_id,
+        "validated_at": _iso(response.validated_at),
+        "validated_by_id": response.validated_by_id,
+        "snapshot_questionnaire_version_id": response.snapshot_questionnaire_version_id,
+        "result_summary": result_summary(response.result_snapshot),
+    }
+
+
+def list_item_dict(response: Response) -> dict[str, Any]:
+    snapshot = response.result_snapshot or {}
+    return {
+        "id": response.id,
+        "cooperative_id": response.cooperative_id,
+        "round_id": response.round_id,
+        "revision": response.revision,
+        "is_current": response.is_current,
+        "mode": response.mode,
+        "status": response.status,
+        "version": response.version,
+        "answered": sum(1 for value in (response.answers or {}).values() if value is not None),
+        "updated_at": _iso(response.updated_at),
+        "submitted_at": _iso(response.submitted_at),
+        "overall_light": (snapshot.get("overall") or {}).get("light") if snapshot else None,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.isoformat()
+
+
+def etag(response: Response) -> str:
+    return f'"{response.version}"'
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+def _visible_response(session: Session, user: User, settings: Settings, response_id: int) -> tuple[Response, Cooperative]:
+    response = session.get(Response, response_id)
+    cooperative = session.get(Cooperative, response.cooperative_id) if response is not None else None
+    if response is None or cooperative is None or not policy.can_view_response(user, response, cooperative, settings):
+        raise NotFound(f"No existe la respuesta {response_id} o no tiene acceso a ella.")
+    return response, cooperative
+
+
+def get_response(*, session: Session, user: User, settings: Settings, response_id: int) -> Response:
+    return _visible_response(session, user, settings, response_id)[0]
+
+
+def list_responses(
+    *,
+    session: Session,
+    user: User,
+    settings: Settings,
+    params: PageParams,
+    round_id: int | None = None,
+    cooperative_id: int | None = None,
+    status: str | None = None,
+    mode: str | None = None,
+    current_only: bool = True,
+) -> tuple[list[Response], int]:
+    statement: Select = (
+        select(Response)
+        .join(Cooperative, Cooperative.id == Response.cooperative_id)
+        .where(policy.cooperative_visibility(user, settings))
+        .order_by(Response.id)
+    )
+    if round_id is not None:
+        statement = statement.where(Response.round_id == round_id)
+    if cooperative_id is not None:
+        statement = statement.where(Response.cooperative_id == cooperative_id)
+    if status is not None:
+        statement = statement.where(Response.status == status)
+    if mode is not None:
+        statement = statement.where(Response.mode == mode)
+    if current_only:
+        statement = statement.where(Response.is_current.is_(True))
+    return paginate(session, statement, params)
+
+
+def list_revisions(*, session: Session, user: User, settings: Settings, response_id: int) -> list[Response]:
+    response, _ = _visible_response(session, user, settings, response_id)
+    return list(
+        session.scalars(
+            select(Response)
+            .where(Response.cooperative_id == response.cooperative_id, Response.round_id == response.round_id)
+            .order_by(Response.revision)
+        )
+    )
+
+
+def history(
+    *, session: Session, user: User, settings: Settings, response_id: int, params: PageParams
+) -> tuple[list[dict[str, Any]], int]:
+    """The audit trail of a response, oldest first."""
+    _visible_response(session, user, settings, response_id)
+    total = session.scalar(select(func.count()).where(ResponseEvent.response_id == response_id)) or 0
+    rows = session.execute(
+        select(ResponseEvent, User.full_name)
+        .outerjoin(User, User.id == ResponseEvent.user_id)
+        .where(ResponseEvent.response_id == response_id)
+        .order_by(ResponseEvent.id)
+        .limit(params.per_page)
+        .offset((params.page - 1) * params.per_page)
+    ).all()
+    items = [
+        {
+            "id": event.id,
+            "at": _iso(event.at),
+            "kind": event.kind,
+            "user_id": event.user_id,
+            "user_name": name,
+            "question_id": event.question_id,
+            "old_value": event.old_value,
+            "new_value": event.new_value,
+            "comment": event.comment,
+        }
+        for event, name in rows
+    ]
+    return items, total
+
+
+def result(*, session: Session, user: User, settings: Settings, response_id: int) -> dict[str, Any]:
+    """The stored snapshot of a submitted or validated response, else a live preview."""
+    response, _ = _visible_response(session, user, settings, response_id)
+    stored = response.status in (ResponseStatus.SUBMITTED.value, ResponseStatus.VALIDATED.value)
+    if stored and response.result_snapshot is not None:
+        return {
+            "response_id": response.id,
+            "status": response.status,
+            "preview": False,
+            "questionnaire_version_id": response.snapshot_questionnaire_version_id,
+            "computed_at": _iso(response.submitted_at),
+            "result": response.result_snapshot,
+        }
+    round_ = session.get(DiagnosisRound, response.round_id)
+    questionnaire = round_questionnaire(session=session, round=round_)
+    answers = _valid_subset(questionnaire, response.answers or {})
+    return {
+        "response_id": response.id,
+        "status": response.status,
+        "preview": True,
+        "questionnaire_version_id": round_.questionnaire_version_id,
+        "computed_at": None,
+        "result": scoring.score(questionnaire, answers).to_dict(),
+    }
+
+
+def _valid_subset(questionnaire: scoring.Questionnaire, answers: dict[str, Any]) -> dict[str, Any]:
+    """Answers minus any that no longer validate (a preview must not fail on one stale answer)."""
+    bad = {error.question for error in scoring.validate_answers(questionnaire, answers)}
+    return {qid: value for qid, value in answers.items() if qid not in bad}
+
+
+# --------------------------------------------------------------------------- helpers for writes
+
+
+def _event(session: Session, response: Response, user: User, kind: EventKind, **fields: Any) -> None:
+    session.add(ResponseEvent(response_id=response.id, user_id=user.id, kind=kind.value, at=_now(), **fields))
+
+
+def _conflict_with_state(message: str, response: Response, code: str = "conflict") -> Conflict:
+    return Conflict(message, code=code, extra={"current": response_dict(response)}, headers={"ETag": etag(response)})
+
+
+def _stale(response: Response) -> Conflict:
+    return _conflict_with_state(
+        f"La respuesta fue modificada por otra persona o en otra pestaña (versión actual {response.version}). "
+        "Revise los valores actuales y vuelva a guardar.",
+        response,
+        code="stale_version",
+    )
+
+
+def _require_version(version: int | None) -> int:
+    if version is None:
+        raise Invalid(
+            "Falta la versión leída: envíe «version» en el cuerpo o la cabecera If-Match.",
+            details=[{"field": "version", "code": "missing", "message": "falta la versión leída de la respuesta"}],
+        )
+    return version
+
+
+def _check_version(response: Response, version: int | None) -> int:
+    version = _require_version(version)
+    if response.version != version:
+        raise _stale(response)
+    return version
+
+
+def _check_status(response: Response, allowed: tuple[str, ...], action: str) -> None:
+    if response.status not in allowed:
+        wanted = " o ".join(f"«{STATUS_ES[s]}»" for s in allowed)
+        raise _conflict_with_state(
+            f"No se puede {action}: la respuesta está «{STATUS_ES.get(response.status, response.status)}» "
+            f"y debe estar {wanted}.",
+            response,
+            code="wrong_status",
+        )
+
+
+def _compare_and_set(session: Session, response: Response, version: int, **values: Any) -> None:
+    """Write ``values`` and bump the version only if the row still has ``version``; 409 otherwise."""
+    values.setdefault("updated_at", _now())
+    outcome = session.execute(
+        update(Response)
+        .where(Response.id == response.id, Response.version == version)
+        .values(version=version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if outcome.rowcount != 1:
+        session.rollback()
+        session.refresh(response)
+        raise _stale(response)
+
+
+def _finish(session: Session, response: Response) -> Response:
+    session.commit()
+    session.refresh(response)
+    return response
+
+
+def _editable(session: Session, user: User, settings: Settings, response_id: int, action: str) -> Response:
+    response, cooperative = _visible_response(session, user, settings, response_id)
+    if not policy.can_edit_response(user, response, cooperative, settings):
+        raise Forbidden("No tiene permiso para modificar esta respuesta.")
+    _check_status(response, EDITABLE, action)
+    return response
+
+
+def _reviewable(session: Session, user: User, settings: Settings, response_id: int) -> Response:
+    response, _ = _visible_response(session, user, settings, response_id)
+    if not policy.can_review_responses(user):
+        raise Forbidden("Solo el equipo de análisis puede revisar respuestas.")
+    return response
+
+
+def _answer_errors(questionnaire: scoring.Questionnaire, answers: dict[str, Any]) -> list[dict[str, Any]]:
+    details = []
+    for qid, value in answers.items():
+        problem = scoring.validate_answer(questionnaire, qid, value)
+        if problem is not None:
+            details.append({"field": f"answers.{qid}", "code": problem.code, "message": problem.message})
+    return details
+
+
+def _invalid_answers(details: list[dict[str, Any]]) -> Invalid:
+    count = len(details)
+    noun = "respuesta no válida" if count == 1 else "respuestas no válidas"
+    return Invalid(f"Hay {count} {noun}; no se guardó ningún cambio.", code="invalid_answers", details=details)
+
+
+def _interview_problems(values: dict[str, Any], mode: str) -> list[dict[str, Any]]:
+    if mode == ResponseMode.INTERVIEW.value:
+        return [
+            {"field": name, "code": "missing", "message": f"falta el dato «{INTERVIEW_FIELD_ES[name]}» de la entrevista"}
+            for name in INTERVIEW_FIELDS
+            if values.get(name) in (None, "")
+        ]
+    return [
+        {"field": name, "code": "not_allowed", "message": "solo se registra en entrevistas de terreno (modo interview)"}
+        for name in INTERVIEW_FIELDS
+        if values.get(name) not in (None, "")
+    ]
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+# --------------------------------------------------------------------------- create
+
+
+def create_response(
+    *, session: Session, user: User, settings: Settings, data: dict[str, Any], idempotency_key: str | None
+) -> tuple[Response, bool]:
+    """Create a response (revision 1). Returns ``(response, created)``; a retry with the same
+    ``idempotency_key`` returns the response made by the first request and ``created=False``."""
+    key = (idempotency_key or "").strip()
+    if not key:
+        raise Invalid(
+            "Falta la cabecera Idempotency-Key: genere un identificador único en el cliente "
+            "(por ejemplo un UUID) y reenvíelo igual en cada reintento.",
+            details=[{"field": "Idempotency-Key", "code": "missing", "message": "falta la clave de idempotencia"}],
+        )
+    if len(key) > MAX_IDEMPOTENCY_KEY:
+        raise Invalid(
+            f"La cabecera Idempotency-Key es demasiado larga (máximo {MAX_IDEMPOTENCY_KEY} caracteres).",
+            details=[{"field": "Idempotency-Key", "code": "too_long", "message": "clave demasiado larga"}],
+        )
+
+    replay = _replay(session, user, settings, key, data)
+    if replay is not None:
+        return replay, False
+
+    cooperative = session.get(Cooperative, data["cooperative_id"])
+    if cooperative is None or not policy.can_view_cooperative(user, cooperative, settings):
+        raise NotFound(
+            f"No existe la cooperativa {data['cooperative_id']} o no tiene acceso a ella.",
+            details=[{"field": "cooperative_id", "code": "not_found", "message": "cooperativa inexistente o sin acceso"}],
+        )
+    round_ = session.get(DiagnosisRound, data["round_id"])
+    if round_ is None:
+        raise NotFound(
+            f"No existe la ronda de diagnóstico {data['round_id']}.",
+            details=[{"field": "round_id", "code": "not_found", "message": "ronda inexistente"}],
+        )
+    mode = data["mode"]
+    if not policy.can_create_response(user, cooperative, mode, settings):
+        kind = "autodiagnósticos" if mode == ResponseMode.SELF.value else "entrevistas"
+        raise Forbidden(f"No tiene permiso para iniciar {kind} de esta cooperativa.")
+    if round_.state != RoundState.OPEN.value:
+        raise Conflict(
+            f"La ronda «{round_.name}» está {ROUND_STATE_ES.get(round_.state, round_.state)}: "
+            "solo se pueden iniciar respuestas en una ronda abierta.",
+            code="round_not_open",
+        )
+
+    problems = _interview_problems(data, mode)
+    if problems:
+        raise Invalid("Faltan o sobran datos de la entrevista.", details=problems)
+    answers = data.get("answers") or {}
+    if answers:
+        questionnaire = round_questionnaire(session=session, round=round_)
+        errors = _answer_errors(questionnaire, answers)
+        if errors:
+            raise _invalid_answers(errors)
+    answers = {qid: value for qid, value in answers.items() if value is not None}
+
+    existing = _existing_for(session, cooperative.id, round_.id)
+    if existing is not None:
+        raise _already_exists(existing, cooperative, round_)
+
+    now = _now()
+    response = Response(
+        cooperative_id=cooperative.id,
+        round_id=round_.id,
+        revision=1,
+        is_current=True,
+        mode=mode,
+        status=ResponseStatus.DRAFT.value,
+        answers=answers,
+        version=1,
+        idempotency_key=key,
+        created_by_id=user.id,
+        created_at=now,
+        updated_at=now,
+        **{name: data.get(name) for name in INTERVIEW_FIELDS},
+    )
+    session.add(response)
+    try:
+        session.flush()
+    except IntegrityError:
+        # A concurrent request won: the same key (a retry racing its original) or the same
+        # cooperative and round (two people starting at once).
+        session.rollback()
+        replay = _replay(session, user, settings, key, data)
+        if replay is not None:
+            return replay, False
+        existing = _existing_for(session, data["cooperative_id"], data["round_id"])
+        if existing is not None:
+            raise _already_exists(existing, session.get(Cooperative, data["cooperative_id"]),
+                                  session.get(DiagnosisRound, data["round_id"])) from None
+        raise
+    _event(session, response, user, EventKind.CREATED, comment=f"Modo {mode}")
+    for qid, value in answers.items():
+        _event(session, response, user, EventKind.ANSWER_CHANGED, question_id=qid, old_value=None, new_value=value)
+    return _finish(session, response), True
+
+
+def _replay(session: Session, user: User, settings: Settings, key: str, data: dict[str, Any]) -> Response | None:
+    earlier = session.scalar(select(Response).where(Response.idempotency_key == key))
+    if earlier is None:
+        return None
+    cooperative = session.get(Cooperative, earlier.cooperative_id)
+    if not policy.can_view_response(user, earlier, cooperative, settings):
+        raise Conflict(
+            "La clave Idempotency-Key ya se usó en otra solicitud; genere una clave nueva.",
+            code="idempotency_key_reused",
+        )
+    if (earlier.cooperative_id, earlier.round_id) != (data["cooperative_id"], data["round_id"]):
+        raise Conflict(
+            "La clave Idempotency-Key ya se usó para crear una respuesta de otra cooperativa o ronda; "
+            "genere una clave nueva para cada respuesta.",
+            code="idempotency_key_reused",
+            extra={"existing_id": earlier.id},
+        )
+    return earlier
+
+
+def _existing_for(session: Session, cooperative_id: int, round_id: int) -> Response | None:
+    return session.scalar(
+        select(Response)
+        .where(Response.cooperative_id == cooperative_id, Response.round_id == round_id)
+        .order_by(Response.is_current.desc(), Response.revision.desc())
+        .limit(1)
+    )
+
+
+def _already_exists(existing: Response, cooperative: Cooperative | None, round_: DiagnosisRound | None) -> Conflict:
+    who = f"«{cooperative.name}»" if cooperative is not None else "esta cooperativa"
+    where = f"«{round_.name}»" if round_ is not None else "esta ronda"
+    return Conflict(
+        f"Ya existe una respuesta de {who} en la ronda {where} (número {existing.id}); continúe esa respuesta.",
+        code="response_exists",
+        details=[{"field": "cooperative_id", "code": "response_exists", "message": f"respuesta existente {existing.id}"}],
+        extra={"existing_id": existing.id},
+    )
+
+
+# --------------------------------------------------------------------------- autosave and details
+
+
+def update_answers(
+    *, session: Session, user: User, settings: Settings, response_id: int, answers: dict[str, Any], version: int | None
+) -> Response:
+    """Autosave: apply a subset of answers (null removes one). All or nothing."""
+    response = _editable(session, user, settings, response_id, "modificar las respuestas")
+    version = _check_version(response, version)
+    questionnaire = round_questionnaire(session=session, round=session.get(DiagnosisRound, response.round_id))
+    errors = _answer_errors(questionnaire, answers)
+    if errors:
+        raise _invalid_answers(errors)
+
+    current = dict(response.answers or {})
+    changes: list[tuple[str, Any, Any]] = []
+    for qid, value in answers.items():
+        old = current.get(qid)
+        if old == value and type(old) is type(value):
+            continue
+        changes.append((qid, old, value))
+        if value is None:
+            current.pop(qid, None)
+        else:
+            current[qid] = value
+    if not changes:
+        return response  # nothing changed: same version, no event
+    _compare_and_set(session, response, version, answers=current)
+    for qid, old, new in changes:
+        _event(session, response, user, EventKind.ANSWER_CHANGED, question_id=qid, old_value=old, new_value=new)
+    return _finish(session, response)
+
+
+def update_details(
+    *, session: Session, user: User, settings: Settings, response_id: int, changes: dict[str, Any], version: int | None
+) -> Response:
+    """Change interview details (only the fields sent)."""
+    response = _editable(session, user, settings, response_id, "modificar los datos de la entrevista")
+    version = _check_version(response, version)
+    merged = {name: getattr(response, name) for name in INTERVIEW_FIELDS}
+    merged.update(changes)
+    problems = _interview_problems(merged, response.mode)
+    if problems:
+        relevant = [p for p in problems if p["field"] in changes] or problems
+        raise Invalid("Los datos de la entrevista no son válidos; no se guardó ningún cambio.", details=relevant)
+    old = {name: _json_value(getattr(response, name)) for name in changes if getattr(response, name) != changes[name]}
+    if not old:
+        return response
+    new = {name: _json_value(changes[name]) for name in old}
+    _compare_and_set(session, response, version, **{name: changes[name] for name in old})
+    _event(session, response, user, EventKind.DETAILS_CHANGED, old_value=old, new_value=new)
+    return _finish(session, response)
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+def submit(*, session: Session, user: User, settings: Settings, response_id: int, version: int | None) -> Response:
+    response = _editable(session, user, settings, response_id, "enviar la respuesta")
+    version = _check_version(response, version)
+    round_ = session.get(DiagnosisRound, response.round_id)
+    questionnaire = round_questionnaire(session=session, round=round_)
+    answers = dict(response.answers or {})
+    errors = [
+        {"field": f"answers.{e.question}" if e.question else "answers", "code": e.code, "message": e.message}
+        for e in scoring.validate_answers(questionnaire, answers)
+    ]
+    if errors:
+        raise _invalid_answers(errors)
+    missing = scoring.missing_required(questionnaire, answers)
+    if missing:
+        count = len(missing)
+        noun = "pregunta obligatoria sin responder" if count == 1 else "preguntas obligatorias sin responder"
+        raise Invalid(
+            f"No se puede enviar: hay {count} {noun}.",
+            code="missing_required",
+            details=[{"field": f"answers.{qid}", "code": "required", "message": "pregunta obligatoria sin responder"}
+                     for qid in missing],
+            extra={"missing": missing},
+        )
+    snapshot = scoring.score(questionnaire, answers).to_dict()
+    now = _now()
+    _compare_and_set(
+        session, response, version,
+        status=ResponseStatus.SUBMITTED.value, result_snapshot=snapshot,
+        snapshot_questionnaire_version_id=round_.questionnaire_version_id,
+        submitted_at=now, submitted_by_id=user.id, updated_at=now,
+    )
+    _event(session, response, user, EventKind.SUBMITTED, new_value={"overall": snapshot.get("overall")})
+    return _finish(session, response)
+
+
+def return_for_correction(
+    *, session: Session, user: User, settings: Settings, response_id: int, comment: str, version: int | None
+) -> Response:
+    response = _reviewable(session, user, settings, response_id)
+    _check_status(response, (ResponseStatus.SUBMITTED.value,), "devolver la respuesta")
+    version = _check_version(response, version)
+    _compare_and_set(session, response, version, status=ResponseStatus.RETURNED.value, return_comment=comment)
+    _event(session, response, user, EventKind.RETURNED, comment=comment)
+    return _finish(session, response)
+
+
+def validate(*, session: Session, user: User, settings: Settings, response_id: int, version: int | None) -> Response:
+    response = _reviewable(session, user, settings, response_id)
+    _check_status(response, (ResponseStatus.SUBMITTED.value,), "validar la respuesta")
+    version = _check_version(response, version)
+    now = _now()
+    _compare_and_set(
+        session, response, version,
+        status=ResponseStatus.VALIDATED.value, validated_at=now, validated_by_id=user.id, updated_at=now,
+    )
+    _event(session, response, user, EventKind.VALIDATED)
+    return _finish(session, response)
+
+
+def reopen(
+    *, session: Session, user: User, settings: Settings, response_id: int, version: int | None, comment: str | None = None
+) -> Response:
+    """Open a validated response again as revision n + 1 (a draft); revision n stays as it was."""
+    old = _reviewable(session, user, settings, response_id)
+    _check_status(old, (ResponseStatus.VALIDATED.value,), "reabrir la respuesta")
+    version = _check_version(old, version)
+    if not old.is_current:
+        raise _conflict_with_state("Esta revisión ya fue reabierta; trabaje sobre la revisión vigente.", old,
+                                   code="not_current")
+    # Only the is_current flag of the old revision changes; its version stays (it is untouched).
+    outcome = session.execute(
+        update(Response)
+        .where(Response.id == old.id, Response.version == version, Response.is_current.is_(True))
+        .values(is_current=False)
+        .execution_options(synchronize_session=False)
+    )
+    if outcome.rowcount != 1:
+        session.rollback()
+        session.refresh(old)
+        raise _stale(old)
+    now = _now()
+    new = Response(
+        cooperative_id=old.cooperative_id,
+        round_id=old.round_id,
+        revision=old.revision + 1,
+        is_current=True,
+        previous_revision_id=old.id,
+        mode=old.mode,
+        status=ResponseStatus.DRAFT.value,
+        answers=dict(old.answers or {}),
+        version=1,
+        created_by_id=user.id,
+        created_at=now,
+        updated_at=now,
+        **{name: getattr(old, name) for name in INTERVIEW_FIELDS},
+    )
+    session.add(new)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        session.refresh(old)
+        raise _stale(old) from None
+    text = f"Reabre la revisión {old.revision} (respuesta {old.id})"
+    _event(session, new, user, EventKind.REOPENED, comment=f"{text}: {comment}" if comment else text)
+    session.commit()
+    session.refresh(new)
+    return new
