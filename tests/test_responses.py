@@ -87,8 +87,8 @@ def world(api_env) -> World:
 
 def test_lifecycle_end_to_end(api_env, world):
     env = api_env
-    manager, mh = env.user("manager", cooperatives=[world.coop_a])
-    analyst, ah = env.user("analyst")
+    manager, mh = env.user("manager", cooperatives=[world.coop_a], password=None)
+    analyst, ah = env.user("analyst", password=None)
 
     r = create(env, mh, world, answers={"junta_anual": True})
     assert r.status_code == 201, r.text
@@ -187,7 +187,7 @@ def test_lifecycle_end_to_end(api_env, world):
 
 def test_idempotent_create_and_one_response_per_round(api_env, world):
     env = api_env
-    _, mh = env.user("manager", cooperatives=[world.coop_a, world.coop_b])
+    _, mh = env.user("manager", cooperatives=[world.coop_a, world.coop_b], password=None)
     idem = key()
     first = create(env, mh, world, idem=idem)
     again = create(env, mh, world, idem=idem)
@@ -216,7 +216,7 @@ def test_idempotent_create_and_one_response_per_round(api_env, world):
 
 def test_create_validation(api_env, world):
     env = api_env
-    _, fh = env.user("field", cooperatives=[world.coop_a], institution="Universidad de Talca")
+    _, fh = env.user("field", cooperatives=[world.coop_a], institution="Universidad de Talca", password=None)
     # interview details are required for interviews
     body = {"cooperative_id": world.coop_a, "round_id": world.round_id, "mode": "interview", "interviewer_name": "Ana"}
     r = env.client.post("/api/v1/responses", json=body, headers={**fh, **key()})
@@ -249,7 +249,7 @@ def test_create_validation(api_env, world):
 def test_idempotent_create_race_on_postgresql(api_env, world):
     """Two requests with the same key at the same moment: one row, both get it."""
     env = api_env
-    _, mh = env.user("manager", cooperatives=[world.coop_a])
+    _, mh = env.user("manager", cooperatives=[world.coop_a], password=None)
     idem = key()
     barrier = threading.Barrier(4)
     results = []
@@ -272,7 +272,7 @@ def test_idempotent_create_race_on_postgresql(api_env, world):
 
 def test_invalid_answer_refused_and_nothing_applied(api_env, world):
     env = api_env
-    _, mh = env.user("manager", cooperatives=[world.coop_a])
+    _, mh = env.user("manager", cooperatives=[world.coop_a], password=None)
     rid = create(env, mh, world, answers={"junta_anual": True}).json()["id"]
     r = env.client.patch(
         f"/api/v1/responses/{rid}/answers",
@@ -298,8 +298,8 @@ def test_invalid_answer_refused_and_nothing_applied(api_env, world):
 
 def test_stale_version_gets_current_state(api_env, world):
     env = api_env
-    _, mh = env.user("manager", cooperatives=[world.coop_a])
-    _, mh2 = env.user("manager", cooperatives=[world.coop_a])
+    _, mh = env.user("manager", cooperatives=[world.coop_a], password=None)
+    _, mh2 = env.user("manager", cooperatives=[world.coop_a], password=None)
     rid = create(env, mh, world).json()["id"]
     assert env.client.patch(f"/api/v1/responses/{rid}/answers", json={"answers": {"junta_anual": True}, "version": 1}, headers=mh).status_code == 200
     r = env.client.patch(f"/api/v1/responses/{rid}/answers", json={"answers": {"junta_anual": False}, "version": 1}, headers=mh2)
@@ -316,7 +316,7 @@ def test_stale_version_gets_current_state(api_env, world):
 def test_concurrent_autosaves_never_overwrite(api_env, world):
     """Writers racing on the same version: exactly one wins, the others get 409."""
     env = api_env
-    _, mh = env.user("manager", cooperatives=[world.coop_a])
+    _, mh = env.user("manager", cooperatives=[world.coop_a], password=None)
     rid = create(env, mh, world).json()["id"]
     barrier = threading.Barrier(4)
     results = []
@@ -342,8 +342,8 @@ def test_concurrent_autosaves_never_overwrite(api_env, world):
 
 def test_audit_trail(api_env, world):
     env = api_env
-    manager, mh = env.user("manager", cooperatives=[world.coop_a])
-    analyst, ah = env.user("analyst")
+    manager, mh = env.user("manager", cooperatives=[world.coop_a], password=None)
+    analyst, ah = env.user("analyst", password=None)
     rid = create(env, mh, world, answers={"junta_anual": True}).json()["id"]
     env.client.patch(f"/api/v1/responses/{rid}/answers",
                      json={"answers": {"junta_anual": False, "actas_al_dia": "si", "consejo_vigente": None}, "version": 1}, headers=mh)
@@ -376,7 +376,7 @@ def test_audit_trail(api_env, world):
 
 def test_snapshot_is_read_back_not_recomputed(api_env, world):
     env = api_env
-    _, mh = env.user("manager", cooperatives=[world.coop_a])
+    _, mh = env.user("manager", cooperatives=[world.coop_a], password=None)
     rid = create(env, mh, world, answers=COMPLETE).json()["id"]
     assert env.client.post(f"/api/v1/responses/{rid}/submit", json={"version": 1}, headers=mh).status_code == 200
     original = env.client.get(f"/api/v1/responses/{rid}/result", headers=mh).json()["result"]
@@ -407,7 +407,7 @@ def test_snapshot_is_read_back_not_recomputed(api_env, world):
 
 def test_list_filters_and_pagination(api_env, world):
     env = api_env
-    _, ah = env.user("admin")
+    _, ah = env.user("admin", password=None)
     a = create(env, ah, world, coop=world.coop_a).json()["id"]
     b = create(env, ah, world, coop=world.coop_b, mode="interview").json()["id"]
     r = env.client.get("/api/v1/responses", headers=ah).json()
