@@ -149,8 +149,9 @@ class _CooperativeFields(BaseModel):
 
 
 class CooperativeCreate(_CooperativeFields):
-    """A new cooperative. Staff register it approved; a field team member's registration
-    waits for an analyst's approval (``approved: false``) and is assigned to them."""
+    """Una cooperativa nueva. Administradores y analistas la registran aprobada; la que registra
+    un integrante del equipo de terreno queda pendiente de aprobación (`approved: false`) y
+    asignada a él."""
 
     rut: str = Field(description="RUT con dígito verificador, en cualquier formato: 76.123.456-0, 761234560, 76123456-k")
     name: str = Field(min_length=2, max_length=300, description="Razón social o nombre")
@@ -172,9 +173,9 @@ class CooperativeCreate(_CooperativeFields):
 
 
 class CooperativeUpdate(_CooperativeFields):
-    """A partial change: only the fields sent are changed; ``null`` clears an optional field.
-    A cooperative's manager may only change the contact fields (contact_name, contact_email,
-    contact_phone); other fields are answered with 403."""
+    """Cambio parcial: solo cambian los campos enviados; `null` vacía un campo opcional. El
+    gerente de la cooperativa solo puede cambiar los datos de contacto (contact_name,
+    contact_email, contact_phone); cualquier otro campo responde 403 y no se cambia nada."""
 
     rut: str | None = Field(None, description="RUT con dígito verificador")
     name: str | None = Field(None, min_length=2, max_length=300)
@@ -205,8 +206,8 @@ class SectorOut(BaseModel):
 
 
 class CooperativeOut(BaseModel):
-    """A cooperative as the API returns it; ``macrozone`` is derived from the region with
-    the configured mapping (not stored)."""
+    """Una cooperativa registrada. `macrozone` se deriva de la región según la agrupación
+    configurada (no se guarda)."""
 
     id: int
     rut: str = Field(description="Normalizado: 76123456-7")
