@@ -4,7 +4,7 @@ and the authenticated user (API token or session cookie, with CSRF for the cooki
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from fastapi import Depends, Request
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from app.settings import Settings
 SESSION_COOKIE = "coopdiag_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TOKEN_USE_RECORD_INTERVAL = timedelta(minutes=1)
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -46,8 +47,11 @@ def authenticate(request: Request, session: Session) -> User | None:
         api_token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
         if api_token is None or api_token.revoked_at is not None or not api_token.user.is_active:
             raise NotAuthenticated("El token de acceso no es válido o fue revocado.")
-        api_token.last_used_at = now
-        session.flush()
+        if api_token.last_used_at is None or now - api_token.last_used_at > TOKEN_USE_RECORD_INTERVAL:
+            # Recorded at most once a minute and committed at once: no write (nor row lock
+            # held for the whole request) on every call, and kept even when the view fails.
+            api_token.last_used_at = now
+            session.commit()
         return api_token.user
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:

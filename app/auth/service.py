@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from typing import Iterable
 
 from sqlalchemy import Select, delete, select, update
@@ -37,9 +38,13 @@ LOGIN_FAILED_MESSAGE = "El correo o la contraseña no son correctos."
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
-#: A valid argon2 hash, verified when the email is unknown so that the answer takes as
-#: long as for a wrong password (the response does not reveal which emails exist).
-_DUMMY_HASH = hash_password("coopdiag-usuario-inexistente")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A valid argon2 hash, verified when the email is unknown so that the answer takes as
+    long as for a wrong password (the response does not reveal which emails exist)."""
+    return hash_password("coopdiag-usuario-inexistente")
 
 
 class Gone(ApiError):
@@ -335,7 +340,7 @@ def login(
     email = normalise_email(email)
     user = session.scalar(select(User).where(User.email == email))
     if user is None or not user.password_hash:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         raise NotAuthenticated(LOGIN_FAILED_MESSAGE, code="login_failed")
     if not verify_password(user.password_hash, password) or not user.is_active:
         raise NotAuthenticated(LOGIN_FAILED_MESSAGE, code="login_failed")
