@@ -433,6 +433,8 @@ def create_response(
 
     existing = _existing_for(session, cooperative.id, round_.id)
     if existing is not None:
+        if existing.idempotency_key == key:  # the original request committed meanwhile
+            return existing, False
         raise _already_exists(existing, cooperative, round_)
 
     now = _now()
