@@ -240,8 +240,12 @@ def create_cooperative(
     cooperative = Cooperative(**data)
     cooperative.approved = policy.is_staff(user)
     session.add(cooperative)
-    session.flush()
     if not cooperative.approved:
+        try:
+            session.flush()  # the id, for the assignment
+        except IntegrityError:  # a concurrent request registered the same RUT
+            session.rollback()
+            raise _duplicate_rut(data["rut"], None) from None
         session.add(UserCooperative(user_id=user.id, cooperative_id=cooperative.id))
     _commit(session, data["rut"])
     session.refresh(cooperative)
