@@ -5,6 +5,7 @@ Every test runs on SQLite and on PostgreSQL (``api_env``).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import uuid
 from dataclasses import dataclass
@@ -387,7 +388,7 @@ def test_snapshot_is_read_back_not_recomputed(api_env, world):
         "score: 0.5}", "score: 0}")
     with env.session() as session:
         new_version = QuestionnaireVersion(questionnaire_id="prueba-mini", version="2026.2", title="x",
-                                           content_hash="f" * 64, source=changed)
+                                           content_hash=hashlib.sha256(changed.encode()).hexdigest(), source=changed)
         session.add(new_version)
         session.flush()
         session.get(DiagnosisRound, world.round_id).questionnaire_version_id = new_version.id
