@@ -8,6 +8,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -282,6 +283,27 @@ def test_invitation_happy_path_and_single_use(api_env):
     # The email now has an account: inviting it again is a conflict.
     assert invite(api_env, admin_headers, email="gerente@coop.cl", full_name="X", role="manager",
                   cooperative_ids=[coop_a]).status_code == 409
+
+
+def test_invitation_concurrent_accepts_create_one_account(api_env):
+    _, admin_headers = api_env.user("admin")
+    token = invite(api_env, admin_headers, email="doble@coop.cl", full_name="Doble", role="analyst").json()["token"]
+    barrier = threading.Barrier(3)
+    results = []
+
+    def accept():
+        client = fresh_client(api_env)
+        barrier.wait()
+        results.append(client.post(f"{API}/invitations/{token}/accept", json={"password": "una-clave-larga"}))
+
+    threads = [threading.Thread(target=accept) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.status_code for r in results) == [201, 410, 410], [r.text for r in results]
+    with api_env.session() as session:
+        assert session.scalar(select(func.count()).select_from(User).where(User.email == "doble@coop.cl")) == 1
 
 
 def test_invitation_expiry(api_env):

@@ -3,7 +3,11 @@ invitations, personal API tokens."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.auth import service
@@ -27,6 +31,7 @@ from app.auth.schemas import (
     UserPatch,
 )
 from app.deps import SESSION_COOKIE, current_user, get_db, get_settings_dep, optional_user
+from app.errors import Conflict
 from app.pagination import PageParams, page_of, page_params, paginate
 from app.settings import Settings
 
@@ -42,6 +47,21 @@ _ERRORS = {
 
 def _errors(*codes: int) -> dict:
     return {code: _ERRORS[code] for code in codes}
+
+
+@contextmanager
+def _committed(session: Session) -> Iterator[None]:
+    """Run the block and commit; a uniqueness race with a concurrent request (at flush or
+    commit) becomes a 409, never a 500."""
+    try:
+        yield
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(
+            "Otra solicitud cambió los mismos datos al mismo tiempo (correo o nombre ya usado); "
+            "revise y vuelva a intentarlo."
+        ) from None
 
 
 def _set_session_cookie(response: Response, new: service.NewSession, settings: Settings) -> None:
@@ -72,11 +92,11 @@ def login(
     body: LoginIn, request: Request, response: Response,
     session: Session = Depends(get_db), settings: Settings = Depends(get_settings_dep),
 ) -> SessionOut:
-    user, new = service.login(
-        session=session, email=body.email, password=body.password, settings=settings,
-        previous_token=request.cookies.get(SESSION_COOKIE),
-    )
-    session.commit()
+    with _committed(session):
+        user, new = service.login(
+            session=session, email=body.email, password=body.password, settings=settings,
+            previous_token=request.cookies.get(SESSION_COOKIE),
+        )
     _set_session_cookie(response, new, settings)
     return SessionOut(user=UserOut.of(user), csrf_token=new.csrf_token)
 
@@ -90,8 +110,8 @@ def logout(
     request: Request, session: Session = Depends(get_db), settings: Settings = Depends(get_settings_dep),
     user: User | None = Depends(optional_user),
 ) -> Response:
-    service.close_session(session=session, record=getattr(request.state, "web_session", None))
-    session.commit()
+    with _committed(session):
+        service.close_session(session=session, record=getattr(request.state, "web_session", None))
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     _clear_session_cookie(response, settings)
     return response
@@ -150,8 +170,8 @@ def list_tokens(
 def create_token(
     body: TokenIn, session: Session = Depends(get_db), user: User = Depends(current_user),
 ) -> TokenCreated:
-    token, record = service.create_api_token(session=session, user=user, name=body.name)
-    session.commit()
+    with _committed(session):
+        token, record = service.create_api_token(session=session, user=user, name=body.name)
     return TokenCreated(**TokenOut.of(record).model_dump(), token=token)
 
 
@@ -163,8 +183,8 @@ def create_token(
 def revoke_token(
     token_id: int, session: Session = Depends(get_db), user: User = Depends(current_user),
 ) -> TokenOut:
-    record = service.revoke_own_api_token(session=session, user=user, token_id=token_id)
-    session.commit()
+    with _committed(session):
+        record = service.revoke_own_api_token(session=session, user=user, token_id=token_id)
     return TokenOut.of(record)
 
 
@@ -189,10 +209,11 @@ def update_user(
     user_id: int, body: UserPatch, session: Session = Depends(get_db),
     user: User = Depends(current_user), settings: Settings = Depends(get_settings_dep),
 ) -> UserOut:
-    target = service.update_user(
-        session=session, user=user, user_id=user_id, settings=settings, changes=body.model_dump(exclude_unset=True)
-    )
-    session.commit()
+    with _committed(session):
+        target = service.update_user(
+            session=session, user=user, user_id=user_id, settings=settings,
+            changes=body.model_dump(exclude_unset=True),
+        )
     return UserOut.of(target)
 
 
@@ -214,8 +235,8 @@ def create_invitation(
     body: InvitationIn, session: Session = Depends(get_db),
     user: User = Depends(current_user), settings: Settings = Depends(get_settings_dep),
 ) -> InvitationCreated:
-    new = service.create_invitation(session=session, user=user, settings=settings, **body.model_dump())
-    session.commit()
+    with _committed(session):
+        new = service.create_invitation(session=session, user=user, settings=settings, **body.model_dump())
     return InvitationCreated(**InvitationOut.of(new.record).model_dump(), token=new.token, path=new.path)
 
 
@@ -264,10 +285,12 @@ def accept_invitation(
     session: Session = Depends(get_db), settings: Settings = Depends(get_settings_dep),
 ) -> SessionOut:
     previous = request.cookies.get(SESSION_COOKIE)
-    user, new = service.accept_invitation(session=session, token=token, password=body.password, settings=settings)
-    if previous:
-        service.forget_session_token(session=session, token=previous)
-    session.commit()
+    with _committed(session):
+        user, new = service.accept_invitation(
+            session=session, token=token, password=body.password, settings=settings
+        )
+        if previous:
+            service.forget_session_token(session=session, token=previous)
     _set_session_cookie(response, new, settings)
     return SessionOut(user=UserOut.of(user), csrf_token=new.csrf_token)
 
