@@ -1,6 +1,6 @@
 # coopdiag: two commands for a fresh machine.
-#   make run   - create .venv, install, migrate the embedded SQLite database, serve on
-#                http://127.0.0.1:8000
+#   make run   - create .venv, install, migrate the embedded SQLite database, load the
+#                demo data (once), serve on http://127.0.0.1:8000
 #   make test  - create .venv if needed, install with the dev extras, run the whole suite
 #
 # Re-runs are fast: installs happen again only when pyproject.toml changes
@@ -18,7 +18,7 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install install-dev migrate clean
+.PHONY: help run test install install-dev migrate demo clean
 
 help:
 	@echo "make run   - install and serve coopdiag on http://$(HOST):$(PORT)"
@@ -43,7 +43,10 @@ install-dev: $(STAMP_DEV)
 migrate: $(STAMP_RUN)
 	$(BIN)/coopdiag db upgrade
 
-run: migrate
+demo: migrate
+	$(BIN)/coopdiag demo
+
+run: demo
 	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT)
 
 # pytest exits 5 when it collected no test: that fails here like any other

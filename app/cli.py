@@ -445,6 +445,27 @@ def command_serve(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------
 
 
+def command_demo(args: argparse.Namespace) -> int:
+    from app.db import session_scope
+    from app.demo import load_demo
+    from app.settings import get_settings
+
+    settings = get_settings()
+    if settings.is_production:
+        _fail("los datos de demostración no se cargan en producción (COOPDIAG_ENVIRONMENT=production)", EXIT_USAGE)
+    with session_scope() as session:
+        outcome = load_demo(session=session, settings=settings)
+    if outcome["created"]:
+        print(f"Datos de demostración cargados: {outcome['cooperatives']} cooperativas, 2 rondas, respuestas en todos los estados.")
+    else:
+        print("Los datos de demostración ya estaban cargados; no se cambió nada.")
+    print("Cuentas de demostración (correo / contraseña):")
+    roles = {"admin": "administración", "analyst": "analista ODEPA", "field": "equipo de terreno", "manager": "gerente de cooperativa"}
+    for account in outcome["accounts"]:
+        print(f"  {roles[account.role]:<24} {account.email:<28} {account.password}")
+    return EXIT_OK
+
+
 def build_parser() -> SpanishArgumentParser:
     parser = SpanishArgumentParser(
         prog="coopdiag",
@@ -512,6 +533,9 @@ def build_parser() -> SpanishArgumentParser:
     token.add_argument("--email", required=True, metavar="CORREO")
     token.add_argument("--name", required=True, metavar="NOMBRE", help="nombre para reconocer el token")
     token.set_defaults(handler=command_users)
+
+    demo = commands.add_parser("demo", help="carga datos de demostración (cooperativas, rondas, respuestas, una cuenta por rol)")
+    demo.set_defaults(handler=command_demo)
 
     serve = commands.add_parser("serve", help="sirve la aplicación web")
     serve.add_argument("--host", default="127.0.0.1")
