@@ -92,6 +92,7 @@ def test_login_me_logout_and_cookie_flags(api_env):
     assert cookie_header.startswith("coopdiag_session=")
     flags = [part.strip().lower() for part in cookie_header.split(";")]
     assert "httponly" in flags and "samesite=lax" in flags and "path=/" in flags
+    assert "max-age=43200" in flags  # settings.session_hours
     assert "secure" not in flags  # development
     token = client.cookies["coopdiag_session"]
 
@@ -198,6 +199,49 @@ def test_login_validation_messages(api_env):
     response = client.post(f"{API}/auth/login", json={"email": "x@example.cl"})
     assert response.status_code == 422
     assert error_of(response)["details"] == [{"field": "password", "code": "missing", "message": "falta este campo"}]
+
+
+def test_login_refuses_non_json_bodies(api_env):
+    """A cross-site HTML form (text/plain, urlencoded) cannot log a browser in (login CSRF)."""
+    user, _ = api_env.user("analyst")
+    client = fresh_client(api_env)
+    body = f'{{"email": "{user.email}", "password": "{PASSWORD}"}}'
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        response = client.post(f"{API}/auth/login", content=body, headers={"Content-Type": content_type})
+        assert response.status_code == 422, content_type
+        assert "coopdiag_session" not in client.cookies
+
+
+def test_change_password_closes_other_sessions(api_env):
+    user, headers = api_env.user("field", macrozones=["Sur"])
+    here, elsewhere = fresh_client(api_env), fresh_client(api_env)
+    csrf = login(here, user.email).json()["csrf_token"]
+    assert login(elsewhere, user.email).status_code == 200
+    url = f"{API}/auth/password"
+
+    wrong = here.post(url, json={"current_password": "no-es-la-clave", "new_password": "nueva-clave-larga"},
+                      headers={"X-CSRF-Token": csrf})
+    assert wrong.status_code == 422 and error_of(wrong)["details"][0]["field"] == "current_password"
+    short = here.post(url, json={"current_password": PASSWORD, "new_password": "corta"}, headers={"X-CSRF-Token": csrf})
+    assert short.status_code == 422 and error_of(short)["details"][0]["field"] == "new_password"
+    assert "al menos 10 caracteres" in error_of(short)["message"]
+    no_csrf = here.post(url, json={"current_password": PASSWORD, "new_password": "nueva-clave-larga"})
+    assert no_csrf.status_code == 403
+    assert elsewhere.get(f"{API}/auth/me").status_code == 200  # nothing changed so far
+
+    ok = here.post(url, json={"current_password": PASSWORD, "new_password": "nueva-clave-larga"},
+                   headers={"X-CSRF-Token": csrf})
+    assert ok.status_code == 204
+    assert here.get(f"{API}/auth/me").status_code == 200
+    assert elsewhere.get(f"{API}/auth/me").status_code == 401
+    assert api_env.client.get(f"{API}/auth/me", headers=headers).status_code == 200  # tokens unaffected
+    assert login(fresh_client(api_env), user.email).status_code == 401
+    assert login(fresh_client(api_env), user.email, "nueva-clave-larga").status_code == 200
+    # With an API token (no session) it works too.
+    by_token = api_env.client.post(url, json={"current_password": "nueva-clave-larga", "new_password": "otra-clave-larga"},
+                                   headers=headers)
+    assert by_token.status_code == 204
+    assert here.get(f"{API}/auth/me").status_code == 401
 
 
 def test_deactivated_user_loses_sessions_and_tokens(api_env):
@@ -467,6 +511,9 @@ def test_authorization_matrix(api_env):
             "create own token": client.post(f"{API}/users/me/tokens", json={"name": "m"}, headers=headers).status_code,
             "revoke other's token": client.delete(f"{API}/users/me/tokens/{victim_token}", headers=headers).status_code,
             "me": client.get(f"{API}/auth/me", headers=headers).status_code,
+            "change own password": client.post(
+                f"{API}/auth/password", json={"current_password": PASSWORD, "new_password": "clave-nueva-123"},
+                headers=headers).status_code,
         }
         assert got == {
             "list users": 200 if is_admin else 403,
@@ -479,6 +526,7 @@ def test_authorization_matrix(api_env):
             "create own token": 201,
             "revoke other's token": 404,
             "me": 200,
+            "change own password": 204,
         }, role
         for invited_role, fields in invitation_of.items():
             payload = {"email": f"{role}-{invited_role}@inv.cl", "full_name": "Invitada"} | fields
@@ -496,7 +544,7 @@ def test_authorization_matrix(api_env):
     for method, path in [("get", "/users"), ("get", f"/users/{victim.id}"), ("patch", f"/users/{victim.id}"),
                          ("get", "/invitations"), ("post", "/invitations"), ("get", "/users/me/tokens"),
                          ("post", "/users/me/tokens"), ("delete", f"/users/me/tokens/{victim_token}"),
-                         ("get", "/auth/me")]:
+                         ("get", "/auth/me"), ("post", "/auth/password")]:
         kwargs = {"json": {}} if method in ("post", "patch") else {}
         response = getattr(anonymous, method)(f"{API}{path}", **kwargs)
         assert response.status_code in (401, 422), (method, path, response.status_code)

@@ -72,6 +72,11 @@ class SessionOut(BaseModel):
     )
 
 
+class PasswordChangeIn(_Request):
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024, description="Al menos 10 caracteres")
+
+
 # --------------------------------------------------------------------------- invitations
 
 

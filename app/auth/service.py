@@ -352,6 +352,22 @@ def login(
     return user, open_session(session=session, user=user, settings=settings)
 
 
+def change_password(
+    *, session: Session, user: User, current_password: str, new_password: str, keep: WebSession | None = None
+) -> None:
+    """Change one's own password; every other web session of the account is closed."""
+    if not verify_password(user.password_hash, current_password):
+        message = "La contraseña actual no es correcta."
+        raise Invalid(message, details=[_detail("current_password", "wrong", message)])
+    check_password(new_password, field="new_password")
+    user.password_hash = hash_password(new_password)
+    statement = delete(WebSession).where(WebSession.user_id == user.id)
+    if keep is not None:
+        statement = statement.where(WebSession.id != keep.id)
+    session.execute(statement)
+    session.flush()
+
+
 # --------------------------------------------------------------------------- invitations
 
 

@@ -20,6 +20,7 @@ from app.auth.schemas import (
     InvitationPage,
     InvitationPublic,
     LoginIn,
+    PasswordChangeIn,
     RoleName,
     SessionOut,
     TokenCreated,
@@ -64,14 +65,15 @@ def _committed(session: Session) -> Iterator[None]:
         ) from None
 
 
-def _set_session_cookie(response: Response, new: service.NewSession, settings: Settings) -> None:
+def set_session_cookie(response: Response, new: service.NewSession, settings: Settings) -> None:
+    """The session cookie: HttpOnly, SameSite=Lax, Secure in production (also for the web pages)."""
     response.set_cookie(
         SESSION_COOKIE, new.token, max_age=new.max_age, path="/",
         httponly=True, samesite="lax", secure=settings.is_production,
     )
 
 
-def _clear_session_cookie(response: Response, settings: Settings) -> None:
+def clear_session_cookie(response: Response, settings: Settings) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=settings.is_production)
 
 
@@ -97,7 +99,7 @@ def login(
             session=session, email=body.email, password=body.password, settings=settings,
             previous_token=request.cookies.get(SESSION_COOKIE),
         )
-    _set_session_cookie(response, new, settings)
+    set_session_cookie(response, new, settings)
     return SessionOut(user=UserOut.of(user), csrf_token=new.csrf_token)
 
 
@@ -113,7 +115,7 @@ def logout(
     with _committed(session):
         service.close_session(session=session, record=getattr(request.state, "web_session", None))
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    _clear_session_cookie(response, settings)
+    clear_session_cookie(response, settings)
     return response
 
 
@@ -125,6 +127,26 @@ def logout(
 def me(request: Request, user: User = Depends(current_user)) -> SessionOut:
     web_session = getattr(request.state, "web_session", None)
     return SessionOut(user=UserOut.of(user), csrf_token=web_session.csrf_token if web_session else None)
+
+
+@router.post(
+    "/auth/password", status_code=status.HTTP_204_NO_CONTENT, tags=["cuentas"], summary="Cambiar mi contraseña",
+    description=(
+        "Pide la contraseña actual; la nueva debe tener al menos 10 caracteres. Cierra las demás "
+        "sesiones de la cuenta (la actual sigue abierta); los tokens de acceso no cambian."
+    ),
+    responses=_errors(401, 403, 422),
+)
+def change_password(
+    body: PasswordChangeIn, request: Request,
+    session: Session = Depends(get_db), user: User = Depends(current_user),
+) -> Response:
+    with _committed(session):
+        service.change_password(
+            session=session, user=user, current_password=body.current_password, new_password=body.new_password,
+            keep=getattr(request.state, "web_session", None),
+        )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 # --------------------------------------------------------------------------- users
@@ -291,6 +313,6 @@ def accept_invitation(
         )
         if previous:
             service.forget_session_token(session=session, token=previous)
-    _set_session_cookie(response, new, settings)
+    set_session_cookie(response, new, settings)
     return SessionOut(user=UserOut.of(user), csrf_token=new.csrf_token)
 
