@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 import scoring
 from app.auth import policy
@@ -37,6 +38,7 @@ STATUS_ES = {
 }
 ROUND_STATE_ES = {RoundState.PLANNED.value: "planificada", RoundState.OPEN.value: "abierta", RoundState.CLOSED.value: "cerrada"}
 
+MODE_ES = {ResponseMode.SELF.value: "autodiagnóstico", ResponseMode.INTERVIEW.value: "entrevista de terreno"}
 EDITABLE = (ResponseStatus.DRAFT.value, ResponseStatus.RETURNED.value)
 INTERVIEW_FIELDS = ("interviewer_name", "institution", "interview_date", "interview_place", "interviewee_role")
 INTERVIEW_FIELD_ES = {
@@ -316,11 +318,13 @@ def _compare_and_set(session: Session, response: Response, version: int, **value
         session.rollback()
         session.refresh(response)
         raise _stale(response)
+    # Mirror the written values on the loaded object (no re-read after the commit).
+    for name, value in {**values, "version": version + 1}.items():
+        set_committed_value(response, name, value)
 
 
 def _finish(session: Session, response: Response) -> Response:
-    session.commit()
-    session.refresh(response)
+    session.commit()  # the sessions do not expire on commit: ``response`` stays readable
     return response
 
 
@@ -468,7 +472,7 @@ def create_response(
             raise _already_exists(existing, session.get(Cooperative, data["cooperative_id"]),
                                   session.get(DiagnosisRound, data["round_id"])) from None
         raise
-    _event(session, response, user, EventKind.CREATED, comment=f"Modo {mode}")
+    _event(session, response, user, EventKind.CREATED, comment=MODE_ES.get(mode, mode).capitalize())
     for qid, value in answers.items():
         _event(session, response, user, EventKind.ANSWER_CHANGED, question_id=qid, old_value=None, new_value=value)
     return _finish(session, response), True
