@@ -238,9 +238,6 @@ def end_user_access(*, session: Session, target: User) -> None:
     session.flush()
 
 
-_UNSET = object()
-
-
 def update_user(
     *,
     session: Session,
