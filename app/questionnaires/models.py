@@ -26,7 +26,7 @@ class QuestionnaireVersion(Base):
     version: Mapped[str] = mapped_column(String(50))
     title: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
-    source: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text, deferred=True)  # large; loaded only when parsed
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     def __repr__(self) -> str:
