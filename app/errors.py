@@ -132,21 +132,69 @@ def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return details
 
 
+_PAGE_TITLES = {
+    400: "Solicitud no válida",
+    401: "Debe iniciar sesión",
+    403: "Sin permiso",
+    404: "Página no encontrada",
+    405: "Acción no permitida",
+    409: "Conflicto",
+    410: "Enlace vencido",
+    413: "Demasiado grande",
+    422: "Datos no válidos",
+    500: "Error inesperado",
+}
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+
+
+def _page(request: Request, status_code: int, message: str, headers=None):
+    """The same error for a person: a Spanish page, never a stack trace."""
+    from app.web.render import render
+
+    response = render(
+        request, "error.html", {"title": _PAGE_TITLES.get(status_code, "No se pudo completar"), "message": message},
+        status_code=status_code,
+    )
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    from fastapi.responses import RedirectResponse
+
+    from app.web.deps import LoginRequired
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> RedirectResponse:
+        return RedirectResponse(exc.next_url, status_code=303)
+
     @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+    async def api_error(request: Request, exc: ApiError):
+        if not _is_api(request):
+            return _page(request, exc.status_code, exc.message, exc.headers)
         return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def request_validation(request: Request, exc: RequestValidationError):
+        if not _is_api(request):
+            return _page(request, 422, "Hay datos no válidos en la solicitud.")
         return error_response(422, "invalid", "Hay datos no válidos en la solicitud.", validation_details(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException):
         code, message = _STATUS_MESSAGES.get(exc.status_code, ("error", "No se pudo completar la solicitud."))
+        if not _is_api(request):
+            return _page(request, exc.status_code, message, getattr(exc, "headers", None))
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception):
         logger.exception("Error inesperado en %s %s", request.method, request.url.path)
-        return error_response(500, "internal_error", "Ocurrió un error inesperado; el equipo técnico fue notificado.")
+        message = "Ocurrió un error inesperado; el equipo técnico fue notificado."
+        if not _is_api(request):
+            return _page(request, 500, message + " Sus respuestas guardadas no se perdieron.")
+        return error_response(500, "internal_error", message)

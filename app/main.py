@@ -16,11 +16,11 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.api import api_router
+from app.web.views import router as web_router
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.questionnaires.service import (
@@ -37,7 +37,7 @@ from app.settings import Settings, get_settings
 logger = logging.getLogger(__name__)
 
 APP_DIR = Path(__file__).resolve().parent
-templates = Jinja2Templates(directory=str(APP_DIR / "templates"))
+from app.web.render import templates  # noqa: E402 - one Jinja2 environment for every page
 
 
 @dataclass(frozen=True)
@@ -148,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.catalog = Catalog()
     install_error_handlers(app)
     app.include_router(api_router)
+    app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=str(APP_DIR / "static")), name="static")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

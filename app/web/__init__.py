@@ -1,0 +1,1 @@
+"""Server-rendered Spanish web pages (Jinja2) on top of the services."""
