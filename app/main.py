@@ -20,6 +20,10 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.api import api_router
+from app.web import admin as web_admin
+from app.web import analyst as web_analyst
+from app.web import field as web_field
+from app.web import manager as web_manager
 from app.web.views import router as web_router
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
@@ -149,6 +153,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(web_router)
+    for area in (web_manager, web_field, web_analyst, web_admin):
+        app.include_router(area.router)
     app.mount("/static", StaticFiles(directory=str(APP_DIR / "static")), name="static")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
