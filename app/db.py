@@ -71,6 +71,10 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, connection_record: Any) -
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Several uvicorn workers share the file: readers must not block the writer, and a
+        # writer waits for another rather than failing at once.
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA journal_mode=WAL")
     finally:
         cursor.close()
 
