@@ -1,7 +1,541 @@
-"""Web pages: field."""
+"""Web pages: field team (interviews).
+
+- ``/terreno``: the cooperatives assigned to the field member (one by one or through a
+  macrozone, as ``policy.cooperative_visibility`` says) with their state in the open rounds;
+- ``/terreno/entrevistas/nueva``: start an interview (created through the responses service
+  with a server-generated idempotency key, so a double submit never duplicates it);
+- ``/terreno/entrevistas/{id}/dimension/{n}``: fast entry, a whole dimension per page;
+- ``/terreno/entrevistas/{id}/revision`` and ``/resultado``: review, submit, result;
+- ``/terreno/cooperativas/nueva``: register a cooperative missing from the registry.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response as WebResponse
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+import scoring
+from app.auth import policy
+from app.auth.models import User
+from app.cooperatives import service as cooperatives
+from app.cooperatives.models import Cooperative, LegalType
+from app.cooperatives.schemas import LEGAL_TYPE_LABELS, CooperativeCreate, format_rut
+from app.cooperatives.sectors import SECTORS
+from app.deps import get_db, get_settings_dep
+from app.errors import ApiError, Conflict, Forbidden, Invalid, NotFound, validation_details
+from app.pagination import PageParams, paginate
+from app.responses import service as responses
+from app.responses.models import Response, ResponseMode, ResponseStatus
+from app.rounds.models import DiagnosisRound, RoundState
+from app.settings import REGIONS, Settings
+from app.web import field_entry
+from app.web.deps import form_user, page_user, posted_form
+from app.web.render import redirect, render
 
 router = APIRouter(include_in_schema=False)
+
+PER_PAGE = 50
+
+#: The state of a cooperative in a round, as the field team reads it.
+STATE_LABELS = {
+    None: "sin iniciar",
+    ResponseStatus.DRAFT.value: "borrador",
+    ResponseStatus.SUBMITTED.value: "enviada",
+    ResponseStatus.RETURNED.value: "devuelta",
+    ResponseStatus.VALIDATED.value: "validada",
+}
+
+INTERVIEW_LABELS = {
+    "interviewer_name": "Nombre de quien entrevista",
+    "institution": "Institución",
+    "interview_date": "Fecha de la entrevista",
+    "interview_place": "Lugar de la entrevista",
+    "interviewee_role": "Cargo de la persona entrevistada",
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _require_field_access(user: User) -> None:
+    """Interview pages are for those who may enter interviews (policy decides)."""
+    if ResponseMode.INTERVIEW.value not in policy.response_modes_for(user):
+        raise Forbidden("Estas páginas son para el equipo de terreno: su cuenta no registra entrevistas.")
+
+
+def _open_rounds(session: Session) -> list[DiagnosisRound]:
+    return list(
+        session.scalars(
+            select(DiagnosisRound).where(DiagnosisRound.state == RoundState.OPEN.value)
+            .order_by(DiagnosisRound.opens_on.desc(), DiagnosisRound.id.desc())
+        )
+    )
+
+
+def _open_round(session: Session, round_id: Any) -> DiagnosisRound:
+    try:
+        round_ = session.get(DiagnosisRound, int(round_id))
+    except (TypeError, ValueError):
+        round_ = None
+    if round_ is None:
+        raise NotFound("No existe esa ronda de diagnóstico.")
+    if round_.state != RoundState.OPEN.value:
+        raise Conflict(f"La ronda «{round_.name}» no está abierta: no se pueden iniciar entrevistas en ella.")
+    return round_
+
+
+def _visible_cooperative(session: Session, user: User, settings: Settings, cooperative_id: Any) -> Cooperative:
+    try:
+        ident = int(cooperative_id)
+    except (TypeError, ValueError):
+        raise NotFound("No existe esa cooperativa.") from None
+    return cooperatives.get_visible_cooperative(session=session, user=user, settings=settings, cooperative_id=ident)
+
+
+def _current_responses(session: Session, cooperative_ids: list[int], round_ids: list[int]) -> dict[tuple[int, int], Response]:
+    if not cooperative_ids or not round_ids:
+        return {}
+    rows = session.scalars(
+        select(Response).where(
+            Response.cooperative_id.in_(cooperative_ids), Response.round_id.in_(round_ids), Response.is_current.is_(True)
+        )
+    )
+    return {(row.cooperative_id, row.round_id): row for row in rows}
+
+
+def _interview(session: Session, user: User, settings: Settings, response_id: int) -> tuple[Response, Cooperative, DiagnosisRound]:
+    response = responses.get_response(session=session, user=user, settings=settings, response_id=response_id)
+    cooperative = session.get(Cooperative, response.cooperative_id)
+    return response, cooperative, session.get(DiagnosisRound, response.round_id)
+
+
+def _can_edit(user: User, response: Response, cooperative: Cooperative, settings: Settings) -> bool:
+    return policy.can_edit_response(user, response, cooperative, settings) and response.status in responses.EDITABLE
+
+
+def _details_errors(error: ApiError) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for detail in error.details:
+        name = str(detail.get("field") or "form")
+        out.setdefault(name, _sentence(str(detail.get("message") or error.message)))
+    return out
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
+# --------------------------------------------------------------------------- the list
+
+
+@router.get("/terreno", response_class=HTMLResponse)
+def field_home(
+    request: Request,
+    q: str | None = None,
+    page: int = 1,
+    user: User = Depends(page_user),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> WebResponse:
+    _require_field_access(user)
+    q = (q or "").strip()[:100]
+    page = max(1, min(page, 10_000))
+    statement = cooperatives.list_statement(user=user, settings=settings, filters=cooperatives.CooperativeFilters(q=q or None))
+    rows, total = paginate(session, statement, PageParams(page=page, per_page=PER_PAGE))
+    rounds = _open_rounds(session)
+    current = _current_responses(session, [c.id for c in rows], [r.id for r in rounds])
+    items = []
+    for cooperative in rows:
+        states = []
+        for round_ in rounds:
+            response = current.get((cooperative.id, round_.id))
+            status = response.status if response is not None else None
+            action = None
+            if response is None:
+                if cooperative.approved:
+                    action = ("Iniciar entrevista", f"/terreno/entrevistas/nueva?cooperativa={cooperative.id}&ronda={round_.id}")
+            elif _can_edit(user, response, cooperative, settings):
+                action = ("Continuar entrevista" if status == ResponseStatus.DRAFT.value else "Corregir entrevista",
+                          f"/terreno/entrevistas/{response.id}/dimension/1")
+            elif status in (ResponseStatus.SUBMITTED.value, ResponseStatus.VALIDATED.value):
+                action = ("Ver resultado", f"/terreno/entrevistas/{response.id}/resultado")
+            states.append({
+                "round": round_, "response": response, "status": status or "none",
+                "label": STATE_LABELS.get(status, status),
+                "mode": responses.MODE_ES.get(response.mode) if response is not None else None,
+                "action": action,
+            })
+        items.append({
+            "cooperative": cooperative,
+            "rut": format_rut(cooperative.rut),
+            "region": REGIONS.get(cooperative.region_code, ""),
+            "states": states,
+        })
+    pages = max(1, -(-total // PER_PAGE))
+    return render(request, "field/home.html", {
+        "items": items, "rounds": rounds, "q": q, "total": total, "page": page, "pages": pages,
+    })
+
+
+# --------------------------------------------------------------------------- start an interview
+
+
+def _interview_form_context(cooperative: Cooperative, round_: DiagnosisRound, values: dict[str, Any],
+                            errors: dict[str, str], key: str) -> dict[str, Any]:
+    return {
+        "cooperative": cooperative, "round": round_, "values": values, "errors": errors,
+        "idempotency_key": key, "labels": INTERVIEW_LABELS, "today": date.today().isoformat(),
+    }
+
+
+@router.get("/terreno/entrevistas/nueva", response_class=HTMLResponse)
+def new_interview(
+    request: Request,
+    cooperativa: str | None = None,
+    ronda: str | None = None,
+    user: User = Depends(page_user),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> WebResponse:
+    _require_field_access(user)
+    cooperative = _visible_cooperative(session, user, settings, cooperativa)
+    round_ = _open_round(session, ronda)
+    existing = _current_responses(session, [cooperative.id], [round_.id]).get((cooperative.id, round_.id))
+    if existing is not None:
+        return redirect(f"/terreno/entrevistas/{existing.id}/dimension/1",
+                        flash="Esta cooperativa ya tiene una respuesta en la ronda: continúe esa.")
+    values = {
+        "interviewer_name": user.full_name, "institution": user.institution or "",
+        "interview_date": date.today().isoformat(), "interview_place": "", "interviewee_role": "",
+    }
+    return render(request, "field/new_interview.html",
+                  _interview_form_context(cooperative, round_, values, {}, uuid.uuid4().hex))
+
+
+def _parse_interview(form: FormData) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """(typed data, values as typed, errors by field)."""
+    typed_values = {name: str(form.get(name) or "").strip() for name in INTERVIEW_LABELS}
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {}
+    for name, label in INTERVIEW_LABELS.items():
+        value = typed_values[name]
+        if not value:
+            errors[name] = f"Escriba el dato «{label.lower()}»."
+        elif len(value) > 200:
+            errors[name] = "Es demasiado largo (máximo 200 caracteres)."
+        else:
+            data[name] = value
+    if "interview_date" in data:
+        try:
+            when = date.fromisoformat(data["interview_date"])
+        except ValueError:
+            errors["interview_date"] = "Escriba una fecha válida (AAAA-MM-DD)."
+            del data["interview_date"]
+        else:
+            if when > date.today():
+                errors["interview_date"] = "La fecha de la entrevista no puede ser futura."
+            elif when.year < 2000:
+                errors["interview_date"] = "Revise el año de la fecha de la entrevista."
+            data["interview_date"] = when
+    return data, typed_values, errors
+
+
+@router.post("/terreno/entrevistas/nueva", response_class=HTMLResponse)
+def create_interview(
+    request: Request,
+    user: User = Depends(form_user),
+    form: FormData = Depends(posted_form),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> WebResponse:
+    _require_field_access(user)
+    cooperative = _visible_cooperative(session, user, settings, form.get("cooperativa"))
+    round_ = _open_round(session, form.get("ronda"))
+    key = str(form.get("idempotency_key") or "").strip()[:100] or uuid.uuid4().hex
+    data, values, errors = _parse_interview(form)
+    if not errors:
+        try:
+            response, created = responses.create_response(
+                session=session, user=user, settings=settings, idempotency_key=key,
+                data={"cooperative_id": cooperative.id, "round_id": round_.id, "mode": ResponseMode.INTERVIEW.value,
+                      "answers": None, **data},
+            )
+        except Conflict as error:
+            session.rollback()
+            existing = error.extra.get("existing_id")
+            if error.code == "response_exists" and existing:
+                return redirect(f"/terreno/entrevistas/{existing}/dimension/1",
+                                flash="Esta cooperativa ya tenía una respuesta en la ronda: continúe esa.")
+            errors["form"] = error.message
+        except Invalid as error:
+            session.rollback()
+            errors.update(_details_errors(error))
+            errors.setdefault("form", error.message)
+        else:
+            flash = "Entrevista iniciada. Complete cada dimensión y guarde." if created else "La entrevista ya estaba iniciada."
+            return redirect(f"/terreno/entrevistas/{response.id}/dimension/1", flash=flash)
+    return render(request, "field/new_interview.html",
+                  _interview_form_context(cooperative, round_, values, errors, key), status_code=422)
+
+
+# --------------------------------------------------------------------------- fast entry
+
+
+def _entry_context(session: Session, user: User, settings: Settings, response: Response, cooperative: Cooperative,
+                   round_: DiagnosisRound, number: int, **extra: Any) -> dict[str, Any]:
+    questionnaire = responses.round_questionnaire(session=session, round=round_)
+    if not 1 <= number <= len(questionnaire.dimensions):
+        raise NotFound(f"El cuestionario no tiene una dimensión {number}.")
+    return {
+        "response": response, "cooperative": cooperative, "round": round_, "questionnaire": questionnaire,
+        "number": number, "dimension": questionnaire.dimensions[number - 1],
+        "dimensions": questionnaire.dimensions, "status_label": STATE_LABELS.get(response.status, response.status),
+        **extra,
+    }
+
+
+@router.get("/terreno/entrevistas/{response_id}/dimension/{number}", response_class=HTMLResponse)
+def dimension_page(
+    request: Request,
+    response_id: int,
+    number: int,
+    user: User = Depends(page_user),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> WebResponse:
+    _require_field_access(user)
+    response, cooperative, round_ = _interview(session, user, settings, response_id)
+    if not _can_edit(user, response, cooperative, settings):
+        return redirect(f"/terreno/entrevistas/{response.id}/resultado")
+    context = _entry_context(session, user, settings, response, cooperative, round_, number)
+    answers = dict(response.answers or {})
+    context.update(field_entry.dimension_view(context["questionnaire"], context["dimension"], answers, None, {}))
+    context["version"] = response.version
+    return render(request, "field/dimension.html", context)
+
+
+@router.post("/terreno/entrevistas/{response_id}/dimension/{number}", response_class=HTMLResponse)
+def save_dimension(
+    request: Request,
+    response_id: int,
+    number: int,
+    user: User = Depends(form_user),
+    form: FormData = Depends(posted_form),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> WebResponse:
+    _require_field_access(user)
+    response, cooperative, round_ = _interview(session, user, settings, response_id)
+    if not policy.can_edit_response(user, response, cooperative, settings):
+        raise Forbidden("No tiene permiso para modificar esta respuesta.")
+    context = _entry_context(session, user, settings, response, cooperative, round_, number)
+    questionnaire, dimension = context["questionnaire"], context["dimension"]
+    try:
+        version = int(str(form.get("version") or ""))
+    except ValueError:
+        version = None
+    posted, typed, errors = field_entry.parse_dimension(questionnaire, dimension, form)
+    # Relevance on the server: what the new answers make irrelevant is cleared.
+    merged = {**(response.answers or {}), **{k: v for k, v in posted.items()}}
+    merged = {k: v for k, v in merged.items() if v is not None}
+    changes = field_entry.apply_relevance(questionnaire, dimension, posted, merged)
+    notice = None
+    stale = False
+    if not errors:
+        try:
+            response = responses.update_answers(
+                session=session, user=user, settings=settings, response_id=response.id, answers=changes, version=version,
+            )
+        except Conflict as error:
+            session.rollback()
+            if error.code == "stale_version":
+                session.refresh(response)
+                stale = True
+                notice = ("Otra persona u otra pestaña guardó esta entrevista mientras usted la editaba. "
+                          "Abajo están los valores más recientes; lo que usted escribió se muestra junto a cada "
+                          "pregunta que cambió. Revise y vuelva a guardar.")
+            else:
+                notice = error.message
+        except Invalid as error:
+            session.rollback()
+            errors.update(field_entry.answer_errors(error))
+            notice = error.message
+        else:
+            if str(form.get("accion") or "") == "siguiente":
+                if number < len(questionnaire.dimensions):
+                    return redirect(f"/terreno/entrevistas/{response.id}/dimension/{number + 1}", flash="Dimensión guardada.")
+                return redirect(f"/terreno/entrevistas/{response.id}/revision", flash="Dimensión guardada.")
+            return redirect(f"/terreno/entrevistas/{response.id}/dimension/{number}", flash="Cambios guardados.")
+    else:
+        notice = "Hay respuestas no válidas; no se guardó ningún cambio. Corríjalas y vuelva a guardar."
+    current = dict(response.answers or {})
+    if stale:
+        shown = current
+        theirs = {qid: typed.get(qid) for qid in typed if field_entry.differs(current.get(qid), posted.get(qid))}
+    else:
+        shown = {**current, **{k: v for k, v in posted.items()}}
+        theirs = {}
+    context.update(field_entry.dimension_view(questionnaire, dimension, shown, typed if not stale else None, errors, theirs))
+    context.update({"version": response.version, "notice": notice, "stale": stale})
+    return render(request, "field/dimension.html", context, status_code=409 if stale else 422)
+
+
+# --------------------------------------------------------------------------- review, submit, result
+
+
+@router.get("/terreno/entrevistas/{response_id}/revision", response_class=HTMLResponse)
+def review_page(
+    request: Request,
+    response_id: int,
+    user: User = Depends(page_user),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> WebResponse:
+    _require_field_access(user)
+    response, cooperative, round_ = _interview(session, user, settings, response_id)
+    if not _can_edit(user, response, cooperative, settings):
+        return redirect(f"/terreno/entrevistas/{response.id}/resultado")
+    return render(request, "field/review.html", _review_context(session, response, cooperative, round_))
+
+
+def _review_context(session: Session, response: Response, cooperative: Cooperative, round_: DiagnosisRound, **extra: Any):
+    questionnaire = responses.round_questionnaire(session=session, round=round_)
+    answers = dict(response.answers or {})
+    return {
+        "response": response, "cooperative": cooperative, "round": round_, "questionnaire": questionnaire,
+        "dimensions": questionnaire.dimensions, **field_entry.review(questionnaire, answers), **extra,
+    }
+
+
+@router.post("/terreno/entrevistas/{response_id}/enviar", response_class=HTMLResponse)
+def submit_interview(
+    request: Request,
+    response_id: int,
+    user: User = Depends(form_user),
+    form: FormData = Depends(posted_form),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> WebResponse:
+    _require_field_access(user)
+    response, cooperative, round_ = _interview(session, user, settings, response_id)
+    try:
+        version = int(str(form.get("version") or ""))
+    except ValueError:
+        version = None
+    try:
+        response = responses.submit(session=session, user=user, settings=settings, response_id=response.id, version=version)
+    except (Conflict, Invalid) as error:
+        session.rollback()
+        session.refresh(response)
+        if response.status not in responses.EDITABLE:
+            return redirect(f"/terreno/entrevistas/{response.id}/resultado", flash=error.message)
+        return render(request, "field/review.html",
+                      _review_context(session, response, cooperative, round_, notice=error.message), status_code=409
+                      if isinstance(error, Conflict) else 422)
+    return redirect(f"/terreno/entrevistas/{response.id}/resultado", flash="Entrevista enviada. Este es su resultado.")
+
+
+@router.get("/terreno/entrevistas/{response_id}/resultado", response_class=HTMLResponse)
+def result_page(
+    request: Request,
+    response_id: int,
+    user: User = Depends(page_user),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> WebResponse:
+    _require_field_access(user)
+    response, cooperative, round_ = _interview(session, user, settings, response_id)
+    outcome = responses.result(session=session, user=user, settings=settings, response_id=response.id)
+    questionnaire = responses.round_questionnaire(session=session, round=round_)
+    return render(request, "field/result.html", {
+        "response": response, "cooperative": cooperative, "round": round_,
+        "status_label": STATE_LABELS.get(response.status, response.status),
+        "editable": _can_edit(user, response, cooperative, settings),
+        **field_entry.result_view(questionnaire, outcome),
+    })
+
+
+# --------------------------------------------------------------------------- register a cooperative
+
+COOPERATIVE_TEXT_FIELDS = ("rut", "name", "legal_type", "region_code", "comuna", "members_women", "members_men",
+                           "contact_name", "contact_email", "contact_phone")
+
+
+def _cooperative_form_context(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    return {
+        "values": values, "errors": errors,
+        "legal_types": [(t.value, LEGAL_TYPE_LABELS.get(t.value, t.value)) for t in LegalType],
+        "regions": sorted(REGIONS.items()), "sectors": list(SECTORS.items()),
+    }
+
+
+@router.get("/terreno/cooperativas/nueva", response_class=HTMLResponse)
+def new_cooperative(request: Request, user: User = Depends(page_user)) -> WebResponse:
+    _require_field_access(user)
+    if not policy.can_register_cooperative(user):
+        raise Forbidden("Su rol no permite registrar cooperativas.")
+    return render(request, "field/new_cooperative.html", _cooperative_form_context({"sectors": []}, {}))
+
+
+def _parse_cooperative(form: FormData) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(values as typed, the body for CooperativeCreate)."""
+    values: dict[str, Any] = {name: str(form.get(name) or "").strip() for name in COOPERATIVE_TEXT_FIELDS}
+    values["sectors"] = [str(item) for item in form.getlist("sectors")]
+    body: dict[str, Any] = {name: value for name, value in values.items() if value not in ("", [])}
+    body.setdefault("sectors", [])
+    return values, body
+
+
+_FIELD_MESSAGES = {
+    "missing": "Este dato es obligatorio.",
+    "int_parsing": "Escriba un número entero, sin puntos.",
+    "greater_than_equal": "Debe ser 0 o más.",
+    "less_than_equal": "Es demasiado grande.",
+    "string_too_short": "Escriba al menos 2 caracteres.",
+    "string_too_long": "Es demasiado largo.",
+    "enum": "Elija una de las opciones.",
+}
+
+
+@router.post("/terreno/cooperativas/nueva", response_class=HTMLResponse)
+def create_cooperative(
+    request: Request,
+    user: User = Depends(form_user),
+    form: FormData = Depends(posted_form),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> WebResponse:
+    _require_field_access(user)
+    values, body = _parse_cooperative(form)
+    errors: dict[str, str] = {}
+    try:
+        data = CooperativeCreate.model_validate(body).model_dump()
+    except ValidationError as error:
+        for raw, detail in zip(error.errors(), validation_details(error.errors())):
+            name = detail["field"].split(".")[0]
+            message = _FIELD_MESSAGES.get(raw.get("type", "")) or _sentence(detail["message"])
+            errors.setdefault(name, message)
+    else:
+        try:
+            cooperative = cooperatives.create_cooperative(session=session, user=user, settings=settings, data=data)
+        except ApiError as error:
+            session.rollback()
+            errors.update(_details_errors(error))
+            if not error.details:
+                errors["form"] = error.message
+        else:
+            pending = "" if cooperative.approved else " Queda pendiente de aprobación por el equipo de análisis."
+            return redirect(f"/terreno?q={cooperative.rut}", flash=f"Se registró «{cooperative.name}».{pending}")
+    return render(request, "field/new_cooperative.html", _cooperative_form_context(values, errors), status_code=422)

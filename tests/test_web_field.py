@@ -1,0 +1,252 @@
+"""Field team pages: assigned cooperatives, starting an interview, fast entry by dimension,
+review and submit, registering a missing cooperative. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from app.cooperatives.models import Cooperative
+from app.questionnaires.models import QuestionnaireVersion
+from app.responses.models import Response
+from app.rounds.models import DiagnosisRound
+
+PASSWORD = "clave-segura-123"
+
+
+@dataclass
+class World:
+    maule: int  # Centro-Sur macrozone, assigned through it
+    araucania: int  # Sur macrozone: not assigned
+    santiago: int  # assigned one by one
+    round_id: int
+
+
+def make_world(env) -> World:
+    with env.session() as session:
+        version = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "prueba-mini"))
+        maule = Cooperative(rut="76123456-0", name="Cooperativa Campesina Los Aromos", legal_type="campesina",
+                            region_code=7, comuna="Talca", sectors=["hortalizas"])
+        araucania = Cooperative(rut="65000000-5", name="Cooperativa Agrícola Lago Sur", legal_type="agricola",
+                                region_code=9, sectors=["lacteos"])
+        santiago = Cooperative(rut="70000000-7", name="Cooperativa Apícola Maipo", legal_type="agricola",
+                               region_code=13, sectors=["apicola"])
+        round_ = DiagnosisRound(name="Ronda 2026", questionnaire_version_id=version.id,
+                                opens_on=date(2026, 1, 1), closes_on=date(2026, 12, 31), state="open")
+        session.add_all([maule, araucania, santiago, round_])
+        session.commit()
+        return World(maule.id, araucania.id, santiago.id, round_.id)
+
+
+@pytest.fixture
+def world(api_env) -> World:
+    return make_world(api_env)
+
+
+def login(env, user) -> str:
+    env.client.cookies.clear()
+    answer = env.client.post("/ingresar", data={"email": user.email, "password": PASSWORD}, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    return env.client.get("/api/v1/auth/me").json()["csrf_token"]
+
+
+def field_user(env, world: World):
+    user, _ = env.user("field", macrozones=["Centro-Sur"], cooperatives=[world.santiago], institution="Universidad de Talca")
+    return user
+
+
+def hidden(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, f"no hidden field {name}"
+    return match.group(1)
+
+
+INTERVIEW = {
+    "interviewer_name": "Ana Pérez", "institution": "Universidad de Talca", "interview_date": "2026-10-05",
+    "interview_place": "Sede, Talca", "interviewee_role": "Gerente",
+}
+
+
+def test_list_shows_only_assigned_cooperatives_with_their_state(api_env, world):
+    csrf = login(api_env, field_user(api_env, world))
+    page = api_env.client.get("/terreno")
+    assert page.status_code == 200
+    assert "Cooperativa Campesina Los Aromos" in page.text and "Cooperativa Apícola Maipo" in page.text
+    assert "Lago Sur" not in page.text
+    assert "sin iniciar" in page.text and "Ronda 2026" in page.text
+    assert f"/terreno/entrevistas/nueva?cooperativa={world.maule}&amp;ronda={world.round_id}" in page.text
+    search = api_env.client.get("/terreno", params={"q": "aromos"})
+    assert "Los Aromos" in search.text and "Maipo" not in search.text
+    nothing = api_env.client.get("/terreno", params={"q": "lago sur"})
+    assert "Lago Sur" not in nothing.text and "Ninguna cooperativa" in nothing.text
+    assert csrf
+
+
+def test_start_interview_validates_keeps_values_and_is_idempotent(api_env, world):
+    user = field_user(api_env, world)
+    csrf = login(api_env, user)
+    form_page = api_env.client.get("/terreno/entrevistas/nueva", params={"cooperativa": world.maule, "ronda": world.round_id})
+    assert form_page.status_code == 200
+    assert f'value="{user.full_name}"' in form_page.text and 'value="Universidad de Talca"' in form_page.text
+    key = hidden(form_page.text, "idempotency_key")
+    base = {"csrf_token": csrf, "cooperativa": str(world.maule), "ronda": str(world.round_id), "idempotency_key": key}
+
+    bad = api_env.client.post("/terreno/entrevistas/nueva", data={
+        **base, **INTERVIEW, "interview_place": "", "interview_date": "2999-01-01", "interviewee_role": "Tesorera"})
+    assert bad.status_code == 422
+    assert "Escriba el dato «lugar de la entrevista»" in bad.text
+    assert "no puede ser futura" in bad.text
+    assert 'value="Tesorera"' in bad.text and 'value="2999-01-01"' in bad.text
+    with api_env.session() as session:
+        assert session.scalar(select(func.count()).select_from(Response)) == 0
+
+    first = api_env.client.post("/terreno/entrevistas/nueva", data={**base, **INTERVIEW}, follow_redirects=False)
+    assert first.status_code == 303
+    again = api_env.client.post("/terreno/entrevistas/nueva", data={**base, **INTERVIEW}, follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == first.headers["location"]
+    with api_env.session() as session:
+        rows = session.scalars(select(Response)).all()
+        assert len(rows) == 1 and rows[0].mode == "interview" and rows[0].interviewee_role == "Gerente"
+    assert re.fullmatch(rf"/terreno/entrevistas/{rows[0].id}/dimension/1", first.headers["location"])
+    assert "borrador" in api_env.client.get("/terreno").text
+
+    # Without the form's CSRF token nothing is created.
+    refused = api_env.client.post("/terreno/entrevistas/nueva", data={**base, **INTERVIEW, "csrf_token": "x"})
+    assert refused.status_code == 403
+
+
+def test_other_macrozone_is_404(api_env, world):
+    csrf = login(api_env, field_user(api_env, world))
+    page = api_env.client.get("/terreno/entrevistas/nueva", params={"cooperativa": world.araucania, "ronda": world.round_id})
+    assert page.status_code == 404 and "Página no encontrada" in page.text
+    posted = api_env.client.post("/terreno/entrevistas/nueva", data={
+        "csrf_token": csrf, "cooperativa": str(world.araucania), "ronda": str(world.round_id),
+        "idempotency_key": "k-1", **INTERVIEW})
+    assert posted.status_code == 404
+    assert api_env.client.get("/terreno/entrevistas/nueva", params={"cooperativa": "x", "ronda": world.round_id}).status_code == 404
+
+
+def test_dimension_entry_relevance_stale_review_submit_result(api_env, world):
+    user = field_user(api_env, world)
+    csrf = login(api_env, user)
+    form_page = api_env.client.get("/terreno/entrevistas/nueva", params={"cooperativa": world.maule, "ronda": world.round_id})
+    created = api_env.client.post("/terreno/entrevistas/nueva", data={
+        "csrf_token": csrf, "cooperativa": str(world.maule), "ronda": str(world.round_id),
+        "idempotency_key": hidden(form_page.text, "idempotency_key"), **INTERVIEW}, follow_redirects=False)
+    url = created.headers["location"]
+    response_id = int(url.split("/")[3])
+    page = api_env.client.get(url)
+    assert page.status_code == 200
+    assert "<legend>¿Se celebró la junta general anual" in page.text
+    assert "<strong>0 de 3</strong>" in page.text  # consejo_mujeres is not relevant yet
+    version = hidden(page.text, "version")
+    questions = ["junta_anual", "actas_al_dia", "consejo_vigente"]
+    saved = api_env.client.post(url, data={
+        "csrf_token": csrf, "version": version, "preguntas": questions,
+        "q-junta_anual": "si", "q-actas_al_dia": "parcial", "q-consejo_vigente": "si", "accion": "guardar"},
+        follow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["location"] == url
+    page = api_env.client.get(url)
+    assert re.search(r'name="q-junta_anual" value="si" checked', page.text)
+    assert "<legend>¿Hay mujeres en el consejo" in page.text  # now relevant
+    new_version = hidden(page.text, "version")
+    assert int(new_version) == int(version) + 1
+
+    # A stale tab: told so, shown the newer value, nothing overwritten.
+    stale = api_env.client.post(url, data={
+        "csrf_token": csrf, "version": version, "preguntas": questions,
+        "q-junta_anual": "no", "q-actas_al_dia": "parcial", "q-consejo_vigente": "si", "accion": "guardar"})
+    assert stale.status_code == 409
+    assert "Otra persona u otra pestaña" in stale.text
+    assert "Usted había escrito: <strong>No</strong>" in stale.text
+    assert hidden(stale.text, "version") == new_version
+    with api_env.session() as session:
+        assert session.get(Response, response_id).answers["junta_anual"] is True
+
+    # Invalid number: error beside the field, typed value kept, nothing saved.
+    url2 = f"/terreno/entrevistas/{response_id}/dimension/2"
+    bad = api_env.client.post(url2, data={
+        "csrf_token": csrf, "version": new_version, "preguntas": ["activo_corriente", "pasivo_corriente"],
+        "q-activo_corriente": "mucho", "q-pasivo_corriente": "-5"})
+    assert bad.status_code == 422
+    assert "Escriba un número" in bad.text and 'value="mucho"' in bad.text and "menor que el mínimo" in bad.text
+
+    # Turning consejo_vigente off clears the now irrelevant consejo_mujeres on the server.
+    all_q = questions + ["consejo_mujeres"]
+    api_env.client.post(url, data={"csrf_token": csrf, "version": new_version, "preguntas": all_q, "q-junta_anual": "si",
+                                   "q-actas_al_dia": "parcial", "q-consejo_vigente": "si", "q-consejo_mujeres": "no"})
+    with api_env.session() as session:
+        current = session.get(Response, response_id)
+        assert current.answers["consejo_mujeres"] is False
+        version = current.version
+    api_env.client.post(url, data={"csrf_token": csrf, "version": str(version), "preguntas": all_q, "q-junta_anual": "si",
+                                   "q-actas_al_dia": "parcial", "q-consejo_vigente": "no", "q-consejo_mujeres": "no"})
+    with api_env.session() as session:
+        current = session.get(Response, response_id)
+        assert "consejo_mujeres" not in current.answers and current.answers["consejo_vigente"] is False
+        version = current.version
+
+    review = api_env.client.get(f"/terreno/entrevistas/{response_id}/revision")
+    assert "Faltan 2 preguntas obligatorias" in review.text and "Activo corriente" in review.text
+    assert f"/terreno/entrevistas/{response_id}/dimension/2#pregunta-activo_corriente" in review.text
+
+    done = api_env.client.post(url2, data={
+        "csrf_token": csrf, "version": str(version), "preguntas": ["activo_corriente", "pasivo_corriente"],
+        "q-activo_corriente": "1.500.000", "q-pasivo_corriente": "1000000", "accion": "siguiente"}, follow_redirects=False)
+    assert done.headers["location"] == f"/terreno/entrevistas/{response_id}/revision"
+    with api_env.session() as session:
+        current = session.get(Response, response_id)
+        assert current.answers["activo_corriente"] == 1500000
+    review = api_env.client.get(f"/terreno/entrevistas/{response_id}/revision")
+    assert "Enviar entrevista" in review.text
+    sent = api_env.client.post(f"/terreno/entrevistas/{response_id}/enviar",
+                               data={"csrf_token": csrf, "version": hidden(review.text, "version")}, follow_redirects=False)
+    assert sent.headers["location"] == f"/terreno/entrevistas/{response_id}/resultado"
+    result = api_env.client.get(sent.headers["location"])
+    assert result.status_code == 200 and "Resultado general" in result.text and 'class="light light-' in result.text
+    # A submitted interview is no longer editable: the entry page leads to the result.
+    assert api_env.client.get(url, follow_redirects=False).headers["location"].endswith("/resultado")
+    assert "enviada" in api_env.client.get("/terreno").text
+
+
+def test_register_cooperative_errors_kept_then_pending_approval(api_env, world):
+    csrf = login(api_env, field_user(api_env, world))
+    assert api_env.client.get("/terreno/cooperativas/nueva").status_code == 200
+    form = {"csrf_token": csrf, "rut": "76.123.456-1", "name": "Cooperativa Nueva del Maule", "legal_type": "campesina",
+            "region_code": "7", "comuna": "Linares", "sectors": ["berries", "hortalizas"], "members_women": "12",
+            "members_men": "abc", "contact_email": "no-es-correo"}
+    bad = api_env.client.post("/terreno/cooperativas/nueva", data=form)
+    assert bad.status_code == 422
+    assert "dígito verificador" in bad.text
+    assert "Escriba un número entero" in bad.text
+    assert "no es un correo electrónico válido" in bad.text
+    assert 'value="Cooperativa Nueva del Maule"' in bad.text and 'value="abc"' in bad.text
+    assert 'value="berries" checked' in bad.text and '<option value="7" selected>' in bad.text
+
+    duplicate = api_env.client.post("/terreno/cooperativas/nueva", data={
+        **form, "rut": "76.123.456-0", "members_men": "8", "contact_email": ""})
+    assert duplicate.status_code == 422 and "ya está registrado" in duplicate.text
+
+    good = api_env.client.post("/terreno/cooperativas/nueva", data={
+        **form, "rut": "77.777.777-7", "members_men": "8", "contact_email": "coop@ejemplo.cl"}, follow_redirects=False)
+    assert good.status_code == 303
+    with api_env.session() as session:
+        created = session.scalar(select(Cooperative).where(Cooperative.rut == "77777777-7"))
+        assert created is not None and created.approved is False and created.sectors == ["berries", "hortalizas"]
+    listing = api_env.client.get(good.headers["location"])
+    assert "Pendiente de aprobación" in listing.text and "Cooperativa Nueva del Maule" in listing.text
+    assert "pendiente de aprobación" in listing.text  # the flash message
+
+
+def test_manager_gets_403_page(api_env, world):
+    manager, _ = api_env.user("manager", cooperatives=[world.maule])
+    login(api_env, manager)
+    page = api_env.client.get("/terreno")
+    assert page.status_code == 403 and "Sin permiso" in page.text and "equipo de terreno" in page.text
+    assert api_env.client.get("/terreno/cooperativas/nueva").status_code == 403
+    api_env.client.cookies.clear()
+    assert api_env.client.get("/terreno", follow_redirects=False).headers["location"].startswith("/ingresar")
