@@ -1,7 +1,332 @@
-"""Web pages: analyst."""
+"""Web pages: the analyst workspace (rounds and their dashboard, cooperatives, response review).
+
+Staff only (``policy.is_staff``); everyone else gets the Spanish 403 page. Writes go through
+the services (``app.responses.service``, ``app.cooperatives.service``).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from app.auth import policy
+from app.auth.models import User
+from app.cooperatives import service as cooperatives_service
+from app.cooperatives.models import Cooperative
+from app.cooperatives.schemas import LEGAL_TYPE_LABELS, STATE_LABELS, format_rut
+from app.cooperatives.sectors import SECTORS
+from app.deps import get_db, get_settings_dep
+from app.errors import ApiError, Conflict, Forbidden, Invalid
+from app.pagination import PageParams, paginate
+from app.responses import service as responses_service
+from app.responses.models import ResponseStatus
+from app.rounds.models import DiagnosisRound
+from app.rounds.schemas import STATE_LABELS as ROUND_STATE_LABELS
+from app.rounds.service import get_round, get_round_questionnaire
+from app.settings import REGIONS, Settings
+from app.web import charts, dashboard
+from app.web.deps import form_user, page_user, posted_form
+from app.web.render import redirect, render
 
 router = APIRouter(include_in_schema=False)
+
+PER_PAGE = 25
+LIGHT_FILTERS = {
+    "green": "Verde", "yellow": "Amarillo", "red": "Rojo",
+    "insufficient_data": "Datos insuficientes", dashboard.NO_RESULT: "Sin resultado en la última ronda",
+}
+EVENT_ES = {
+    "created": "Creó la respuesta",
+    "answer_changed": "Cambió una respuesta",
+    "details_changed": "Cambió los datos de la entrevista",
+    "submitted": "Envió la respuesta",
+    "returned": "Devolvió para corrección",
+    "validated": "Validó la respuesta",
+    "reopened": "Reabrió la respuesta",
+}
+
+
+def _require_staff(user: User) -> None:
+    if not policy.is_staff(user):
+        raise Forbidden("Esta sección es solo para el equipo de análisis.")
+
+
+# --------------------------------------------------------------------------- filters
+
+
+def _filters(request: Request, settings: Settings) -> tuple[cooperatives_service.CooperativeFilters, dict[str, str]]:
+    """The cooperative filters of the query string; unknown values are ignored (a select
+    always offers valid ones), and the cleaned values are returned to refill the form."""
+    query = request.query_params
+    chosen: dict[str, str] = {}
+    region = None
+    if (value := query.get("region", "").strip()).isdigit() and int(value) in REGIONS:
+        region = int(value)
+        chosen["region"] = value
+    macrozone = query.get("macrozona") or None
+    if macrozone not in settings.macrozones:
+        macrozone = None
+    sector = query.get("rubro") or None
+    if sector not in SECTORS:
+        sector = None
+    legal_type = query.get("tipo") or None
+    if legal_type not in LEGAL_TYPE_LABELS:
+        legal_type = None
+    state = query.get("estado") or None
+    if state not in STATE_LABELS:
+        state = None
+    q = (query.get("q") or "").strip()[:100] or None
+    for key, value in (("macrozona", macrozone), ("rubro", sector), ("tipo", legal_type), ("estado", state), ("q", q)):
+        if value:
+            chosen[key] = value
+    return (
+        cooperatives_service.CooperativeFilters(
+            q=q, region=region, macrozone=macrozone, sector=sector, legal_type=legal_type, state=state,
+        ),
+        chosen,
+    )
+
+
+def _filter_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "regions": sorted(REGIONS.items()),
+        "macrozones": list(settings.macrozones),
+        "sectors": list(SECTORS.items()),
+        "legal_types": list(LEGAL_TYPE_LABELS.items()),
+        "states": list(STATE_LABELS.items()),
+        "lights": list(LIGHT_FILTERS.items()),
+    }
+
+
+# --------------------------------------------------------------------------- rounds
+
+
+@router.get("/analisis", response_class=HTMLResponse)
+def rounds_page(request: Request, user: User = Depends(page_user), session: Session = Depends(get_db)) -> Response:
+    _require_staff(user)
+    return render(request, "analyst/rounds.html", {
+        "rounds": dashboard.rounds_overview(session=session), "round_states": ROUND_STATE_LABELS,
+    })
+
+
+@router.get("/analisis/rondas/{round_id}", response_class=HTMLResponse)
+def round_page(
+    request: Request, round_id: int, user: User = Depends(page_user), session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    _require_staff(user)
+    round_ = get_round(session=session, round_id=round_id)
+    filters, chosen = _filters(request, settings)
+    chosen.pop("q", None)
+    chosen.pop("estado", None)
+    data = dashboard.round_dashboard(
+        session=session, user=user, settings=settings, round=round_,
+        filters=cooperatives_service.CooperativeFilters(
+            region=filters.region, macrozone=filters.macrozone, sector=filters.sector, legal_type=filters.legal_type,
+        ),
+    )
+    categories = list(dashboard.CATEGORIES)
+    if not any(d.total.counts.get("not_applicable") for d in data.dimensions):
+        categories.remove("not_applicable")
+    charts_by_dim = []
+    for index, dim in enumerate(data.dimensions):
+        charts_by_dim.append({
+            "stats": dim,
+            "zone_chart": charts.stacked_bars(
+                f"grafico-{index}-macrozona", f"{dim.title}: luces por macrozona",
+                [dim.total, *dim.by_macrozone], categories),
+            "region_chart": charts.stacked_bars(
+                f"grafico-{index}-region", f"{dim.title}: luces por región", dim.by_region, categories)
+            if dim.by_region else None,
+        })
+    return render(request, "analyst/round.html", {
+        "data": data, "round": round_, "round_states": ROUND_STATE_LABELS, "charts": charts_by_dim,
+        "categories": categories, "pattern_defs": charts.pattern_defs(), "swatch": charts.swatch,
+        "chosen": chosen, "options": _filter_options(settings), "status_es": responses_service.STATUS_ES,
+    })
+
+
+# --------------------------------------------------------------------------- cooperatives
+
+
+@router.get("/analisis/cooperativas", response_class=HTMLResponse)
+def cooperatives_page(
+    request: Request, user: User = Depends(page_user), session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    _require_staff(user)
+    filters, chosen = _filters(request, settings)
+    light = request.query_params.get("luz") or None
+    if light not in LIGHT_FILTERS:
+        light = None
+    if light:
+        chosen["luz"] = light
+    page_value = request.query_params.get("pagina", "1")
+    page = int(page_value) if page_value.isdigit() and int(page_value) > 0 else 1
+    statement = cooperatives_service.list_statement(user=user, settings=settings, filters=filters)
+    statement = dashboard.light_filter_statement(statement, session=session, light=light)
+    rows, total = paginate(session, statement, PageParams(page=page, per_page=PER_PAGE))
+    pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
+    lights = dashboard.latest_lights(session=session, cooperative_ids=[row.id for row in rows])
+
+    def page_url(number: int) -> str:
+        return "/analisis/cooperativas?" + urlencode({**chosen, "pagina": number})
+
+    return render(request, "analyst/cooperatives.html", {
+        "items": [{"coop": cooperatives_service.to_dict(row, settings), "latest": lights.get(row.id)} for row in rows],
+        "total": total, "page": page, "pages": pages, "page_url": page_url, "chosen": chosen,
+        "options": _filter_options(settings), "latest_round": dashboard.latest_round(session),
+        "status_es": responses_service.STATUS_ES,
+    })
+
+
+@router.get("/analisis/cooperativas/{cooperative_id}", response_class=HTMLResponse)
+def cooperative_page(
+    request: Request, cooperative_id: int, user: User = Depends(page_user), session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    _require_staff(user)
+    cooperative = cooperatives_service.get_visible_cooperative(
+        session=session, user=user, settings=settings, cooperative_id=cooperative_id,
+    )
+    history = dashboard.cooperative_history(session=session, cooperative_id=cooperative.id)
+    current = [h for h in history if h["response"].is_current]
+    timeline = charts.light_timeline(
+        "historial-luces", f"Luz general de {cooperative.name} en cada ronda",
+        [(h["round"].name, h["light"]) for h in current],
+    ) if current else None
+    return render(request, "analyst/cooperative.html", {
+        "coop": cooperatives_service.to_dict(cooperative, settings), "history": history, "timeline": timeline,
+        "can_approve": policy.can_approve_cooperative(user) and not cooperative.approved,
+        "status_es": responses_service.STATUS_ES, "mode_es": responses_service.MODE_ES,
+    })
+
+
+@router.post("/analisis/cooperativas/{cooperative_id}/aprobar")
+def approve_cooperative(
+    cooperative_id: int, user: User = Depends(form_user), session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    cooperative = cooperatives_service.get_visible_cooperative(
+        session=session, user=user, settings=settings, cooperative_id=cooperative_id,
+    )
+    cooperatives_service.approve_cooperative(session=session, user=user, settings=settings, cooperative=cooperative)
+    return redirect(f"/analisis/cooperativas/{cooperative_id}", flash="La cooperativa quedó aprobada en el registro.")
+
+
+# --------------------------------------------------------------------------- response review
+
+
+def _review_context(session: Session, user: User, settings: Settings, response_id: int) -> dict[str, Any]:
+    response = responses_service.get_response(session=session, user=user, settings=settings, response_id=response_id)
+    cooperative = session.get(Cooperative, response.cooperative_id)
+    round_ = session.get(DiagnosisRound, response.round_id)
+    questionnaire = get_round_questionnaire(session=session, round=round_)
+    scored = response.status in dashboard.SCORED_STATUSES and response.result_snapshot
+    snapshot = response.result_snapshot if scored else None
+    events, _ = responses_service.history(
+        session=session, user=user, settings=settings, response_id=response.id, params=PageParams(page=1, per_page=200),
+    )
+    revisions = responses_service.list_revisions(session=session, user=user, settings=settings, response_id=response.id)
+    people = {u.id: u.full_name for u in session.scalars(select(User).where(User.id.in_(
+        [i for i in (response.created_by_id, response.submitted_by_id, response.validated_by_id) if i]
+    )))}
+    questions = {q.id: q.text for q in questionnaire.questions}
+    return {
+        "response": response, "coop": cooperative, "coop_rut": format_rut(cooperative.rut), "round": round_,
+        "questionnaire": questionnaire, "snapshot": snapshot,
+        "sections": dashboard.review_sections(questionnaire, dict(response.answers or {}), snapshot),
+        "events": events, "event_es": EVENT_ES, "question_text": questions, "revisions": revisions,
+        "people": people, "status_es": responses_service.STATUS_ES, "mode_es": responses_service.MODE_ES,
+        "can_review": policy.can_review_responses(user),
+        "can_validate": response.status == ResponseStatus.SUBMITTED.value,
+        "can_reopen": response.status == ResponseStatus.VALIDATED.value and response.is_current,
+        "errors": {}, "comment": "", "problem": None,
+    }
+
+
+@router.get("/analisis/respuestas/{response_id}", response_class=HTMLResponse)
+def review_page(
+    request: Request, response_id: int, user: User = Depends(page_user), session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    _require_staff(user)
+    return render(request, "analyst/response.html", _review_context(session, user, settings, response_id))
+
+
+def _version(form: FormData) -> int | None:
+    value = str(form.get("version") or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _review_problem(
+    request: Request, session: Session, user: User, settings: Settings, response_id: int, error: ApiError,
+    **extra: Any,
+) -> Response:
+    """The review page again with the problem of the action (e.g. 409 stale version)."""
+    session.rollback()
+    context = _review_context(session, user, settings, response_id)
+    context.update(problem=error.message, **extra)
+    return render(request, "analyst/response.html", context, status_code=error.status_code)
+
+
+@router.post("/analisis/respuestas/{response_id}/validar")
+def validate_response(
+    request: Request, response_id: int, user: User = Depends(form_user), form: FormData = Depends(posted_form),
+    session: Session = Depends(get_db), settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    _require_staff(user)
+    try:
+        responses_service.validate(session=session, user=user, settings=settings, response_id=response_id, version=_version(form))
+    except (Conflict, Invalid) as error:
+        return _review_problem(request, session, user, settings, response_id, error)
+    return redirect(f"/analisis/respuestas/{response_id}", flash="La respuesta quedó validada.")
+
+
+@router.post("/analisis/respuestas/{response_id}/devolver")
+def return_response(
+    request: Request, response_id: int, user: User = Depends(form_user), form: FormData = Depends(posted_form),
+    session: Session = Depends(get_db), settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    _require_staff(user)
+    comment = str(form.get("comment") or "")
+    if not comment.strip() or len(comment) > 5000:
+        message = ("Escriba qué debe corregirse: quien respondió verá este comentario."
+                   if not comment.strip() else "El comentario no puede tener más de 5.000 caracteres.")
+        context = _review_context(session, user, settings, response_id)
+        context.update(errors={"comment": message}, comment=comment)
+        return render(request, "analyst/response.html", context, status_code=422)
+    try:
+        responses_service.return_for_correction(
+            session=session, user=user, settings=settings, response_id=response_id,
+            comment=comment.strip(), version=_version(form),
+        )
+    except (Conflict, Invalid) as error:
+        return _review_problem(request, session, user, settings, response_id, error, comment=comment)
+    return redirect(f"/analisis/respuestas/{response_id}", flash="La respuesta fue devuelta para corrección con su comentario.")
+
+
+@router.post("/analisis/respuestas/{response_id}/reabrir")
+def reopen_response(
+    request: Request, response_id: int, user: User = Depends(form_user), form: FormData = Depends(posted_form),
+    session: Session = Depends(get_db), settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    _require_staff(user)
+    comment = str(form.get("reopen_comment") or "").strip()[:5000] or None
+    try:
+        new = responses_service.reopen(
+            session=session, user=user, settings=settings, response_id=response_id,
+            version=_version(form), comment=comment,
+        )
+    except (Conflict, Invalid) as error:
+        return _review_problem(request, session, user, settings, response_id, error)
+    return redirect(
+        f"/analisis/respuestas/{new.id}",
+        flash=f"Se abrió la revisión {new.revision} como borrador; la revisión validada se conserva.",
+    )

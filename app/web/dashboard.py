@@ -1,0 +1,283 @@
+"""Read-only aggregations for the analyst pages: rounds and their progress, the share of each
+light per dimension by region and macrozone (from the stored result snapshots), cooperative
+lists with the light of the latest round, a cooperative's history, and answers in words.
+
+Only staff reach these (the views ask ``app.auth.policy``); the cooperative filters reuse
+``app.cooperatives.service.list_statement`` so the visibility rule stays in one place.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import scoring
+from app.auth.models import User
+from app.cooperatives.models import Cooperative
+from app.cooperatives.service import CooperativeFilters, list_statement
+from app.responses.models import Response, ResponseStatus
+from app.rounds.models import DiagnosisRound
+from app.rounds.service import get_round_questionnaire
+from app.settings import REGIONS, Settings
+
+#: The categories of a dashboard bar, in drawing order.
+CATEGORIES = ("green", "yellow", "red", "insufficient_data", "not_applicable")
+SCORED_STATUSES = (ResponseStatus.SUBMITTED.value, ResponseStatus.VALIDATED.value)
+STATUS_ORDER = (
+    ResponseStatus.DRAFT.value, ResponseStatus.RETURNED.value,
+    ResponseStatus.SUBMITTED.value, ResponseStatus.VALIDATED.value,
+)
+#: Filter value of the cooperative list for "no submitted diagnosis in the latest round".
+NO_RESULT = "sin_resultado"
+
+
+# --------------------------------------------------------------------------- rounds
+
+
+def rounds_overview(*, session: Session) -> list[dict[str, Any]]:
+    """Every round, newest first, with its questionnaire and number of (current) responses."""
+    rounds = list(session.scalars(select(DiagnosisRound).order_by(DiagnosisRound.opens_on.desc(), DiagnosisRound.id.desc())))
+    counts = dict(
+        session.execute(
+            select(Response.round_id, func.count()).where(Response.is_current.is_(True)).group_by(Response.round_id)
+        ).all()
+    )
+    return [{"round": r, "responses": counts.get(r.id, 0)} for r in rounds]
+
+
+def latest_round(session: Session) -> DiagnosisRound | None:
+    return session.scalar(select(DiagnosisRound).order_by(DiagnosisRound.opens_on.desc(), DiagnosisRound.id.desc()).limit(1))
+
+
+# --------------------------------------------------------------------------- round dashboard
+
+
+@dataclass
+class Breakdown:
+    """Counts of each category for one group (a region, a macrozone or everything)."""
+
+    label: str
+    counts: Counter = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def share(self, category: str) -> float | None:
+        return self.counts[category] / self.total if self.total else None
+
+
+@dataclass
+class DimensionStats:
+    id: str
+    title: str
+    total: Breakdown
+    by_macrozone: list[Breakdown]
+    by_region: list[Breakdown]
+
+
+@dataclass
+class RoundDashboard:
+    round: DiagnosisRound
+    cooperatives: int
+    by_status: dict[str, int]
+    without_response: list[Cooperative]
+    scored: int
+    dimensions: list[DimensionStats]  # the first one is the overall result
+
+
+def _group(rows: list[tuple[str, str, str]], labels_in_order: list[str]) -> list[Breakdown]:
+    groups: dict[str, Breakdown] = {}
+    for label, light in rows:
+        groups.setdefault(label, Breakdown(label)).counts[light] += 1
+    return [groups[label] for label in labels_in_order if label in groups]
+
+
+def round_dashboard(
+    *, session: Session, user: User, settings: Settings, round: DiagnosisRound, filters: CooperativeFilters  # noqa: A002
+) -> RoundDashboard:
+    cooperatives = {
+        c.id: c for c in session.scalars(list_statement(user=user, settings=settings, filters=filters))
+        if c.approved
+    }
+    responses = session.execute(
+        select(Response.cooperative_id, Response.status, Response.result_snapshot)
+        .where(Response.round_id == round.id, Response.is_current.is_(True))
+    ).all()
+    responses = [row for row in responses if row.cooperative_id in cooperatives]
+    by_status = {status: 0 for status in STATUS_ORDER}
+    for row in responses:
+        by_status[row.status] = by_status.get(row.status, 0) + 1
+    answered = {row.cooperative_id for row in responses}
+    without = sorted((c for cid, c in cooperatives.items() if cid not in answered), key=lambda c: (c.name, c.id))
+
+    questionnaire = get_round_questionnaire(session=session, round=round)
+    titles = {d.id: d.title for d in questionnaire.dimensions}
+    order = ["__overall__"] + [d.id for d in questionnaire.dimensions]
+    lights: dict[str, list[tuple[str, str, str]]] = defaultdict(list)  # dim -> (macrozone, region, light)
+    scored = 0
+    for row in responses:
+        snapshot = row.result_snapshot
+        if row.status not in SCORED_STATUSES or not snapshot:
+            continue
+        scored += 1
+        region = cooperatives[row.cooperative_id].region_code
+        zone = settings.macrozone_of(region) or "—"
+        region_name = REGIONS.get(region, str(region))
+        lights["__overall__"].append((zone, region_name, (snapshot.get("overall") or {}).get("light", "insufficient_data")))
+        for dimension in snapshot.get("dimensions", []):
+            if dimension.get("id") not in titles:
+                titles[dimension.get("id")] = dimension.get("id")
+                order.append(dimension.get("id"))
+            lights[dimension["id"]].append((zone, region_name, dimension.get("light", "insufficient_data")))
+
+    zone_order = list(settings.macrozones)
+    region_order = [REGIONS[code] for zone in settings.macrozones.values() for code in zone if code in REGIONS]
+    dimensions = []
+    for dim_id in order:
+        rows = lights.get(dim_id, [])
+        total = Breakdown("Todas", Counter(light for _, _, light in rows))
+        dimensions.append(DimensionStats(
+            id=dim_id,
+            title="Resultado general" if dim_id == "__overall__" else titles.get(dim_id, dim_id),
+            total=total,
+            by_macrozone=_group([(zone, light) for zone, _, light in rows], zone_order),
+            by_region=_group([(region, light) for _, region, light in rows], region_order),
+        ))
+    return RoundDashboard(
+        round=round, cooperatives=len(cooperatives), by_status=by_status,
+        without_response=without, scored=scored, dimensions=dimensions,
+    )
+
+
+# --------------------------------------------------------------------------- cooperative lists
+
+
+def _light_expression():
+    return Response.result_snapshot[("overall", "light")].as_string()
+
+
+def light_filter_statement(statement, *, session: Session, light: str | None):
+    """Narrow a cooperative SELECT to the overall light of their response in the latest round."""
+    if not light:
+        return statement
+    latest = latest_round(session)
+    if latest is None:
+        return statement.where(Cooperative.id.is_(None))
+    scored = select(Response.cooperative_id).where(
+        Response.round_id == latest.id, Response.is_current.is_(True), Response.status.in_(SCORED_STATUSES)
+    )
+    if light == NO_RESULT:
+        return statement.where(Cooperative.id.not_in(scored))
+    return statement.where(Cooperative.id.in_(scored.where(_light_expression() == light)))
+
+
+def latest_lights(*, session: Session, cooperative_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """For each cooperative: status and overall light of its current response in the latest round."""
+    latest = latest_round(session)
+    if latest is None or not cooperative_ids:
+        return {}
+    rows = session.execute(
+        select(Response.id, Response.cooperative_id, Response.status, _light_expression())
+        .where(Response.round_id == latest.id, Response.is_current.is_(True), Response.cooperative_id.in_(cooperative_ids))
+    ).all()
+    return {
+        cid: {"response_id": rid, "status": status, "light": light if status in SCORED_STATUSES else None}
+        for rid, cid, status, light in rows
+    }
+
+
+def cooperative_history(*, session: Session, cooperative_id: int) -> list[dict[str, Any]]:
+    """Every response of the cooperative (all revisions), oldest round first."""
+    rows = session.execute(
+        select(Response, DiagnosisRound)
+        .join(DiagnosisRound, DiagnosisRound.id == Response.round_id)
+        .where(Response.cooperative_id == cooperative_id)
+        .order_by(DiagnosisRound.opens_on, DiagnosisRound.id, Response.revision)
+    ).all()
+    history = []
+    for response, round_ in rows:
+        snapshot = response.result_snapshot if response.status in SCORED_STATUSES else None
+        overall = (snapshot or {}).get("overall") or {}
+        history.append({
+            "response": response, "round": round_,
+            "light": overall.get("light"), "score": overall.get("score"),
+        })
+    return history
+
+
+# --------------------------------------------------------------------------- answers in words
+
+
+def answer_in_words(question: scoring.Question, value: Any) -> str:
+    if value is None:
+        return "Sin respuesta"
+    if value == "na":
+        return "No aplica"
+    if value == "ns":
+        return "No sabe"
+    if question.type == "yes_no":
+        return "Sí" if value is True else "No" if value is False else str(value)
+    if question.type == "choice":
+        option = question.option(str(value))
+        return option.label if option else str(value)
+    if question.type == "multi" and isinstance(value, list):
+        labels = [(question.option(str(v)).label if question.option(str(v)) else str(v)) for v in value]
+        return ", ".join(labels) if labels else "Ninguna opción"
+    if question.type == "number" and isinstance(value, (int, float)):
+        from app.web.render import numero
+
+        return numero(value) + (f" {question.unit}" if question.unit else "")
+    return str(value)
+
+
+QUESTION_STATUS_ES = {
+    "not_relevant": "no corresponde",
+    "unscored": "sin puntaje",
+    "na": "no aplica",
+    "ns": "no sabe",
+    "unanswered": "sin respuesta",
+    "undefined": "no calculable",
+    "scored": "con puntaje",
+}
+
+
+def review_sections(questionnaire: scoring.Questionnaire, answers: dict[str, Any], snapshot: dict | None) -> list[dict]:
+    """The questionnaire with every answer in words and, when scored, each level's result."""
+    results = {}
+    if snapshot:
+        for d in snapshot.get("dimensions", []):
+            results[("d", d["id"])] = d
+            for s in d.get("subcategories", []):
+                results[("s", s["id"])] = s
+                for q in s.get("questions", []):
+                    results[("q", q["id"])] = q
+    titles = {q.id: q.text for q in questionnaire.questions}
+    sections = []
+    for d in questionnaire.dimensions:
+        subcategories = []
+        for s in d.subcategories:
+            sub_result = results.get(("s", s.id))
+            questions = []
+            for q in s.questions:
+                q_result = results.get(("q", q.id)) or {}
+                questions.append({
+                    "question": q,
+                    "answer": answer_in_words(q, answers.get(q.id)) if q.type != "computed" else "Calculada",
+                    "status": QUESTION_STATUS_ES.get(q_result.get("status"), None),
+                    "score": q_result.get("score"),
+                })
+            subcategories.append({
+                "subcategory": s, "result": sub_result, "questions": questions,
+                "pulled_down_by": [
+                    {"id": qid, "text": titles.get(qid, qid),
+                     "critical": qid in (sub_result or {}).get("critical_failures", [])}
+                    for qid in (sub_result or {}).get("pulled_down_by", [])
+                ],
+            })
+        sections.append({"dimension": d, "result": results.get(("d", d.id)), "subcategories": subcategories})
+    return sections
