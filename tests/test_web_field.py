@@ -93,6 +93,7 @@ def test_start_interview_validates_keeps_values_and_is_idempotent(api_env, world
     assert form_page.status_code == 200
     assert f'value="{user.full_name}"' in form_page.text and 'value="Universidad de Talca"' in form_page.text
     key = hidden(form_page.text, "idempotency_key")
+    assert hidden(form_page.text, "csrf_token") == csrf  # the form carries the session's token
     base = {"csrf_token": csrf, "cooperativa": str(world.maule), "ronda": str(world.round_id), "idempotency_key": key}
 
     bad = api_env.client.post("/terreno/entrevistas/nueva", data={
@@ -144,6 +145,7 @@ def test_dimension_entry_relevance_stale_review_submit_result(api_env, world):
     assert "<legend>¿Se celebró la junta general anual" in page.text
     assert "<strong>0 de 3</strong>" in page.text  # consejo_mujeres is not relevant yet
     version = hidden(page.text, "version")
+    assert hidden(page.text, "csrf_token") == csrf
     questions = ["junta_anual", "actas_al_dia", "consejo_vigente"]
     saved = api_env.client.post(url, data={
         "csrf_token": csrf, "version": version, "preguntas": questions,
@@ -202,7 +204,7 @@ def test_dimension_entry_relevance_stale_review_submit_result(api_env, world):
         current = session.get(Response, response_id)
         assert current.answers["activo_corriente"] == 1500000
     review = api_env.client.get(f"/terreno/entrevistas/{response_id}/revision")
-    assert "Enviar entrevista" in review.text
+    assert "Enviar entrevista" in review.text and hidden(review.text, "csrf_token") == csrf
     sent = api_env.client.post(f"/terreno/entrevistas/{response_id}/enviar",
                                data={"csrf_token": csrf, "version": hidden(review.text, "version")}, follow_redirects=False)
     assert sent.headers["location"] == f"/terreno/entrevistas/{response_id}/resultado"
@@ -215,7 +217,8 @@ def test_dimension_entry_relevance_stale_review_submit_result(api_env, world):
 
 def test_register_cooperative_errors_kept_then_pending_approval(api_env, world):
     csrf = login(api_env, field_user(api_env, world))
-    assert api_env.client.get("/terreno/cooperativas/nueva").status_code == 200
+    form_page = api_env.client.get("/terreno/cooperativas/nueva")
+    assert form_page.status_code == 200 and hidden(form_page.text, "csrf_token") == csrf
     form = {"csrf_token": csrf, "rut": "76.123.456-1", "name": "Cooperativa Nueva del Maule", "legal_type": "campesina",
             "region_code": "7", "comuna": "Linares", "sectors": ["berries", "hortalizas"], "members_women": "12",
             "members_men": "abc", "contact_email": "no-es-correo"}

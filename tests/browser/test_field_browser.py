@@ -1,0 +1,101 @@
+"""Browser tests: a field interview end to end, a manager on another cooperative's URL, the
+login page on a phone and a desktop."""
+
+from __future__ import annotations
+
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.responses.models import Response
+
+FIELD = ("terreno@demo.coopdiag.cl", "demo-terreno-2026")
+MANAGER = ("gerente@demo.coopdiag.cl", "demo-gerente-2026")
+
+
+def test_login_page_on_phone_and_desktop(page, shoot):
+    for width in (390, 1280):
+        page.set_viewport_size({"width": width, "height": 844})
+        page.goto("/ingresar")
+        assert page.title().startswith("Ingresar")
+        email = page.get_by_label("Correo electrónico")
+        assert email.is_visible() and page.get_by_role("button", name="Ingresar").is_visible()
+        box = email.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width  # nothing wider than the screen
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # Empty form: the errors are beside their fields.
+    page.get_by_role("button", name="Ingresar").click()
+    page.locator("#email-error").wait_for()
+    assert page.locator("#email-error").inner_text().strip().endswith("Escriba su correo.")
+    shoot(page, "ingresar")
+
+
+def test_field_interview_end_to_end(page, login, shoot):
+    login(page, FIELD)
+    assert page.url.endswith("/terreno")
+    shoot(page, "terreno-lista")
+    start = page.get_by_role("link", name="Iniciar entrevista").first
+    cooperative = start.locator("xpath=ancestor::li[1]//h2").inner_text()
+    start.click()
+    page.wait_for_url("**/terreno/entrevistas/nueva?*")
+    assert cooperative in page.content()
+    assert page.get_by_label("Nombre de quien entrevista").input_value() == "Diego Muñoz"
+    assert page.get_by_label("Institución").input_value() == "Universidad de Talca"
+    page.get_by_role("button", name="Iniciar entrevista").click()  # place and role missing
+    page.locator("#interview_place-error").wait_for()
+    assert page.locator("#interviewee_role-error").is_visible()
+    assert page.get_by_label("Nombre de quien entrevista").input_value() == "Diego Muñoz"  # kept
+    shoot(page, "terreno-nueva-entrevista-errores")
+    page.get_by_label("Lugar de la entrevista").fill("Sede de la cooperativa")
+    page.get_by_label("Cargo de la persona entrevistada").fill("Presidenta del consejo")
+    page.get_by_role("button", name="Iniciar entrevista").click()
+    page.wait_for_url("**/dimension/1")
+    assert "Entrevista iniciada" in page.content()
+
+    # Fill the dimension from the keyboard: in every radio group the first choice
+    # (arrow keys move within a group, Tab to the next one), every number field with 10.
+    filled = {}
+    for fieldset in page.locator("form.entry fieldset.question").all():
+        radio = fieldset.locator("input[type=radio]").first
+        if radio.count():
+            radio.focus()
+            page.keyboard.press("Space")
+            filled[radio.get_attribute("name")] = radio.get_attribute("value")
+            continue
+        box = fieldset.locator("input[type=text], textarea").first
+        if box.count():
+            box.focus()
+            page.keyboard.type("10")
+            filled[box.get_attribute("name")] = "10"
+    assert filled
+    shoot(page, "terreno-dimension")
+    page.get_by_role("button", name="Guardar", exact=True).click()
+    page.get_by_text("Cambios guardados").wait_for()
+    page.reload()
+    for name, value in filled.items():
+        field = page.locator(f'[name="{name}"]')
+        if field.first.get_attribute("type") == "radio":
+            assert page.locator(f'[name="{name}"][value="{value}"]').is_checked(), name
+        else:
+            assert field.input_value() == value, name
+    page.goto("/terreno")
+    card = page.locator("li.coop", has_text=cooperative)
+    assert "borrador" in card.inner_text()
+
+
+def test_manager_on_another_cooperatives_url_gets_404(page, login, shoot, demo_db):
+    engine = create_engine(demo_db)
+    with Session(engine) as session:
+        manager = session.scalar(select(User).where(User.email == MANAGER[0]))
+        mine = set(manager.cooperative_ids)
+        other = session.scalar(select(Response).where(Response.cooperative_id.not_in(mine)).limit(1))
+        other_id = other.id
+    engine.dispose()
+    login(page, MANAGER)
+    for url in (f"/diagnosticos/{other_id}", f"/diagnosticos/{other_id}/resultados"):
+        answer = page.goto(url)
+        assert answer.status == 404, url
+        assert "Página no encontrada" in page.content()
+    shoot(page, "gerente-otra-cooperativa-404")
+    # Nor may a manager use the field team's pages.
+    assert page.goto("/terreno").status == 403
