@@ -1,7 +1,498 @@
-"""Web pages: manager."""
+"""Web pages: a cooperative's manager fills the self-diagnosis.
+
+- ``/mis-cooperativas``: their cooperatives and, for each, its diagnoses by round;
+- ``/diagnosticos/{id}``: back to where they stopped; ``/diagnosticos/{id}/seccion/{n}``:
+  one subcategory per page (shared form logic in ``app.web.questionnaire_form``);
+- ``/diagnosticos/{id}/revision``: unanswered required questions, and the submit button;
+- ``/diagnosticos/{id}/resultados``: the lights, the official messages and what pulled
+  each red or yellow light down.
+
+Authorization comes from ``app.auth.policy`` and the responses service: another
+cooperative's response is a 404 page.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+import scoring
+from app.auth import policy
+from app.auth.models import User
+from app.cooperatives.models import Cooperative
+from app.deps import get_db, get_settings_dep
+from app.errors import ApiError, Conflict, Invalid, NotFound
+from app.questionnaires.models import QuestionnaireVersion
+from app.responses import service
+from app.responses.models import Response as DiagnosisResponse
+from app.responses.models import ResponseMode, ResponseStatus
+from app.rounds.models import DiagnosisRound, RoundState
+from app.rounds.service import get_round_questionnaire, list_rounds_statement, questionnaire_of_version
+from app.settings import Settings
+from app.web import questionnaire_form as qf
+from app.web.deps import form_user, page_user, posted_form
+from app.web.render import redirect, render
 
 router = APIRouter(include_in_schema=False)
+
+#: Response states as the manager reads them.
+STATUS_ES = {
+    ResponseStatus.DRAFT.value: "borrador",
+    ResponseStatus.SUBMITTED.value: "enviada",
+    ResponseStatus.RETURNED.value: "devuelta con comentario",
+    ResponseStatus.VALIDATED.value: "validada",
+}
+ROUND_STATE_ES = {RoundState.PLANNED.value: "planificada", RoundState.OPEN.value: "abierta", RoundState.CLOSED.value: "cerrada"}
+MODE_ES = {ResponseMode.SELF.value: "Autodiagnóstico", ResponseMode.INTERVIEW.value: "Entrevista de terreno"}
+STORED = (ResponseStatus.SUBMITTED.value, ResponseStatus.VALIDATED.value)
+UNIT = "subcategory"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@dataclass
+class Context:
+    """A response the user may see, with what its pages need."""
+
+    response: DiagnosisResponse
+    cooperative: Cooperative
+    round: DiagnosisRound
+    questionnaire: scoring.Questionnaire
+    editable: bool
+    sections: list[qf.Section] = field(default_factory=list)
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        return dict(self.response.answers or {})
+
+
+def _load(session: Session, user: User, settings: Settings, response_id: int) -> Context:
+    response = service.get_response(session=session, user=user, settings=settings, response_id=response_id)
+    cooperative = session.get(Cooperative, response.cooperative_id)
+    round_ = session.get(DiagnosisRound, response.round_id)
+    questionnaire = _questionnaire_of(session, response, round_)
+    editable = policy.can_edit_response(user, response, cooperative, settings) and response.status in service.EDITABLE
+    return Context(response, cooperative, round_, questionnaire, editable, qf.sections(questionnaire, UNIT))
+
+
+def _questionnaire_of(session: Session, response: DiagnosisResponse, round_: DiagnosisRound) -> scoring.Questionnaire:
+    """The version the snapshot was scored with (if any), else the round's."""
+    if response.snapshot_questionnaire_version_id and response.status in STORED:
+        version = session.get(QuestionnaireVersion, response.snapshot_questionnaire_version_id)
+        if version is not None:
+            return questionnaire_of_version(version)
+    return get_round_questionnaire(session=session, round=round_)
+
+
+def _section_url(response_id: int, number: int, anchor: str | None = None) -> str:
+    return f"/diagnosticos/{response_id}/seccion/{number}" + (f"#{anchor}" if anchor else "")
+
+
+def _resume_url(ctx: Context) -> str:
+    """Where the person stopped: the first section with an unanswered required question."""
+    if ctx.response.status in STORED:
+        return f"/diagnosticos/{ctx.response.id}/resultados"
+    section = qf.first_incomplete(ctx.sections, ctx.questionnaire, ctx.answers)
+    if section is None:
+        return f"/diagnosticos/{ctx.response.id}/revision"
+    return _section_url(ctx.response.id, section.number)
+
+
+def _light_of(response: DiagnosisResponse) -> str | None:
+    if response.status in STORED and response.result_snapshot:
+        return (response.result_snapshot.get("overall") or {}).get("light")
+    return None
+
+
+# --------------------------------------------------------------------------- my cooperatives
+
+
+@router.get("/mis-cooperativas", response_class=HTMLResponse)
+def my_cooperatives(
+    request: Request,
+    user: User = Depends(page_user),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    cooperatives = list(session.scalars(
+        select(Cooperative).where(policy.cooperative_visibility(user, settings)).order_by(Cooperative.name, Cooperative.id)
+    ))
+    open_rounds = list(session.scalars(list_rounds_statement(state=RoundState.OPEN.value)))
+    coop_ids = [c.id for c in cooperatives]
+    responses = list(session.scalars(
+        select(DiagnosisResponse)
+        .where(DiagnosisResponse.cooperative_id.in_(coop_ids), DiagnosisResponse.is_current.is_(True))
+        .order_by(DiagnosisResponse.id)
+    )) if coop_ids else []
+    rounds = {r.id: r for r in open_rounds}
+    for response in responses:
+        if response.round_id not in rounds:
+            rounds[response.round_id] = session.get(DiagnosisRound, response.round_id)
+    ordered_rounds = sorted(rounds.values(), key=lambda r: (r.opens_on, r.id), reverse=True)
+
+    cards = []
+    for cooperative in cooperatives:
+        rows = []
+        for round_ in ordered_rounds:
+            response = next((r for r in responses if r.cooperative_id == cooperative.id and r.round_id == round_.id), None)
+            if response is None and round_.state != RoundState.OPEN.value:
+                continue
+            row: dict[str, Any] = {"round": round_, "round_state": ROUND_STATE_ES.get(round_.state, round_.state),
+                                   "response": response}
+            if response is None:
+                row["can_start"] = policy.can_create_response(user, cooperative, ResponseMode.SELF.value, settings)
+                row["idempotency_key"] = str(uuid.uuid4())
+            else:
+                questionnaire = _questionnaire_of(session, response, round_)
+                answers = dict(response.answers or {})
+                row.update(
+                    status=STATUS_ES.get(response.status, response.status),
+                    mode=MODE_ES.get(response.mode, response.mode),
+                    progress=qf.progress(questionnaire, answers),
+                    light=_light_of(response),
+                    editable=policy.can_edit_response(user, response, cooperative, settings)
+                    and response.status in service.EDITABLE,
+                )
+            rows.append(row)
+        cards.append({"cooperative": cooperative, "rows": rows})
+    return render(request, "manager/home.html", {"cards": cards})
+
+
+@router.post("/mis-cooperativas/{cooperative_id}/rondas/{round_id}/iniciar")
+def start_diagnosis(
+    request: Request,
+    cooperative_id: int,
+    round_id: int,
+    user: User = Depends(form_user),
+    form: FormData = Depends(posted_form),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    key = str(form.get("idempotency_key") or "").strip() or str(uuid.uuid4())
+    try:
+        response, _ = service.create_response(
+            session=session, user=user, settings=settings, idempotency_key=key,
+            data={"cooperative_id": cooperative_id, "round_id": round_id, "mode": ResponseMode.SELF.value},
+        )
+    except Conflict as error:
+        session.rollback()
+        existing = error.extra.get("existing_id")
+        if error.code == "response_exists" and existing:
+            return redirect(f"/diagnosticos/{existing}", flash="Este diagnóstico ya estaba iniciado: puede continuarlo.")
+        return redirect("/mis-cooperativas", flash=error.message)
+    return redirect(f"/diagnosticos/{response.id}", flash="Diagnóstico iniciado. Sus respuestas se guardan en cada página.")
+
+
+# --------------------------------------------------------------------------- questionnaire pages
+
+
+@router.get("/diagnosticos/{response_id}")
+def resume(
+    response_id: int,
+    user: User = Depends(page_user),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    return redirect(_resume_url(_load(session, user, settings, response_id)))
+
+
+def _section_or_404(ctx: Context, number: int) -> qf.Section:
+    section = qf.section_by_number(ctx.sections, number)
+    if section is None:
+        raise NotFound(f"El cuestionario no tiene una sección {number}.")
+    return section
+
+
+def _render_section(
+    request: Request,
+    ctx: Context,
+    section: qf.Section,
+    *,
+    answers: dict[str, Any],
+    posted: qf.ParsedForm | None = None,
+    newer: dict[str, str] | None = None,
+    version: int | None = None,
+    conflict: str | None = None,
+    form_error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    merged = dict(answers)
+    if posted is not None:
+        merged.update(posted.answers)
+    relevant = qf.relevance(ctx.questionnaire, merged)
+    fields = qf.build_fields(ctx.questionnaire, section, answers, posted=posted, newer=newer)
+    visible = qf.visible_sections(ctx.sections, relevant)
+    previous, following = qf.neighbours(ctx.sections, section, relevant)
+    position = next((i + 1 for i, s in enumerate(visible) if s.number == section.number), None)
+    errors = [f for f in fields if f.error]
+    return render(request, "manager/section.html", {
+        "ctx": ctx,
+        "response": ctx.response,
+        "cooperative": ctx.cooperative,
+        "round": ctx.round,
+        "section": section,
+        "fields": fields,
+        "field_errors": errors,
+        "progress": qf.progress(ctx.questionnaire, merged, relevant),
+        "visible": visible,
+        "position": position,
+        "previous": previous,
+        "following": following,
+        "version": version if version is not None else ctx.response.version,
+        "editable": ctx.editable,
+        "conflict": conflict,
+        "form_error": form_error,
+        "status_es": STATUS_ES.get(ctx.response.status, ctx.response.status),
+        "missing_by_section": _missing_by_section(ctx, merged),
+    }, status_code=status_code)
+
+
+def _missing_by_section(ctx: Context, answers: dict[str, Any]) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for item in qf.missing_required(ctx.questionnaire, answers, ctx.sections):
+        counts[item.section.number] = counts.get(item.section.number, 0) + 1
+    return counts
+
+
+@router.get("/diagnosticos/{response_id}/seccion/{number}", response_class=HTMLResponse)
+def section_page(
+    request: Request,
+    response_id: int,
+    number: int,
+    user: User = Depends(page_user),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    ctx = _load(session, user, settings, response_id)
+    section = _section_or_404(ctx, number)
+    answers = ctx.answers
+    relevant = qf.relevance(ctx.questionnaire, answers)
+    if not qf.is_visible(section, relevant):
+        # Nothing of this subcategory applies under the current answers: go on to the next one.
+        _, following = qf.neighbours(ctx.sections, section, relevant)
+        if following is not None:
+            return redirect(_section_url(ctx.response.id, following.number))
+        return redirect(f"/diagnosticos/{ctx.response.id}/revision")
+    return _render_section(request, ctx, section, answers=answers)
+
+
+@router.post("/diagnosticos/{response_id}/seccion/{number}", response_class=HTMLResponse)
+def section_save(
+    request: Request,
+    response_id: int,
+    number: int,
+    user: User = Depends(form_user),
+    form: FormData = Depends(posted_form),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    ctx = _load(session, user, settings, response_id)
+    section = _section_or_404(ctx, number)
+    if not ctx.editable:
+        return redirect(_resume_url(ctx), flash="Este diagnóstico ya no se puede modificar.")
+    action = str(form.get("accion") or "guardar")
+    parsed = qf.parse_form(ctx.questionnaire, form, section)
+    try:
+        version = int(str(form.get(qf.VERSION_FIELD) or ""))
+    except ValueError:
+        version = None
+    if parsed.errors:
+        count = len(parsed.errors)
+        message = ("Hay 1 respuesta con problemas" if count == 1 else f"Hay {count} respuestas con problemas") + (
+            "; corríjala" if count == 1 else "; corríjalas") + " y vuelva a guardar. No se guardó nada de esta página."
+        return _render_section(request, ctx, section, answers=ctx.answers, posted=parsed, version=version,
+                               form_error=message, status_code=422)
+    if version is None:
+        return _render_section(request, ctx, section, answers=ctx.answers, posted=parsed,
+                               form_error="Falta la versión de la página; recárguela y vuelva a guardar.",
+                               status_code=422)
+    try:
+        saved = service.update_answers(session=session, user=user, settings=settings, response_id=ctx.response.id,
+                                       answers=parsed.answers, version=version)
+    except Conflict as error:
+        session.rollback()
+        current = error.extra.get("current") or {}
+        if error.code != "stale_version":
+            return redirect(_resume_url(ctx), flash=error.message)
+        current_answers = current.get("answers") or {}
+        newer = qf.newer_values(ctx.questionnaire, parsed.raw.keys(), parsed.answers, current_answers)
+        message = (
+            "Otra persona (o usted en otra pestaña) guardó respuestas más recientes mientras tenía esta página abierta. "
+            "No se guardó nada. Junto a cada pregunta que cambió se muestra el valor guardado más reciente; "
+            "revise sus respuestas y presione «Guardar» otra vez para confirmarlas."
+        )
+        return _render_section(request, ctx, section, answers=current_answers, posted=qf.ParsedForm(
+            answers=parsed.answers, raw=parsed.raw, special=parsed.special), newer=newer,
+            version=current.get("version", version), conflict=message, status_code=409)
+    except Invalid as error:
+        session.rollback()
+        for detail in error.details:
+            qid = str(detail.get("field", "")).removeprefix("answers.")
+            if qid in parsed.raw:
+                parsed.errors[qid] = qf.sentence(str(detail.get("message", "valor no válido")))
+        return _render_section(request, ctx, section, answers=ctx.answers, posted=parsed, version=version,
+                               form_error=error.message, status_code=422)
+
+    answers = dict(saved.answers or {})
+    relevant = qf.relevance(ctx.questionnaire, answers)
+    previous, following = qf.neighbours(ctx.sections, section, relevant)
+    if action == "continuar":
+        target = _section_url(saved.id, following.number) if following else f"/diagnosticos/{saved.id}/revision"
+        return redirect(target, flash="Respuestas guardadas.")
+    if action == "anterior" and previous is not None:
+        return redirect(_section_url(saved.id, previous.number), flash="Respuestas guardadas.")
+    return redirect(_section_url(saved.id, section.number), flash="Respuestas guardadas.")
+
+
+# --------------------------------------------------------------------------- review and submit
+
+
+def _render_review(request: Request, ctx: Context, *, message: str | None = None, problems: list[str] | None = None,
+                   status_code: int = 200) -> Response:
+    answers = ctx.answers
+    missing = qf.missing_required(ctx.questionnaire, answers, ctx.sections)
+    return render(request, "manager/review.html", {
+        "ctx": ctx,
+        "response": ctx.response,
+        "cooperative": ctx.cooperative,
+        "round": ctx.round,
+        "missing": missing,
+        "progress": qf.progress(ctx.questionnaire, answers),
+        "editable": ctx.editable,
+        "message": message,
+        "problems": problems or [],
+        "status_es": STATUS_ES.get(ctx.response.status, ctx.response.status),
+        "section_url": _section_url,
+        "first_section": (qf.visible_sections(ctx.sections, qf.relevance(ctx.questionnaire, answers)) or [None])[0],
+    }, status_code=status_code)
+
+
+@router.get("/diagnosticos/{response_id}/revision", response_class=HTMLResponse)
+def review_page(
+    request: Request,
+    response_id: int,
+    user: User = Depends(page_user),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    ctx = _load(session, user, settings, response_id)
+    if ctx.response.status in STORED:
+        return redirect(f"/diagnosticos/{ctx.response.id}/resultados")
+    return _render_review(request, ctx)
+
+
+@router.post("/diagnosticos/{response_id}/enviar", response_class=HTMLResponse)
+def submit(
+    request: Request,
+    response_id: int,
+    user: User = Depends(form_user),
+    form: FormData = Depends(posted_form),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    ctx = _load(session, user, settings, response_id)
+    try:
+        version = int(str(form.get(qf.VERSION_FIELD) or ""))
+    except ValueError:
+        version = None
+    try:
+        service.submit(session=session, user=user, settings=settings, response_id=ctx.response.id, version=version)
+    except Invalid as error:
+        session.rollback()
+        problems = []
+        if error.code != "missing_required":
+            for detail in error.details:
+                qid = str(detail.get("field", "")).removeprefix("answers.")
+                if ctx.questionnaire.has_question(qid):
+                    problems.append(f"«{ctx.questionnaire.question(qid).text}»: {detail.get('message')}")
+        return _render_review(request, ctx, message=error.message, problems=problems, status_code=422)
+    except Conflict as error:
+        session.rollback()
+        if error.code == "stale_version":
+            session.refresh(ctx.response)
+            return _render_review(
+                request, ctx, status_code=409,
+                message="Se guardaron respuestas nuevas (en otra pestaña o por otra persona) después de abrir esta página. "
+                        "Revise la lista y vuelva a presionar «Enviar diagnóstico».",
+            )
+        return redirect(_resume_url(ctx), flash=error.message)
+    return redirect(f"/diagnosticos/{ctx.response.id}/resultados", flash="¡Diagnóstico enviado! Estos son sus resultados.")
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _results_view(questionnaire: scoring.Questionnaire, snapshot: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot with titles, and the questions that pulled each red or yellow down, in words."""
+    dimensions_by_id = {d.id: d for d in questionnaire.dimensions}
+    dimensions = []
+    for dim in snapshot.get("dimensions", []):
+        model = dimensions_by_id.get(dim.get("id"))
+        subs_by_id = {s.id: s for s in model.subcategories} if model else {}
+        subcategories = []
+        for sub in dim.get("subcategories", []):
+            sub_model = subs_by_id.get(sub.get("id"))
+            critical = list(sub.get("critical_failures") or [])
+            pulled = [qid for qid in sub.get("pulled_down_by") or [] if qid not in critical]
+
+            def described(ids: list[str]) -> list[dict[str, str]]:
+                items = []
+                for qid in ids:
+                    if questionnaire.has_question(qid):
+                        question = questionnaire.question(qid)
+                        items.append({"id": qid, "text": question.text, "answer": qf.answer_text(question, answers.get(qid))})
+                    else:
+                        items.append({"id": qid, "text": qid, "answer": "—" if answers.get(qid) is None else str(answers.get(qid))})
+                return items
+
+            subcategories.append({
+                "id": sub.get("id"),
+                "title": sub_model.title if sub_model else sub.get("id"),
+                "light": sub.get("light"),
+                "score": sub.get("score"),
+                "coverage": sub.get("coverage"),
+                "critical": described(critical) if sub.get("light") in ("red", "yellow") else [],
+                "pulled": described(pulled) if sub.get("light") in ("red", "yellow") else [],
+            })
+        dimensions.append({
+            "id": dim.get("id"),
+            "title": model.title if model else dim.get("id"),
+            "light": dim.get("light"),
+            "score": dim.get("score"),
+            "coverage": dim.get("coverage"),
+            "subcategories": subcategories,
+        })
+    return {"overall": snapshot.get("overall") or {}, "dimensions": dimensions}
+
+
+@router.get("/diagnosticos/{response_id}/resultados", response_class=HTMLResponse)
+def results_page(
+    request: Request,
+    response_id: int,
+    user: User = Depends(page_user),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    ctx = _load(session, user, settings, response_id)
+    outcome = service.result(session=session, user=user, settings=settings, response_id=ctx.response.id)
+    view = _results_view(ctx.questionnaire, outcome["result"], ctx.answers)
+    return render(request, "manager/results.html", {
+        "ctx": ctx,
+        "response": ctx.response,
+        "cooperative": ctx.cooperative,
+        "round": ctx.round,
+        "preview": outcome["preview"],
+        "result": view,
+        "editable": ctx.editable,
+        "status_es": STATUS_ES.get(ctx.response.status, ctx.response.status),
+        "resume_url": _resume_url(ctx),
+    })
+

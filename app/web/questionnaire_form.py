@@ -482,7 +482,7 @@ def parse_form(questionnaire: Questionnaire, form: Any, section: Section, questi
         if error is None and value is not None:
             problem = scoring.validate_answer(questionnaire, qid, value)
             if problem is not None:
-                error = _sentence(problem.message)
+                error = sentence(problem.message)
         if error is not None:
             parsed.errors[qid] = error
         else:
@@ -490,7 +490,8 @@ def parse_form(questionnaire: Questionnaire, form: Any, section: Section, questi
     return parsed
 
 
-def _sentence(message: str) -> str:
+def sentence(message: str) -> str:
+    """A message as a sentence: capital first letter, final full stop."""
     message = message.strip()
     if not message:
         return message
