@@ -113,9 +113,11 @@ PASSWORD = "clave-segura-123"
 
 
 def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]*)"', html)
-    assert match, "no CSRF field in the page"
-    return match.group(1)
+    """The CSRF token of the page's forms (every form, the logout one included, carries it)."""
+    tokens = re.findall(r'name="csrf_token" value="([^"]*)"', html)
+    assert tokens, "no CSRF field in the page"
+    assert len(set(tokens)) == 1 and tokens[0], "a form of the page has no CSRF token"
+    return tokens[0]
 
 
 def version_of(html: str) -> str:
