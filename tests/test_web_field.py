@@ -143,28 +143,30 @@ def test_dimension_entry_relevance_stale_review_submit_result(api_env, world):
     page = api_env.client.get(url)
     assert page.status_code == 200
     assert "<legend>¿Se celebró la junta general anual" in page.text
-    assert "<strong>0 de 3</strong>" in page.text  # consejo_mujeres is not relevant yet
+    assert "<strong>0 de 3 respondidas</strong>" in page.text  # consejo_mujeres is not relevant yet
+    assert "¿Hay mujeres en el consejo" not in page.text
     version = hidden(page.text, "version")
     assert hidden(page.text, "csrf_token") == csrf
     questions = ["junta_anual", "actas_al_dia", "consejo_vigente"]
     saved = api_env.client.post(url, data={
-        "csrf_token": csrf, "version": version, "preguntas": questions,
-        "q-junta_anual": "si", "q-actas_al_dia": "parcial", "q-consejo_vigente": "si", "accion": "guardar"},
+        "csrf_token": csrf, "version": version, "shown": questions,
+        "a.junta_anual": "si", "a.actas_al_dia": "parcial", "a.consejo_vigente": "si", "accion": "guardar"},
         follow_redirects=False)
     assert saved.status_code == 303 and saved.headers["location"] == url
     page = api_env.client.get(url)
-    assert re.search(r'name="q-junta_anual" value="si" checked', page.text)
+    assert re.search(r'name="a.junta_anual" value="si" checked', page.text)
     assert "<legend>¿Hay mujeres en el consejo" in page.text  # now relevant
     new_version = hidden(page.text, "version")
     assert int(new_version) == int(version) + 1
 
     # A stale tab: told so, shown the newer value, nothing overwritten.
     stale = api_env.client.post(url, data={
-        "csrf_token": csrf, "version": version, "preguntas": questions,
-        "q-junta_anual": "no", "q-actas_al_dia": "parcial", "q-consejo_vigente": "si", "accion": "guardar"})
+        "csrf_token": csrf, "version": version, "shown": questions,
+        "a.junta_anual": "no", "a.actas_al_dia": "parcial", "a.consejo_vigente": "si", "accion": "guardar"})
     assert stale.status_code == 409
     assert "Otra persona u otra pestaña" in stale.text
-    assert "Usted había escrito: <strong>No</strong>" in stale.text
+    assert "Valor guardado más reciente: <strong>Sí</strong>" in stale.text
+    assert re.search(r'name="a.junta_anual" value="no" checked', stale.text)  # what they typed, kept
     assert hidden(stale.text, "version") == new_version
     with api_env.session() as session:
         assert session.get(Response, response_id).answers["junta_anual"] is True
@@ -172,21 +174,21 @@ def test_dimension_entry_relevance_stale_review_submit_result(api_env, world):
     # Invalid number: error beside the field, typed value kept, nothing saved.
     url2 = f"/terreno/entrevistas/{response_id}/dimension/2"
     bad = api_env.client.post(url2, data={
-        "csrf_token": csrf, "version": new_version, "preguntas": ["activo_corriente", "pasivo_corriente"],
-        "q-activo_corriente": "mucho", "q-pasivo_corriente": "-5"})
+        "csrf_token": csrf, "version": new_version, "shown": ["activo_corriente", "pasivo_corriente"],
+        "a.activo_corriente": "mucho", "a.pasivo_corriente": "-5"})
     assert bad.status_code == 422
     assert "Escriba un número" in bad.text and 'value="mucho"' in bad.text and "menor que el mínimo" in bad.text
 
     # Turning consejo_vigente off clears the now irrelevant consejo_mujeres on the server.
     all_q = questions + ["consejo_mujeres"]
-    api_env.client.post(url, data={"csrf_token": csrf, "version": new_version, "preguntas": all_q, "q-junta_anual": "si",
-                                   "q-actas_al_dia": "parcial", "q-consejo_vigente": "si", "q-consejo_mujeres": "no"})
+    api_env.client.post(url, data={"csrf_token": csrf, "version": new_version, "shown": all_q, "a.junta_anual": "si",
+                                   "a.actas_al_dia": "parcial", "a.consejo_vigente": "si", "a.consejo_mujeres": "no"})
     with api_env.session() as session:
         current = session.get(Response, response_id)
         assert current.answers["consejo_mujeres"] is False
         version = current.version
-    api_env.client.post(url, data={"csrf_token": csrf, "version": str(version), "preguntas": all_q, "q-junta_anual": "si",
-                                   "q-actas_al_dia": "parcial", "q-consejo_vigente": "no", "q-consejo_mujeres": "no"})
+    api_env.client.post(url, data={"csrf_token": csrf, "version": str(version), "shown": all_q, "a.junta_anual": "si",
+                                   "a.actas_al_dia": "parcial", "a.consejo_vigente": "no", "a.consejo_mujeres": "no"})
     with api_env.session() as session:
         current = session.get(Response, response_id)
         assert "consejo_mujeres" not in current.answers and current.answers["consejo_vigente"] is False
@@ -194,11 +196,11 @@ def test_dimension_entry_relevance_stale_review_submit_result(api_env, world):
 
     review = api_env.client.get(f"/terreno/entrevistas/{response_id}/revision")
     assert "Faltan 2 preguntas obligatorias" in review.text and "Activo corriente" in review.text
-    assert f"/terreno/entrevistas/{response_id}/dimension/2#pregunta-activo_corriente" in review.text
+    assert f"/terreno/entrevistas/{response_id}/dimension/2#p-activo_corriente" in review.text
 
     done = api_env.client.post(url2, data={
-        "csrf_token": csrf, "version": str(version), "preguntas": ["activo_corriente", "pasivo_corriente"],
-        "q-activo_corriente": "1.500.000", "q-pasivo_corriente": "1000000", "accion": "siguiente"}, follow_redirects=False)
+        "csrf_token": csrf, "version": str(version), "shown": ["activo_corriente", "pasivo_corriente"],
+        "a.activo_corriente": "1.500.000", "a.pasivo_corriente": "1000000", "accion": "siguiente"}, follow_redirects=False)
     assert done.headers["location"] == f"/terreno/entrevistas/{response_id}/revision"
     with api_env.session() as session:
         current = session.get(Response, response_id)

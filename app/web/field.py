@@ -22,7 +22,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-import scoring
 from app.auth import policy
 from app.auth.models import User
 from app.cooperatives import service as cooperatives
@@ -37,6 +36,7 @@ from app.responses.models import Response, ResponseMode, ResponseStatus
 from app.rounds.models import DiagnosisRound, RoundState
 from app.settings import REGIONS, Settings
 from app.web import field_entry
+from app.web import questionnaire_form as qf
 from app.web.deps import form_user, page_user, posted_form
 from app.web.render import redirect, render
 
@@ -293,17 +293,31 @@ def create_interview(
 # --------------------------------------------------------------------------- fast entry
 
 
-def _entry_context(session: Session, user: User, settings: Settings, response: Response, cooperative: Cooperative,
-                   round_: DiagnosisRound, number: int, **extra: Any) -> dict[str, Any]:
+def _entry_context(session: Session, response: Response, cooperative: Cooperative, round_: DiagnosisRound,
+                   number: int) -> dict[str, Any]:
     questionnaire = responses.round_questionnaire(session=session, round=round_)
-    if not 1 <= number <= len(questionnaire.dimensions):
+    all_sections = qf.sections(questionnaire, unit="dimension")
+    section = qf.section_by_number(all_sections, number)
+    if section is None:
         raise NotFound(f"El cuestionario no tiene una dimensión {number}.")
     return {
         "response": response, "cooperative": cooperative, "round": round_, "questionnaire": questionnaire,
-        "number": number, "dimension": questionnaire.dimensions[number - 1],
-        "dimensions": questionnaire.dimensions, "status_label": STATE_LABELS.get(response.status, response.status),
-        **extra,
+        "number": number, "section": section, "dimensions": questionnaire.dimensions,
+        "status_label": STATE_LABELS.get(response.status, response.status),
     }
+
+
+def _with_fields(context: dict[str, Any], answers: dict[str, Any], **options: Any) -> dict[str, Any]:
+    questionnaire, section = context["questionnaire"], context["section"]
+    fields = qf.build_fields(questionnaire, section, answers, **options)
+    relevant = qf.relevance(questionnaire, answers)
+    counted = [q.id for q in section.questions if q.type != "computed" and relevant.get(q.id)]
+    context.update({
+        "groups": field_entry.grouped(section, fields),
+        "progress": qf.Progress(sum(1 for qid in counted if answers.get(qid) is not None), len(counted)),
+        "overall_progress": qf.progress(questionnaire, answers, relevant),
+    })
+    return context
 
 
 @router.get("/terreno/entrevistas/{response_id}/dimension/{number}", response_class=HTMLResponse)
@@ -319,9 +333,8 @@ def dimension_page(
     response, cooperative, round_ = _interview(session, user, settings, response_id)
     if not _can_edit(user, response, cooperative, settings):
         return redirect(f"/terreno/entrevistas/{response.id}/resultado")
-    context = _entry_context(session, user, settings, response, cooperative, round_, number)
-    answers = dict(response.answers or {})
-    context.update(field_entry.dimension_view(context["questionnaire"], context["dimension"], answers, None, {}))
+    context = _entry_context(session, response, cooperative, round_, number)
+    _with_fields(context, dict(response.answers or {}))
     context["version"] = response.version
     return render(request, "field/dimension.html", context)
 
@@ -340,56 +353,53 @@ def save_dimension(
     response, cooperative, round_ = _interview(session, user, settings, response_id)
     if not policy.can_edit_response(user, response, cooperative, settings):
         raise Forbidden("No tiene permiso para modificar esta respuesta.")
-    context = _entry_context(session, user, settings, response, cooperative, round_, number)
-    questionnaire, dimension = context["questionnaire"], context["dimension"]
+    context = _entry_context(session, response, cooperative, round_, number)
+    questionnaire, section = context["questionnaire"], context["section"]
     try:
-        version = int(str(form.get("version") or ""))
+        version = int(str(form.get(qf.VERSION_FIELD) or ""))
     except ValueError:
         version = None
-    posted, typed, errors = field_entry.parse_dimension(questionnaire, dimension, form)
+    parsed = qf.parse_form(questionnaire, form, section)
+    stored = dict(response.answers or {})
+    if parsed.errors:
+        _with_fields(context, stored, posted=parsed)
+        context.update({"version": version or response.version,
+                        "notice": "Hay respuestas no válidas; no se guardó ningún cambio. Corríjalas y vuelva a guardar."})
+        return render(request, "field/dimension.html", context, status_code=422)
     # Relevance on the server: what the new answers make irrelevant is cleared.
-    merged = {**(response.answers or {}), **{k: v for k, v in posted.items()}}
-    merged = {k: v for k, v in merged.items() if v is not None}
-    changes = field_entry.apply_relevance(questionnaire, dimension, posted, merged)
-    notice = None
-    stale = False
-    if not errors:
-        try:
-            response = responses.update_answers(
-                session=session, user=user, settings=settings, response_id=response.id, answers=changes, version=version,
-            )
-        except Conflict as error:
-            session.rollback()
-            if error.code == "stale_version":
-                session.refresh(response)
-                stale = True
-                notice = ("Otra persona u otra pestaña guardó esta entrevista mientras usted la editaba. "
-                          "Abajo están los valores más recientes; lo que usted escribió se muestra junto a cada "
-                          "pregunta que cambió. Revise y vuelva a guardar.")
-            else:
-                notice = error.message
-        except Invalid as error:
-            session.rollback()
-            errors.update(field_entry.answer_errors(error))
-            notice = error.message
+    changes = field_entry.apply_relevance(questionnaire, parsed.answers, stored)
+    try:
+        response = responses.update_answers(
+            session=session, user=user, settings=settings, response_id=response.id, answers=changes, version=version,
+        )
+    except Conflict as error:
+        session.rollback()
+        session.refresh(response)
+        current = dict(response.answers or {})
+        if error.code == "stale_version":
+            newer = qf.newer_values(questionnaire, parsed.answers, parsed.answers, current)
+            notice = ("Otra persona u otra pestaña guardó esta entrevista mientras usted la editaba; no se guardaron "
+                      "sus cambios. Junto a cada pregunta que cambió se muestra el valor guardado más reciente: "
+                      "revise y vuelva a guardar.")
         else:
-            if str(form.get("accion") or "") == "siguiente":
-                if number < len(questionnaire.dimensions):
-                    return redirect(f"/terreno/entrevistas/{response.id}/dimension/{number + 1}", flash="Dimensión guardada.")
-                return redirect(f"/terreno/entrevistas/{response.id}/revision", flash="Dimensión guardada.")
-            return redirect(f"/terreno/entrevistas/{response.id}/dimension/{number}", flash="Cambios guardados.")
-    else:
-        notice = "Hay respuestas no válidas; no se guardó ningún cambio. Corríjalas y vuelva a guardar."
-    current = dict(response.answers or {})
-    if stale:
-        shown = current
-        theirs = {qid: typed.get(qid) for qid in typed if field_entry.differs(current.get(qid), posted.get(qid))}
-    else:
-        shown = {**current, **{k: v for k, v in posted.items()}}
-        theirs = {}
-    context.update(field_entry.dimension_view(questionnaire, dimension, shown, typed if not stale else None, errors, theirs))
-    context.update({"version": response.version, "notice": notice, "stale": stale})
-    return render(request, "field/dimension.html", context, status_code=409 if stale else 422)
+            newer, notice = {}, error.message
+        _with_fields(context, current, posted=parsed, newer=newer)
+        context.update({"version": response.version, "notice": notice, "stale": error.code == "stale_version"})
+        return render(request, "field/dimension.html", context, status_code=409)
+    except Invalid as error:
+        session.rollback()
+        for detail in error.details:
+            name = str(detail.get("field") or "")
+            if name.startswith("answers."):
+                parsed.errors.setdefault(name.removeprefix("answers."), qf.sentence(str(detail.get("message") or "")))
+        _with_fields(context, stored, posted=parsed)
+        context.update({"version": response.version, "notice": error.message})
+        return render(request, "field/dimension.html", context, status_code=422)
+    if str(form.get("accion") or "") == "siguiente":
+        if number < len(questionnaire.dimensions):
+            return redirect(f"/terreno/entrevistas/{response.id}/dimension/{number + 1}", flash="Dimensión guardada.")
+        return redirect(f"/terreno/entrevistas/{response.id}/revision", flash="Dimensión guardada.")
+    return redirect(f"/terreno/entrevistas/{response.id}/dimension/{number}", flash="Cambios guardados.")
 
 
 # --------------------------------------------------------------------------- review, submit, result

@@ -62,7 +62,7 @@ def test_field_interview_end_to_end(page, login, shoot):
             page.keyboard.press("Space")
             filled[radio.get_attribute("name")] = radio.get_attribute("value")
             continue
-        box = fieldset.locator("input[type=text], textarea").first
+        box = fieldset.locator("input[type=number], input[type=text], textarea").first
         if box.count():
             box.focus()
             page.keyboard.type("10")
