@@ -112,7 +112,7 @@ def test_rounds_list_and_dashboard_numbers_match_the_data(api_env, world):
     client, _ = login(api_env, analyst)
     page = client.get("/analisis")
     assert page.status_code == 200 and "Ronda nacional 2026" in page.text and "2026.1" in page.text
-    assert re.search(r'<td class="num">4</td>', page.text)  # 4 current responses
+    assert '<td data-label="Respuestas" class="num">4</td>' in page.text  # 4 current responses
 
     board = client.get(f"/analisis/rondas/{world.round_id}")
     assert board.status_code == 200, board.text

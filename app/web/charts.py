@@ -35,7 +35,7 @@ def pattern_defs() -> Markup:
         '<pattern id="cd-pat-green" width="8" height="8" patternUnits="userSpaceOnUse">'
         '<rect width="8" height="8" fill="#1b7a3a"/></pattern>'
         '<pattern id="cd-pat-yellow" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
-        '<rect width="8" height="8" fill="#f2c94c"/><rect width="3" height="8" fill="#8a6100"/></pattern>'
+        '<rect width="8" height="8" fill="#f2c94c"/><rect width="2.5" height="8" fill="#a87800"/></pattern>'
         '<pattern id="cd-pat-red" width="8" height="8" patternUnits="userSpaceOnUse">'
         '<rect width="8" height="8" fill="#b3261e"/>'
         '<path d="M0 0L8 8M8 0L0 8" stroke="#ffffff" stroke-width="1.2"/></pattern>'
@@ -78,7 +78,7 @@ def describe(rows: Sequence[Row], categories: Sequence[str]) -> str:
 
 
 def stacked_bars(
-    chart_id: str, title: str, rows: Sequence[Row], categories: Sequence[str], *, width: int = 400
+    chart_id: str, title: str, rows: Sequence[Row], categories: Sequence[str], *, width: int = 340
 ) -> Markup:
     """Horizontal 100 % stacked bars, one per row, the label above each bar.
 
@@ -117,10 +117,13 @@ def stacked_bars(
                 f'fill="url(#{PATTERN_IDS[category]})" stroke="#ffffff" stroke-width="1"/>'
             )
             text = f"{LIGHT_ICONS.get(category, '')} {count}"
-            if w >= 9 * len(text) + 6:
+            pill = 8 * len(text) + 8
+            if w >= pill + 4:
+                cx = x + w / 2
                 out.append(
-                    f'<text class="chart-count" x="{_fmt(x + w / 2)}" y="{y + 17}" text-anchor="middle" '
-                    f'paint-order="stroke" stroke="#ffffff" stroke-width="3" fill="#1f2933">{escape(text)}</text>'
+                    f'<rect class="chart-pill" x="{_fmt(cx - pill / 2)}" y="{y + 4}" width="{pill}" height="{bar_h - 8}" '
+                    f'rx="8" fill="#ffffff" stroke="#1f2933" stroke-width="0.75"/>'
+                    f'<text class="chart-count" x="{_fmt(cx)}" y="{y + 16.5}" text-anchor="middle" fill="#1f2933">{escape(text)}</text>'
                 )
             x += w
     out.append("</svg>")
@@ -150,8 +153,8 @@ def light_timeline(chart_id: str, title: str, points: Iterable[tuple[str, str | 
     """A small line of the overall light over the rounds: shape and height per light
     (circle = verde, high; triangle = amarillo; square = rojo, low; ? = no hay luz)."""
     points = list(points)
-    step, left, top = 70, 20, 14
-    width = max(left * 2 + step * max(len(points) - 1, 0), 120)
+    step, left, top = 100, 60, 14
+    width = left * 2 + step * max(len(points) - 1, 0)
     height = top + 3 * 22 + 30
     cid = escape(chart_id)
     description = "; ".join(f"{label}: {light_name(light) if light else 'sin resultado'}" for label, light in points)
@@ -167,6 +170,7 @@ def light_timeline(chart_id: str, title: str, points: Iterable[tuple[str, str | 
         out.append(f'<path d="{path}" fill="none" stroke="#9aa39c" stroke-width="2"/>')
     for (label, light), (x, y) in zip(points, coords):
         out.append(_marker(light, x, y))
-        out.append(f'<text class="chart-small" x="{x}" y="{height - 6}" text-anchor="middle">{escape(label[:12])}</text>')
+        short = label if len(label) <= 16 else label[:15] + "…"
+        out.append(f'<text class="chart-small" x="{x}" y="{height - 6}" text-anchor="middle">{escape(short)}</text>')
     out.append("</svg>")
     return Markup("".join(out))
