@@ -186,6 +186,7 @@ def test_review_validate_return_reopen(api_env, world):
     assert page.status_code == 200
     assert "Autodiagnóstico" in page.text and "¡Siga adelante!" in page.text and "Sí" in page.text
     assert "Historial de cambios" in page.text and "Envió la respuesta" in page.text
+    assert "Sin respuesta → Sí" in page.text  # the audit trail in words
     version = re.search(r'name="version" value="(\d+)"', page.text).group(1)
 
     refused = client.post(f"/analisis/respuestas/{green_id}/validar", data={"version": version})

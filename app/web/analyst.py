@@ -238,6 +238,11 @@ def _review_context(session: Session, user: User, settings: Settings, response_i
         [i for i in (response.created_by_id, response.submitted_by_id, response.validated_by_id) if i]
     )))}
     questions = {q.id: q.text for q in questionnaire.questions}
+    for event in events:
+        if event["question_id"] and questionnaire.has_question(event["question_id"]):
+            question = questionnaire.question(event["question_id"])
+            event["old_words"] = dashboard.answer_in_words(question, event["old_value"])
+            event["new_words"] = dashboard.answer_in_words(question, event["new_value"])
     return {
         "response": response, "coop": cooperative, "coop_rut": format_rut(cooperative.rut), "round": round_,
         "questionnaire": questionnaire, "snapshot": snapshot,
