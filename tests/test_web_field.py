@@ -129,6 +129,18 @@ def test_other_macrozone_is_404(api_env, world):
         "idempotency_key": "k-1", **INTERVIEW})
     assert posted.status_code == 404
     assert api_env.client.get("/terreno/entrevistas/nueva", params={"cooperativa": "x", "ronda": world.round_id}).status_code == 404
+    # An interview of that cooperative (started by an admin) is not found either, on every page.
+    admin, admin_headers = api_env.user("admin")
+    other = api_env.client.post("/api/v1/responses", headers={**admin_headers, "Idempotency-Key": "otra-1"}, json={
+        "cooperative_id": world.araucania, "round_id": world.round_id, "mode": "interview", **INTERVIEW}).json()["id"]
+    for url in (f"/terreno/entrevistas/{other}/dimension/1", f"/terreno/entrevistas/{other}/revision",
+                f"/terreno/entrevistas/{other}/resultado"):
+        assert api_env.client.get(url).status_code == 404, url
+    saved = api_env.client.post(f"/terreno/entrevistas/{other}/dimension/1",
+                                data={"csrf_token": csrf, "version": "1", "shown": ["junta_anual"], "a.junta_anual": "no"})
+    assert saved.status_code == 404
+    with api_env.session() as session:
+        assert session.get(Response, other).answers == {}
 
 
 def test_dimension_entry_relevance_stale_review_submit_result(api_env, world):
