@@ -232,7 +232,7 @@ def test_flow_from_login_to_results(manager_env):
     saved = post_section(env, response_id, 3, {"a.activo_corriente": "1.500.000", "a.pasivo_corriente": "1000000"})
     three = page(env, saved.headers["location"])
     assert "Valor calculado: <output>1,5</output>" in three.text
-    assert 'value="1500000"' in three.text
+    assert 'value="1.500.000"' in three.text
     # "Anterior" saves and goes back.
     back = post_section(env, response_id, 3, {"a.activo_corriente": "1500000", "a.pasivo_corriente": "1000000"},
                         action="anterior")
@@ -448,6 +448,10 @@ def test_form_parsing_unit():
     assert len(qf.sections(questionnaire, "dimension")) == 2
     assert qf.parse_number("1.500.000,5") == 1500000.5 and qf.parse_number("2,5") == 2.5
     assert qf.parse_number("12abc") is None and qf.parse_number("") is None
+    for number in (0, 7, 1500, 1500000, -20500, 2.5, 0.12345, 1234567.891, 1e-07):
+        shown = qf.input_number(number)
+        assert qf.parse_number(shown) == number, (number, shown)
+    assert qf.input_number(1500000) == "1.500.000" and qf.input_number(1234.5) == "1.234,5"
     from starlette.datastructures import FormData
 
     form = FormData([("shown", "junta_anual"), ("shown", "asistencia"), ("shown", "servicios"),

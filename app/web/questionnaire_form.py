@@ -32,8 +32,11 @@ Form field names (the templates and ``parse_form`` agree on them):
   empty one is saved as null (the answer is removed);
 - ``version``: the response version the page read (optimistic concurrency).
 
-Numbers accept the es-CL way of writing them (``1.500.000``, ``2,5``) as well as what a
-browser's number input sends (``1500000``, ``2.5``).
+Numbers are typed in a text box with a numeric keyboard (``inputmode``), not in an
+``<input type="number">``: Chromium's number input silently reads the es-CL "1.500.000" as
+1.5 and "2,5" as 25. ``parse_number`` accepts the es-CL way of writing them (``1.500.000``,
+``2,5``) as well as plain ``1500000`` and ``2.5``; ``input_number`` writes a stored number
+back in the same es-CL form.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any, Iterable, Literal, Mapping
 
 import scoring
@@ -335,13 +339,32 @@ class QuestionField:
         return answer_text(self.question, self.computed)
 
     @property
-    def input_step(self) -> str:
-        return "1" if self.question.integer else "any"
+    def input_mode(self) -> str:
+        """The phone keyboard: digits only for whole numbers, with a decimal separator otherwise."""
+        return "numeric" if self.question.integer and (self.question.min or 0) >= 0 else "decimal"
 
     def checked(self, option_value: str) -> bool:
         if isinstance(self.raw, list):
             return option_value in self.raw
         return self.raw == option_value
+
+
+def input_number(value: float | int) -> str:
+    """A stored number as the text box shows it, the es-CL way and without losing digits:
+    1500000 → "1.500.000", 2.5 → "2,5" (``parse_number`` reads it back exactly)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        value = int(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    text = format(Decimal(repr(value)), "f") if isinstance(value, float) else str(value)
+    sign = "-" if text.startswith("-") else ""
+    whole, _, decimals = text.lstrip("-").partition(".")
+    groups = []
+    while len(whole) > 3:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    groups.insert(0, whole)
+    return sign + ".".join(groups) + ("," + decimals if decimals else "")
 
 
 def raw_of(question: Question, value: Any) -> tuple[Any, str]:
@@ -359,9 +382,7 @@ def raw_of(question: Question, value: Any) -> tuple[Any, str]:
     if question.type == "multi":
         return (list(value) if isinstance(value, list) else []), ""
     if question.type == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value)), ""
-        return str(value), ""
+        return input_number(value), ""
     return str(value), ""
 
 
