@@ -243,3 +243,36 @@ def test_other_roles_are_refused(api_env, world):
                            data={"version": "2", "csrf_token": csrf})
         assert post.status_code in (403, 404)
     assert TestClient(api_env.client.app).get("/analisis", follow_redirects=False).status_code == 303
+
+
+def test_cooperative_list_is_paginated(api_env, world):
+    with api_env.session() as session:
+        session.add_all([
+            Cooperative(rut=f"{80000000 + i}-{i % 10}", name=f"Cooperativa Extra {i:02d}", legal_type="otra", region_code=4)
+            for i in range(24)
+        ])
+        session.commit()
+    analyst, _ = api_env.user("analyst")
+    client, _ = login(api_env, analyst)
+    first = client.get("/analisis/cooperativas", params={"tipo": "otra"}).text
+    assert "24 cooperativas" in first and "Página 1 de 1" in first
+    everything = client.get("/analisis/cooperativas").text
+    assert "30 cooperativas" in everything and "Página 1 de 2" in everything and 'rel="next"' in everything
+    assert "pagina=2" in everything
+    second = client.get("/analisis/cooperativas", params={"pagina": "2"}).text
+    assert "Página 2 de 2" in second and len(re.findall(r'href="/analisis/cooperativas/\d+"', second)) == 5
+    assert client.get("/analisis/cooperativas", params={"pagina": "abc"}).status_code == 200
+
+
+def test_charts_escape_text_and_describe_the_numbers():
+    from collections import Counter
+
+    from app.web import charts
+    from app.web.dashboard import Breakdown
+
+    svg = charts.stacked_bars("g1", "Luces <script>", [Breakdown("Región <b>", Counter(green=2, red=1))], ["green", "red"])
+    assert "<script>" not in svg and "&lt;script&gt;" in svg and "&lt;b&gt;" in svg
+    assert 'role="img"' in svg and '<title id="g1-title">' in svg
+    assert "Región &lt;b&gt;: 2 verde, 1 rojo (total 3)" in svg
+    timeline = charts.light_timeline("t1", "Historial", [("2025", "red"), ("2026", "green")])
+    assert "2025: rojo; 2026: verde" in timeline and "<rect" in timeline and "<circle" in timeline
