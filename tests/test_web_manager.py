@@ -244,7 +244,11 @@ def test_flow_from_login_to_results(manager_env):
     refused = env.client.post(f"/diagnosticos/{response_id}/enviar",
                               data={"csrf_token": csrf_of(review.text), "version": version_of(review.text)})
     assert refused.status_code == 422 and "obligatoria" in refused.text and "#p-exporta_certificado" in refused.text
-    # Resume goes to the page of the missing question.
+    # Resume goes back to the last page opened on this device (a cookie)...
+    assert env.client.get(f"/diagnosticos/{response_id}", follow_redirects=False).headers["location"] == \
+        f"/diagnosticos/{response_id}/seccion/3"
+    # ... or, without it, to the page of the first missing question.
+    env.client.cookies.delete(f"coopdiag_seccion_{response_id}", path=f"/diagnosticos/{response_id}")
     assert env.client.get(f"/diagnosticos/{response_id}", follow_redirects=False).headers["location"] == \
         f"/diagnosticos/{response_id}/seccion/4"
     saved = post_section(env, response_id, 4, {"a.exporta_certificado": "ns"}, action="continuar")

@@ -96,14 +96,32 @@ def _section_url(response_id: int, number: int, anchor: str | None = None) -> st
     return f"/diagnosticos/{response_id}/seccion/{number}" + (f"#{anchor}" if anchor else "")
 
 
-def _resume_url(ctx: Context) -> str:
-    """Where the person stopped: the first section with an unanswered required question."""
+LAST_SECTION_COOKIE = "coopdiag_seccion_{}"
+LAST_SECTION_DAYS = 180
+
+
+def _resume_url(ctx: Context, last_visited: str | None = None) -> str:
+    """Where the person stopped: the last section they opened on this device (cookie), if it
+    still applies, else the first section with an unanswered required question; the review
+    page once every required question is answered."""
     if ctx.response.status in STORED:
         return f"/diagnosticos/{ctx.response.id}/resultados"
     section = qf.first_incomplete(ctx.sections, ctx.questionnaire, ctx.answers)
     if section is None:
         return f"/diagnosticos/{ctx.response.id}/revision"
+    if last_visited and last_visited.isdigit():
+        last = qf.section_by_number(ctx.sections, int(last_visited))
+        if last is not None and qf.is_visible(last, qf.relevance(ctx.questionnaire, ctx.answers)):
+            return _section_url(ctx.response.id, last.number)
     return _section_url(ctx.response.id, section.number)
+
+
+def _remember_section(page: Response, response_id: int, number: int) -> Response:
+    page.set_cookie(
+        LAST_SECTION_COOKIE.format(response_id), str(number), max_age=LAST_SECTION_DAYS * 86400,
+        path=f"/diagnosticos/{response_id}", httponly=True, samesite="lax",
+    )
+    return page
 
 
 def _light_of(response: DiagnosisResponse) -> str | None:
@@ -196,12 +214,14 @@ def start_diagnosis(
 
 @router.get("/diagnosticos/{response_id}")
 def resume(
+    request: Request,
     response_id: int,
     user: User = Depends(page_user),
     session: Session = Depends(get_db),
     settings: Settings = Depends(get_settings_dep),
 ) -> Response:
-    return redirect(_resume_url(_load(session, user, settings, response_id)))
+    ctx = _load(session, user, settings, response_id)
+    return redirect(_resume_url(ctx, request.cookies.get(LAST_SECTION_COOKIE.format(ctx.response.id))))
 
 
 def _section_or_404(ctx: Context, number: int) -> qf.Section:
@@ -281,7 +301,8 @@ def section_page(
         if following is not None:
             return redirect(_section_url(ctx.response.id, following.number))
         return redirect(f"/diagnosticos/{ctx.response.id}/revision")
-    return _render_section(request, ctx, section, answers=answers)
+    page = _render_section(request, ctx, section, answers=answers)
+    return _remember_section(page, ctx.response.id, section.number) if ctx.editable else page
 
 
 @router.post("/diagnosticos/{response_id}/seccion/{number}", response_class=HTMLResponse)
