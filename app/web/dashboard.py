@@ -90,7 +90,7 @@ class RoundDashboard:
     dimensions: list[DimensionStats]  # the first one is the overall result
 
 
-def _group(rows: list[tuple[str, str, str]], labels_in_order: list[str]) -> list[Breakdown]:
+def _group(rows: list[tuple[str, str]], labels_in_order: list[str]) -> list[Breakdown]:
     groups: dict[str, Breakdown] = {}
     for label, light in rows:
         groups.setdefault(label, Breakdown(label)).counts[light] += 1
@@ -100,10 +100,9 @@ def _group(rows: list[tuple[str, str, str]], labels_in_order: list[str]) -> list
 def round_dashboard(
     *, session: Session, user: User, settings: Settings, round: DiagnosisRound, filters: CooperativeFilters  # noqa: A002
 ) -> RoundDashboard:
-    cooperatives = {
-        c.id: c for c in session.scalars(list_statement(user=user, settings=settings, filters=filters))
-        if c.approved
-    }
+    # Every matching cooperative counts for the responses (a field team may interview one that
+    # still waits for approval); only approved ones count as missing a response.
+    cooperatives = {c.id: c for c in session.scalars(list_statement(user=user, settings=settings, filters=filters))}
     responses = session.execute(
         select(Response.cooperative_id, Response.status, Response.result_snapshot)
         .where(Response.round_id == round.id, Response.is_current.is_(True))
@@ -113,7 +112,9 @@ def round_dashboard(
     for row in responses:
         by_status[row.status] = by_status.get(row.status, 0) + 1
     answered = {row.cooperative_id for row in responses}
-    without = sorted((c for cid, c in cooperatives.items() if cid not in answered), key=lambda c: (c.name, c.id))
+    without = sorted(
+        (c for cid, c in cooperatives.items() if cid not in answered and c.approved), key=lambda c: (c.name, c.id)
+    )
 
     questionnaire = get_round_questionnaire(session=session, round=round)
     titles = {d.id: d.title for d in questionnaire.dimensions}
@@ -149,7 +150,7 @@ def round_dashboard(
             by_region=_group([(region, light) for _, region, light in rows], region_order),
         ))
     return RoundDashboard(
-        round=round, cooperatives=len(cooperatives), by_status=by_status,
+        round=round, cooperatives=sum(1 for c in cooperatives.values() if c.approved or c.id in answered), by_status=by_status,
         without_response=without, scored=scored, dimensions=dimensions,
     )
 
