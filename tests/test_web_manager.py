@@ -428,11 +428,15 @@ def test_no_page_ever_500s_on_odd_input(manager_env):
         reply = env.client.post(f"/diagnosticos/{response_id}/seccion/1", data=data, follow_redirects=False)
         assert reply.status_code in (303, 409, 422), (data, reply.status_code, reply.text[:300])
         assert "Traceback" not in reply.text
+    huge = env.client.post("/mis-cooperativas/99999999999999999999/rondas/1/iniciar",
+                           data={"csrf_token": token, "idempotency_key": "k" * 500})
+    assert huge.status_code == 404 and "Traceback" not in huge.text
     bad_date = post_section(env, response_id, 2, {"a.fecha_eleccion": "31-02-2026"})
     assert bad_date.status_code == 422 and 'value="31-02-2026"' in bad_date.text and "fecha válida" in bad_date.text
     chilean_date = post_section(env, response_id, 2, {"a.fecha_eleccion": "30-04-2025"})
     assert chilean_date.status_code == 303
-    for url in ("/diagnosticos/0", "/diagnosticos/abc", f"/diagnosticos/{response_id}/seccion/0",
+    for url in ("/diagnosticos/0", "/diagnosticos/abc", "/diagnosticos/99999999999999999999999",
+                "/diagnosticos/9223372036854775808/resultados", "/diagnosticos/-1/revision", f"/diagnosticos/{response_id}/seccion/0",
                 f"/diagnosticos/{response_id}/seccion/x", "/diagnosticos/999999/resultados"):
         reply = env.client.get(url)
         assert reply.status_code in (404, 422), (url, reply.status_code)

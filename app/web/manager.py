@@ -74,7 +74,16 @@ class Context:
         return dict(self.response.answers or {})
 
 
+MAX_ID = 2**31 - 1  # database ids are 32-bit integers: a larger number in a URL cannot exist
+
+
+def _check_id(value: int, what: str) -> None:
+    if not 1 <= value <= MAX_ID:
+        raise NotFound(f"No existe {what} {value} o no tiene acceso a ella.")
+
+
 def _load(session: Session, user: User, settings: Settings, response_id: int) -> Context:
+    _check_id(response_id, "la respuesta")
     response = service.get_response(session=session, user=user, settings=settings, response_id=response_id)
     cooperative = session.get(Cooperative, response.cooperative_id)
     round_ = session.get(DiagnosisRound, response.round_id)
@@ -194,7 +203,9 @@ def start_diagnosis(
     session: Session = Depends(get_db),
     settings: Settings = Depends(get_settings_dep),
 ) -> Response:
-    key = str(form.get("idempotency_key") or "").strip() or str(uuid.uuid4())
+    _check_id(cooperative_id, "la cooperativa")
+    _check_id(round_id, "la ronda")
+    key = str(form.get("idempotency_key") or "").strip()[:100] or str(uuid.uuid4())
     try:
         response, _ = service.create_response(
             session=session, user=user, settings=settings, idempotency_key=key,
