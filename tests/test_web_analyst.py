@@ -118,7 +118,7 @@ def test_rounds_list_and_dashboard_numbers_match_the_data(api_env, world):
     assert board.status_code == 200, board.text
     html = board.text
     assert 'id="estado-draft">1<' in html and 'id="estado-submitted">3<' in html and 'id="estado-validated">0<' in html
-    assert "1 cooperativas sin respuesta" in html and "Cooperativa Apícola Sin Respuesta" in html
+    assert "<span id=\"sin-respuesta\">1</span> cooperativa sin respuesta" in html and "Cooperativa Apícola Sin Respuesta" in html
     assert "Grupo Pendiente" not in html  # not approved: not in the round's population
     for dimension, table in ((None, "tabla-__overall__-macrozona"), ("gobernanza", "tabla-gobernanza-macrozona"),
                              ("finanzas", "tabla-finanzas-macrozona")):
