@@ -9,6 +9,21 @@
   var pending = {};
   var busy = false;
   var stopped = false;
+  var waiting = null; // a "Guardar" pressed while an autosave was on its way
+
+  /* Post the form once the autosave in flight is back, with the version it returned (so the
+     explicit save is not mistaken for a stale one). */
+  function release() {
+    var submitter = waiting;
+    waiting = null;
+    if (submitter && form.requestSubmit) { form.requestSubmit(submitter); return; }
+    if (submitter && submitter.name) {
+      var hidden = document.createElement("input");
+      hidden.type = "hidden"; hidden.name = submitter.name; hidden.value = submitter.value;
+      form.appendChild(hidden);
+    }
+    form.submit();
+  }
 
   function say(text, isError) {
     if (!statusBox) return;
@@ -74,8 +89,9 @@
     }).then(function (r) {
       busy = false;
       var error = (r.body && r.body.error) || {};
+      if (r.res.ok) versionInput.value = r.body.version;
+      if (waiting) { release(); return; }
       if (r.res.ok) {
-        versionInput.value = r.body.version;
         say("Guardado");
         refresh();
         flush();
@@ -94,6 +110,7 @@
       }
     }).catch(function () {
       busy = false;
+      if (waiting) { release(); return; }
       Object.keys(answers).forEach(function (k) { if (!(k in pending)) pending[k] = answers[k]; });
       say("Sin conexión: su respuesta se guardará cuando vuelva la conexión (o presione «Guardar»).", true);
     });
@@ -141,6 +158,12 @@
     }
     pending[fs.getAttribute("data-qid")] = value;
     flush();
+  });
+  form.addEventListener("submit", function (event) {
+    if (!busy) return;
+    event.preventDefault();
+    waiting = event.submitter || form.querySelector("button[type=submit]");
+    say("Guardando…");
   });
   window.addEventListener("online", flush);
 })();
