@@ -471,3 +471,44 @@ def test_form_parsing_unit():
     assert qf.answer_text(questionnaire.question("asistencia"), 1500000) == "1.500.000 %"
     assert qf.answer_text(questionnaire.question("junta_anual"), "ns") == qf.NS_LABEL
     assert qf.progress(questionnaire, {"junta_anual": True}).text == "1 de 9 respondidas"
+
+
+def test_returned_with_comment_then_validated(api_env):
+    env = api_env
+    world = make_world(env)
+    user, manager = env.user("manager", cooperatives=[world["coop"]])
+    _, analyst = env.user("analyst")
+    created = env.client.post("/api/v1/responses", headers={**manager, "Idempotency-Key": "devuelta-1"},
+                              json={"cooperative_id": world["coop"], "round_id": world["round"], "mode": "self"})
+    rid = created.json()["id"]
+    answers = {"junta_anual": True, "asistencia": 60, "servicios": ["insumos"], "consejo_vigente": False,
+               "actas": "si", "activo_corriente": 10, "pasivo_corriente": 5}
+    saved = env.client.patch(f"/api/v1/responses/{rid}/answers", headers=manager, json={"answers": answers, "version": 1})
+    assert saved.status_code == 200, saved.text
+    sent = env.client.post(f"/api/v1/responses/{rid}/submit", headers=manager, json={"version": 2})
+    assert sent.status_code == 200, sent.text
+    back = env.client.post(f"/api/v1/responses/{rid}/return", headers=analyst,
+                           json={"comment": "Revise la asistencia: el acta dice 45 %.", "version": 3})
+    assert back.status_code == 200, back.text
+
+    login(env, user)
+    home = page(env, "/mis-cooperativas").text
+    assert "devuelta con comentario" in home and "Revise la asistencia: el acta dice 45 %." in home
+    assert "Continuar el autodiagnóstico" in home
+    results = page(env, f"/diagnosticos/{rid}/resultados").text
+    assert "devolvió el diagnóstico con este comentario" in results and "Resultado preliminar" in results
+    review = page(env, f"/diagnosticos/{rid}/revision").text
+    assert "Revise la asistencia" in review and "Enviar diagnóstico" in review
+    fixed = post_section(env, rid, 1, {"a.junta_anual": "si", "a.asistencia": "45", "a.servicios": "insumos"})
+    assert fixed.status_code == 303
+    review = page(env, f"/diagnosticos/{rid}/revision").text
+    resent = env.client.post(f"/diagnosticos/{rid}/enviar", data={"csrf_token": csrf_of(review), "version": version_of(review)},
+                             follow_redirects=False)
+    assert resent.status_code == 303
+    with env.session() as session:
+        version = session.get(Response, rid).version
+    assert env.client.post(f"/api/v1/responses/{rid}/validate", headers=analyst, json={"version": version}).status_code == 200
+    home = page(env, "/mis-cooperativas").text
+    assert "validada" in home and "Ver resultados" in home and "Continuar el autodiagnóstico" not in home
+    results = page(env, f"/diagnosticos/{rid}/resultados").text
+    assert "Estado: validada" in results and "Resultado preliminar" not in results
