@@ -121,7 +121,8 @@
     fetch(form.getAttribute("data-section"), { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (res) { return res.ok ? res.text().then(function (t) { return { url: res.url, html: t }; }) : null; })
       .then(function (r) {
-        if (!r || r.url.split("#")[0].indexOf(form.getAttribute("data-section")) === -1) return;
+        // Redirected elsewhere (nothing of this section applies any more): leave the page as it is.
+        if (!r || new URL(r.url).pathname !== form.getAttribute("data-section")) return;
         var doc = new DOMParser().parseFromString(r.html, "text/html");
         var fresh = doc.getElementById("preguntas"), here = document.getElementById("preguntas");
         if (!fresh || !here) return;

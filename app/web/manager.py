@@ -28,7 +28,7 @@ from app.auth import policy
 from app.auth.models import User
 from app.cooperatives.models import Cooperative
 from app.deps import get_db, get_settings_dep
-from app.errors import ApiError, Conflict, Invalid, NotFound
+from app.errors import Conflict, Invalid, NotFound
 from app.questionnaires.models import QuestionnaireVersion
 from app.responses import service
 from app.responses.models import Response as DiagnosisResponse
