@@ -163,8 +163,23 @@ def _page(request: Request, status_code: int, message: str, headers=None):
     return response
 
 
+MAX_ID = 2_147_483_647  # every primary key is a 32-bit integer on both databases
+
+
 def install_error_handlers(app: FastAPI) -> None:
     from fastapi.responses import RedirectResponse
+
+    @app.middleware("http")
+    async def out_of_range_ids(request: Request, call_next):
+        # A number in the path no key can have is simply not found; without this check the
+        # database driver's overflow error would surface as a 500.
+        for segment in request.url.path.split("/"):
+            if segment.isdigit() and int(segment) > MAX_ID:
+                message = "No existe el recurso solicitado."
+                if _is_api(request):
+                    return error_response(404, "not_found", message)
+                return _page(request, 404, message)
+        return await call_next(request)
 
     from app.web.deps import LoginRequired
 

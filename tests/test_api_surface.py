@@ -68,3 +68,15 @@ def test_unknown_api_path_uses_the_error_shape(api_env):
     reply = api_env.client.get("/api/v1/no-existe")
     assert reply.status_code == 404
     assert reply.json()["error"]["code"] == "not_found"
+
+
+def test_ids_beyond_any_key_are_not_found_not_500(api_env):
+    _, admin = api_env.user("admin")
+    client = api_env.client
+    for path in ("/api/v1/responses/99999999999999999999999", "/api/v1/cooperatives/2147483648",
+                 "/api/v1/users/99999999999", "/api/v1/rounds/123456789012345"):
+        reply = client.get(path, headers=admin)
+        assert reply.status_code == 404, (path, reply.status_code)
+        assert reply.json()["error"]["code"] == "not_found"
+    page = client.get("/analisis/respuestas/99999999999999999999")
+    assert page.status_code in (404, 303)
