@@ -400,8 +400,10 @@ def _by_loss(result: QuestionResult) -> float:
     return result.loss
 
 
-def roll_up(children, green: float, red: float) -> tuple[float | None, Light, float | None]:
-    """The same rule for a dimension over its subcategories and for the overall over dimensions."""
+def roll_up(children, green: float, red: float) -> tuple[float | None, Light, float | None, bool]:
+    """The same rule for a dimension over its subcategories and for the overall over dimensions.
+
+    Returns score, light, coverage and whether the cap rule turned a green into yellow."""
     left_weight = lit_weight = points = 0.0
     any_red = False
     for child in children:
@@ -415,15 +417,15 @@ def roll_up(children, green: float, red: float) -> tuple[float | None, Light, fl
         points += child.weight * child.score
         any_red = any_red or light is RED
     if left_weight == 0:
-        return None, NOT_APPLICABLE, None
+        return None, NOT_APPLICABLE, None, False
     coverage = lit_weight / left_weight
     if coverage < 0.5:
-        return None, INSUFFICIENT, coverage
+        return None, INSUFFICIENT, coverage, False
     score = points / lit_weight
     light = light_for(score, green, red)
     if any_red and light is GREEN:
-        light = YELLOW  # cap rule: a red child keeps the parent from green
-    return score, light, coverage
+        return score, YELLOW, coverage, True  # cap rule: a red child keeps the parent from green
+    return score, light, coverage, False
 
 
 def score_valid(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> DiagnosisResult:
@@ -442,11 +444,11 @@ def score_valid(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> Dia
                     memo.clear()
                 found = memo[questions] = _subcategory_result(sub, questions)
             subs.append(found)
-        score, light, coverage = roll_up(subs, dim.green, dim.red)
-        dimensions.append(DimensionResult(dim.id, score, light, coverage, dim.weight, tuple(subs)))
-    score, light, coverage = roll_up(dimensions, plan.green, plan.red)
+        score, light, coverage, capped = roll_up(subs, dim.green, dim.red)
+        dimensions.append(DimensionResult(dim.id, score, light, coverage, dim.weight, tuple(subs), capped))
+    score, light, coverage, capped = roll_up(dimensions, plan.green, plan.red)
     return DiagnosisResult(
-        plan.questionnaire_id, plan.version, OverallResult(score, light, coverage), tuple(dimensions)
+        plan.questionnaire_id, plan.version, OverallResult(score, light, coverage, capped), tuple(dimensions)
     )
 
 

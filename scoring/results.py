@@ -145,6 +145,9 @@ class DimensionResult:
     coverage: float | None
     weight: float
     subcategories: tuple[SubcategoryResult, ...]
+    capped: bool = False
+    """True when the score alone would be green but a red subcategory caps it at yellow
+    (kept out of the JSON, whose overall and dimension objects hold the spec's keys only)."""
 
     def to_dict(self, *, _shared: bool = False) -> dict:
         return {
@@ -176,6 +179,8 @@ class OverallResult:
     score: float | None
     light: Light
     coverage: float | None
+    capped: bool = False
+    """True when the score alone would be green but a red dimension caps it at yellow."""
 
     def to_dict(self) -> dict:
         return {"score": percent(self.score), "light": self.light._value_, "coverage": fraction(self.coverage)}

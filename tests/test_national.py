@@ -108,3 +108,20 @@ def test_empty_answer_set_is_insufficient_data(national):
     result = scoring.score(national, {})
     assert result.overall.light == "insufficient_data"
     assert result.overall.score is None
+
+
+def test_capped_tells_when_the_cap_rule_turned_green_into_yellow():
+    data = {
+        "id": "cap", "version": "1", "title": "Cap",
+        "dimensions": [{"id": "d", "title": "D", "subcategories": [
+            {"id": f"s{i}", "title": f"S{i}", "questions": [{"id": f"q{i}", "text": "Q", "type": "yes_no"}]}
+            for i in range(5)
+        ]}],
+    }
+    questionnaire = scoring.questionnaire_from_data(data)
+    capped = scoring.score(questionnaire, {"q0": False, "q1": True, "q2": True, "q3": True, "q4": True})
+    assert capped.dimensions[0].light == "yellow" and capped.dimensions[0].capped is True
+    assert capped.overall.light == "yellow" and capped.overall.capped is False  # its child is yellow, not red
+    plain = scoring.score(questionnaire, {f"q{i}": True for i in range(5)})
+    assert plain.dimensions[0].capped is False
+    assert "capped" not in capped.to_dict()["dimensions"][0]  # the JSON keeps the spec's keys
