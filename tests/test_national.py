@@ -121,7 +121,7 @@ def test_capped_tells_when_the_cap_rule_turned_green_into_yellow():
     questionnaire = scoring.questionnaire_from_data(data)
     capped = scoring.score(questionnaire, {"q0": False, "q1": True, "q2": True, "q3": True, "q4": True})
     assert capped.dimensions[0].light == "yellow" and capped.dimensions[0].capped is True
-    assert capped.overall.light == "yellow" and capped.overall.capped is False  # its child is yellow, not red
+    assert capped.overall.light == "green" and capped.overall.capped is False  # its only child is yellow, not red
     plain = scoring.score(questionnaire, {f"q{i}": True for i in range(5)})
     assert plain.dimensions[0].capped is False
     assert "capped" not in capped.to_dict()["dimensions"][0]  # the JSON keeps the spec's keys
