@@ -65,6 +65,16 @@ def round_questionnaire(*, session: Session, round: DiagnosisRound) -> scoring.Q
 # --------------------------------------------------------------------------- serialisation
 
 
+def snapshot_of(result: scoring.DiagnosisResult) -> dict[str, Any]:
+    """The stored result: the scoring output plus, for the pages and the report, whether the
+    cap rule turned an overall or dimension green into yellow (so it can be explained)."""
+    snapshot = result.to_dict()
+    snapshot["overall"]["capped"] = result.overall.capped
+    for data, dimension in zip(snapshot["dimensions"], result.dimensions, strict=True):
+        data["capped"] = dimension.capped
+    return snapshot
+
+
 def result_summary(snapshot: dict[str, Any] | None) -> dict[str, Any] | None:
     if not snapshot:
         return None
@@ -248,7 +258,7 @@ def result(*, session: Session, user: User, settings: Settings, response_id: int
         "preview": True,
         "questionnaire_version_id": round_.questionnaire_version_id,
         "computed_at": None,
-        "result": scoring.score(questionnaire, answers).to_dict(),
+        "result": snapshot_of(scoring.score(questionnaire, answers)),
     }
 
 
@@ -598,7 +608,7 @@ def submit(*, session: Session, user: User, settings: Settings, response_id: int
                      for qid in missing],
             extra={"missing": missing},
         )
-    snapshot = scoring.score(questionnaire, answers).to_dict()
+    snapshot = snapshot_of(scoring.score(questionnaire, answers))
     now = _now()
     _compare_and_set(
         session, response, version,

@@ -77,5 +77,6 @@ def result_view(questionnaire: scoring.Questionnaire, outcome: dict[str, Any]) -
                 "pulled": [texts.get(qid, qid) for qid in sub.get("pulled_down_by", [])],
             })
         dimensions.append({"title": titles_d.get(dimension["id"], dimension["id"]), "light": dimension.get("light"),
-                           "score": dimension.get("score"), "subcategories": subs})
+                           "score": dimension.get("score"), "capped": dimension.get("capped", False),
+                           "subcategories": subs})
     return {"overall": data.get("overall") or {}, "result_dimensions": dimensions, "preview": outcome.get("preview")}

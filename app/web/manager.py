@@ -500,6 +500,7 @@ def _results_view(questionnaire: scoring.Questionnaire, snapshot: dict[str, Any]
             "light": dim.get("light"),
             "score": dim.get("score"),
             "coverage": dim.get("coverage"),
+            "capped": dim.get("capped", False),
             "subcategories": subcategories,
         })
     return {"overall": snapshot.get("overall") or {}, "dimensions": dimensions}
