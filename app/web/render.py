@@ -61,7 +61,14 @@ def light_message(light: str | None) -> str:
     return LIGHT_MESSAGES.get(Light(light), "") if light else ""
 
 
-templates.env.filters.update(fecha=fecha, numero=numero, porcentaje=porcentaje, luz=light_name)
+def rut(value: str | None) -> str:
+    """A stored RUT (76123456-7) as people write it (76.123.456-7)."""
+    from app.cooperatives.schemas import format_rut
+
+    return format_rut(value) if value else "—"
+
+
+templates.env.filters.update(fecha=fecha, numero=numero, porcentaje=porcentaje, luz=light_name, rut=rut)
 templates.env.globals.update(light_name=light_name, light_message=light_message, LIGHT_ICONS=LIGHT_ICONS)
 
 
