@@ -32,6 +32,7 @@ from app.rounds.service import get_round, get_round_questionnaire
 from app.settings import REGIONS, Settings
 from app.web import charts, dashboard
 from app.web.deps import form_user, page_user, posted_form
+from app.web import questionnaire_form as qf
 from app.web.render import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -265,11 +266,6 @@ def review_page(
     return render(request, "analyst/response.html", _review_context(session, user, settings, response_id))
 
 
-def _version(form: FormData) -> int | None:
-    value = str(form.get("version") or "").strip()
-    return int(value) if value.isdigit() else None
-
-
 def _review_problem(
     request: Request, session: Session, user: User, settings: Settings, response_id: int, error: ApiError,
     **extra: Any,
@@ -288,7 +284,7 @@ def validate_response(
 ) -> Response:
     _require_staff(user)
     try:
-        responses_service.validate(session=session, user=user, settings=settings, response_id=response_id, version=_version(form))
+        responses_service.validate(session=session, user=user, settings=settings, response_id=response_id, version=qf.posted_version(form))
     except (Conflict, Invalid) as error:
         return _review_problem(request, session, user, settings, response_id, error)
     return redirect(f"/analisis/respuestas/{response_id}", flash="La respuesta quedó validada.")
@@ -310,7 +306,7 @@ def return_response(
     try:
         responses_service.return_for_correction(
             session=session, user=user, settings=settings, response_id=response_id,
-            comment=comment.strip(), version=_version(form),
+            comment=comment.strip(), version=qf.posted_version(form),
         )
     except (Conflict, Invalid) as error:
         return _review_problem(request, session, user, settings, response_id, error, comment=comment)
@@ -327,7 +323,7 @@ def reopen_response(
     try:
         new = responses_service.reopen(
             session=session, user=user, settings=settings, response_id=response_id,
-            version=_version(form), comment=comment,
+            version=qf.posted_version(form), comment=comment,
         )
     except (Conflict, Invalid) as error:
         return _review_problem(request, session, user, settings, response_id, error)

@@ -311,10 +311,9 @@ def _with_fields(context: dict[str, Any], answers: dict[str, Any], **options: An
     questionnaire, section = context["questionnaire"], context["section"]
     fields = qf.build_fields(questionnaire, section, answers, **options)
     relevant = qf.relevance(questionnaire, answers)
-    counted = [q.id for q in section.questions if q.type != "computed" and relevant.get(q.id)]
     context.update({
         "groups": field_entry.grouped(section, fields),
-        "progress": qf.Progress(sum(1 for qid in counted if answers.get(qid) is not None), len(counted)),
+        "progress": qf.section_progress(section, answers, relevant),
         "overall_progress": qf.progress(questionnaire, answers, relevant),
     })
     return context
@@ -355,10 +354,7 @@ def save_dimension(
         raise Forbidden("No tiene permiso para modificar esta respuesta.")
     context = _entry_context(session, response, cooperative, round_, number)
     questionnaire, section = context["questionnaire"], context["section"]
-    try:
-        version = int(str(form.get(qf.VERSION_FIELD) or ""))
-    except ValueError:
-        version = None
+    version = qf.posted_version(form)
     parsed = qf.parse_form(questionnaire, form, section)
     stored = dict(response.answers or {})
     if parsed.errors:
@@ -440,10 +436,7 @@ def submit_interview(
 ) -> WebResponse:
     _require_field_access(user)
     response, cooperative, round_ = _interview(session, user, settings, response_id)
-    try:
-        version = int(str(form.get("version") or ""))
-    except ValueError:
-        version = None
+    version = qf.posted_version(form)
     try:
         response = responses.submit(session=session, user=user, settings=settings, response_id=response.id, version=version)
     except (Conflict, Invalid) as error:

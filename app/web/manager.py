@@ -332,10 +332,7 @@ def section_save(
         return redirect(_resume_url(ctx), flash="Este diagnóstico ya no se puede modificar.")
     action = str(form.get("accion") or "guardar")
     parsed = qf.parse_form(ctx.questionnaire, form, section)
-    try:
-        version = int(str(form.get(qf.VERSION_FIELD) or ""))
-    except ValueError:
-        version = None
+    version = qf.posted_version(form)
     if parsed.errors:
         count = len(parsed.errors)
         message = ("Hay 1 respuesta con problemas" if count == 1 else f"Hay {count} respuestas con problemas") + (
@@ -431,10 +428,7 @@ def submit(
     settings: Settings = Depends(get_settings_dep),
 ) -> Response:
     ctx = _load(session, user, settings, response_id)
-    try:
-        version = int(str(form.get(qf.VERSION_FIELD) or ""))
-    except ValueError:
-        version = None
+    version = qf.posted_version(form)
     try:
         service.submit(session=session, user=user, settings=settings, response_id=ctx.response.id, version=version)
     except Invalid as error:

@@ -180,11 +180,28 @@ class Progress:
         return f"{self.answered} de {self.total} respondidas"
 
 
+def _progress_of(questions: Iterable[Question], answers: Mapping[str, Any], relevant: Mapping[str, bool]) -> Progress:
+    counted = [q.id for q in questions if q.type != "computed" and relevant.get(q.id)]
+    return Progress(sum(1 for qid in counted if answers.get(qid) is not None), len(counted))
+
+
 def progress(questionnaire: Questionnaire, answers: Mapping[str, Any], relevant: Mapping[str, bool] | None = None) -> Progress:
     """Answered relevant questions (computed ones are not answered, so not counted)."""
     relevant = relevance(questionnaire, answers) if relevant is None else relevant
-    counted = [q.id for q in questionnaire.questions if q.type != "computed" and relevant.get(q.id)]
-    return Progress(sum(1 for qid in counted if answers.get(qid) is not None), len(counted))
+    return _progress_of(questionnaire.questions, answers, relevant)
+
+
+def section_progress(section: Section, answers: Mapping[str, Any], relevant: Mapping[str, bool]) -> Progress:
+    """The same count, for the questions of one section."""
+    return _progress_of(section.questions, answers, relevant)
+
+
+def posted_version(form: Any) -> int | None:
+    """The response version a form carried (its hidden field), or None when missing or garbled."""
+    try:
+        return int(str(form.get(VERSION_FIELD) or ""))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
