@@ -3,6 +3,7 @@
     .venv/bin/python bench/api_load.py --backend postgresql   # PostgreSQL at 127.0.0.1:5432, database test
     .venv/bin/python bench/api_load.py --backend sqlite
     options: --clients 50 --seconds 20 --port 8765 --rate 0 (saves/s per client; 0 = back to back)
+             --workers 2 --warmup 2 (seconds of load before measuring)
 
 Each client is a cooperative manager autosaving its own response: PATCH
 /api/v1/responses/{id}/answers with one answer and the version it last read, as
@@ -11,6 +12,11 @@ and the database is read back: every response must hold exactly the answers its
 client last saved successfully, and the audit trail exactly one event per save.
 Reports p50/p95/p99 latency, saves per second and the counts. Traffic stays on
 127.0.0.1; the run is bounded in time and stops by itself.
+
+The machine is small and shared, so throughput alone is a noisy figure: the run also
+reports the CPU time spent per save by the uvicorn workers, by the PostgreSQL backends
+serving them and by this load generator (from /proc, Linux only), and how busy the
+whole machine was meanwhile, which tells how much was left for the server.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -132,14 +139,16 @@ class RawConnection:
             self.writer.close()
 
 
-async def client_loop(port: int, spec: dict, questions: list[str], deadline: float,
+async def client_loop(port: int, spec: dict, questions: list[str], window: tuple[float, float],
                       latencies: list[float], outcome: dict, seed: int, interval: float = 0.0) -> None:
+    """Save until the end of ``window``; latencies and saves count only inside it (warm-up before)."""
     rng = random.Random(seed)
     headers = {"Authorization": f"Bearer {spec['token']}"}
     path = f"/api/v1/responses/{spec['response_id']}/answers"
     expected: dict[str, object] = {}
     saves = 0
     version = spec["version"]
+    measure_from, deadline = window
     connection = RawConnection(port)
     try:
         next_at = time.perf_counter() + rng.uniform(0, interval)
@@ -158,11 +167,14 @@ async def client_loop(port: int, spec: dict, questions: list[str], deadline: flo
                 connection.close()
                 connection = RawConnection(port)
                 continue
-            latencies.append(time.perf_counter() - started)
+            measured = started >= measure_from
+            if measured:
+                latencies.append(time.perf_counter() - started)
             if status == 200:
                 version = json.loads(payload)["version"]
                 expected[qid] = value
                 saves += 1
+                outcome["window_saves"] += measured
             else:
                 outcome["errors"][status] = outcome["errors"].get(status, 0) + 1
                 if status == 409:
@@ -173,16 +185,98 @@ async def client_loop(port: int, spec: dict, questions: list[str], deadline: flo
 
 
 async def run_clients(plan: list[dict], questions: list[str], port: int, seconds: float,
-                      rate: float = 0.0) -> tuple[list[float], dict, float]:
+                      rate: float = 0.0, warmup: float = 0.0,
+                      sample: Callable[[], dict] | None = None) -> tuple[list[float], dict, float]:
+    """Load for ``warmup + seconds``; ``sample`` (CPU counters) is called when the measured
+    window opens and when it closes, and the two readings are returned in the outcome."""
     latencies: list[float] = []
-    outcome = {"errors": {}, "transport_errors": [], "expected": {}}
-    started = time.perf_counter()
-    deadline = started + seconds
-    await asyncio.gather(*(
-        client_loop(port, spec, questions, deadline, latencies, outcome, seed, 1 / rate if rate else 0.0)
-        for seed, spec in enumerate(plan)
-    ))
-    return latencies, outcome, time.perf_counter() - started
+    outcome: dict = {"errors": {}, "transport_errors": [], "expected": {}, "window_saves": 0, "cpu": []}
+    measure_from = time.perf_counter() + warmup
+    window = (measure_from, measure_from + seconds)
+
+    async def sample_at(moment: float) -> None:
+        await asyncio.sleep(max(0.0, moment - time.perf_counter()))
+        if sample is not None:
+            outcome["cpu"].append(await asyncio.to_thread(sample))
+
+    await asyncio.gather(
+        sample_at(window[0]),
+        *(client_loop(port, spec, questions, window, latencies, outcome, seed, 1 / rate if rate else 0.0)
+          for seed, spec in enumerate(plan)),
+    )
+    if sample is not None:
+        outcome["cpu"].append(await asyncio.to_thread(sample))
+    return latencies, outcome, time.perf_counter() - measure_from
+
+
+# --------------------------------------------------------------------------- CPU accounting (Linux /proc)
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of one process (0 when it is gone or /proc is missing)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if parent == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine spent not idle, summed over its cores."""
+    try:
+        with open("/proc/stat") as stat:
+            values = [int(v) for v in stat.readline().split()[1:]]
+    except OSError:
+        return 0.0
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return (sum(values[:8]) - idle) / CLOCK_TICKS
+
+
+def cpu_sampler(server_pid: int, backend_pids: Callable[[], list[int]]) -> Callable[[], dict]:
+    def sample() -> dict:
+        times = os.times()
+        return {
+            "server": {pid: process_cpu(pid) for pid in children_of(server_pid) + [server_pid]},
+            "database": {pid: process_cpu(pid) for pid in backend_pids()},
+            "generator": times.user + times.system,
+            "machine": machine_busy(),
+            "at": time.perf_counter(),
+        }
+    return sample
+
+
+def cpu_report(first: dict, last: dict, saves: int) -> str:
+    def spent(kind: str) -> float:
+        return sum(value - first[kind].get(pid, 0.0) for pid, value in last[kind].items())
+
+    if not saves or not last["machine"]:
+        return "CPU per save: not measured (no /proc or no saves)"
+    seconds = last["at"] - first["at"]
+    server, database = spent("server"), spent("database")
+    generator = last["generator"] - first["generator"]
+    machine = last["machine"] - first["machine"]
+    others = max(0.0, machine - server - database - generator)
+    per_save = " + ".join(f"{name} {value / saves * 1000:.2f}" for name, value in
+                          (("uvicorn", server), ("postgres", database), ("generator", generator)))
+    return (f"CPU ms per save: {per_save} = {(server + database + generator) / saves * 1000:.2f}; "
+            f"machine busy {machine / seconds:.2f} of {os.cpu_count()} cores "
+            f"({others / seconds:.2f} by other processes)")
 
 
 def wait_ready(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
@@ -222,60 +316,88 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=20, help="measured seconds (after the warm-up)")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of load before measuring")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--rate", type=float, default=0.0,
                         help="saves per second per client (0 = back to back, to find the saturation throughput)")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="coopdiag-load-"))
-    schema = None
+    schema = admin = None
     if args.backend == "sqlite":
-        database_url = f"sqlite:///{workdir / 'load.db'}"
+        database_url = server_url = f"sqlite:///{workdir / 'load.db'}"
     else:
         schema = f"load_{uuid.uuid4().hex[:12]}"
         admin = create_engine(PG_BASE, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        database_url = make_url(PG_BASE).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+        url = make_url(PG_BASE).update_query_dict({"options": f"-csearch_path={schema}"})
+        database_url = url.render_as_string(hide_password=False)
+        # The server's connections carry a name, to find their backends and count their CPU.
+        server_url = url.update_query_dict({"application_name": schema}).render_as_string(hide_password=False)
+
+    def backend_pids() -> list[int]:
+        if admin is None:
+            return []
+        with admin.connect() as connection:
+            return list(connection.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"), {"name": schema}
+            ).scalars())
 
     try:
         plan, info = prepare(database_url, args.clients)
-        env = dict(os.environ, COOPDIAG_DATABASE_URL=database_url, COOPDIAG_QUESTIONNAIRES_DIR=str(ROOT / "questionnaires"))
+        env = dict(os.environ, COOPDIAG_DATABASE_URL=server_url, COOPDIAG_QUESTIONNAIRES_DIR=str(ROOT / "questionnaires"))
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(args.port),
-             "--workers", "2", "--log-level", "warning", "--no-access-log"],
+             "--workers", str(args.workers), "--log-level", "warning", "--no-access-log"],
             cwd=ROOT, env=env,
         )
         try:
             wait_ready(args.port, server)
-            latencies, outcome, elapsed = asyncio.run(run_clients(plan, info["questions"], args.port, args.seconds, args.rate))
+            load = run_clients(plan, info["questions"], args.port, args.seconds, args.rate, args.warmup,
+                               cpu_sampler(server.pid, backend_pids))
+            latencies, outcome, elapsed = run_event_loop(load)
         finally:
             server.terminate()
             server.wait(timeout=30)
         counts = verify(database_url, outcome)
     finally:
-        if schema is not None:
+        if admin is not None:
             with admin.connect() as connection:
                 connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             admin.dispose()
 
-    saves = sum(saves for _, saves in outcome["expected"].values())
+    saves = outcome["window_saves"]
     ordered = sorted(latencies)
 
     def percentile(p: float) -> float:
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000 if ordered else float("nan")
 
     pace = f"{args.rate:g} saves/s each" if args.rate else "back to back"
-    print(f"backend: {args.backend}, uvicorn 2 workers, {args.clients} clients ({pace}), {elapsed:.1f} s")
+    print(f"backend: {args.backend}, uvicorn {args.workers} workers, {args.clients} clients ({pace}), "
+          f"{elapsed:.1f} s measured after {args.warmup:g} s of warm-up")
     print(f"requests: {len(latencies)}, successful saves: {saves} ({saves / elapsed:,.0f} saves/s)")
     print(f"latency ms: p50 {percentile(0.50):.1f}, p95 {percentile(0.95):.1f}, p99 {percentile(0.99):.1f}, "
           f"max {ordered[-1] * 1000 if ordered else float('nan'):.1f}, mean {statistics.fmean(ordered) * 1000 if ordered else float('nan'):.1f}")
+    if len(outcome["cpu"]) == 2:
+        print(cpu_report(*outcome["cpu"], saves))
     print(f"error statuses: {outcome['errors'] or 'none'}; transport errors: {len(outcome['transport_errors'])}")
     print(f"after the run, in the database: lost {counts['lost']}, duplicated {counts['duplicated']}, "
           f"wrong value {counts['wrong_value']}")
-    if any(counts.values()):
+    if any(counts.values()) or outcome["errors"] or outcome["transport_errors"]:
         sys.exit(1)
+
+
+def run_event_loop(coroutine):
+    """uvloop when installed (a lighter generator: it shares the cores with the server)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coroutine)
 
 
 if __name__ == "__main__":
