@@ -324,6 +324,24 @@ def command_questionnaire_load(args: argparse.Namespace) -> int:
     return EXIT_USAGE if result.failed else EXIT_OK
 
 
+def command_xlsform(args: argparse.Namespace) -> int:
+    """Write a questionnaire file as an XLSForm (ODK Collect, KoboCollect)."""
+    from app.exchange.xlsform import XLSFormError, xlsform_bytes, xlsform_filename
+
+    questionnaire = _load_questionnaire(args.file)
+    try:
+        data = xlsform_bytes(questionnaire)
+    except XLSFormError as error:
+        _fail(f"el cuestionario «{args.file}» no se puede exportar a XLSForm: {error}", EXIT_USAGE)
+    output = args.output or xlsform_filename(questionnaire)
+    try:
+        Path(output).write_bytes(data)
+    except OSError as error:
+        _fail(f"no se pudo escribir «{output}»: {error.strerror}", EXIT_INVALID_ANSWERS)
+    print(f"XLSForm de «{questionnaire.title}» (id {questionnaire.id}, versión {questionnaire.version}) escrito en «{output}».")
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------
 # coopdiag db | serve
 
@@ -502,6 +520,12 @@ def build_parser() -> SpanishArgumentParser:
         help="por omisión la carpeta de cuestionarios configurada (COOPDIAG_QUESTIONNAIRES_DIR)",
     )
     load.set_defaults(handler=command_questionnaire_load)
+    xlsform = q_commands.add_parser("xlsform", help="exporta el cuestionario como XLSForm (ODK Collect, KoboCollect)")
+    xlsform.add_argument("file", metavar="ARCHIVO")
+    xlsform.add_argument(
+        "-o", "--output", metavar="SALIDA.xlsx", help="archivo a escribir; por omisión <id>-<versión>.xlsx en la carpeta actual"
+    )
+    xlsform.set_defaults(handler=command_xlsform)
 
     database = commands.add_parser("db", help="migraciones de la base de datos")
     db_commands = database.add_subparsers(dest="db_command", title="comandos", metavar="COMANDO", parser_class=SpanishArgumentParser)

@@ -133,3 +133,8 @@ def can_manage_questionnaires(user: User) -> bool:
 
 def can_export(user: User) -> bool:
     return is_staff(user)
+
+
+def can_download_xlsform(user: User) -> bool:
+    """The XLSForm of a questionnaire version is for offline collection: staff and field teams."""
+    return is_staff(user) or user.role == Role.FIELD

@@ -7,13 +7,16 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response as HttpResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.auth import policy
 from app.auth.models import User
 from app.deps import current_user, get_db
-from app.errors import NotFound
+from app.errors import Forbidden, Invalid, NotFound
+from app.exchange.xlsform import XLSFORM_MEDIA_TYPE, XLSFormError, xlsform_bytes, xlsform_filename
 from app.pagination import PageParams, page_of, page_params, paginate
 from app.questionnaires import service
 from app.questionnaires.models import QuestionnaireVersion
@@ -123,3 +126,32 @@ def get_definition(version_id: int, user: User = Depends(current_user), session:
     definition["version_id"] = row.id
     definition["content_hash"] = row.content_hash
     return definition
+
+
+@router.get(
+    "/questionnaires/{version_id}/xlsform",
+    summary="XLSForm de una versión de cuestionario (ODK Collect, KoboCollect)",
+    description=(
+        "El cuestionario como XLSForm (hojas `survey`, `choices` y `settings`) para recolectar "
+        "entrevistas sin conexión con ODK Collect o KoboCollect. Lo descargan el equipo de terreno, "
+        "analistas y administradores."
+    ),
+    response_class=HttpResponse,
+    responses={
+        200: {"content": {XLSFORM_MEDIA_TYPE: {}}, "description": "El archivo XLSX"},
+        403: {"description": "Su rol no descarga formularios"},
+        404: {"description": "No existe"},
+        422: {"description": "El cuestionario usa algo que XLSForm no puede expresar"},
+    },
+)
+def get_xlsform(version_id: int, user: User = Depends(current_user), session: Session = Depends(get_db)) -> HttpResponse:
+    row = _get(session, version_id)
+    if not policy.can_download_xlsform(user):
+        raise Forbidden("Solo el equipo de terreno, analistas y administradores descargan el formulario XLSForm.")
+    questionnaire = questionnaire_of_version(row)
+    try:
+        content = xlsform_bytes(questionnaire)
+    except XLSFormError as error:
+        raise Invalid(f"Este cuestionario no se puede exportar a XLSForm: {error}") from None
+    disposition = f'attachment; filename="{xlsform_filename(questionnaire)}"'
+    return HttpResponse(content=content, media_type=XLSFORM_MEDIA_TYPE, headers={"Content-Disposition": disposition})
