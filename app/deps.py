@@ -3,15 +3,16 @@ and the authenticated user (API token or session cookie, with CSRF for the cooki
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from app.auth.models import ApiToken, User, WebSession
-from app.auth.security import hash_token
+from app.auth.models import User
+from app.auth.service import find_api_token, find_web_session
 from app.errors import Forbidden, NotAuthenticated
 from app.settings import Settings
 
@@ -44,7 +45,7 @@ def authenticate(request: Request, session: Session) -> User | None:
     now = datetime.now(timezone.utc)
     token = _bearer_token(request)
     if token is not None:
-        api_token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+        api_token = find_api_token(session=session, token=token)
         if api_token is None or api_token.revoked_at is not None or not api_token.user.is_active:
             raise NotAuthenticated("El token de acceso no es válido o fue revocado.")
         if api_token.last_used_at is None or now - api_token.last_used_at > TOKEN_USE_RECORD_INTERVAL:
@@ -56,7 +57,7 @@ def authenticate(request: Request, session: Session) -> User | None:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    web_session = session.scalar(select(WebSession).where(WebSession.token_hash == hash_token(cookie)))
+    web_session = find_web_session(session=session, token=cookie)
     if web_session is None or web_session.expires_at <= now or not web_session.user.is_active:
         return None
     request.state.web_session = web_session
@@ -79,3 +80,37 @@ def current_user(request: Request, session: Session = Depends(get_db)) -> User:
     if user is None:
         raise NotAuthenticated("Debe iniciar sesión o enviar un token de acceso.")
     return user
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    """What ``authenticated_session`` gives a hot endpoint: the request's database session,
+    the user it authenticated and the settings."""
+
+    session: Session
+    user: User
+    settings: Settings
+
+
+def _open_authenticated(request: Request, session: Session) -> Authenticated:
+    return Authenticated(session, current_user(request, session), request.app.state.settings)
+
+
+async def authenticated_session(request: Request) -> AsyncIterator[Authenticated]:
+    """``get_db`` + ``current_user`` for a hot ``async def`` endpoint (the autosave).
+
+    Each synchronous dependency and a synchronous endpoint cost a trip to a worker thread
+    and back; here authentication is one trip, and the endpoint does its database work in
+    one more (``run_in_threadpool``), closing the session there (``with auth.session:``).
+    As with ``current_user``, a request without valid credentials gets 401 before its path,
+    headers and body are validated. A session the endpoint did not close (it failed before
+    its database work) is closed here, in a worker thread when a transaction is open.
+    """
+    session = request.app.state.sessionmaker()
+    try:
+        yield await run_in_threadpool(_open_authenticated, request, session)
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()  # nothing to roll back: no I/O

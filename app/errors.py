@@ -169,17 +169,29 @@ MAX_ID = 2_147_483_647  # every primary key is a 32-bit integer on both database
 def install_error_handlers(app: FastAPI) -> None:
     from fastapi.responses import RedirectResponse
 
-    @app.middleware("http")
-    async def out_of_range_ids(request: Request, call_next):
-        # A number in the path no key can have is simply not found; without this check the
-        # database driver's overflow error would surface as a 500.
-        for segment in request.url.path.split("/"):
-            if segment.isdigit() and int(segment) > MAX_ID:
+    class OutOfRangeIds:
+        """A number in the path no key can have is simply not found; without this check the
+        database driver's overflow error would surface as a 500. A plain ASGI middleware:
+        Starlette's BaseHTTPMiddleware (``@app.middleware``) costs a task and a stream per request."""
+
+        def __init__(self, app) -> None:
+            self.app = app
+
+        async def __call__(self, scope, receive, send) -> None:
+            if scope["type"] == "http" and any(
+                segment.isdigit() and int(segment) > MAX_ID for segment in scope["path"].split("/")
+            ):
+                request = Request(scope, receive)
                 message = "No existe el recurso solicitado."
                 if _is_api(request):
-                    return error_response(404, "not_found", message)
-                return _page(request, 404, message)
-        return await call_next(request)
+                    response = error_response(404, "not_found", message)
+                else:
+                    response = _page(request, 404, message)
+                await response(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+
+    app.add_middleware(OutOfRangeIds)
 
     from app.web.deps import LoginRequired
 

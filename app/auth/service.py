@@ -15,7 +15,7 @@ from functools import cache
 from typing import Iterable
 
 from sqlalchemy import Select, delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.auth import policy
 from app.auth.models import ApiToken, Invitation, Role, User, UserCooperative, UserMacrozone, WebSession
@@ -311,6 +311,31 @@ def open_session(*, session: Session, user: User, settings: Settings) -> NewSess
     session.add(record)
     session.flush()
     return NewSession(token=token, csrf_token=csrf, record=record, max_age=settings.session_hours * 3600)
+
+
+#: The user with their cooperative and macrozone links, joined into the same query (the
+#: links' default is one more query each): authentication is on every request's path.
+_USER_WITH_LINKS = (joinedload(User.cooperative_links), joinedload(User.macrozone_links))
+
+
+def find_web_session(*, session: Session, token: str) -> WebSession | None:
+    """The session record of a cookie value, with its user and the user's links (one query)."""
+    statement = (
+        select(WebSession)
+        .where(WebSession.token_hash == hash_token(token))
+        .options(joinedload(WebSession.user).options(*_USER_WITH_LINKS))
+    )
+    return session.execute(statement).unique().scalar_one_or_none()
+
+
+def find_api_token(*, session: Session, token: str) -> ApiToken | None:
+    """The record of a personal API token, with its user and the user's links (one query)."""
+    statement = (
+        select(ApiToken)
+        .where(ApiToken.token_hash == hash_token(token))
+        .options(joinedload(ApiToken.user).options(*_USER_WITH_LINKS))
+    )
+    return session.execute(statement).unique().scalar_one_or_none()
 
 
 def forget_session_token(*, session: Session, token: str) -> None:

@@ -11,10 +11,12 @@ see is answered with 404; one they may see but not act on, with 403.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+import pydantic_core
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -89,6 +91,17 @@ def result_summary(snapshot: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def response_dict(response: Response) -> dict[str, Any]:
     """The full JSON of a response (also the 'current state' of a 409)."""
+    return _response_fields(response, _iso)
+
+
+def response_json(response: Response) -> bytes:
+    """``response_dict`` serialised as the API's ``ResponseOut`` model serialises it (UTC
+    datetimes end in ``Z``), byte for byte, without building and validating the model: the
+    autosave answers with this."""
+    return pydantic_core.to_json(_response_fields(response, _utc))
+
+
+def _response_fields(response: Response, moment: Callable[[datetime | None], Any]) -> dict[str, Any]:
     return {
         "id": response.id,
         "cooperative_id": response.cooperative_id,
@@ -107,11 +120,11 @@ def response_dict(response: Response) -> dict[str, Any]:
         "interviewee_role": response.interviewee_role,
         "return_comment": response.return_comment,
         "created_by_id": response.created_by_id,
-        "created_at": _iso(response.created_at),
-        "updated_at": _iso(response.updated_at),
-        "submitted_at": _iso(response.submitted_at),
+        "created_at": moment(response.created_at),
+        "updated_at": moment(response.updated_at),
+        "submitted_at": moment(response.submitted_at),
         "submitted_by_id": response.submitted_by_id,
-        "validated_at": _iso(response.validated_at),
+        "validated_at": moment(response.validated_at),
         "validated_by_id": response.validated_by_id,
         "snapshot_questionnaire_version_id": response.snapshot_questionnaire_version_id,
         "result_summary": result_summary(response.result_snapshot),
@@ -136,12 +149,15 @@ def list_item_dict(response: Response) -> dict[str, Any]:
     }
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
 def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.isoformat()
+    value = _utc(value)
+    return None if value is None else value.isoformat()
 
 
 def etag(response: Response) -> str:
@@ -151,12 +167,20 @@ def etag(response: Response) -> str:
 # --------------------------------------------------------------------------- lookups
 
 
-def _visible_response(session: Session, user: User, settings: Settings, response_id: int) -> tuple[Response, Cooperative]:
-    response = session.get(Response, response_id)
-    cooperative = session.get(Cooperative, response.cooperative_id) if response is not None else None
-    if response is None or cooperative is None or not policy.can_view_response(user, response, cooperative, settings):
+def _visible_response(
+    session: Session, user: User, settings: Settings, response_id: int, *, with_round: bool = False
+) -> tuple[Response, Cooperative]:
+    """The response and its cooperative, read in one query; ``with_round`` reads the round
+    (and its questionnaire version) in the same query, so that ``session.get(DiagnosisRound,
+    …)`` afterwards finds it in the session without another one."""
+    entities: tuple = (Response, Cooperative, DiagnosisRound) if with_round else (Response, Cooperative)
+    statement = select(*entities).join(Cooperative, Cooperative.id == Response.cooperative_id)
+    if with_round:
+        statement = statement.join(DiagnosisRound, DiagnosisRound.id == Response.round_id)
+    row = session.execute(statement.where(Response.id == response_id)).one_or_none()
+    if row is None or not policy.can_view_response(user, row[0], row[1], settings):
         raise NotFound(f"No existe la respuesta {response_id} o no tiene acceso a ella.")
-    return response, cooperative
+    return row[0], row[1]
 
 
 def get_response(*, session: Session, user: User, settings: Settings, response_id: int) -> Response:
@@ -275,6 +299,20 @@ def _event(session: Session, response: Response, user: User, kind: EventKind, **
     session.add(ResponseEvent(response_id=response.id, user_id=user.id, kind=kind.value, at=_now(), **fields))
 
 
+def _answer_events(session: Session, response: Response, user: User, changes: list[tuple[str, Any, Any]]) -> None:
+    """One ``answer_changed`` event per changed answer, in one INSERT statement (a plain
+    insert: nothing needs the new rows as objects, and the unit of work is not free)."""
+    now = _now()
+    session.execute(
+        insert(ResponseEvent.__table__),
+        [
+            {"response_id": response.id, "user_id": user.id, "kind": EventKind.ANSWER_CHANGED.value, "at": now,
+             "question_id": qid, "old_value": old, "new_value": new}
+            for qid, old, new in changes
+        ],
+    )
+
+
 def _conflict_with_state(message: str, response: Response, code: str = "conflict") -> Conflict:
     return Conflict(message, code=code, extra={"current": response_dict(response)}, headers={"ETag": etag(response)})
 
@@ -338,8 +376,10 @@ def _finish(session: Session, response: Response) -> Response:
     return response
 
 
-def _editable(session: Session, user: User, settings: Settings, response_id: int, action: str) -> Response:
-    response, cooperative = _visible_response(session, user, settings, response_id)
+def _editable(
+    session: Session, user: User, settings: Settings, response_id: int, action: str, *, with_round: bool = False
+) -> Response:
+    response, cooperative = _visible_response(session, user, settings, response_id, with_round=with_round)
     if not policy.can_edit_response(user, response, cooperative, settings):
         raise Forbidden("No tiene permiso para modificar esta respuesta.")
     _check_status(response, EDITABLE, action)
@@ -535,7 +575,7 @@ def update_answers(
     *, session: Session, user: User, settings: Settings, response_id: int, answers: dict[str, Any], version: int | None
 ) -> Response:
     """Autosave: apply a subset of answers (null removes one). All or nothing."""
-    response = _editable(session, user, settings, response_id, "modificar las respuestas")
+    response = _editable(session, user, settings, response_id, "modificar las respuestas", with_round=True)
     version = _check_version(response, version)
     questionnaire = round_questionnaire(session=session, round=session.get(DiagnosisRound, response.round_id))
     errors = _answer_errors(questionnaire, answers)
@@ -556,8 +596,7 @@ def update_answers(
     if not changes:
         return response  # nothing changed: same version, no event
     _compare_and_set(session, response, version, answers=current)
-    for qid, old, new in changes:
-        _event(session, response, user, EventKind.ANSWER_CHANGED, question_id=qid, old_value=old, new_value=new)
+    _answer_events(session, response, user, changes)
     return _finish(session, response)
 
 
@@ -586,7 +625,7 @@ def update_details(
 
 
 def submit(*, session: Session, user: User, settings: Settings, response_id: int, version: int | None) -> Response:
-    response = _editable(session, user, settings, response_id, "enviar la respuesta")
+    response = _editable(session, user, settings, response_id, "enviar la respuesta", with_round=True)
     version = _check_version(response, version)
     round_ = session.get(DiagnosisRound, response.round_id)
     questionnaire = round_questionnaire(session=session, round=round_)
