@@ -215,7 +215,7 @@ def test_varied_questionnaire_rows(varied_content):
     to_xform(varied_content)
     book = sheets(varied_content)
     rows = by_name(book["survey"])
-    # the description as an introduction is not part of the form; metadata and RUT first
+    # start and end times (ODK metadata), then the RUT, then the groups
     assert [row["name"] for row in book["survey"][:3]] == ["start", "end", "rut_cooperativa"]
 
     assert (rows["tipo"]["type"], rows["rubros"]["type"]) == ("select_one op_tipo", "select_multiple op_rubros")

@@ -30,7 +30,8 @@ How answers map (the contract of the ODK/Kobo importers):
 ``relevant`` conditions and formulas are translated from the project's expression
 language (scoring.expressions AST) to XPath, keeping its three-valued logic: a question is
 relevant only when its condition is *true*; an answer that is empty, ``na``, ``ns`` or not
-relevant (ODK empties non-relevant fields) is *missing*. A construct with no XPath
+relevant is *missing*. (ODK Collect and KoboCollect treat a non-relevant field as blank in
+every expression, as the engine treats a non-relevant question as missing.) A construct with no XPath
 equivalent (an ordering comparison between texts that are not dates) raises XLSFormError
 naming the question.
 """
@@ -178,6 +179,11 @@ def number_literal(value: int | float) -> XPath:
 
 def selected(question_id: str, value: str) -> XPath:
     return XPath(f"selected({reference(question_id).text}, {string_literal(value).text})")
+
+
+def _selected_here(value: str) -> XPath:
+    """In a constraint: the field being answered holds this option."""
+    return XPath(f"selected(., {string_literal(value).text})")
 
 
 def _is_empty(question_id: str) -> XPath:
@@ -543,7 +549,7 @@ class _FormBuilder:
                 for value, label in [*((o.value, o.label) for o in question.options), *reserved]
             )
             if question.type == "multi":
-                exclusive = disjunction(*(selected_here(value) for value, _ in reserved))
+                exclusive = disjunction(*(_selected_here(value) for value, _ in reserved))
                 constraint = f"not({exclusive.text}) or count-selected(.) = 1"
                 message = " y ".join(f"«{label}»" for _, label in reserved)
                 message = f"{message} no se pueden marcar junto con otras opciones."
@@ -553,10 +559,6 @@ class _FormBuilder:
             required_message_es=_REQUIRED_SELECT if question.required else "",
             constraint=constraint, constraint_message_es=message, **common,
         )
-
-
-def selected_here(value: str) -> XPath:
-    return XPath(f"selected(., {string_literal(value).text})")
 
 
 def xlsform_rows(questionnaire: Questionnaire) -> dict[str, list[dict[str, str]]]:

@@ -1,5 +1,6 @@
 """JSON API views of the questionnaires domain (under /api/v1): the registered versions
-and their parsed definitions, for forms. Any user with a session may read them."""
+and their parsed definitions, for forms. Any user with a session may read them; the XLSForm
+of a version is for those who collect or manage interviews (policy.can_download_xlsform)."""
 
 from __future__ import annotations
 
