@@ -475,13 +475,12 @@ class _FormBuilder:
             constraint=f"regex(., {string_literal(RUT_PATTERN).text})",
             constraint_message_es="Escriba el RUT con guion y dígito verificador, por ejemplo 76.123.456-0 o 76123456-K.",
         )
+        # Group names hold a "-", which no question id (nor a name made from one) has: no clash possible.
         for dimension in q.dimensions:
             group = DIMENSION_GROUP_PREFIX + dimension.id
-            self.claim(group, f"la dimensión «{dimension.id}»", dimension.id)
             self.row(type="begin_group", name=group, label_es=dimension.title)
             for subcategory in dimension.subcategories:
                 sub_group = SUBCATEGORY_GROUP_PREFIX + subcategory.id
-                self.claim(sub_group, f"la subcategoría «{subcategory.id}»", subcategory.id)
                 self.row(type="begin_group", name=sub_group, label_es=subcategory.title)
                 for question in subcategory.questions:
                     self.question(question)
