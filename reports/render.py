@@ -1,0 +1,233 @@
+"""HTML and PDF rendering of a diagnostic report (Jinja2 + WeasyPrint).
+
+Safety: the Jinja2 environment escapes every value (autoescape on for every template),
+and WeasyPrint gets a URL fetcher that serves only files packaged under
+``reports/static`` and refuses everything else (network, other files, data: URLs), so a
+user-entered ``<img src="http://…">`` can neither become an element nor cause a request.
+
+Speed: the environment, the template and the parsed stylesheet are made once per
+process; the layout is block-based (no tables) and fonts come from fontconfig by family
+name (DejaVu Sans), with no @font-face to fetch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+import orjson
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from . import charts, view
+from . import formatting as fmt
+from .context import MIN_PEERS, ReportContext
+
+#: Bump when the renderer's code changes what a PDF looks like: it is part of cache_key().
+RENDERER_VERSION = "1"
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+STATIC_DIR = PACKAGE_DIR / "static"
+DATA_DIR = PACKAGE_DIR / "data"
+TEMPLATE = "report.html"
+STYLESHEET = TEMPLATES_DIR / "report.css"
+HEADER_NAME_LIMIT = 70
+
+#: Tagged PDF (PDF/UA structure) and metadata. Tagging costs about 10 % more time.
+PDF_OPTIONS = {"pdf_tags": True, "pdf_identifier": False, "presentational_hints": False}
+
+
+class RefusedURL(ValueError):
+    """WeasyPrint asked for something the report must not load."""
+
+
+def _static_path(url: str, root: Path) -> Path:
+    """The file under ``root`` that ``url`` names, or RefusedURL."""
+    parts = urlsplit(url)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        raise RefusedURL(f"the report loads no external resource: {url[:200]}")
+    path = Path(url2pathname(unquote(parts.path))).resolve()
+    if not path.is_relative_to(root.resolve()) or not path.is_file():
+        raise RefusedURL(f"not a packaged report file: {url[:200]}")
+    return path
+
+
+@lru_cache(maxsize=1)
+def _fetcher_class():
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class PackagedFilesFetcher(URLFetcher):
+        """Serves files under ``root`` (``reports/static``); raises for any other URL, so
+        nothing is ever requested from the network or read elsewhere on disk."""
+
+        def __init__(self, root: Path = STATIC_DIR):
+            super().__init__(allowed_protocols=("file",), allow_redirects=False, fail_on_errors=False)
+            self.root = root
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+            try:
+                path = _static_path(url, self.root)
+            except RefusedURL:
+                self.refused.append(url)
+                raise
+            return URLFetcherResponse(path.as_uri(), path.read_bytes(), status=200)
+
+    return PackagedFilesFetcher
+
+
+def url_fetcher(root: Path = STATIC_DIR):
+    """A new fetcher (it records the URLs it refused, for tests and logs)."""
+    return _fetcher_class()(root)
+
+
+# --------------------------------------------------------------------------- Jinja2
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,  # every template, whatever its name: user text is always escaped
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        fecha=fmt.fecha, numero=fmt.numero, puntaje=fmt.puntaje, cobertura=fmt.cobertura, umbral=fmt.umbral,
+        puntos=fmt.puntos, rut=fmt.rut, luz=fmt.light_word, icono=fmt.light_icon, mensaje=fmt.light_message,
+    )
+    return env
+
+
+def _chart_rows(overall: view.Level, questionnaire) -> list[charts.Bar]:
+    base = questionnaire.thresholds
+    thresholds = {s.id: s.thresholds for d in questionnaire.dimensions for s in d.subcategories}
+    rows = []
+    for dimension in overall.children:
+        rows.append(charts.Bar(label=f"{dimension.number}. {dimension.title}", score=None, light="", heading=True))
+        for sub in dimension.children:
+            own = thresholds.get(sub.id, base)
+            rows.append(charts.Bar(
+                label=f"{sub.number} {sub.title}", score=sub.score if sub.is_lit else None, light=sub.light,
+                green=own.green if own.green != base.green else None, red=own.red if own.red != base.red else None,
+            ))
+    return rows
+
+
+def page_data(context: ReportContext) -> dict[str, Any]:
+    """Everything the template needs, worked out from the context (pure)."""
+    questionnaire = context.questionnaire
+    answers = view.Answers(questionnaire, dict(context.answers or {}), context.snapshot or {})
+    overall = view.results(context, answers)
+    thresholds = questionnaire.thresholds
+    peers = view.peer_groups(context.peers, overall)
+    for group in peers:
+        if group["enough"]:
+            group["chart"] = charts.peers([
+                charts.PeerRow(r["title"], r["own"] if r["own_light"] in fmt.LIGHTS else None, r["own_light"],
+                               r["median"], r["q1"], r["q3"])
+                for r in group["rows"] if r["comparable"]
+            ])
+    cooperative = context.cooperative
+    return {
+        "ctx": context,
+        "coop": cooperative,
+        "diagnosis": context.diagnosis,
+        "questionnaire": questionnaire,
+        "header_name": fmt.shorten(cooperative.name, HEADER_NAME_LIMIT),
+        "header_round": fmt.shorten(context.diagnosis.round_name, 40),
+        "status_word": fmt.STATUS_WORDS.get(context.diagnosis.status, context.diagnosis.status),
+        "mode_word": fmt.MODE_WORDS.get(context.diagnosis.mode, context.diagnosis.mode),
+        "overall": overall,
+        "counts": view.light_counts(overall),
+        "radar": charts.radar([(d.title, d.score if d.is_lit else None, d.light) for d in overall.children],
+                              green=thresholds.green, red=thresholds.red),
+        "bars": charts.bars(_chart_rows(overall, questionnaire), green=thresholds.green, red=thresholds.red),
+        "peers": peers,
+        "min_peers": MIN_PEERS,
+        "changes": view.changes(context.previous, overall),
+        "snapshot_key": view.questionnaire_key(context.snapshot) or questionnaire.key,
+        "recommendations": view.recommendations(overall, pre_cooperative=cooperative.is_pre_cooperative),
+        "annex": view.annex(questionnaire, answers),
+        "thresholds": view.thresholds(questionnaire),
+        "counts_q": view.questionnaire_counts(questionnaire),
+        "light_words": fmt.LIGHT_WORDS,
+    }
+
+
+def render_html(context: ReportContext) -> str:
+    """The report as one HTML document (the stylesheet is given to WeasyPrint separately)."""
+    return environment().get_template(TEMPLATE).render(page_data(context))
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+@lru_cache(maxsize=1)
+def _stylesheet():
+    from weasyprint import CSS
+
+    return CSS(string=STYLESHEET.read_text(encoding="utf-8"), base_url=STATIC_DIR.as_uri() + "/",
+               url_fetcher=url_fetcher())
+
+
+def html_to_pdf(html: str, *, fetcher=None) -> bytes:
+    """PDF bytes of report HTML, loading nothing but packaged files."""
+    from weasyprint import HTML
+
+    document = HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=fetcher or url_fetcher())
+    return document.write_pdf(stylesheets=[_stylesheet()], **PDF_OPTIONS)
+
+
+def render_pdf(context: ReportContext) -> bytes:
+    """The report as PDF bytes (A4, Spanish, tagged, with bookmarks and metadata)."""
+    return html_to_pdf(render_html(context))
+
+
+# --------------------------------------------------------------------------- cache key
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"cannot hash {type(value).__name__}")
+
+
+@lru_cache(maxsize=1)
+def assets_digest() -> str:
+    """sha256 of the templates, stylesheet and data files: editing any changes every key."""
+    digest = hashlib.sha256()
+    for folder in (TEMPLATES_DIR, DATA_DIR, STATIC_DIR):
+        if folder.is_dir():
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def cache_key(context: ReportContext) -> str:
+    """sha256 over everything that changes the PDF: renderer version and packaged assets,
+    questionnaire key, snapshot, answers, cooperative, diagnosis, peers, previous diagnosis
+    and the date printed on it."""
+    payload = {
+        "renderer": RENDERER_VERSION,
+        "assets": assets_digest(),
+        "questionnaire": list(context.questionnaire.key),
+        "snapshot": context.snapshot,
+        "answers": context.answers,
+        "cooperative": asdict(context.cooperative),
+        "diagnosis": asdict(context.diagnosis),
+        "peers": [asdict(group) for group in context.peers],
+        "previous": asdict(context.previous) if context.previous is not None else None,
+        "generated_on": context.generated_on,
+    }
+    data = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_NAIVE_UTC,
+                        default=_default)
+    return hashlib.sha256(data).hexdigest()
+
+

@@ -1,0 +1,308 @@
+"""What the report shows, worked out from a :class:`~reports.context.ReportContext`.
+
+Pure functions that turn the stored snapshot, the questionnaire version it was scored
+with and the answers into plain dictionaries for the template: titles beside ids, lights
+in words, answers in words, peers, the change since the previous diagnosis and the
+suggested programmes. Nothing here is recomputed with today's rules: every light, score
+and list of questions comes from the snapshot as stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import scoring
+
+from . import formatting as fmt
+from .context import MIN_PEERS, PeerGroup, PreviousDiagnosis, ReportContext
+from .programs import Programme, catalogue
+
+OVERALL = "overall"
+
+
+@dataclass
+class Level:
+    """One result (overall, a dimension or a subcategory) as the report shows it."""
+
+    id: str
+    title: str
+    light: str
+    score: float | None
+    coverage: float | None
+    capped: bool = False
+    number: str = ""
+    """Section number, e.g. «2» for a dimension or «2.3» for a subcategory."""
+    critical: list[dict[str, str]] = field(default_factory=list)
+    pulled: list[dict[str, str]] = field(default_factory=list)
+    children: list["Level"] = field(default_factory=list)
+    dimension_id: str = ""
+
+    @property
+    def word(self) -> str:
+        return fmt.light_word(self.light)
+
+    @property
+    def icon(self) -> str:
+        return fmt.light_icon(self.light)
+
+    @property
+    def message(self) -> str:
+        return fmt.light_message(self.light)
+
+    @property
+    def score_text(self) -> str:
+        return fmt.puntaje(self.score)
+
+    @property
+    def coverage_text(self) -> str:
+        return fmt.cobertura(self.coverage)
+
+    @property
+    def is_lit(self) -> bool:
+        return self.light in fmt.LIGHTS
+
+
+def computed_values(questionnaire: scoring.Questionnaire, answers: dict[str, Any]) -> dict[str, Any]:
+    """Values of the computed indicators (e.g. a ratio) that the stored answers define.
+
+    Only for showing the value beside its question: lights and scores come from the
+    snapshot. Answers that no longer validate (they were valid when stored) give nothing.
+    """
+    from scoring.engine import evaluate
+
+    try:
+        scoring.validate_answers(questionnaire, answers)
+        values = evaluate(questionnaire._plan, answers)[0]
+    except Exception:  # noqa: BLE001 — a report must render whatever the stored answers are
+        return {}
+    return {q.id: values[q.id] for q in questionnaire.questions if q.type == "computed" and q.id in values}
+
+
+class Answers:
+    """Answers in words, with computed indicators taken from the snapshot when it stores
+    their value, else from the answers."""
+
+    def __init__(self, questionnaire: scoring.Questionnaire, answers: dict[str, Any], snapshot: dict[str, Any]):
+        self.questionnaire = questionnaire
+        self.answers = answers
+        self.stored: dict[str, dict[str, Any]] = {
+            q["id"]: q
+            for d in snapshot.get("dimensions") or []
+            for s in d.get("subcategories") or []
+            for q in s.get("questions") or []
+            if isinstance(q, dict) and "id" in q
+        }
+        needs_values = any(
+            q.type == "computed" and "value" not in self.stored.get(q.id, {}) for q in questionnaire.questions
+        )
+        self.computed = computed_values(questionnaire, answers) if needs_values else {}
+
+    def status(self, question_id: str) -> str | None:
+        return self.stored.get(question_id, {}).get("status")
+
+    def words(self, question: scoring.Question) -> str:
+        if question.type != "computed":
+            return fmt.answer_in_words(question, self.answers.get(question.id))
+        stored = self.stored.get(question.id, {})
+        value = stored["value"] if "value" in stored else self.computed.get(question.id)
+        if value is None:
+            return "No se pudo calcular (faltan datos o no corresponden)"
+        return fmt.answer_in_words(question, value)
+
+    def described(self, question_id: str) -> dict[str, str]:
+        if not self.questionnaire.has_question(question_id):
+            value = self.answers.get(question_id)
+            return {"id": question_id, "text": question_id, "answer": fmt.DASH if value is None else str(value)}
+        question = self.questionnaire.question(question_id)
+        return {"id": question_id, "text": question.text, "answer": self.words(question)}
+
+
+def _level(data: dict[str, Any], *, id: str, title: str, number: str = "", dimension_id: str = "") -> Level:  # noqa: A002
+    return Level(
+        id=id, title=title, light=data.get("light") or "insufficient_data", score=data.get("score"),
+        coverage=data.get("coverage"), capped=bool(data.get("capped")), number=number, dimension_id=dimension_id,
+    )
+
+
+def results(context: ReportContext, answers: Answers) -> Level:
+    """The overall result with its dimensions and their subcategories, titled and numbered,
+    each red or yellow subcategory with its critical failures and the other questions that
+    pulled it down (snapshot ``pulled_down_by``), in words."""
+    snapshot = context.snapshot
+    dimension_models = {d.id: d for d in context.questionnaire.dimensions}
+    overall = _level(snapshot.get("overall") or {}, id=OVERALL, title="Resultado general")
+    for d_index, dim in enumerate(snapshot.get("dimensions") or [], start=1):
+        model = dimension_models.get(dim.get("id"))
+        sub_titles = {s.id: s.title for s in model.subcategories} if model else {}
+        dimension = _level(dim, id=dim.get("id", ""), title=model.title if model else dim.get("id", ""),
+                           number=str(d_index))
+        for s_index, sub in enumerate(dim.get("subcategories") or [], start=1):
+            level = _level(sub, id=sub.get("id", ""), title=sub_titles.get(sub.get("id"), sub.get("id", "")),
+                           number=f"{d_index}.{s_index}", dimension_id=dimension.id)
+            if level.light in ("red", "yellow"):
+                critical = list(sub.get("critical_failures") or [])
+                level.critical = [answers.described(qid) for qid in critical]
+                level.pulled = [answers.described(qid) for qid in sub.get("pulled_down_by") or [] if qid not in critical]
+            dimension.children.append(level)
+        overall.children.append(dimension)
+    return overall
+
+
+def subcategories(overall: Level) -> list[Level]:
+    return [sub for dimension in overall.children for sub in dimension.children]
+
+
+def light_counts(overall: Level) -> dict[str, int]:
+    counts = dict.fromkeys(fmt.LIGHT_WORDS, 0)
+    for sub in subcategories(overall):
+        counts[sub.light] = counts.get(sub.light, 0) + 1
+    return counts
+
+
+# --------------------------------------------------------------------------- peers
+
+
+def peer_groups(peers: tuple[PeerGroup, ...], overall: Level) -> list[dict[str, Any]]:
+    """Each group with one row per score it has statistics for (overall first, then the
+    dimensions in report order): this cooperative's score beside the median and quartiles.
+    A group under MIN_PEERS peers has no rows and says so."""
+    order = [overall] + overall.children
+    groups = []
+    for group in peers:
+        stats = {s.key: s for s in group.stats}
+        rows = []
+        if group.count >= MIN_PEERS:
+            for level in order:
+                stat = stats.get(level.id)
+                if stat is None:
+                    continue
+                rows.append({
+                    "title": level.title, "own": level.score, "own_light": level.light,
+                    "median": stat.median, "q1": stat.q1, "q3": stat.q3, "count": stat.count,
+                    "comparable": stat.count >= MIN_PEERS and stat.median is not None,
+                    "position": _position(level.score, stat.q1, stat.q3),
+                })
+        groups.append({"label": group.label, "count": group.count, "enough": group.count >= MIN_PEERS and bool(rows),
+                       "rows": rows})
+    return groups
+
+
+def _position(score: float | None, q1: float | None, q3: float | None) -> str:
+    if score is None or q1 is None or q3 is None:
+        return "sin comparación"
+    if score < q1:
+        return "bajo el cuartil inferior"
+    if score > q3:
+        return "sobre el cuartil superior"
+    return "entre los cuartiles (en la mitad central)"
+
+
+# --------------------------------------------------------------------------- previous diagnosis
+
+
+def changes(previous: PreviousDiagnosis | None, overall: Level) -> dict[str, Any] | None:
+    """Overall and dimensions before and after, with the difference in points, matched by
+    dimension id (a dimension only in one of them shows a dash on the other side)."""
+    if previous is None:
+        return None
+    before = previous.snapshot or {}
+    before_dims = {d.get("id"): d for d in before.get("dimensions") or []}
+    rows = []
+    for level in [overall] + overall.children:
+        old = before.get("overall") if level.id == OVERALL else before_dims.get(level.id)
+        old = old or {}
+        old_score = old.get("score") if old.get("light") in fmt.LIGHTS else None
+        new_score = level.score if level.is_lit else None
+        difference = new_score - old_score if old_score is not None and new_score is not None else None
+        rows.append({
+            "title": level.title,
+            "before_light": old.get("light"), "before_score": old_score,
+            "after_light": level.light, "after_score": new_score,
+            "difference": difference,
+        })
+    before_key = questionnaire_key(previous.snapshot)
+    return {
+        "round_name": previous.round_name,
+        "submitted_at": previous.submitted_at,
+        "rows": rows,
+        "questionnaire_before": before_key,
+    }
+
+
+def questionnaire_key(snapshot: dict[str, Any] | None) -> tuple[str, str] | None:
+    info = (snapshot or {}).get("questionnaire") or {}
+    if not info.get("id"):
+        return None
+    return (str(info.get("id")), str(info.get("version", "")))
+
+
+# --------------------------------------------------------------------------- recommendations
+
+
+def recommendations(overall: Level, *, pre_cooperative: bool) -> dict[str, Any]:
+    """For each red, then yellow, subcategory the programmes that fit it (ids), and every
+    suggested programme once, in order of first suggestion, for the catalogue."""
+    items = []
+    used: dict[str, Programme] = {}
+    catalogue_ = catalogue()
+    subs = subcategories(overall)
+    for light in ("red", "yellow"):
+        for sub in subs:
+            if sub.light != light:
+                continue
+            programmes = catalogue_.suggest(sub.id, sub.dimension_id, pre_cooperative=pre_cooperative)
+            for programme in programmes:
+                used.setdefault(programme.id, programme)
+            items.append({"sub": sub, "programmes": programmes})
+    return {"items": items, "catalogue": list(used.values())}
+
+
+# --------------------------------------------------------------------------- annex
+
+
+def annex(questionnaire: scoring.Questionnaire, answers: Answers) -> list[dict[str, Any]]:
+    """Every question, grouped by dimension and subcategory, with its answer in words."""
+    sections = []
+    for dimension in questionnaire.dimensions:
+        subs = []
+        for sub in dimension.subcategories:
+            rows = []
+            for question in sub.questions:
+                status = answers.status(question.id)
+                if status == "not_relevant":
+                    words, note = "No corresponde", "muted"
+                else:
+                    words, note = answers.words(question), ("computed" if question.type == "computed" else "")
+                rows.append({"id": question.id, "text": question.text, "answer": words, "note": note,
+                             "critical": question.critical})
+            subs.append({"title": sub.title, "rows": rows})
+        sections.append({"title": dimension.title, "subcategories": subs})
+    return sections
+
+
+# --------------------------------------------------------------------------- methodology
+
+
+def thresholds(questionnaire: scoring.Questionnaire) -> dict[str, Any]:
+    """The file's thresholds and every dimension or subcategory that overrides them."""
+    base = questionnaire.thresholds
+    overrides = []
+    for dimension in questionnaire.dimensions:
+        if dimension.thresholds != base:
+            overrides.append({"title": dimension.title, "green": dimension.thresholds.green, "red": dimension.thresholds.red})
+        for sub in dimension.subcategories:
+            if sub.thresholds != dimension.thresholds:
+                overrides.append({"title": sub.title, "green": sub.thresholds.green, "red": sub.thresholds.red})
+    return {"green": base.green, "red": base.red, "overrides": overrides}
+
+
+def questionnaire_counts(questionnaire: scoring.Questionnaire) -> dict[str, int]:
+    questions = questionnaire.questions
+    return {
+        "dimensions": len(questionnaire.dimensions),
+        "subcategories": sum(len(d.subcategories) for d in questionnaire.dimensions),
+        "questions": len(questions),
+        "scored": sum(1 for q in questions if q.scored),
+        "critical": sum(1 for q in questions if q.critical),
+    }
