@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from typing import Iterable
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from app.auth import policy
@@ -318,24 +318,29 @@ def open_session(*, session: Session, user: User, settings: Settings) -> NewSess
 _USER_WITH_LINKS = (joinedload(User.cooperative_links), joinedload(User.macrozone_links))
 
 
+@cache
+def _by_token_statement(model: type[WebSession] | type[ApiToken]) -> Select:
+    """Built once: authentication runs it on every request."""
+    return (
+        select(model)
+        .where(model.token_hash == bindparam("token_hash"))
+        .options(joinedload(model.user).options(*_USER_WITH_LINKS))
+    )
+
+
+def _find_by_token(session: Session, model: type[WebSession] | type[ApiToken], token: str):
+    result = session.execute(_by_token_statement(model), {"token_hash": hash_token(token)})
+    return result.unique().scalar_one_or_none()
+
+
 def find_web_session(*, session: Session, token: str) -> WebSession | None:
     """The session record of a cookie value, with its user and the user's links (one query)."""
-    statement = (
-        select(WebSession)
-        .where(WebSession.token_hash == hash_token(token))
-        .options(joinedload(WebSession.user).options(*_USER_WITH_LINKS))
-    )
-    return session.execute(statement).unique().scalar_one_or_none()
+    return _find_by_token(session, WebSession, token)
 
 
 def find_api_token(*, session: Session, token: str) -> ApiToken | None:
     """The record of a personal API token, with its user and the user's links (one query)."""
-    statement = (
-        select(ApiToken)
-        .where(ApiToken.token_hash == hash_token(token))
-        .options(joinedload(ApiToken.user).options(*_USER_WITH_LINKS))
-    )
-    return session.execute(statement).unique().scalar_one_or_none()
+    return _find_by_token(session, ApiToken, token)
 
 
 def forget_session_token(*, session: Session, token: str) -> None:

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timezone
+from functools import cache
 from typing import Any
 
 import pydantic_core
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, Update, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, load_only
 from sqlalchemy.orm.attributes import set_committed_value
 
 import scoring
@@ -27,6 +28,7 @@ from app.auth.models import User
 from app.cooperatives.models import Cooperative
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.pagination import PageParams, paginate
+from app.questionnaires.models import QuestionnaireVersion
 from app.responses.models import EventKind, Response, ResponseEvent, ResponseMode, ResponseStatus
 from app.rounds.models import DiagnosisRound, RoundState
 from app.rounds.service import get_round_questionnaire
@@ -167,20 +169,47 @@ def etag(response: Response) -> str:
 # --------------------------------------------------------------------------- lookups
 
 
-def _visible_response(
+def _visible_response(session: Session, user: User, settings: Settings, response_id: int) -> tuple[Response, Cooperative]:
+    response, cooperative, _ = _visible_row(session, user, settings, response_id)
+    return response, cooperative
+
+
+def _visible_row(
     session: Session, user: User, settings: Settings, response_id: int, *, with_round: bool = False
-) -> tuple[Response, Cooperative]:
-    """The response and its cooperative, read in one query; ``with_round`` reads the round
-    (and its questionnaire version) in the same query, so that ``session.get(DiagnosisRound,
-    …)`` afterwards finds it in the session without another one."""
-    entities: tuple = (Response, Cooperative, DiagnosisRound) if with_round else (Response, Cooperative)
-    statement = select(*entities).join(Cooperative, Cooperative.id == Response.cooperative_id)
-    if with_round:
-        statement = statement.join(DiagnosisRound, DiagnosisRound.id == Response.round_id)
-    row = session.execute(statement.where(Response.id == response_id)).one_or_none()
+) -> tuple[Response, Cooperative, DiagnosisRound | None]:
+    """The response and its cooperative, and with ``with_round`` its round (with the round's
+    questionnaire version), all read in one query."""
+    row = session.execute(_response_row_statement(with_round), {"response_id": response_id}).one_or_none()
     if row is None or not policy.can_view_response(user, row[0], row[1], settings):
         raise NotFound(f"No existe la respuesta {response_id} o no tiene acceso a ella.")
-    return row[0], row[1]
+    return row[0], row[1], row[2] if with_round else None
+
+
+@cache
+def _response_row_statement(with_round: bool) -> Select:
+    """Built once (the autosave runs it on every save). Of the cooperative and the round only
+    what the policy and the questionnaire cache read is loaded at first (every column costs,
+    twice per save); any other attribute loads when it is first read."""
+    cooperative = load_only(Cooperative.id, Cooperative.region_code)
+    if not with_round:
+        return (
+            select(Response, Cooperative).join(Cooperative, Cooperative.id == Response.cooperative_id)
+            .where(Response.id == bindparam("response_id")).options(cooperative)
+        )
+    return (
+        select(Response, Cooperative, DiagnosisRound)
+        .join(Cooperative, Cooperative.id == Response.cooperative_id)
+        .join(DiagnosisRound, DiagnosisRound.id == Response.round_id)
+        .where(Response.id == bindparam("response_id"))
+        .options(
+            cooperative,
+            load_only(DiagnosisRound.id, DiagnosisRound.questionnaire_version_id),
+            joinedload(DiagnosisRound.questionnaire_version).load_only(
+                QuestionnaireVersion.id, QuestionnaireVersion.questionnaire_id, QuestionnaireVersion.version,
+                QuestionnaireVersion.content_hash,
+            ),
+        )
+    )
 
 
 def get_response(*, session: Session, user: User, settings: Settings, response_id: int) -> Response:
@@ -304,13 +333,16 @@ def _answer_events(session: Session, response: Response, user: User, changes: li
     insert: nothing needs the new rows as objects, and the unit of work is not free)."""
     now = _now()
     session.execute(
-        insert(ResponseEvent.__table__),
+        _EVENT_INSERT,
         [
             {"response_id": response.id, "user_id": user.id, "kind": EventKind.ANSWER_CHANGED.value, "at": now,
              "question_id": qid, "old_value": old, "new_value": new}
             for qid, old, new in changes
         ],
     )
+
+
+_EVENT_INSERT = insert(ResponseEvent.__table__)
 
 
 def _conflict_with_state(message: str, response: Response, code: str = "conflict") -> Conflict:
@@ -353,14 +385,26 @@ def _check_status(response: Response, allowed: tuple[str, ...], action: str) -> 
         )
 
 
+@cache
+def _compare_and_set_statement(names: tuple[str, ...]) -> Update:
+    """``UPDATE responses SET <names>, version = :new_version WHERE id = :id AND version = :version``,
+    built once per set of columns (a plain table statement: no ORM bulk-update machinery)."""
+    table = Response.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("cas_id"), table.c.version == bindparam("cas_version"))
+        .values({table.c[name]: bindparam(f"new_{name}") for name in (*names, "version")})
+    )
+
+
 def _compare_and_set(session: Session, response: Response, version: int, **values: Any) -> None:
     """Write ``values`` and bump the version only if the row still has ``version``; 409 otherwise."""
     values.setdefault("updated_at", _now())
+    session.flush()  # what the ORM update statement did first (usually nothing to write)
     outcome = session.execute(
-        update(Response)
-        .where(Response.id == response.id, Response.version == version)
-        .values(version=version + 1, **values)
-        .execution_options(synchronize_session=False)
+        _compare_and_set_statement(tuple(sorted(values))),
+        {"cas_id": response.id, "cas_version": version, "new_version": version + 1,
+         **{f"new_{name}": value for name, value in values.items()}},
     )
     if outcome.rowcount != 1:
         session.rollback()
@@ -377,13 +421,14 @@ def _finish(session: Session, response: Response) -> Response:
 
 
 def _editable(
-    session: Session, user: User, settings: Settings, response_id: int, action: str, *, with_round: bool = False
-) -> Response:
-    response, cooperative = _visible_response(session, user, settings, response_id, with_round=with_round)
+    session: Session, user: User, settings: Settings, response_id: int, action: str
+) -> tuple[Response, DiagnosisRound]:
+    """The response the user may edit now, and its round (read with it: the writes need it)."""
+    response, cooperative, round_ = _visible_row(session, user, settings, response_id, with_round=True)
     if not policy.can_edit_response(user, response, cooperative, settings):
         raise Forbidden("No tiene permiso para modificar esta respuesta.")
     _check_status(response, EDITABLE, action)
-    return response
+    return response, round_
 
 
 def _reviewable(session: Session, user: User, settings: Settings, response_id: int) -> Response:
@@ -575,9 +620,9 @@ def update_answers(
     *, session: Session, user: User, settings: Settings, response_id: int, answers: dict[str, Any], version: int | None
 ) -> Response:
     """Autosave: apply a subset of answers (null removes one). All or nothing."""
-    response = _editable(session, user, settings, response_id, "modificar las respuestas", with_round=True)
+    response, round_ = _editable(session, user, settings, response_id, "modificar las respuestas")
     version = _check_version(response, version)
-    questionnaire = round_questionnaire(session=session, round=session.get(DiagnosisRound, response.round_id))
+    questionnaire = round_questionnaire(session=session, round=round_)
     errors = _answer_errors(questionnaire, answers)
     if errors:
         raise _invalid_answers(errors)
@@ -604,7 +649,7 @@ def update_details(
     *, session: Session, user: User, settings: Settings, response_id: int, changes: dict[str, Any], version: int | None
 ) -> Response:
     """Change interview details (only the fields sent)."""
-    response = _editable(session, user, settings, response_id, "modificar los datos de la entrevista")
+    response, _ = _editable(session, user, settings, response_id, "modificar los datos de la entrevista")
     version = _check_version(response, version)
     merged = {name: getattr(response, name) for name in INTERVIEW_FIELDS}
     merged.update(changes)
@@ -625,9 +670,8 @@ def update_details(
 
 
 def submit(*, session: Session, user: User, settings: Settings, response_id: int, version: int | None) -> Response:
-    response = _editable(session, user, settings, response_id, "enviar la respuesta", with_round=True)
+    response, round_ = _editable(session, user, settings, response_id, "enviar la respuesta")
     version = _check_version(response, version)
-    round_ = session.get(DiagnosisRound, response.round_id)
     questionnaire = round_questionnaire(session=session, round=round_)
     answers = dict(response.answers or {})
     errors = [
