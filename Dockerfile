@@ -9,16 +9,22 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /srv/coopdiag
 
+# WeasyPrint (PDF reports) needs Pango and a font; nothing else is fetched at run time.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY . .
 RUN pip install . \
     && useradd --system --home-dir /srv/coopdiag --shell /usr/sbin/nologin coopdiag \
-    && mkdir -p var \
-    && chown coopdiag:coopdiag var
+    && mkdir -p var/informes \
+    && chown -R coopdiag:coopdiag var
 
 # The package is installed in site-packages: point it at the data it reads from here.
 ENV COOPDIAG_MIGRATIONS_DIR=/srv/coopdiag/migrations \
     COOPDIAG_QUESTIONNAIRES_DIR=/srv/coopdiag/questionnaires \
-    COOPDIAG_DATABASE_URL=sqlite:////srv/coopdiag/var/coopdiag.db
+    COOPDIAG_DATABASE_URL=sqlite:////srv/coopdiag/var/coopdiag.db \
+    COOPDIAG_REPORTS_CACHE_DIR=/srv/coopdiag/var/informes
 
 USER coopdiag
 EXPOSE 8000

@@ -8,6 +8,7 @@ from app.auth.views import router as auth_router
 from app.cooperatives.views import router as cooperatives_router
 from app.exchange.views import router as exchange_router
 from app.questionnaires.views import router as questionnaires_router
+from app.reports.views import api_router as reports_router
 from app.responses.views import router as responses_router
 from app.rounds.views import router as rounds_router
 
@@ -17,4 +18,5 @@ api_router.include_router(cooperatives_router)
 api_router.include_router(rounds_router)
 api_router.include_router(questionnaires_router)
 api_router.include_router(responses_router)
+api_router.include_router(reports_router)
 api_router.include_router(exchange_router)

@@ -25,8 +25,10 @@ from app.web import analyst as web_analyst
 from app.web import field as web_field
 from app.web import manager as web_manager
 from app.web.views import router as web_router
+from app.reports.views import web_router as reports_web_router
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
+from app.headers import SecurityHeaders
 from app.questionnaires.service import (
     DirectoryContents,
     LoadedQuestionnaire,
@@ -151,8 +153,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.catalog = Catalog()
     install_error_handlers(app)
+    app.add_middleware(SecurityHeaders, https_only=settings.is_production)
     app.include_router(api_router)
     app.include_router(web_router)
+    app.include_router(reports_web_router)
     for area in (web_manager, web_field, web_analyst, web_admin):
         app.include_router(area.router)
     app.mount("/static", StaticFiles(directory=str(APP_DIR / "static")), name="static")

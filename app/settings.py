@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The repository root (the folder holding ``app/``, ``migrations/``, ``questionnaires/``).
@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     #: Only needs setting when the package is installed outside the repository
     #: (e.g. ``pip install .`` in the Docker image).
     migrations_dir: Path = PROJECT_ROOT / "migrations"
+    #: Folder where rendered PDF reports are kept, named by the hash of their content
+    #: (a report is rendered once per snapshot, peers and date). Empty: no cache.
+    reports_cache_dir: Path | None = PROJECT_ROOT / "var" / "informes"
     environment: Literal["development", "production"] = "development"
     #: Secret for signing cookies/tokens. Required in production.
     secret_key: SecretStr = SecretStr(_DEV_SECRET_KEY)
@@ -68,6 +71,11 @@ class Settings(BaseSettings):
     #: Lifetime of a browser session and of an invitation link.
     session_hours: int = 12
     invitation_days: int = 14
+
+    @field_validator("reports_cache_dir", mode="before")
+    @classmethod
+    def _empty_means_no_cache(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _check_macrozones(self) -> "Settings":

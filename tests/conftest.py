@@ -219,7 +219,7 @@ class ApiEnv:
 
 
 @pytest.fixture
-def api_env(migrated_db_url: str, write_questionnaire, questionnaires_dir: Path) -> Iterator[ApiEnv]:
+def api_env(migrated_db_url: str, write_questionnaire, questionnaires_dir: Path, tmp_path: Path) -> Iterator[ApiEnv]:
     """The app on a migrated database of each backend, serving the sample questionnaire."""
     from fastapi.testclient import TestClient
 
@@ -227,7 +227,9 @@ def api_env(migrated_db_url: str, write_questionnaire, questionnaires_dir: Path)
     from app.settings import Settings
 
     write_questionnaire()
-    settings = Settings(database_url=migrated_db_url, questionnaires_dir=questionnaires_dir)
+    settings = Settings(
+        database_url=migrated_db_url, questionnaires_dir=questionnaires_dir, reports_cache_dir=tmp_path / "informes"
+    )
     app = create_app(settings)
     with TestClient(app) as client:
         yield ApiEnv(client, app.state.sessionmaker, settings)

@@ -1,0 +1,174 @@
+"""``coopdiag report`` and ``coopdiag reports``: PDF diagnostics from the command line.
+
+A round's reports render on every core (WeasyPrint gains nothing from threads: a process
+pool), written to a folder or streamed into one ZIP, with a progress bar on the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from itertools import repeat
+from pathlib import Path
+from typing import NoReturn
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _fail(message: str, status: int = EXIT_USAGE) -> NoReturn:
+    print(f"coopdiag: error: {message}", file=sys.stderr)
+    sys.exit(status)
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    one = commands.add_parser("report", help="genera el informe PDF de un diagnóstico enviado o validado")
+    one.add_argument("response_id", metavar="RESPUESTA", type=int, help="número de la respuesta")
+    one.add_argument("-o", "--output", metavar="ARCHIVO.pdf", required=True, help="dónde guardar el PDF")
+    one.set_defaults(handler=command_report)
+
+    many = commands.add_parser("reports", help="genera los informes PDF de toda una ronda, en una carpeta o un ZIP")
+    many.add_argument("--round", dest="round_ref", metavar="RONDA", required=True, help="número o nombre de la ronda")
+    many.add_argument("--out", metavar="CARPETA_O_ZIP", required=True,
+                      help="una carpeta (se crea si no existe) o un archivo terminado en .zip")
+    many.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                      help="procesos en paralelo (por omisión, uno por núcleo)")
+    many.set_defaults(handler=command_reports)
+
+
+def _settings():
+    from app.settings import get_settings
+
+    try:
+        return get_settings()
+    except ValueError as error:
+        _fail(f"configuración no válida: {error}")
+
+
+def command_report(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.db import session_scope
+    from app.errors import ApiError
+    from app.reports import service
+
+    settings = _settings()
+    try:
+        with session_scope(settings.database_url) as session:
+            report = service.report_pdf(session=session, user=None, settings=settings, response_id=args.response_id)
+    except ApiError as error:
+        _fail(error.message, EXIT_FAILED)
+    except SQLAlchemyError as error:
+        _fail(f"no se pudo leer la base de datos; ¿está actualizada? ({type(error).__name__})", EXIT_FAILED)
+    try:
+        Path(args.output).write_bytes(report.content)
+    except OSError as error:
+        _fail(f"no se pudo escribir {args.output}: {error.strerror}", EXIT_FAILED)
+    print(f"Informe guardado en {args.output} ({len(report.content) // 1024} KB).", file=sys.stderr)
+    return EXIT_OK
+
+
+def _round_id(session, reference: str) -> int:
+    from sqlalchemy import select
+
+    from app.rounds.models import DiagnosisRound
+
+    reference = reference.strip()
+    if reference.isdigit() and session.get(DiagnosisRound, int(reference)) is not None:
+        return int(reference)
+    found = session.scalar(select(DiagnosisRound.id).where(DiagnosisRound.name == reference))
+    if found is None:
+        _fail(f"no existe la ronda «{reference}» (use su número o su nombre exacto)")
+    return found
+
+
+class Progress:
+    """A one-line progress bar on a terminal; a line every tenth of the way otherwise."""
+
+    def __init__(self, total: int, stream=sys.stderr) -> None:
+        self.total, self.done, self.stream = total, 0, stream
+        self.started = time.monotonic()
+        self.tty = stream.isatty()
+        self._last_tenth = -1
+
+    def step(self) -> None:
+        self.done += 1
+        share = self.done / self.total if self.total else 1.0
+        if self.tty:
+            filled = int(share * 30)
+            bar = "█" * filled + "·" * (30 - filled)
+            self.stream.write(f"\r[{bar}] {self.done}/{self.total} informes")
+            if self.done == self.total:
+                self.stream.write("\n")
+            self.stream.flush()
+        elif int(share * 10) != self._last_tenth:
+            self._last_tenth = int(share * 10)
+            print(f"{self.done}/{self.total} informes", file=self.stream)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def _rendered(jobs, cache_dir, workers: int) -> Iterator[tuple[str, bytes]]:
+    from app.reports.service import render_job
+
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield render_job(job, cache_dir)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(render_job, jobs, repeat(cache_dir), chunksize=2)
+
+
+def command_reports(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.db import session_scope
+    from app.errors import ApiError
+    from app.reports import service
+
+    if args.jobs < 1:
+        _fail("--jobs debe ser un número entero mayor que cero")
+    settings = _settings()
+    try:
+        with session_scope(settings.database_url) as session:
+            round_, jobs = service.round_jobs(
+                session=session, user=None, settings=settings, round_id=_round_id(session, args.round_ref)
+            )
+    except ApiError as error:
+        _fail(error.message, EXIT_FAILED)
+    except SQLAlchemyError as error:
+        _fail(f"no se pudo leer la base de datos; ¿está actualizada? ({type(error).__name__})", EXIT_FAILED)
+    if not jobs:
+        _fail(f"la ronda «{round_.name}» no tiene diagnósticos enviados ni validados", EXIT_FAILED)
+
+    out = Path(args.out)
+    as_zip = out.suffix.lower() == ".zip"
+    progress = Progress(len(jobs))
+    files = _rendered(jobs, settings.reports_cache_dir, args.jobs)
+    try:
+        if as_zip:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            partial = out.with_name(out.name + ".partial")
+            with partial.open("wb") as handle:
+                for chunk in service.zip_stream(_counted(files, progress)):
+                    handle.write(chunk)
+            partial.replace(out)  # a ZIP appears only when complete
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            for name, content in _counted(files, progress):
+                (out / name).write_bytes(content)
+    except OSError as error:
+        _fail(f"no se pudo escribir en {out}: {error.strerror or error}", EXIT_FAILED)
+    seconds = f"{progress.elapsed():.1f}".replace(".", ",")  # Chilean decimal comma
+    print(f"{len(jobs)} informes de la ronda «{round_.name}» en {out} ({seconds} s, {args.jobs} procesos).", file=sys.stderr)
+    return EXIT_OK
+
+
+def _counted(files: Iterator[tuple[str, bytes]], progress: Progress) -> Iterator[tuple[str, bytes]]:
+    for item in files:
+        yield item
+        progress.step()

@@ -1,0 +1,342 @@
+"""Diagnostic reports: gather what a PDF needs from the database, render it with ``reports``
+(cached on disk by the hash of its content) and stream a whole round as a ZIP.
+
+Authorization: one report is visible exactly like its response (``app.responses.service``
+asks ``app.auth.policy``); a whole round's reports need ``policy.can_export``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tempfile
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, undefer
+
+import reports
+import scoring
+from app.auth import policy
+from app.auth.models import User
+from app.cooperatives.models import Cooperative
+from app.cooperatives.schemas import LEGAL_TYPE_LABELS
+from app.cooperatives.sectors import sector_label
+from app.errors import Conflict, Forbidden, NotFound
+from app.questionnaires.models import QuestionnaireVersion
+from app.reports.peers import PeerRow, peer_groups, scores_of
+from app.responses import service as responses
+from app.responses.models import Response, ResponseStatus
+from app.rounds.models import DiagnosisRound
+from app.rounds.service import questionnaire_of_version
+from app.settings import REGIONS, Settings
+from reports.context import PreviousDiagnosis, ReportContext, ReportCooperative, ReportDiagnosis
+
+CHILE = ZoneInfo("America/Santiago")
+STORED = (ResponseStatus.SUBMITTED.value, ResponseStatus.VALIDATED.value)
+
+
+def today_in_chile() -> date:
+    return datetime.now(CHILE).date()
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """A report to render in another process: ``scoring.Questionnaire`` does not pickle (its
+    compiled plan holds closures), so the job carries the questionnaire's source text and the
+    worker parses it once per version."""
+
+    filename: str
+    questionnaire_source: str
+    context: ReportContext  # with questionnaire=None while in transit
+
+    @classmethod
+    def of(cls, filename: str, context: ReportContext, source: str) -> "RenderJob":
+        return cls(filename, source, dataclasses.replace(context, questionnaire=None))  # type: ignore[arg-type]
+
+    def restored(self) -> ReportContext:
+        return dataclasses.replace(self.context, questionnaire=_parsed(self.questionnaire_source))
+
+
+@lru_cache(maxsize=8)
+def _parsed(source: str) -> scoring.Questionnaire:
+    return scoring.load_questionnaire(source)
+
+
+# --------------------------------------------------------------------------- gathering
+
+
+def slug(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:60] or "ronda"
+
+
+def report_filename(*, cooperative: Cooperative, round_: DiagnosisRound, response: Response) -> str:
+    suffix = f"-rev{response.revision}" if response.revision > 1 else ""
+    return f"diagnostico-{cooperative.rut}-{slug(round_.name)}{suffix}.pdf"
+
+
+def _report_cooperative(cooperative: Cooperative, settings: Settings) -> ReportCooperative:
+    return ReportCooperative(
+        name=cooperative.name,
+        rut=cooperative.rut,
+        legal_type=cooperative.legal_type,
+        legal_type_label=LEGAL_TYPE_LABELS.get(cooperative.legal_type, cooperative.legal_type),
+        region_code=cooperative.region_code,
+        region_name=REGIONS.get(cooperative.region_code, str(cooperative.region_code)),
+        macrozone=settings.macrozone_of(cooperative.region_code),
+        comuna=cooperative.comuna,
+        sectors=tuple(sector_label(code) for code in cooperative.sectors or []),
+        daes_number=cooperative.daes_number,
+        members_women=cooperative.members_women,
+        members_men=cooperative.members_men,
+        members_under_35=cooperative.members_under_35,
+        founding_year=cooperative.founding_year,
+    )
+
+
+def round_peer_rows(*, session: Session, settings: Settings, round_id: int) -> list[PeerRow]:
+    """Every cooperative's current stored result in the round (one query for all reports)."""
+    rows = session.execute(
+        select(Response.cooperative_id, Response.result_snapshot, Cooperative.region_code, Cooperative.sectors)
+        .join(Cooperative, Cooperative.id == Response.cooperative_id)
+        .where(Response.round_id == round_id, Response.is_current.is_(True), Response.status.in_(STORED))
+    ).all()
+    return [
+        PeerRow(
+            cooperative_id=cooperative_id,
+            macrozone=settings.macrozone_of(region_code),
+            sectors=tuple(sectors or ()),
+            scores=scores_of(snapshot),
+        )
+        for cooperative_id, snapshot, region_code, sectors in rows
+    ]
+
+
+def previous_diagnosis(*, session: Session, response: Response, round_: DiagnosisRound) -> PreviousDiagnosis | None:
+    """The cooperative's latest stored diagnosis in a round that opened before this one."""
+    row = session.execute(
+        select(Response, DiagnosisRound.name)
+        .join(DiagnosisRound, DiagnosisRound.id == Response.round_id)
+        .where(
+            Response.cooperative_id == response.cooperative_id,
+            Response.round_id != response.round_id,
+            DiagnosisRound.opens_on < round_.opens_on,
+            Response.is_current.is_(True),
+            Response.status.in_(STORED),
+            Response.result_snapshot.is_not(None),
+        )
+        .order_by(DiagnosisRound.opens_on.desc(), Response.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    earlier, round_name = row
+    return PreviousDiagnosis(round_name=round_name, snapshot=earlier.result_snapshot, submitted_at=earlier.submitted_at)
+
+
+def _names(session: Session, *user_ids: int | None) -> dict[int, str]:
+    ids = {user_id for user_id in user_ids if user_id is not None}
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.full_name).where(User.id.in_(ids))).all())
+
+
+def _snapshot_version(session: Session, response: Response) -> QuestionnaireVersion:
+    version = session.scalar(
+        select(QuestionnaireVersion)
+        .options(undefer(QuestionnaireVersion.source))
+        .where(QuestionnaireVersion.id == response.snapshot_questionnaire_version_id)
+    )
+    if version is None:
+        raise NotFound("No se encontró la versión del cuestionario con que se calculó este diagnóstico.")
+    return version
+
+
+def build_context(
+    *,
+    session: Session,
+    settings: Settings,
+    response: Response,
+    cooperative: Cooperative,
+    round_: DiagnosisRound,
+    today: date,
+    peer_rows: list[PeerRow] | None = None,
+) -> tuple[ReportContext, QuestionnaireVersion]:
+    """The report's input for a submitted or validated response, from what was stored."""
+    if response.status not in STORED or response.result_snapshot is None:
+        raise Conflict(
+            "El informe PDF está disponible cuando el diagnóstico ha sido enviado; este aún es un borrador.",
+            code="not_submitted",
+        )
+    version = _snapshot_version(session, response)
+    questionnaire = questionnaire_of_version(version)
+    if peer_rows is None:
+        peer_rows = round_peer_rows(session=session, settings=settings, round_id=round_.id)
+    names = _names(session, response.submitted_by_id)
+    context = ReportContext(
+        cooperative=_report_cooperative(cooperative, settings),
+        diagnosis=ReportDiagnosis(
+            response_id=response.id,
+            revision=response.revision,
+            status=response.status,
+            mode=response.mode,
+            round_name=round_.name,
+            submitted_at=response.submitted_at,
+            submitted_by=names.get(response.submitted_by_id) if response.submitted_by_id else None,
+            validated_at=response.validated_at,
+            interviewer_name=response.interviewer_name,
+            institution=response.institution,
+            interview_date=response.interview_date,
+            interview_place=response.interview_place,
+            interviewee_role=response.interviewee_role,
+        ),
+        questionnaire=questionnaire,
+        snapshot=response.result_snapshot,
+        answers=dict(response.answers or {}),
+        generated_on=today,
+        peers=peer_groups(
+            rows=peer_rows,
+            cooperative_id=cooperative.id,
+            macrozone=settings.macrozone_of(cooperative.region_code),
+            sectors=list(cooperative.sectors or []),
+            keys=["overall", *(d.id for d in questionnaire.dimensions)],
+            sector_label=sector_label,
+        ),
+        previous=previous_diagnosis(session=session, response=response, round_=round_),
+    )
+    return context, version
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def render_cached(context: ReportContext, *, cache_dir: Path | None) -> bytes:
+    """The PDF of a context; identical content is rendered once (file named by its hash)."""
+    if cache_dir is None:
+        return reports.render_pdf(context)
+    path = cache_dir / f"{reports.cache_key(context)}.pdf"
+    try:
+        return path.read_bytes()
+    except OSError:
+        pass
+    content = reports.render_pdf(context)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        # Write then rename, so a concurrent reader never sees half a file.
+        fd, temporary = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.replace(temporary, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+    return content
+
+
+def report_pdf(
+    *, session: Session, user: User | None, settings: Settings, response_id: int, today: date | None = None
+) -> ReportFile:
+    """The PDF of one response, for anyone who may see the response (``user`` None: the
+    operator at the command line, ``coopdiag report``)."""
+    if user is None:
+        response = session.get(Response, response_id)
+        if response is None:
+            raise NotFound(f"No existe la respuesta {response_id}.")
+    else:
+        response = responses.get_response(session=session, user=user, settings=settings, response_id=response_id)
+    cooperative = session.get(Cooperative, response.cooperative_id)
+    round_ = session.get(DiagnosisRound, response.round_id)
+    context, _ = build_context(
+        session=session, settings=settings, response=response, cooperative=cooperative, round_=round_,
+        today=today or today_in_chile(),
+    )
+    return ReportFile(
+        filename=report_filename(cooperative=cooperative, round_=round_, response=response),
+        content=render_cached(context, cache_dir=settings.reports_cache_dir),
+    )
+
+
+def round_jobs(
+    *, session: Session, user: User | None, settings: Settings, round_id: int, today: date | None = None
+) -> tuple[DiagnosisRound, list[RenderJob]]:
+    """Every submitted or validated response of a round (current revisions), ready to render.
+
+    ``user`` None is the operator at the command line (``coopdiag reports``), who already holds
+    the database credentials; through the web and the API only staff who may export get here."""
+    if user is not None and not policy.can_export(user):
+        raise Forbidden("Solo analistas y administradores descargan los informes de una ronda completa.")
+    round_ = session.get(DiagnosisRound, round_id)
+    if round_ is None:
+        raise NotFound(f"No existe la ronda {round_id}.")
+    today = today or today_in_chile()
+    peer_rows = round_peer_rows(session=session, settings=settings, round_id=round_id)
+    statement = (
+        select(Response, Cooperative)
+        .join(Cooperative, Cooperative.id == Response.cooperative_id)
+        .where(Response.round_id == round_id, Response.is_current.is_(True), Response.status.in_(STORED))
+        .order_by(Cooperative.name, Response.id)
+    )
+    if user is not None:
+        statement = statement.where(policy.cooperative_visibility(user, settings))
+    pairs = session.execute(statement).all()
+    jobs = []
+    for response, cooperative in pairs:
+        context, version = build_context(
+            session=session, settings=settings, response=response, cooperative=cooperative, round_=round_,
+            today=today, peer_rows=peer_rows,
+        )
+        jobs.append(RenderJob.of(report_filename(cooperative=cooperative, round_=round_, response=response), context, version.source))
+    return round_, jobs
+
+
+def render_job(job: RenderJob, cache_dir: Path | None) -> tuple[str, bytes]:
+    """Top-level so a process pool can run it."""
+    return job.filename, render_cached(job.restored(), cache_dir=cache_dir)
+
+
+# --------------------------------------------------------------------------- ZIP streaming
+
+
+class _Pipe:
+    """A write-only, unseekable sink: zipfile then writes data descriptors and never seeks,
+    and what it wrote so far can be handed to the client and dropped."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def drain(self) -> bytes:
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        return data
+
+
+def zip_stream(files: Iterable[tuple[str, bytes]]) -> Iterator[bytes]:
+    """A ZIP of (name, content) pairs, produced file by file: memory holds one file at a time."""
+    pipe = _Pipe()
+    # PDFs are already compressed: storing them is as small and much faster.
+    with zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[arg-type]
+        for name, content in files:
+            archive.writestr(name, content)
+            yield pipe.drain()
+    yield pipe.drain()
