@@ -121,8 +121,14 @@ def page(browser, base_url: str) -> Iterator:
     context = browser.new_context(base_url=base_url, viewport={"width": 390, "height": 844}, locale="es-CL")
     context.set_default_timeout(10_000)
     page = context.new_page()
+    # Every page must work under the Content-Security-Policy: a refused script, style or
+    # image shows up as a console error and fails the test.
+    refused: list[str] = []
+    page.on("console", lambda message: message.type == "error" and "Content Security Policy" in message.text
+            and refused.append(f"{page.url}: {message.text}"))
     yield page
     context.close()
+    assert not refused, "La política de seguridad de contenido bloqueó recursos:\n" + "\n".join(refused)
 
 
 @pytest.fixture
