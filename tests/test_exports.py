@@ -434,30 +434,31 @@ def test_codebook_describes_every_column(api_env, world, analyst):
 # --------------------------------------------------------------------------- filters, parameters, who
 
 
-@pytest.mark.parametrize(("params", "ruts"), [
+FILTERS = [
     ({"region": 13}, ["76123456-0"]),
     ({"macrozone": "Sur"}, ["65000000-5"]),
     ({"sector": "apicola"}, ["76123456-0"]),
     ({"legal_type": "servicios"}, ["70000000-0"]),
     ({"status": "draft"}, ["70000000-0"]),
     ({"status": "validated", "macrozone": "Centro"}, []),
-])
-def test_filters(api_env, world, analyst, params, ruts):
-    reply = export(api_env, analyst, world, **params)
-    assert reply.status_code == 200, reply.text
-    assert [row["rut"] for row in csv_rows(reply.content.decode())] == ruts
-
-
-@pytest.mark.parametrize(("params", "field"), [
+]
+BAD_PARAMETERS = [
     ({"format": "pdf"}, "format"), ({"shape": "ancho"}, "shape"), ({"flavour": "libreoffice"}, "flavour"),
     ({"separator": "tab"}, "separator"), ({"status": "perdida"}, "status"), ({"legal_type": "x"}, "legal_type"),
     ({"region": 99}, "region"), ({"macrozone": "Polo Sur"}, "macrozone"), ({"sector": "oro"}, "sector"),
     ({"per_page": 0, "format": "json"}, "per_page"),
-])
-def test_bad_parameters_answer_422_naming_them(api_env, world, analyst, params, field):
-    reply = export(api_env, analyst, world, **params)
-    assert reply.status_code == 422, reply.text
-    assert field in [detail["field"] for detail in reply.json()["error"]["details"]]
+]
+
+
+def test_filters_and_bad_parameters(api_env, world, analyst):
+    for params, ruts in FILTERS:
+        reply = export(api_env, analyst, world, **params)
+        assert reply.status_code == 200, (params, reply.text)
+        assert [row["rut"] for row in csv_rows(reply.content.decode())] == ruts, params
+    for params, field in BAD_PARAMETERS:
+        reply = export(api_env, analyst, world, **params)
+        assert reply.status_code == 422, (params, reply.text)
+        assert field in [detail["field"] for detail in reply.json()["error"]["details"]], params
 
 
 def test_who_may_export(api_env, world):

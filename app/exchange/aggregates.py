@@ -42,7 +42,15 @@ from app.cooperatives.schemas import LEGAL_TYPE_LABELS
 from app.cooperatives.sectors import SECTORS
 from app.cooperatives.service import CooperativeFilters, list_statement
 from app.errors import Forbidden, Invalid
-from app.exchange.exports import Level, members_total, questionnaire_levels, snapshot_levels, stream_rows
+from app.exchange.exports import (
+    Level,
+    decode_json,
+    json_text,
+    members_total,
+    questionnaire_levels,
+    snapshot_levels,
+    stream_rows,
+)
 from app.reports.peers import quartiles
 from app.responses.models import Response, ResponseStatus
 from app.rounds.models import DiagnosisRound
@@ -205,8 +213,8 @@ def counted_statement(*, user: User, settings: Settings, round_id: int, filters:
             Response.result_snapshot.is_not(None),
         )
         .with_only_columns(
-            Cooperative.id, Cooperative.region_code, Cooperative.legal_type, Cooperative.sectors,
-            Cooperative.members_women, Cooperative.members_men, Response.result_snapshot,
+            Cooperative.id, Cooperative.region_code, Cooperative.legal_type, json_text(Cooperative.sectors),
+            Cooperative.members_women, Cooperative.members_men, json_text(Response.result_snapshot),
         )
         .order_by(None)
         .order_by(Cooperative.id)
@@ -216,12 +224,12 @@ def counted_statement(*, user: User, settings: Settings, round_id: int, filters:
 def result_rows(session: Session, statement: Select) -> list[ResultRow]:
     rows = []
     for row in stream_rows(session, statement):
-        levels = snapshot_levels(row.result_snapshot)
+        levels = snapshot_levels(decode_json(row.result_snapshot))
         if not levels:  # a JSON null stored as such
             continue
         rows.append(ResultRow(
             cooperative_id=row.id, region_code=row.region_code, legal_type=row.legal_type,
-            sectors=tuple(row.sectors or ()), members=members_total(row.members_women, row.members_men),
+            sectors=tuple(decode_json(row.sectors) or ()), members=members_total(row.members_women, row.members_men),
             results={key: (level.get("score"), level.get("light")) for key, level in levels.items()},
         ))
     return rows

@@ -56,7 +56,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 from openpyxl.utils import get_column_letter
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Text, cast, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import scoring
@@ -158,8 +158,8 @@ class CsvDialect:
             decimal_comma=excel,
         )
 
-    def formatter(self) -> Callable[[Any], str]:
-        """The text of one value in this dialect (see the module docstring)."""
+    def formats(self) -> dict[type, Callable[[Any], str]]:
+        """The text of a value in this dialect by its type (see the module docstring)."""
         if self.decimal_comma:
             def number(value: float) -> str:
                 return _plain_number(value).replace(".", ",")
@@ -171,10 +171,14 @@ class CsvDialect:
                 return value.strftime("%d-%m-%Y %H:%M")
         else:
             number, day, moment = _plain_number, date.isoformat, datetime.isoformat
-        formats: dict[type, Callable[[Any], str]] = {
+        return {
             str: neutralise, int: str, float: number, date: day, datetime: moment,
             bool: _yes_no, list: _joined, type(None): lambda value: "",
         }
+
+    def formatter(self) -> Callable[[Any], str]:
+        """The text of one value in this dialect."""
+        formats = self.formats()
         return lambda value: formats.get(type(value), _fallback)(value)
 
 
@@ -224,9 +228,9 @@ def csv_chunks(table: Table, dialect: CsvDialect) -> Iterator[bytes]:
         buffer.write("\ufeff")
     writer = csv.writer(buffer, delimiter=dialect.separator, lineterminator="\r\n")
     writer.writerow(table.names)
-    text = dialect.formatter()
+    text = dialect.formats().get
     for count, row in enumerate(table.rows, start=1):
-        writer.writerow([text(value) for value in row])
+        writer.writerow([text(type(value), _fallback)(value) for value in row])
         if count % CHUNK_ROWS == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -430,13 +434,23 @@ class ExportFilters:
     status: str | None = None  # a ResponseStatus value
 
 
+def json_text(column: Any) -> Any:
+    """A JSON column read as its text, to be parsed with ``decode_json``: orjson parses the
+    answers and result snapshots several times faster than the driver's json module."""
+    return cast(column, Text).label(column.key)
+
+
+def decode_json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
+
+
 _SOURCE_COLUMNS = (
     Cooperative.id.label("cooperative_id"), Cooperative.rut, Cooperative.name, Cooperative.legal_type,
-    Cooperative.region_code, Cooperative.comuna, Cooperative.sectors, Cooperative.members_women,
+    Cooperative.region_code, Cooperative.comuna, json_text(Cooperative.sectors), Cooperative.members_women,
     Cooperative.members_men, Cooperative.members_under_35,
     Response.id.label("response_id"), Response.revision, Response.status, Response.mode, Response.created_at,
-    Response.updated_at, Response.submitted_at, Response.validated_at, Response.interview_date, Response.answers,
-    Response.result_snapshot,
+    Response.updated_at, Response.submitted_at, Response.validated_at, Response.interview_date,
+    json_text(Response.answers), json_text(Response.result_snapshot),
 )
 
 
@@ -472,7 +486,7 @@ class _Context:
 
 
 def _sectors(row: Any, ctx: _Context) -> list[str]:
-    return list(row.sectors or [])
+    return list(decode_json(row.sectors) or [])
 
 
 #: The wide shape's first columns: (column, value of a row).
@@ -584,7 +598,7 @@ def snapshot_levels(snapshot: dict[str, Any] | None) -> dict[str, dict[str, Any]
 
 
 def _scored_snapshot(row: Any) -> dict[str, Any] | None:
-    return row.result_snapshot if row.status in SCORED_STATUSES else None
+    return decode_json(row.result_snapshot) if row.status in SCORED_STATUSES else None
 
 
 def wide_columns(questionnaire: scoring.Questionnaire) -> list[Column]:
@@ -607,12 +621,17 @@ def wide_columns(questionnaire: scoring.Questionnaire) -> list[Column]:
 
 def wide_rows(rows: Iterable[Any], *, questionnaire: scoring.Questionnaire, ctx: _Context) -> Iterator[list[Any]]:
     questions = answered_questions(questionnaire)
+    question_ids = [question.id for question in questions]
+    dates = [(index, question) for index, question in enumerate(questions, start=len(_RESPONSE_FIELDS))
+             if question.type == "date"]
     levels = [level.key for level in questionnaire_levels(questionnaire)]
     for row in rows:
-        answers = row.answers or {}
+        answers = decode_json(row.answers) or {}
         results = snapshot_levels(_scored_snapshot(row))
         values = [getter(row, ctx) for _, getter in _RESPONSE_FIELDS]
-        values.extend(_answer_value(question, answers.get(question.id)) for question in questions)
+        values.extend([answers.get(question_id) for question_id in question_ids])
+        for index, question in dates:
+            values[index] = _answer_value(question, values[index])
         for key in levels:
             level = results.get(key, {})
             light = level.get("light")
@@ -639,7 +658,7 @@ LONG_COLUMNS = [
 def long_rows(rows: Iterable[Any], *, questionnaire: scoring.Questionnaire, ctx: _Context) -> Iterator[list[Any]]:
     questions = answered_questions(questionnaire)
     for row in rows:
-        answers = row.answers or {}
+        answers = decode_json(row.answers) or {}
         snapshot = _scored_snapshot(row) or {}
         results = {
             question["id"]: question
