@@ -4,6 +4,7 @@ Alembic's ``env.py`` imports this module; add new model modules here.
 """
 
 from app.auth.models import ApiToken, Invitation, User, UserCooperative, UserMacrozone, WebSession
+from app.auth.throttle import LoginFailure
 from app.cooperatives.models import Cooperative
 from app.db import Base
 from app.questionnaires.models import QuestionnaireVersion
@@ -11,6 +12,6 @@ from app.responses.models import Response, ResponseEvent
 from app.rounds.models import DiagnosisRound
 
 __all__ = [
-    "ApiToken", "Base", "Cooperative", "DiagnosisRound", "Invitation", "QuestionnaireVersion",
+    "ApiToken", "Base", "Cooperative", "DiagnosisRound", "Invitation", "LoginFailure", "QuestionnaireVersion",
     "Response", "ResponseEvent", "User", "UserCooperative", "UserMacrozone", "WebSession",
 ]

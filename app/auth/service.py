@@ -12,12 +12,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import cache
-from typing import Iterable
+from typing import Iterable, NoReturn
 
 from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from app.auth import policy
+from app.auth import policy, throttle
 from app.auth.models import ApiToken, Invitation, Role, User, UserCooperative, UserMacrozone, WebSession
 from app.auth.security import hash_password, hash_token, new_token, password_needs_rehash, verify_password
 from app.cooperatives.models import Cooperative
@@ -361,22 +361,36 @@ def login(
     password: str,
     settings: Settings,
     previous_token: str | None = None,
+    client_ip: str | None = None,
 ) -> tuple[User, NewSession]:
     """Check the password and open a new session (a previous session of this browser is
-    closed: a session id is never reused after a login)."""
+    closed: a session id is never reused after a login). Too many recent failures for the
+    account or the address are refused with 429 before the password is checked."""
     email = normalise_email(email)
+    now = _now()
+    throttle.check(session=session, email=email, client_ip=client_ip, now=now)
     user = session.scalar(select(User).where(User.email == email))
     if user is None or not user.password_hash:
         verify_password(_dummy_hash(), password)
-        raise NotAuthenticated(LOGIN_FAILED_MESSAGE, code="login_failed")
+        _login_failed(session, email, client_ip, now)
     if not verify_password(user.password_hash, password) or not user.is_active:
-        raise NotAuthenticated(LOGIN_FAILED_MESSAGE, code="login_failed")
+        _login_failed(session, email, client_ip, now)
+    throttle.clear_account(session=session, email=email)
     if password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     if previous_token:
         forget_session_token(session=session, token=previous_token)
     user.last_login_at = _now()
     return user, open_session(session=session, user=user, settings=settings)
+
+
+def _login_failed(session: Session, email: str, client_ip: str | None, now: datetime) -> NoReturn:
+    # The failure must be counted although the request fails (the views roll back on
+    # errors), so it is committed here, on its own.
+    session.rollback()
+    throttle.record_failure(session=session, email=email, client_ip=client_ip, now=now)
+    session.commit()
+    raise NotAuthenticated(LOGIN_FAILED_MESSAGE, code="login_failed")
 
 
 def change_password(

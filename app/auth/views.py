@@ -88,7 +88,10 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
         "`X-CSRF-Token` en cada POST, PATCH, PUT o DELETE. Cada inicio de sesión crea un "
         "identificador nuevo."
     ),
-    responses={401: {"description": "Correo o contraseña incorrectos"}, 422: _ERRORS[422]},
+    responses={
+        401: {"description": "Correo o contraseña incorrectos"}, 422: _ERRORS[422],
+        429: {"description": "Demasiados intentos fallidos recientes para la cuenta o la dirección; ver Retry-After"},
+    },
 )
 def login(
     body: LoginIn, request: Request, response: Response,
@@ -97,7 +100,7 @@ def login(
     with _committed(session):
         user, new = service.login(
             session=session, email=body.email, password=body.password, settings=settings,
-            previous_token=request.cookies.get(SESSION_COOKIE),
+            previous_token=request.cookies.get(SESSION_COOKIE), client_ip=request.client.host if request.client else None,
         )
     set_session_cookie(response, new, settings)
     return SessionOut(user=UserOut.of(user), csrf_token=new.csrf_token)

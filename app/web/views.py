@@ -72,11 +72,16 @@ def login_submit(
             user, new = auth_service.login(
                 session=session, email=email, password=password, settings=settings,
                 previous_token=request.cookies.get(SESSION_COOKIE),
+                client_ip=request.client.host if request.client else None,
             )
             session.commit()
         except ApiError as error:
             session.rollback()
             errors["form"] = error.message
+            if error.status_code == 429:
+                reply = render(request, "login.html", {"next": next_url, "email": email, "errors": errors}, status_code=429)
+                reply.headers.update(error.headers or {})
+                return reply
         else:
             response = redirect(next_url or ROLE_HOMES.get(user.role, "/"))
             set_session_cookie(response, new, settings)
