@@ -359,6 +359,43 @@ def command_db(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------
+# coopdiag backup | restore
+
+
+def command_backup(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from app.backup import BackupError, backup
+    from app.settings import PROJECT_ROOT, get_settings
+
+    database_url = get_settings().database_url
+    target = args.file
+    if target is None:
+        suffix = "db" if database_url.startswith("sqlite") else "dump"
+        target = PROJECT_ROOT / "var" / "respaldos" / f"coopdiag-{datetime.now():%Y%m%d-%H%M%S}.{suffix}"
+    try:
+        written = backup(database_url=database_url, target=target)
+    except BackupError as error:
+        _fail(f"no se pudo respaldar: {error}", EXIT_INVALID_ANSWERS)
+    print(f"Respaldo guardado en {written} ({written.stat().st_size // 1024} KB).", file=sys.stderr)
+    return EXIT_OK
+
+
+def command_restore(args: argparse.Namespace) -> int:
+    from app.backup import BackupError, restore
+    from app.settings import get_settings
+
+    if not args.yes:
+        _fail("restaurar reemplaza todo el contenido de la base de datos; confírmelo con --yes", EXIT_USAGE)
+    try:
+        restore(database_url=get_settings().database_url, source=args.file)
+    except BackupError as error:
+        _fail(f"no se pudo restaurar: {error}", EXIT_INVALID_ANSWERS)
+    print(f"Base de datos restaurada desde {args.file}.", file=sys.stderr)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------
 # coopdiag users create | token
 
 
@@ -526,6 +563,15 @@ def build_parser() -> SpanishArgumentParser:
         "-o", "--output", metavar="SALIDA.xlsx", help="archivo a escribir; por omisión <id>-<versión>.xlsx en la carpeta actual"
     )
     xlsform.set_defaults(handler=command_xlsform)
+
+    backup = commands.add_parser("backup", help="respalda la base de datos (SQLite: copia en línea; PostgreSQL: pg_dump)")
+    backup.add_argument("file", metavar="ARCHIVO", nargs="?", type=Path,
+                        help="por omisión var/respaldos/coopdiag-AAAAMMDD-HHMMSS.db|dump")
+    backup.set_defaults(handler=command_backup)
+    restore = commands.add_parser("restore", help="reemplaza el contenido de la base de datos con un respaldo")
+    restore.add_argument("file", metavar="ARCHIVO", type=Path)
+    restore.add_argument("--yes", action="store_true", help="confirma que se reemplaza todo el contenido actual")
+    restore.set_defaults(handler=command_restore)
 
     database = commands.add_parser("db", help="migraciones de la base de datos")
     db_commands = database.add_subparsers(dest="db_command", title="comandos", metavar="COMANDO", parser_class=SpanishArgumentParser)
