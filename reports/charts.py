@@ -78,10 +78,9 @@ class Figure:
 
 
 def patterns(prefix: str) -> str:
+    """Yellow striped and red cross-hatched fills (green is solid)."""
     return (
         "<defs>"
-        f'<pattern id="{prefix}-green" width="1.6" height="1.6" patternUnits="userSpaceOnUse">'
-        f'<rect width="1.6" height="1.6" fill="{COLOURS["green"]}"/></pattern>'
         f'<pattern id="{prefix}-yellow" width="1.6" height="1.6" patternUnits="userSpaceOnUse" '
         'patternTransform="rotate(45)">'
         f'<rect width="1.6" height="1.6" fill="{COLOURS["yellow"]}"/><rect width="0.5" height="1.6" fill="#8a6d00"/>'
@@ -240,8 +239,9 @@ def bars(rows: Sequence[Bar], *, green: float, red: float) -> Figure:
             figure.label(bar_x + 1.5, mid, fmt.light_word(row.light), width=bar_w, middle=True, css="fl-muted")
         else:
             length = max(bar_w * row.score / 100, 0.3)
+            fill = COLOURS["green"] if row.light == "green" else f"url(#{prefix}-{row.light})"  # green is solid
             shapes.append(f'<rect x="{bar_x}" y="{y + 1.3:.2f}" width="{length:.2f}" height="{row_h - 2.6:.2f}" '
-                          f'fill="url(#{prefix}-{row.light})" stroke="{INK}" stroke-width="0.15"/>')
+                          f'fill="{fill}" stroke="{INK}" stroke-width="0.15"/>')
             shapes.append(marker(row.light, bar_x + bar_w + 3, mid, size=1.2))
             figure.label(bar_x + bar_w + 5.5, mid, _score_word(row.light, row.score), width=width - bar_x - bar_w - 5.5,
                          middle=True)
@@ -304,11 +304,10 @@ def peers(rows: Sequence[PeerRow]) -> Figure:
     legend = bottom + 3.5
     shapes.append(f'<rect x="{bar_x}" y="{legend - 1.2:.2f}" width="5" height="2.4" fill="url(#peer-box)" '
                   f'stroke="{MUTED}" stroke-width="0.2"/>')
-    figure.label(bar_x + 6.5, legend, "mitad central de los pares (entre cuartiles)", width=52, middle=True,
-                 css="fl-scale")
-    shapes.append(_line(bar_x + 62, legend - 1.4, bar_x + 62, legend + 1.4, INK, 0.7))
-    figure.label(bar_x + 64, legend, "mediana", width=16, middle=True, css="fl-scale")
-    shapes.append(marker("", bar_x + 83, legend, size=1.1))
-    figure.label(bar_x + 85.5, legend, "esta organización (con la forma de su color)", width=60, middle=True,
+    figure.label(bar_x + 6.5, legend, "mitad central de los pares", width=34, middle=True, css="fl-scale")
+    shapes.append(_line(bar_x + 42, legend - 1.4, bar_x + 42, legend + 1.4, INK, 0.7))
+    figure.label(bar_x + 44, legend, "mediana", width=14, middle=True, css="fl-scale")
+    shapes.append(marker("", bar_x + 61, legend, size=1.1))
+    figure.label(bar_x + 63.5, legend, "esta organización (forma según su color)", width=50, middle=True,
                  css="fl-scale")
     return figure

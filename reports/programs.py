@@ -47,7 +47,7 @@ class Catalogue:
             or self.general
         )
 
-    def suggest(self, subcategory_id: str, dimension_id: str, *, pre_cooperative: bool, limit: int = 4) -> list[Programme]:
+    def suggest(self, subcategory_id: str, dimension_id: str, *, pre_cooperative: bool, limit: int = 3) -> list[Programme]:
         """The programmes for a subcategory, best first: those on its first topic, then the
         next topic…; within a topic, those for whom the programme is meant before those whose
         audience is unknown, then file order."""
