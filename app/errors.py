@@ -93,6 +93,21 @@ _STATUS_MESSAGES = {
 }
 
 
+def database_problem(exc: Exception) -> str:
+    """What an operational database error means for the person, in Spanish."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "readonly" in text or "read-only" in text or "read only" in text:
+        cause = "la base de datos está en modo de solo lectura"
+    elif "disk is full" in text or "no space" in text or "database or disk is full" in text:
+        cause = "no queda espacio en el disco del servidor"
+    elif "locked" in text or "busy" in text:
+        cause = "la base de datos está ocupada"
+    else:
+        cause = "no hay conexión con la base de datos"
+    return (f"El servicio no está disponible en este momento ({cause}). No se guardó ningún cambio de esta "
+            "solicitud; intente de nuevo en unos minutos.")
+
+
 def _field_name(location: tuple) -> str:
     parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
     return ".".join(parts) or "solicitud"
@@ -143,6 +158,7 @@ _PAGE_TITLES = {
     413: "Demasiado grande",
     422: "Datos no válidos",
     500: "Error inesperado",
+    503: "Servicio no disponible",
 }
 
 
@@ -217,6 +233,20 @@ def install_error_handlers(app: FastAPI) -> None:
         if not _is_api(request):
             return _page(request, exc.status_code, message, getattr(exc, "headers", None))
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+    from sqlalchemy.exc import OperationalError
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError):
+        # The server is down or restarting, the connection dropped, or (SQLite) the file is
+        # read-only, locked or the disk is full. The transaction was rolled back: nothing was
+        # half-saved, and the same request can simply be sent again later.
+        logger.error("Base de datos no disponible en %s %s: %s", request.method, request.url.path, exc.orig)
+        message = database_problem(exc)
+        headers = {"Retry-After": "10"}
+        if not _is_api(request):
+            return _page(request, 503, message, headers)
+        return error_response(503, "database_unavailable", message, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
