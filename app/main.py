@@ -29,6 +29,7 @@ from app.reports.views import web_router as reports_web_router
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.headers import SecurityHeaders
+from app.limits import BodySizeLimit
 from app.questionnaires.service import (
     DirectoryContents,
     LoadedQuestionnaire,
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.catalog = Catalog()
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders, https_only=settings.is_production)
     app.include_router(api_router)
     app.include_router(web_router)
