@@ -6,8 +6,10 @@ export. ``make_world`` is shared with tests/test_aggregates.py."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
 import textwrap
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -25,6 +27,7 @@ from app.questionnaires.service import register_path
 from app.responses.models import Response
 from app.responses.service import snapshot_of
 from app.rounds.models import DiagnosisRound
+from test_web_analyst import login
 
 QUESTIONNAIRE = textwrap.dedent(
     """\
@@ -495,3 +498,22 @@ def test_csv_streams_in_chunks_on_a_session_of_its_own(api_env, world, monkeypat
     chunks = list(download.chunks)
     assert len(opened) == 1 and len(chunks) == 4  # header + first row, two rows, the rest (empty)
     assert b"".join(chunks).decode().count("\r\n") == 4
+
+
+def test_round_page_links_to_the_exports_with_its_filters(api_env, world):
+    user, _ = api_env.user("analyst")
+    client, _ = login(api_env, user)
+    page = client.get(f"/analisis/rondas/{world.round_id}", params={"macrozona": "Centro-Sur"})
+    assert page.status_code == 200
+    section = re.search(r'<ul id="exportaciones">(.*?)</ul>', page.text, re.S).group(1)
+    links = [html.unescape(href) for href in re.findall(r'href="([^"]+)"', section)]
+    assert links == [
+        f"/api/v1/rounds/{world.round_id}/export?format=xlsx&macrozone=Centro-Sur",
+        f"/api/v1/rounds/{world.round_id}/export?format=csv&flavour=excel&macrozone=Centro-Sur",
+        f"/api/v1/rounds/{world.round_id}/export?format=csv&macrozone=Centro-Sur",
+        f"/api/v1/rounds/{world.round_id}/export?format=csv&shape=long&macrozone=Centro-Sur",
+        f"/api/v1/rounds/{world.round_id}/codebook?format=xlsx",
+    ]
+    # The browser's session is enough to download.
+    reply = client.get(links[2])
+    assert reply.status_code == 200 and [row["rut"] for row in csv_rows(reply.text)] == ["70000000-0"]
