@@ -108,7 +108,7 @@ def test_row_limit():
 
 def test_size_limit():
     problems = problems_of(b"rut\n" + b"1-9\n" * 100, "a.csv", max_bytes=100)
-    assert "pesa" in problems[0].reason and "el máximo es" in problems[0].reason
+    assert "supera el máximo de" in problems[0].reason and "(pesa " in problems[0].reason
 
 
 def test_broken_quotes_and_huge_cells():
@@ -208,7 +208,7 @@ def test_zip_bomb_refused_before_parsing(monkeypatch):
     assert "comprimida" in ratio[0].reason and "bomba ZIP" in ratio[0].reason
     monkeypatch.setattr(tabular, "MAX_XLSX_UNCOMPRESSED_BYTES", 1024 * 1024)
     total = problems_of(_bomb(2 * 1024 * 1024), "grande.xlsx")
-    assert "se expande a 2,0 MB" in total[0].reason
+    assert "se expande a 2,00 MB al abrirlo; el máximo es 1 MB" in total[0].reason
 
 
 def test_too_many_zip_parts(monkeypatch):

@@ -138,3 +138,19 @@ def can_export(user: User) -> bool:
 def can_download_xlsform(user: User) -> bool:
     """The XLSForm of a questionnaire version is for offline collection: staff and field teams."""
     return is_staff(user) or user.role == Role.FIELD
+
+
+def can_import_registry(user: User) -> bool:
+    """Import cooperatives from a registry spreadsheet (creates and changes any of them)."""
+    return is_staff(user)
+
+
+def can_use_interview_spreadsheets(user: User) -> bool:
+    """Download a round's interview template and import filled ones: staff and field teams."""
+    return is_staff(user) or user.role == Role.FIELD
+
+
+def can_import_interview(user: User, cooperative: Cooperative, settings: Settings) -> bool:
+    """One imported interview: staff for any cooperative, a field team member for one they
+    may see (assigned to them or in their macrozones)."""
+    return is_staff(user) or (user.role == Role.FIELD and can_view_cooperative(user, cooperative, settings))

@@ -235,7 +235,7 @@ def read_table(
     name = filename or "archivo"
     if len(data) > max_bytes:
         raise TabularError(
-            Problem(f"el archivo «{name}» pesa {_megabytes(len(data))}; el máximo es {_megabytes(max_bytes)}"),
+            Problem(f"el archivo «{name}» supera el máximo de {_megabytes(max_bytes)} (pesa {_megabytes(len(data))})"),
             code="too_large",
         )
     if not data.strip():
@@ -307,7 +307,8 @@ def _mismatch_reason(name: str, expected: Kind, actual: str) -> str:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
+    megabytes = size / (1024 * 1024)
+    return (f"{megabytes:.0f} MB" if megabytes.is_integer() else f"{megabytes:.2f} MB".replace(".", ","))
 
 
 # --------------------------------------------------------------------------- CSV
@@ -570,9 +571,10 @@ def _build(
         elif unknown == "ignore":
             continue
         else:
-            known = ", ".join(f"«{spec.label or spec.key}»" for spec in columns)
+            known = (" (columnas posibles: " + ", ".join(f"«{spec.label or spec.key}»" for spec in columns) + ")"
+                     if len(columns) <= 20 else "")
             problems.append(Problem(
-                f"la columna {letter} «{text}» no es una columna conocida (columnas posibles: {known})",
+                f"la columna {letter} «{text}» no es una columna conocida{known}",
                 row=table.header_row, column=text,
             ))
             continue
