@@ -74,7 +74,6 @@ from app.responses.service import MODE_ES, STATUS_ES
 from app.rounds.models import DiagnosisRound
 from app.rounds.service import get_round, get_round_questionnaire
 from app.settings import REGIONS, Settings
-from app.web.dashboard import QUESTION_STATUS_ES
 
 CHILE = ZoneInfo("America/Santiago")
 CHUNK_ROWS = 500
@@ -83,6 +82,16 @@ XLSX_MAX_ROWS = 1_048_576  # a worksheet's limit, the header included
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SCORED_STATUSES = (ResponseStatus.SUBMITTED.value, ResponseStatus.VALIDATED.value)
 LIGHT_ES = {light.value: name for light, name in scoring.LIGHT_NAMES_ES.items()}
+#: A question's status in a stored result, as people read it (also on the analyst's review page).
+QUESTION_STATUS_ES = {
+    "not_relevant": "no corresponde",
+    "unscored": "sin puntaje",
+    "na": "no aplica",
+    "ns": "no sabe",
+    "unanswered": "sin respuesta",
+    "undefined": "no calculable",
+    "scored": "con puntaje",
+}
 
 
 class ExportFormat(StrEnum):
@@ -870,7 +879,7 @@ def round_codebook(
 
 
 __all__ = [
-    "CodebookFormat", "Column", "CsvDialect", "Download", "ExportFilters", "ExportFormat", "ExportOptions", "Flavour",
+    "QUESTION_STATUS_ES", "CodebookFormat", "Column", "CsvDialect", "Download", "ExportFilters", "ExportFormat", "ExportOptions", "Flavour",
     "LONG_COLUMNS", "Level", "Separator", "Shape", "Table", "XlsxWriter", "codebook_table", "csv_chunks", "export_round",
     "members_total", "ndjson_chunks", "neutralise", "questionnaire_levels", "responses_statement", "round_codebook", "snapshot_levels",
     "stream_rows", "wide_columns", "xlsx_file",

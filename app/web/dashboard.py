@@ -8,7 +8,7 @@ Only staff reach these (the views ask ``app.auth.policy``); the cooperative filt
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,10 +19,12 @@ import scoring
 from app.auth.models import User
 from app.cooperatives.models import Cooperative
 from app.cooperatives.service import CooperativeFilters, list_statement
+from app.exchange.aggregates import Grouping, aggregate, counted_statement, result_rows
+from app.exchange.exports import QUESTION_STATUS_ES, questionnaire_levels
 from app.responses.models import Response, ResponseStatus
 from app.rounds.models import DiagnosisRound
 from app.rounds.service import get_round_questionnaire
-from app.settings import REGIONS, Settings
+from app.settings import Settings
 
 #: The categories of a dashboard bar, in drawing order.
 CATEGORIES = ("green", "yellow", "red", "insufficient_data", "not_applicable")
@@ -90,11 +92,12 @@ class RoundDashboard:
     dimensions: list[DimensionStats]  # the first one is the overall result
 
 
-def _group(rows: list[tuple[str, str]], labels_in_order: list[str]) -> list[Breakdown]:
-    groups: dict[str, Breakdown] = {}
-    for label, light in rows:
-        groups.setdefault(label, Breakdown(label)).counts[light] += 1
-    return [groups[label] for label in labels_in_order if label in groups]
+def _breakdowns(groups: list[dict[str, Any]], level: int) -> list[Breakdown]:
+    """The light counts of one level of each group of ``app.exchange.aggregates.aggregate``."""
+    return [
+        Breakdown(group["label"], Counter({light: n for light, n in group["levels"][level]["counts"].items() if n}))
+        for group in groups
+    ]
 
 
 def round_dashboard(
@@ -104,7 +107,7 @@ def round_dashboard(
     # still waits for approval); only approved ones count as missing a response.
     cooperatives = {c.id: c for c in session.scalars(list_statement(user=user, settings=settings, filters=filters))}
     responses = session.execute(
-        select(Response.cooperative_id, Response.status, Response.result_snapshot)
+        select(Response.cooperative_id, Response.status)
         .where(Response.round_id == round.id, Response.is_current.is_(True))
     ).all()
     responses = [row for row in responses if row.cooperative_id in cooperatives]
@@ -116,42 +119,24 @@ def round_dashboard(
         (c for cid, c in cooperatives.items() if cid not in answered and c.approved), key=lambda c: (c.name, c.id)
     )
 
-    questionnaire = get_round_questionnaire(session=session, round=round)
-    titles = {d.id: d.title for d in questionnaire.dimensions}
-    order = ["__overall__"] + [d.id for d in questionnaire.dimensions]
-    lights: dict[str, list[tuple[str, str, str]]] = defaultdict(list)  # dim -> (macrozone, region, light)
-    scored = 0
-    for row in responses:
-        snapshot = row.result_snapshot
-        if row.status not in SCORED_STATUSES or not snapshot:
-            continue
-        scored += 1
-        region = cooperatives[row.cooperative_id].region_code
-        zone = settings.macrozone_of(region) or "—"
-        region_name = REGIONS.get(region, str(region))
-        lights["__overall__"].append((zone, region_name, (snapshot.get("overall") or {}).get("light", "insufficient_data")))
-        for dimension in snapshot.get("dimensions", []):
-            if dimension.get("id") not in titles:
-                titles[dimension.get("id")] = dimension.get("id")
-                order.append(dimension.get("id"))
-            lights[dimension["id"]].append((zone, region_name, dimension.get("light", "insufficient_data")))
-
-    zone_order = list(settings.macrozones)
-    region_order = [REGIONS[code] for zone in settings.macrozones.values() for code in zone if code in REGIONS]
-    dimensions = []
-    for dim_id in order:
-        rows = lights.get(dim_id, [])
-        total = Breakdown("Todas", Counter(light for _, _, light in rows))
-        dimensions.append(DimensionStats(
-            id=dim_id,
-            title="Resultado general" if dim_id == "__overall__" else titles.get(dim_id, dim_id),
-            total=total,
-            by_macrozone=_group([(zone, light) for zone, _, light in rows], zone_order),
-            by_region=_group([(region, light) for _, region, light in rows], region_order),
-        ))
+    # The light counts are the observatory aggregates of the round, by macrozone and by region.
+    levels = questionnaire_levels(get_round_questionnaire(session=session, round=round), subcategories=False)
+    results = result_rows(session, counted_statement(user=user, settings=settings, round_id=round.id, filters=filters))
+    by_zone = aggregate(results, levels=levels, grouping=Grouping.MACROZONE, settings=settings)
+    by_region = aggregate(results, levels=levels, grouping=Grouping.REGION, settings=settings)
+    dimensions = [
+        DimensionStats(
+            id="__overall__" if level.kind == "overall" else level.id,
+            title=level.title,
+            total=_breakdowns([by_zone["total"]], index)[0],
+            by_macrozone=_breakdowns(by_zone["groups"], index),
+            by_region=_breakdowns(by_region["groups"], index),
+        )
+        for index, level in enumerate(levels)
+    ]
     return RoundDashboard(
         round=round, cooperatives=sum(1 for c in cooperatives.values() if c.approved or c.id in answered), by_status=by_status,
-        without_response=without, scored=scored, dimensions=dimensions,
+        without_response=without, scored=len(results), dimensions=dimensions,
     )
 
 
@@ -234,17 +219,6 @@ def answer_in_words(question: scoring.Question, value: Any) -> str:
 
         return numero(value) + (f" {question.unit}" if question.unit else "")
     return str(value)
-
-
-QUESTION_STATUS_ES = {
-    "not_relevant": "no corresponde",
-    "unscored": "sin puntaje",
-    "na": "no aplica",
-    "ns": "no sabe",
-    "unanswered": "sin respuesta",
-    "undefined": "no calculable",
-    "scored": "con puntaje",
-}
 
 
 def review_sections(questionnaire: scoring.Questionnaire, answers: dict[str, Any], snapshot: dict | None) -> list[dict]:
