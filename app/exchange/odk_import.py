@@ -181,7 +181,7 @@ _IGNORED_COLUMNS = (
     "_xform_id_string", "_validation_status/label", "_validation_status/by_whom", "_validation_status/timestamp",
     "_validation_status/color", "_submission__id", "_submission__uuid", "_submission__submission_time",
     "_submission__validation_status", "_submission__notes", "_submission__status", "_submission__submitted_by",
-    "_submission___version__", "_submission__tags", "_submission__index", "@odata.etag", "__system/reviewState_label",
+    "_submission___version__", "_submission__tags", "_submission__index", "@odata.etag",
 )
 _ODK_MARKERS = {"meta-instanceid", "key", "submissiondate", "submittername", "submitterid", "formversion", "reviewstate",
                 "__id", "__system/submissiondate", "__system/submittername"}
@@ -829,12 +829,19 @@ def _interview_date(submission: Submission, layout: _Layout, record: dict[str, A
     return None
 
 
+def _rows_in(session: Session, entity: type, column: Any, values: set, *conditions: Any, size: int = 500) -> list:
+    """The rows whose ``column`` is one of ``values``, asked in chunks (SQLite and the
+    drivers limit the parameters of one statement)."""
+    ordered = sorted(values)
+    rows = []
+    for start in range(0, len(ordered), size):
+        rows += session.scalars(select(entity).where(column.in_(ordered[start:start + size]), *conditions)).all()
+    return rows
+
+
 def _match(session: Session, user: User, settings: Settings, round_id: int, submissions: list[Submission]) -> None:
     """Cooperatives by RUT, responses already made, and duplicates within the file."""
-    ruts = {s.rut for s in submissions if s.rut}
-    cooperatives = {
-        c.rut: c for c in session.scalars(select(Cooperative).where(Cooperative.rut.in_(sorted(ruts))))
-    } if ruts else {}
+    cooperatives = {c.rut: c for c in _rows_in(session, Cooperative, Cooperative.rut, {s.rut for s in submissions if s.rut})}
     for submission in submissions:
         if submission.rut is None:
             continue
@@ -850,16 +857,12 @@ def _match(session: Session, user: User, settings: Settings, round_id: int, subm
             submission.cooperative = cooperative
 
     keys = {s.key for s in submissions if s.key} | {k for s in submissions for k in s.earlier_keys}
-    by_key = {
-        r.idempotency_key: r for r in session.scalars(select(Response).where(Response.idempotency_key.in_(sorted(keys))))
-    } if keys else {}
+    by_key = {r.idempotency_key: r for r in _rows_in(session, Response, Response.idempotency_key, keys)}
     coop_ids = {s.cooperative.id for s in submissions if s.cooperative is not None}
     existing = {
-        r.cooperative_id: r for r in session.scalars(
-            select(Response).where(Response.round_id == round_id, Response.cooperative_id.in_(sorted(coop_ids)))
-            .order_by(Response.revision)
-        )
-    } if coop_ids else {}
+        r.cooperative_id: r
+        for r in _rows_in(session, Response, Response.cooperative_id, coop_ids, Response.round_id == round_id)
+    }
 
     first_by_key: dict[str, Submission] = {}
     first_by_coop: dict[int, Submission] = {}
@@ -869,17 +872,19 @@ def _match(session: Session, user: User, settings: Settings, round_id: int, subm
             if earlier is not submission:
                 submission.problem(submission.key_column, submission.key, f"el mismo envío ya aparece en la fila {earlier.row}")
                 continue
+        if submission.cooperative is None:  # its RUT is already reported
+            continue
         done = by_key.get(submission.key) if submission.key else None
         if done is not None:
-            if (done.cooperative_id, done.round_id) == (getattr(submission.cooperative, "id", None), round_id):
+            if (done.cooperative_id, done.round_id) == (submission.cooperative.id, round_id):
                 submission.outcome = Outcome.ALREADY_IMPORTED
                 submission.response_id = done.id
                 submission.message = f"ya importada como la respuesta {done.id}"
             else:
                 submission.problem(submission.key_column, submission.key,
-                                   f"la clave del envío ya se usó en la respuesta {done.id}, de otra cooperativa o ronda")
+                                   "la clave del envío ya se usó en una respuesta de otra cooperativa o ronda")
             continue
-        if submission.skipped or submission.cooperative is None:
+        if submission.skipped:
             continue
         edited = next((by_key[k] for k in submission.earlier_keys if k in by_key), None)
         if edited is not None:
