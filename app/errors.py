@@ -182,6 +182,12 @@ def _page(request: Request, status_code: int, message: str, headers=None):
 MAX_ID = 2_147_483_647  # every primary key is a 32-bit integer on both databases
 
 
+def _out_of_range(segment: str) -> bool:
+    """A path segment that is a whole number (negative too) no key can be."""
+    digits = segment[1:] if segment.startswith("-") else segment
+    return digits.isdigit() and (segment.startswith("-") or int(digits) > MAX_ID)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     from fastapi.responses import RedirectResponse
 
@@ -195,7 +201,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
         async def __call__(self, scope, receive, send) -> None:
             if scope["type"] == "http" and any(
-                segment.isdigit() and int(segment) > MAX_ID for segment in scope["path"].split("/")
+                _out_of_range(segment) for segment in scope["path"].split("/")
             ):
                 request = Request(scope, receive)
                 message = "No existe el recurso solicitado."
@@ -234,7 +240,18 @@ def install_error_handlers(app: FastAPI) -> None:
             return _page(request, exc.status_code, message, getattr(exc, "headers", None))
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DataError, OperationalError
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def number_too_large(request: Request, exc: Exception):
+        # An id or number in a body or query beyond the columns' integers: SQLite cannot even
+        # bind it (OverflowError), PostgreSQL refuses it (DataError, numeric value out of range).
+        # Invalid input, not a server error; the transaction is rolled back by the session.
+        message = "Un número de la solicitud está fuera del rango permitido."
+        if not _is_api(request):
+            return _page(request, 422, message)
+        return error_response(422, "invalid", message)
 
     @app.exception_handler(OperationalError)
     async def database_unavailable(request: Request, exc: OperationalError):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 T = TypeVar("T")
 
 MAX_PER_PAGE = 200
+MAX_PAGE = 1_000_000  # beyond it the offset would overflow the databases' integers
 
 
 class PageParams(BaseModel):
@@ -20,7 +21,7 @@ class PageParams(BaseModel):
 
 
 def page_params(
-    page: int = Query(1, ge=1, description="Página, desde 1"),
+    page: int = Query(1, ge=1, le=MAX_PAGE, description="Página, desde 1"),
     per_page: int = Query(50, ge=1, le=MAX_PER_PAGE, description="Elementos por página"),
 ) -> PageParams:
     return PageParams(page=page, per_page=per_page)
