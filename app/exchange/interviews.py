@@ -314,8 +314,8 @@ def import_interviews(
               show=format_rut)
     _match(session, user, settings, round_, rows)
     for row in rows:
-        if not row.outcome.problems and row.outcome.action != "unchanged":
-            _check_submission(row, questionnaire)
+        if row.outcome.action != "unchanged":
+            _check_submission(row, questionnaire)  # reported even beside other problems of the row
             if not row.outcome.problems:
                 row.outcome.action = "created"
     report = ImportReport(dry_run=dry_run, filename=filename, sheet=table.sheet, rows=[row.outcome for row in rows],
