@@ -191,6 +191,7 @@ def run_export(database_url: str, round_id: int, what: str) -> dict:
     cpu = _cpu_seconds()
     started = time.perf_counter()
     with sessions() as session:
+        lines = None  # rows, counted in CSV and NDJSON
         if format_ == "openpyxl":
             size = _openpyxl_reference(session, settings, analyst, round_id)
         else:
@@ -198,9 +199,16 @@ def run_export(database_url: str, round_id: int, what: str) -> dict:
                                             dialect=exports.CsvDialect.of(exports.Flavour.EXCEL))
             download = exports.export_round(session=session, sessions=sessions, user=analyst, settings=settings,
                                             round_id=round_id, filters=exports.ExportFilters(), options=options)
-            size = sum(len(chunk) for chunk in download.chunks)
+            size = lines = 0
+            for chunk in download.chunks:
+                size += len(chunk)
+                lines += chunk.count(b"\n")
+            if format_ == "csv":
+                lines -= 1  # the header (no cell of these rows holds a line break)
+            elif format_ == "xlsx":
+                lines = None
     return {"what": what, "seconds": round(time.perf_counter() - started, 2),
-            "cpu_seconds": round(_cpu_seconds() - cpu, 2), "bytes": size,
+            "cpu_seconds": round(_cpu_seconds() - cpu, 2), "bytes": size, "rows": lines,
             "rss_before_mb": round(before, 1), "rss_peak_mb": round(_max_rss_mb(), 1)}
 
 
@@ -243,8 +251,9 @@ def bench_export(args: argparse.Namespace) -> None:
                 check=True, capture_output=True, text=True, env=os.environ | {"PYTHONHASHSEED": "0"},
             ).stdout
             result = json.loads(output.strip().splitlines()[-1])
+            rows = f"{result['rows']:>9,} rows" if result["rows"] is not None else " " * 14
             print(f"  {what:13} {result['seconds']:6.2f} s (CPU {result['cpu_seconds']:5.2f} s)  "
-                  f"{result['bytes'] / 2**20:6.1f} MiB  "
+                  f"{result['bytes'] / 2**20:6.1f} MiB {rows}  "
                   f"peak RSS {result['rss_peak_mb']:6.1f} MB (before the export {result['rss_before_mb']:.1f} MB)")
 
 
