@@ -79,6 +79,14 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, connection_record: Any) -
         cursor.close()
 
 
+#: PostgreSQL connections a process keeps open (and how many more it may open for a burst,
+#: closing them afterwards). The autosave works on at most ``deps.HOT_REQUESTS`` (8) requests at once, each
+#: holding a connection until its commit; the pool keeps a few more for the other pages. A
+#: connection opened and closed for a burst costs PostgreSQL a new server process each time.
+POOL_SIZE = 10
+POOL_OVERFLOW = 10
+
+
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``database_url``.
 
@@ -97,6 +105,9 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     return create_engine(url, **kwargs)
 
 

@@ -3,13 +3,16 @@ and the authenticated user (API token or session cookie, with CSRF for the cooki
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+import anyio
+from anyio.lowlevel import RunVar
 from fastapi import Depends, Request
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.auth.models import User
 from app.auth.service import find_api_token, find_web_session
@@ -82,6 +85,25 @@ def current_user(request: Request, session: Session = Depends(get_db)) -> User:
     return user
 
 
+#: Autosaves one process works on at once; the others wait their turn (in arrival order)
+#: before they touch the database. Each holds a pooled connection from its authentication
+#: to its commit, across two trips to worker threads: with more of them in flight than the
+#: pool has connections, the trips would wait for connections held by requests that are
+#: themselves waiting for a thread. A few at a time also keep the threads from fighting over
+#: the interpreter lock, which costs CPU on a small machine.
+HOT_REQUESTS = int(os.environ.get("COOPDIAG_HOT_REQUESTS", "8"))
+_hot_slots: RunVar[anyio.Semaphore] = RunVar("coopdiag_hot_slots")
+
+
+def _slots() -> anyio.Semaphore:
+    try:
+        return _hot_slots.get()
+    except LookupError:  # one per event loop
+        slots = anyio.Semaphore(HOT_REQUESTS)
+        _hot_slots.set(slots)
+        return slots
+
+
 @dataclass(frozen=True)
 class Authenticated:
     """What ``authenticated_session`` gives a hot endpoint: the request's database session,
@@ -105,12 +127,14 @@ async def authenticated_session(request: Request) -> AsyncIterator[Authenticated
     As with ``current_user``, a request without valid credentials gets 401 before its path,
     headers and body are validated. A session the endpoint did not close (it failed before
     its database work) is closed here, in a worker thread when a transaction is open.
+    At most HOT_REQUESTS of these are in flight per process.
     """
-    session = request.app.state.sessionmaker()
-    try:
-        yield await run_in_threadpool(_open_authenticated, request, session)
-    finally:
-        if session.in_transaction():
-            await run_in_threadpool(session.close)
-        else:
-            session.close()  # nothing to roll back: no I/O
+    async with _slots():
+        session = request.app.state.sessionmaker()
+        try:
+            yield await run_in_threadpool(_open_authenticated, request, session)
+        finally:
+            if session.in_transaction():
+                await run_in_threadpool(session.close)
+            else:
+                session.close()  # nothing to roll back: no I/O
