@@ -263,7 +263,7 @@ def detect_kind(data: bytes) -> Kind | str:
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 names = set(archive.namelist())
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        except Exception:  # BadZipFile, NotImplementedError (an unknown ZIP version), OSError…
             return "un archivo ZIP dañado"
         if "[Content_Types].xml" in names and "xl/workbook.xml" in names:
             return "xlsx"
@@ -403,7 +403,7 @@ def check_zip(data: bytes, name: str) -> None:
     parts, too many bytes once uncompressed, or a compression ratio only a bomb has."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+    except Exception:  # BadZipFile, NotImplementedError, OSError…
         raise TabularError(Problem(f"el archivo «{name}» está dañado (no es un ZIP válido)"), code="bad_xlsx") from None
     with archive:
         infos = archive.infolist()
@@ -492,33 +492,44 @@ def _pick_sheet(workbook, sheet: str | None, name: str):
 def _uncomputed_formulas(data: bytes, name: str, sheet_name: str, values: list[tuple[int, list[Any]]]) -> list[Problem]:
     """Cells holding a formula whose value was never computed (their cached value is
     empty). Only looked for when the sheet has formulas at all (a cheap scan of its XML)."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        if not any(
-            _FORMULA_TAG.search(archive.read(info)) for info in archive.infolist()
-            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
-        ):
-            return []
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if not any(
+                _FORMULA_TAG.search(archive.read(info)) for info in archive.infolist()
+                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
+            ):
+                return []
+    except Exception:  # a damaged part openpyxl did not need
+        raise TabularError(Problem(f"el archivo «{name}» está dañado o no es una planilla Excel válida"),
+                           code="bad_xlsx") from None
     workbook = _open_workbook(data, name, data_only=False)
     header = next((row for _, row in values if not _is_blank(row)), [])
-    problems = []
     try:
-        worksheet = workbook[sheet_name]
-        for (index, cached), row in zip(values, worksheet.iter_rows(
-            min_row=1, max_row=len(values), max_col=MAX_COLUMNS + 1, values_only=True
-        )):
-            for position, formula in enumerate(row):
-                if isinstance(formula, str) and formula.startswith("=") and (
-                    position >= len(cached) or cached[position] is None
-                ):
-                    problems.append(Problem(
-                        f"la celda {column_letter(position)}{index} tiene una fórmula sin valor calculado; ábrala en "
-                        "Excel o LibreOffice y guárdela de nuevo, o escriba el valor",
-                        row=index, value=formula,
-                        column=str(header[position]).strip() if position < len(header) and header[position] is not None
-                        else column_letter(position),
-                    ))
+        return _formula_cells(workbook, sheet_name, values, header)
+    except Exception:
+        raise TabularError(Problem(f"el archivo «{name}» está dañado o no es una planilla Excel válida"),
+                           code="bad_xlsx") from None
     finally:
         workbook.close()
+
+
+def _formula_cells(workbook, sheet_name: str, values: list[tuple[int, list[Any]]], header: list[Any]) -> list[Problem]:
+    problems = []
+    worksheet = workbook[sheet_name]
+    for (index, cached), row in zip(values, worksheet.iter_rows(
+        min_row=1, max_row=len(values), max_col=MAX_COLUMNS + 1, values_only=True
+    )):
+        for position, formula in enumerate(row):
+            if isinstance(formula, str) and formula.startswith("=") and (
+                position >= len(cached) or cached[position] is None
+            ):
+                problems.append(Problem(
+                    f"la celda {column_letter(position)}{index} tiene una fórmula sin valor calculado; ábrala en "
+                    "Excel o LibreOffice y guárdela de nuevo, o escriba el valor",
+                    row=index, value=formula,
+                    column=str(header[position]).strip() if position < len(header) and header[position] is not None
+                    else column_letter(position),
+                ))
     return problems
 
 
