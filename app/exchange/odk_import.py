@@ -449,6 +449,9 @@ class _Reader:
         self.layout = layout
 
     def answers(self, submission: Submission, record: dict[str, Any]) -> None:
+        """Read every answer, then check them all with the API's rules (``validate_answers``
+        runs the same per-question check as the autosave's ``validate_answer``)."""
+        shown: dict[str, tuple[str, Any]] = {}  # question id -> (column, cell) for the reports
         for question in self.form.questionnaire.questions:
             if question.type == "computed":
                 continue
@@ -457,19 +460,24 @@ class _Reader:
                 not _text(record.get(column)) and self.layout.options.get(question.id)
             )):
                 value, column = self.split_options(submission, question, record)
+                cell = value
             else:
-                value = self.value(submission, question, column, record.get(column) if column else None)
+                cell = record.get(column) if column else None
+                value = self.value(submission, question, column, cell)
                 if value is _BAD:
                     continue
-            value = self.no_data(submission, question, record, value, column)
-            if value is _BAD or value is None:
+            answer = self.no_data(submission, question, record, value, column)
+            if answer is _BAD or answer is None:
                 continue
-            problem = scoring.validate_answer(self.form.questionnaire, question.id, value)
-            if problem is not None:
-                shown = record.get(column) if column else value
-                submission.problem(column or question.id, shown, problem.message)
-                continue
-            submission.answers[question.id] = value
+            if value is None:  # the answer is the companion's ns / na
+                column = self.layout.no_data[question.id]
+                cell = record.get(column)
+            submission.answers[question.id] = answer
+            shown[question.id] = (column or question.id, cell)
+        for error in scoring.validate_answers(self.form.questionnaire, submission.answers):
+            column, cell = shown[error.question]
+            submission.problem(column, cell, error.message)
+            del submission.answers[error.question]
 
     def value(self, submission: Submission, question: scoring.Question, column: str | None, raw: Any) -> Any:
         if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -915,13 +923,6 @@ def _decide(questionnaire: scoring.Questionnaire, submissions: list[Submission])
             submission.outcome, submission.message, submission.problems = Outcome.SKIPPED, submission.skipped, []
             continue
         if submission.problems:
-            submission.outcome = Outcome.REFUSED
-            continue
-        # Per-answer checks passed; the whole set is checked as submit checks it.
-        errors = scoring.validate_answers(questionnaire, submission.answers)
-        for error in errors:
-            submission.problem(error.question, submission.answers.get(error.question or ""), error.message)
-        if errors:
             submission.outcome = Outcome.REFUSED
             continue
         missing = scoring.missing_required(questionnaire, submission.answers)
