@@ -21,6 +21,7 @@ from sqlalchemy import select
 import scoring
 from app.cooperatives.models import Cooperative
 from app.exchange import exports
+from app.errors import Invalid
 from app.exchange.exports import CsvDialect, Flavour, Separator, neutralise
 from app.questionnaires.models import QuestionnaireVersion
 from app.questionnaires.service import register_path
@@ -350,14 +351,14 @@ def test_xlsx_reads_back_with_types_and_neutralised_formulas(api_env, world, ana
 
 
 def test_xlsx_writer_escapes_xml_and_drops_control_characters(tmp_path):
-    table = exports.Table("hoja <1>", [exports.Column("a", ""), exports.Column("b", "")],
+    table = exports.Table("hoja <1> \"a\"", [exports.Column("a", ""), exports.Column("b", "")],
                           [["<b>&\x01\x1f", 1.5], [None, date(2026, 1, 31)], [float("nan"), -3]])
     with open(tmp_path / "t.xlsx", "wb") as target:
         writer = exports.XlsxWriter(target)
         assert writer.add(table) == 3
         writer.close()
     assert workbook_rows((tmp_path / "t.xlsx").read_bytes()) == {
-        "hoja <1>": [["a", "b"], ["<b>&", 1.5], [None, datetime(2026, 1, 31)], [None, -3]],
+        "hoja <1> \"a\"": [["a", "b"], ["<b>&", 1.5], [None, datetime(2026, 1, 31)], [None, -3]],
     }
 
 
@@ -517,3 +518,21 @@ def test_round_page_links_to_the_exports_with_its_filters(api_env, world):
     # The browser's session is enough to download.
     reply = client.get(links[2])
     assert reply.status_code == 200 and [row["rut"] for row in csv_rows(reply.text)] == ["70000000-0"]
+
+
+def test_an_xlsx_over_the_row_limit_is_refused_before_sending(api_env, world, analyst, monkeypatch):
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 3)  # two data rows at most; the round has three
+    reply = export(api_env, analyst, world, format="xlsx")
+    assert reply.status_code == 422
+    assert reply.json()["error"]["details"][0]["field"] == "format"
+    assert "La hoja «datos» tendría más de 2 filas" in reply.json()["error"]["message"]
+
+
+def test_the_xlsx_row_limit_counts_the_header(tmp_path, monkeypatch):
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 3)
+    columns = [exports.Column("a", "")]
+    with open(tmp_path / "t.xlsx", "wb") as target:
+        writer = exports.XlsxWriter(target)
+        assert writer.add(exports.Table("bien", columns, [[1], [2]])) == 2
+        with pytest.raises(Invalid):
+            writer.add(exports.Table("mal", columns, [[1], [2], [3]]))

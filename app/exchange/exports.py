@@ -339,7 +339,6 @@ class XlsxWriter:
         """Write ``table`` as the next sheet; the number of data rows written."""
         self._titles.append(table.title)
         letters = [get_column_letter(index) for index in range(1, len(table.columns) + 1)]
-        count = 0
         path = f"xl/worksheets/sheet{len(self._titles)}.xml"
         with self._zip.open(path, "w") as stream:
             out = io.TextIOWrapper(stream, encoding="utf-8", write_through=False)
@@ -350,23 +349,35 @@ class XlsxWriter:
                 + "".join(_text_cell(f"{letter}1", name, f' s="{_HEADER_STYLE}"') for letter, name in zip(letters, table.names))
                 + "</row>"
             )
-            cells = _XLSX_CELLS
-            for count, row in enumerate(table.rows, start=1):
-                if count >= XLSX_MAX_ROWS:
-                    raise Invalid(
-                        f"La hoja «{table.title}» tendría más de {XLSX_MAX_ROWS - 1:,} filas, el máximo de una planilla; "
-                        "use CSV o filtre la exportación.".replace(",", "."),
-                        details=[{"field": "format", "code": "too_many_rows", "message": "demasiadas filas para XLSX"}],
-                    )
-                number = count + 1
-                out.write(f'<row r="{number}">' + "".join([
-                    cells.get(type(value), _fallback_cell)(f"{letter}{number}", value)
-                    for letter, value in zip(letters, row)
-                ]) + "</row>")
-            out.write("</sheetData></worksheet>")
-            out.flush()
-            out.detach()
+            try:
+                count = self._rows(out, letters, table)
+            finally:
+                out.flush()
+                out.detach()  # the zip entry is closed by the with, not by the wrapper
         return count
+
+    def _rows(self, out: io.TextIOWrapper, letters: list[str], table: Table) -> int:
+        cells = _XLSX_CELLS
+        count = 0
+        for count, row in enumerate(table.rows, start=1):
+            if count >= XLSX_MAX_ROWS:
+                limit = f"{XLSX_MAX_ROWS - 1:,}".replace(",", ".")
+                raise Invalid(
+                    f"La hoja «{table.title}» tendría más de {limit} filas, el máximo de una planilla; "
+                    "use CSV o filtre la exportación.",
+                    details=[{"field": "format", "code": "too_many_rows", "message": "demasiadas filas para XLSX"}],
+                )
+            number = count + 1
+            out.write(f'<row r="{number}">' + "".join([
+                cells.get(type(value), _fallback_cell)(f"{letter}{number}", value)
+                for letter, value in zip(letters, row)
+            ]) + "</row>")
+        out.write("</sheetData></worksheet>")
+        return count
+
+    def discard(self) -> None:
+        """Close the zip of a workbook that will not be used (after an error)."""
+        self._zip.close()
 
     def close(self) -> None:
         sheets = range(1, len(self._titles) + 1)
@@ -391,7 +402,7 @@ class XlsxWriter:
         self._zip.writestr("xl/workbook.xml", _XML_HEAD + (
             f'<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}"><sheets>'
             + "".join(
-                f'<sheet name="{title.translate(_XML_TEXT)}" sheetId="{n}" r:id="rId{n}"/>'
+                f'<sheet name="{_attribute(title)}" sheetId="{n}" r:id="rId{n}"/>'
                 for n, title in zip(sheets, self._titles)
             ) + "</sheets></workbook>"
         ))
@@ -407,6 +418,10 @@ class XlsxWriter:
         self._zip.close()
 
 
+def _attribute(text: str) -> str:
+    return text.translate(_XML_TEXT).replace('"', "&quot;")
+
+
 def _fallback_cell(ref: str, value: Any) -> str:
     return _text_cell(ref, _fallback(value))
 
@@ -414,12 +429,13 @@ def _fallback_cell(ref: str, value: Any) -> str:
 def xlsx_file(tables: Iterable[Table]) -> tempfile.SpooledTemporaryFile:
     """The tables as an XLSX workbook in a spooled temporary file, positioned at its start."""
     target = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    writer = XlsxWriter(target)
     try:
-        writer = XlsxWriter(target)
         for table in tables:
             writer.add(table)
         writer.close()
     except BaseException:
+        writer.discard()
         target.close()
         raise
     target.seek(0)
