@@ -536,3 +536,4 @@ def test_the_xlsx_row_limit_counts_the_header(tmp_path, monkeypatch):
         assert writer.add(exports.Table("bien", columns, [[1], [2]])) == 2
         with pytest.raises(Invalid):
             writer.add(exports.Table("mal", columns, [[1], [2], [3]]))
+        writer.discard()
