@@ -25,7 +25,7 @@ Formats:
   the flavour's choice.
 - XLSX: a ``datos`` sheet (numbers and dates as such, a bold frozen header) and a
   ``diccionario`` sheet with the codebook. Written by ``XlsxWriter`` below rather than
-  openpyxl: openpyxl's write-only mode spends ~7 µs a cell (about 10 s for 10,000 wide rows
+  openpyxl: openpyxl's write-only mode spends 7–9 µs a cell (11–13 s of CPU for 10,000 wide rows
   of the national questionnaire, see docs/performance.md), this writer about 1 µs.
 - JSON: a page of rows (``page``/``per_page`` count responses) or every row as NDJSON.
 
