@@ -3,7 +3,6 @@ and the authenticated user (API token or session cookie, with CSRF for the cooki
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -86,12 +85,13 @@ def current_user(request: Request, session: Session = Depends(get_db)) -> User:
 
 
 #: Autosaves one process works on at once; the others wait their turn (in arrival order)
-#: before they touch the database. Each holds a pooled connection from its authentication
-#: to its commit, across two trips to worker threads: with more of them in flight than the
-#: pool has connections, the trips would wait for connections held by requests that are
-#: themselves waiting for a thread. A few at a time also keep the threads from fighting over
-#: the interpreter lock, which costs CPU on a small machine.
-HOT_REQUESTS = int(os.environ.get("COOPDIAG_HOT_REQUESTS", "8"))
+#: before they touch the database. Each holds a pooled connection from its authentication to
+#: its commit, across two trips to the worker threads (40 per process, shared): were every
+#: arrival let in, the threads could all end up waiting for a connection while the requests
+#: holding the connections wait for a thread, until the pool times out. Eight keep both cores
+#: busy (a save waits on PostgreSQL for about a quarter of its time) and the threads from
+#: fighting over the interpreter lock.
+HOT_REQUESTS = 8
 _hot_slots: RunVar[anyio.Semaphore] = RunVar("coopdiag_hot_slots")
 
 
