@@ -28,7 +28,7 @@ from app.auth import policy
 from app.auth.models import User
 from app.cooperatives.models import Cooperative
 from app.deps import get_db, get_settings_dep
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.questionnaires.models import QuestionnaireVersion
 from app.responses import service
 from app.responses.models import Response as DiagnosisResponse
@@ -327,6 +327,10 @@ def section_save(
     settings: Settings = Depends(get_settings_dep),
 ) -> Response:
     ctx = _load(session, user, settings, response_id)
+    if not policy.can_edit_response(user, ctx.response, ctx.cooperative, settings):
+        # Seen but never theirs to answer (an analyst, a field member on a self-diagnosis):
+        # refused like the service refuses it, not passed off as a closed diagnosis.
+        raise Forbidden("No tiene permiso para modificar esta respuesta.")
     section = _section_or_404(ctx, number)
     if not ctx.editable:
         return redirect(_resume_url(ctx), flash="Este diagnóstico ya no se puede modificar.")
