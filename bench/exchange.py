@@ -1,6 +1,7 @@
-"""Data exchange benchmark: time and peak memory of a round's export (the import part comes later).
+"""Data exchange benchmark: time and peak memory of a round's export, and time of the imports.
 
     .venv/bin/python bench/exchange.py export [--responses 10000] [--database-url URL] [--openpyxl]
+    .venv/bin/python bench/exchange.py import [--rows 5000] [--database-url URL]
 
 Builds a round of the national questionnaire with RESPONSES cooperatives, each with one
 response (bulk inserted): seeded random answers of every type, a "quality" per
@@ -257,6 +258,123 @@ def bench_export(args: argparse.Namespace) -> None:
                   f"peak RSS {result['rss_peak_mb']:6.1f} MB (before the export {result['rss_before_mb']:.1f} MB)")
 
 
+# --------------------------------------------------------------------------- imports
+
+
+def _registry_csv(rows: int) -> bytes:
+    """A DAES-style registry file of ``rows`` cooperatives (Latin-1, «;», as Excel saves it in Chile)."""
+    from stdnum.cl import rut as stdnum_rut
+
+    rng = random.Random(SEED)
+    header = ("RUT;Razón social;N° registro DAES;Tipo;Estado;Vigente;Región;Comuna;Rubro(s);Socias mujeres;"
+              "Socios hombres;Socios menores de 35;Año de constitución;Contacto;Correo;Teléfono")
+    lines = [header]
+    kinds = ("Agrícola", "Campesina", "Servicios", "Forestal", "Pre-cooperativo")
+    labels = list(SECTORS.values())
+    for n in range(1, rows + 1):
+        number = str(70_000_000 + n)
+        women, men = rng.randint(0, 80), rng.randint(0, 120)
+        lines.append(";".join([
+            f"{int(number):,}".replace(",", ".") + "-" + stdnum_rut.calc_check_digit(number),
+            f"Cooperativa Campesina Número {n} Limitada", str(1000 + n), rng.choice(kinds), "Activa", "Sí",
+            str(rng.randint(1, 16)), "Comuna de prueba", ", ".join(rng.sample(labels, rng.randint(1, 3))),
+            str(women), str(men), str(rng.randint(0, women + men)), str(rng.randint(1950, 2024)),
+            "Persona de contacto", f"contacto{n}@cooperativa.cl", "+56 9 1234 5678",
+        ]))
+    return ("\r\n".join(lines) + "\r\n").encode("cp1252")
+
+
+def _cell(value):
+    """An answer as a person types it in the template."""
+    if isinstance(value, bool):
+        return "si" if value else "no"
+    if isinstance(value, list):
+        return ";".join(value) or "ninguna"
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[:4].isdigit():
+        return date.fromisoformat(value)
+    return value
+
+
+def _interview_xlsx(session, settings, user, round_id: int, rows: int) -> tuple[bytes, int]:
+    """The round's template filled with ``rows`` interviews (complete ones to be sent); also
+    how many are sent."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from app.exchange.interviews import interview_template
+    from app.responses.service import round_questionnaire
+    from app.rounds.models import DiagnosisRound
+
+    rng = random.Random(SEED)
+    questionnaire = round_questionnaire(session=session, round=session.get(DiagnosisRound, round_id))
+    template = interview_template(session=session, user=user, settings=settings, round_id=round_id)
+    workbook = load_workbook(io.BytesIO(template.content))
+    sheet = workbook["entrevistas"]
+    header = [cell.value for cell in sheet[1]]
+    ruts = {c.id: c.rut for c in session.query(Cooperative)}
+    sent = 0
+    for n in range(1, rows + 1):
+        answers = random_answers(rng, questionnaire, rng.uniform(0.2, 0.95))
+        send = not scoring.missing_required(questionnaire, answers)
+        sent += send
+        fixed = {"clave_entrevista": f"E-{n:05d}", "rut_cooperativa": ruts[n], "entrevistador": "Ana Pérez",
+                 "institucion": "INDAP", "fecha": date(2026, 5, 4), "lugar": "Sede de la cooperativa",
+                 "cargo_entrevistado": "Gerente", "enviar": "si" if send else "no"}
+        sheet.append([fixed[name] if name in fixed else _cell(answers.get(name)) for name in header])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue(), sent
+
+
+def bench_import(args: argparse.Namespace) -> None:
+    """Import a registry file of ROWS cooperatives into an empty registry, then the round's
+    interview template filled with ROWS interviews of them, each through the service the API
+    calls (all or nothing, one transaction)."""
+    from sqlalchemy import func, select
+
+    from app.auth.service import create_user
+    from app.db import make_engine, make_sessionmaker
+    from app.exchange.interviews import import_interviews
+    from app.exchange.registry_import import import_registry
+    from app.questionnaires.service import register_path
+    from app.rounds.models import DiagnosisRound
+    from app.settings import Settings
+
+    with bench_database(args.database_url) as url:
+        settings = Settings(database_url=url)
+        engine = make_engine(url)
+        backend = url.split(":", 1)[0]
+        with make_sessionmaker(engine)() as session:
+            user = create_user(session=session, email="bench@example.cl", full_name="Bench", role="admin",
+                               password="clave-segura-123")
+            [version] = register_path(session=session, path=NATIONAL).registered
+            round_ = DiagnosisRound(name="Ronda de prueba de importación", questionnaire_version_id=version.id,
+                                    opens_on=date(2026, 3, 1), closes_on=date(2026, 12, 31), state="open")
+            session.add(round_)
+            session.commit()
+            registry = _registry_csv(args.rows)
+            for dry_run in (True, False):
+                started, cpu = time.perf_counter(), _cpu_seconds()
+                report = import_registry(session=session, user=user, settings=settings, data=registry,
+                                         filename="registro.csv", dry_run=dry_run)
+                print(f"{backend}: registry {'preview' if dry_run else 'import '} {args.rows:,} rows "
+                      f"({len(registry) / 2**20:.1f} MiB CSV): {time.perf_counter() - started:5.2f} s "
+                      f"(CPU {_cpu_seconds() - cpu:5.2f} s), created {len(report.of('created')):,}")
+            assert session.scalar(select(func.count()).select_from(Cooperative)) == args.rows
+            data, sent = _interview_xlsx(session, settings, user, round_.id, args.rows)
+            for dry_run in (True, False):
+                started, cpu = time.perf_counter(), _cpu_seconds()
+                report = import_interviews(session=session, user=user, settings=settings, round_id=round_.id,
+                                           data=data, filename="entrevistas.xlsx", dry_run=dry_run)
+                print(f"{backend}: interviews {'preview' if dry_run else 'import '} {args.rows:,} rows "
+                      f"({len(data) / 2**20:.1f} MiB XLSX, {sent:,} sent): {time.perf_counter() - started:5.2f} s "
+                      f"(CPU {_cpu_seconds() - cpu:5.2f} s), created {len(report.of('created')):,}")
+            assert session.scalar(select(func.count()).select_from(Response)) == args.rows
+        engine.dispose()
+        print(f"  peak RSS {_max_rss_mb():.0f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -264,6 +382,9 @@ def main() -> None:
     export.add_argument("--responses", type=int, default=10_000)
     export.add_argument("--database-url", help="PostgreSQL URL; default: a temporary SQLite file")
     export.add_argument("--openpyxl", action="store_true", help="also time openpyxl's write-only mode on the same rows")
+    imports = commands.add_parser("import", help="time of the registry and interview imports")
+    imports.add_argument("--rows", type=int, default=5_000)
+    imports.add_argument("--database-url", help="PostgreSQL URL; default: a temporary SQLite file")
     run = commands.add_parser("_run-export")  # internal: one export in a fresh process
     run.add_argument("url")
     run.add_argument("round_id", type=int)
@@ -271,6 +392,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "export":
         bench_export(args)
+    elif args.command == "import":
+        bench_import(args)
     else:
         print(json.dumps(run_export(args.url, args.round_id, args.what)))
 

@@ -10,12 +10,12 @@ import zipfile
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from openpyxl import Workbook
 
 import scoring
 from app.exchange import interviews, registry_import
 from app.exchange.tabular import Column, Problem, Table, TabularError, read_table
 from conftest import sample_questionnaire
+from test_tabular import xlsx as _xlsx
 
 FUZZ = settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 CELL = st.one_of(
@@ -47,15 +47,6 @@ def test_mangled_csv(rows, encoding):
     table = _read(data, "a.csv", columns=registry_import.COLUMNS, unknown="ignore")
     if table is not None:
         assert all(isinstance(number, int) and number >= 2 for number, _ in table.rows)
-
-
-def _xlsx(rows) -> bytes:
-    workbook = Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 BASE_XLSX = _xlsx([["RUT", "Razón social"], ["76.123.456-0", "x"]])

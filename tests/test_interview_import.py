@@ -224,7 +224,7 @@ def test_existing_response_and_unknown_columns(api_env, world):
 @pytest.mark.parametrize(
     ("kind", "cell", "expected"),
     [("yes_no", "SÍ", True), ("yes_no", "No sabe", "ns"), ("yes_no", "talvez", "talvez"),
-     ("choice", "Parcialmente", "parcial"), ("choice", "PARCIAL", "parcial"), ("multi", "a; B|c", ["a", "b", "c"]),
+     ("choice", "Parcialmente", "parcial"), ("choice", "PARCIAL", "parcial"), ("multi", "a; B|c", ["a", "b", "c"]), ("multi", "Ninguna", []),
      ("number", "1.234,5", 1234.5), ("date", 45292, "2024-01-01"), ("date", "31-01-2024", "2024-01-31"),
      ("text", 12.0, "12")],
 )

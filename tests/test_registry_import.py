@@ -3,16 +3,15 @@ problem with row, column, value and reason, all or nothing. Both backends (``api
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime
 
 import pytest
-from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from app.cooperatives.models import Cooperative
 from app.exchange import registry_import
 from app.exchange.tabular import MAX_UPLOAD_BYTES
+from test_tabular import xlsx as xlsx_bytes
 
 URL = "/api/v1/cooperatives/import"
 HEADER = ["RUT", "Razón social", "N° registro DAES", "Tipo", "Estado", "Vigente", "Región", "Comuna", "Rubro(s)",
@@ -27,15 +26,6 @@ ROW_EXISTING = ["65.000.000-5", "Cooperativa Lago Sur", "", "agricola", "", "", 
 def csv_bytes(rows, *, separator=";", encoding="utf-8") -> bytes:
     lines = [separator.join(f'"{cell}"' if separator in str(cell) else str(cell) for cell in row) for row in rows]
     return ("\r\n".join(lines) + "\r\n").encode(encoding)
-
-
-def xlsx_bytes(rows) -> bytes:
-    workbook = Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def upload(env, headers, data: bytes, *, name="registro.csv", dry_run=True):
@@ -214,3 +204,10 @@ def test_parse_region(text, code):
 def test_parse_region_refuses(text):
     with pytest.raises(ValueError):
         registry_import.parse_region(text)
+
+
+def test_parse_sectors():
+    assert registry_import.parse_sectors("Cereales y legumbres; Agua y riego, berries") == ["cereales", "agua_riego", "berries"]
+    assert registry_import.parse_sectors("Hortalizas y Flores / lácteos") == ["hortalizas", "flores", "lacteos"]
+    with pytest.raises(ValueError, match="«uvas y peras»"):
+        registry_import.parse_sectors("uvas y peras")

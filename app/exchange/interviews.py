@@ -109,6 +109,8 @@ _RESERVED = {column_key(text): code for text, code in (
     ("na", NA), ("no aplica", NA), ("n/a", NA), ("ns", NS), ("no sabe", NS), ("no sabe / no responde", NS),
     ("ns/nr", NS), ("no responde", NS),
 )}
+#: A multiple-choice cell for «none of the options» (an empty cell is no answer).
+_NONE_SELECTED = {"ninguna", "ninguno", "ninguna_opcion", "ninguna_de_las_anteriores"}
 _MULTI_SEPARATORS = re.compile(r"[;|,\n]+")
 
 
@@ -245,6 +247,8 @@ def cell_answer(question: scoring.Question, value: Any) -> Any:
     if question.type == "choice":
         return _option(question, value)
     if question.type == "multi":
+        if column_key(value) in _NONE_SELECTED:
+            return []
         parts = [part for part in _MULTI_SEPARATORS.split(parse_text(value)) if part.strip()]
         return [_option(question, part) for part in parts]
     if question.type == "number":
@@ -496,10 +500,15 @@ def _check_submission(row: _Row, questionnaire: scoring.Questionnaire) -> None:
     missing = scoring.missing_required(questionnaire, answers)
     if missing:
         row.outcome.problems.append(Problem(
-            f"no se puede enviar: faltan {len(missing)} preguntas obligatorias (" + ", ".join(missing[:10])
+            f"no se puede enviar: {_count(len(missing), 'falta', 'faltan')} {len(missing)} "
+            f"{_count(len(missing), 'pregunta obligatoria', 'preguntas obligatorias')} (" + ", ".join(missing[:10])
             + (", …" if len(missing) > 10 else "") + "); deje «enviar» vacío para importarla como borrador",
             row=row.outcome.row, column=SEND, value=YES,
         ))
+
+
+def _count(count: int, one: str, many: str) -> str:
+    return one if count == 1 else many
 
 
 _EVENT_INSERT = insert(ResponseEvent.__table__)

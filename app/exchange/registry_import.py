@@ -145,11 +145,19 @@ def _coded(value: Any, words: dict[str, str], what: str, labels: dict[str, str])
 
 def parse_sectors(value: Any) -> list[str]:
     """Sectors separated by commas, semicolons, slashes or «y», by code or label."""
-    parts = [part for part in re.split(r"[,;/|\n]+|\s+y\s+", parse_text(value)) if part.strip()]
+    parts = [part for part in re.split(r"[,;/|\n]+", parse_text(value)) if part.strip()]
     codes, unknown = [], []
     for part in parts:
         code = _SECTORS.get(column_key(part))
-        (codes if code else unknown).append(code or part.strip())
+        if code:  # a label may hold «y» itself: «Cereales y legumbres»
+            codes.append(code)
+            continue
+        pieces = [piece for piece in re.split(r"\s+y\s+", part) if piece.strip()]
+        found = [_SECTORS.get(column_key(piece)) for piece in pieces]
+        if len(pieces) > 1 and all(found):
+            codes.extend(found)
+        else:
+            unknown.append(part.strip())
     if unknown:
         raise ValueError("rubro desconocido: " + ", ".join(f"«{u}»" for u in unknown)
                          + " (valores posibles: " + ", ".join(SECTORS.values()) + ")")

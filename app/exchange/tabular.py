@@ -447,10 +447,12 @@ def _xlsx_rows(data: bytes, name: str, *, sheet: str | None, max_rows: int) -> t
         # Blank rows above the header, the header, max_rows of data and one more row to see that
         # there are too many: reading stops there, however many rows the sheet claims.
         limit = _HEADER_SLACK + 1 + max_rows + 1
+        # Rows are padded to the width the sheet declares, at most one column past the limit.
+        width = min(worksheet.max_column or MAX_COLUMNS + 1, MAX_COLUMNS + 1)
         values = [
             (index, list(row))
             for index, row in enumerate(
-                worksheet.iter_rows(min_row=1, max_row=limit, max_col=MAX_COLUMNS + 1, values_only=True), start=1
+                worksheet.iter_rows(min_row=1, max_row=limit, max_col=width, values_only=True), start=1
             )
         ]
     except TabularError:
@@ -567,12 +569,12 @@ def _build(
             wanted[key] = spec
     positions: dict[int, str] = {}  # cell position -> row key
     seen: dict[str, Header] = {}
-    blank_headers: list[int] = []
+    blank_headers: set[int] = set()
     for position, cell in enumerate(header_cells):
         text = "" if cell is None else str(cell).strip()
         letter = column_letter(position)
         if not text:
-            blank_headers.append(position)
+            blank_headers.add(position)
             continue
         canonical = column_key(text)
         if columns is not None and canonical in wanted:
