@@ -257,6 +257,11 @@ def strong(national) -> Rendered:
     return Rendered(context(national, answers_of("fuerte")))
 
 
+def test_the_same_context_gives_the_same_bytes(strong):
+    """What the app caches under cache_key() is what a new render would give."""
+    assert reports.render_pdf(strong.context) == strong.pdf
+
+
 def test_a_strong_cooperative_alone_for_the_first_time(strong):
     assert strong.context.snapshot["overall"]["light"] == "green"
     assert "● Verde" in strong and GREEN in strong
