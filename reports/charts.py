@@ -148,8 +148,8 @@ def radar(axes: Sequence[tuple[str, float | None, str]], *, green: float, red: f
     fewer than three axes (a radar needs a plane; the bar chart shows those)."""
     if len(axes) < 3:
         return None
-    width, height, radius = 150.0, 104.0, 33.0
-    cx, cy = width / 2, 51.0
+    width, height, radius = 150.0, 96.0, 31.0
+    cx, cy = width / 2, 48.0
     count = len(axes)
     figure = Figure(width, height, "Gráfico radial de las dimensiones: " + "; ".join(
         f"{title}: {_score_word(light, score)}" for title, score, light in axes))

@@ -146,6 +146,7 @@ def page_data(context: ReportContext) -> dict[str, Any]:
         "mode_word": fmt.MODE_WORDS.get(context.diagnosis.mode, context.diagnosis.mode),
         "overall": overall,
         "counts": view.light_counts(overall),
+        "priorities": view.priorities(overall),
         "radar": charts.radar([(d.title, d.score if d.is_lit else None, d.light) for d in overall.children],
                               green=thresholds.green, red=thresholds.red),
         "bars": charts.bars(_chart_rows(overall, questionnaire), green=thresholds.green, red=thresholds.red),

@@ -153,11 +153,25 @@ def subcategories(overall: Level) -> list[Level]:
     return [sub for dimension in overall.children for sub in dimension.children]
 
 
-def light_counts(overall: Level) -> dict[str, int]:
-    counts = dict.fromkeys(fmt.LIGHT_WORDS, 0)
-    for sub in subcategories(overall):
-        counts[sub.light] = counts.get(sub.light, 0) + 1
-    return counts
+def light_counts(overall: Level) -> str:
+    """«De 18 subcategorías: 3 en verde, 1 en amarillo, 13 en rojo y 1 que no aplica.»"""
+    subs = subcategories(overall)
+    counts = {light: sum(1 for s in subs if s.light == light) for light in fmt.LIGHT_WORDS}
+    parts = [f"{counts['green']} en verde", f"{counts['yellow']} en amarillo", f"{counts['red']} en rojo"]
+    if counts["insufficient_data"]:
+        parts.append(f"{counts['insufficient_data']} con datos insuficientes")
+    if counts["not_applicable"]:
+        parts.append(f"{counts['not_applicable']} que no " + ("aplica" if counts["not_applicable"] == 1 else "aplican"))
+    noun = "subcategoría" if len(subs) == 1 else "subcategorías"
+    return f"De {len(subs)} {noun}: {', '.join(parts[:-1])} y {parts[-1]}."
+
+
+def priorities(overall: Level) -> list[tuple[str, list[Level]]]:
+    """The red, then the yellow subcategories, for the summary."""
+    subs = subcategories(overall)
+    groups = [("En rojo, requieren atención urgente", [s for s in subs if s.light == "red"]),
+              ("En amarillo, requieren atención", [s for s in subs if s.light == "yellow"])]
+    return [(label, items) for label, items in groups if items]
 
 
 # --------------------------------------------------------------------------- peers
