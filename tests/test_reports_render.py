@@ -171,6 +171,8 @@ def test_summary_gives_each_light_in_words_with_its_score_and_message(weak):
         assert f"{fmt.light_word(dimension['light'])} · {fmt.numero(dimension['score'], 1)} %" in weak
     assert RED in weak and YELLOW in weak
     assert "Figura 1" in weak and "Figura 2" in weak  # radar and bars
+    assert "De 18 subcategorías: 0 en verde, 4 en amarillo, 13 en rojo y 1 que no aplica." in weak
+    assert "En rojo, requieren atención urgente: 1.3 Liquidez y solvencia; 1.4 Resultados" in weak
 
 
 def test_dimension_pages_show_critical_failures_and_what_pulled_each_light_down(weak, national):
