@@ -17,7 +17,7 @@ from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import orjson
@@ -51,7 +51,7 @@ def _static_path(url: str, root: Path) -> Path:
     parts = urlsplit(url)
     if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
         raise RefusedURL(f"the report loads no external resource: {url[:200]}")
-    path = Path(url2pathname(unquote(parts.path))).resolve()
+    path = Path(url2pathname(parts.path)).resolve()
     if not path.is_relative_to(root.resolve()) or not path.is_file():
         raise RefusedURL(f"not a packaged report file: {url[:200]}")
     return path
@@ -145,7 +145,7 @@ def page_data(context: ReportContext) -> dict[str, Any]:
         "status_word": fmt.STATUS_WORDS.get(context.diagnosis.status, context.diagnosis.status),
         "mode_word": fmt.MODE_WORDS.get(context.diagnosis.mode, context.diagnosis.mode),
         "overall": overall,
-        "counts": view.light_counts(overall),
+        "counts": view.counts_sentence(overall),
         "priorities": view.priorities(overall),
         "radar": charts.radar([(d.title, d.score if d.is_lit else None, d.light) for d in overall.children],
                               green=thresholds.green, red=thresholds.red),
@@ -158,7 +158,6 @@ def page_data(context: ReportContext) -> dict[str, Any]:
         "annex": view.annex(questionnaire, answers),
         "thresholds": view.thresholds(questionnaire),
         "counts_q": view.questionnaire_counts(questionnaire),
-        "light_words": fmt.LIGHT_WORDS,
     }
 
 

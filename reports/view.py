@@ -39,26 +39,6 @@ class Level:
     dimension_id: str = ""
 
     @property
-    def word(self) -> str:
-        return fmt.light_word(self.light)
-
-    @property
-    def icon(self) -> str:
-        return fmt.light_icon(self.light)
-
-    @property
-    def message(self) -> str:
-        return fmt.light_message(self.light)
-
-    @property
-    def score_text(self) -> str:
-        return fmt.puntaje(self.score)
-
-    @property
-    def coverage_text(self) -> str:
-        return fmt.cobertura(self.coverage)
-
-    @property
     def is_lit(self) -> bool:
         return self.light in fmt.LIGHTS
 
@@ -153,7 +133,7 @@ def subcategories(overall: Level) -> list[Level]:
     return [sub for dimension in overall.children for sub in dimension.children]
 
 
-def light_counts(overall: Level) -> str:
+def counts_sentence(overall: Level) -> str:
     """«De 18 subcategorías: 3 en verde, 1 en amarillo, 13 en rojo y 1 que no aplica.»"""
     subs = subcategories(overall)
     counts = {light: sum(1 for s in subs if s.light == light) for light in fmt.LIGHT_WORDS}
