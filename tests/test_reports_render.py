@@ -423,6 +423,30 @@ def test_unknown_questionnaire_gets_general_programmes_and_its_own_thresholds(un
     assert "versión 7" in unknown_ids
 
 
+def test_cap_rule_note_where_the_snapshot_says_it_capped(national):
+    base = context(national, answers_of("fuerte"))
+    snapshot = json.loads(json.dumps(base.snapshot))
+    snapshot["overall"]["capped"] = True
+    snapshot["dimensions"][1]["capped"] = True
+    note = "Por su puntaje este resultado sería verde, pero al menos una de sus partes está en rojo"
+    assert reports.render_html(base).count(note) == 0
+    # The overall in the summary; the dimension in the summary and on its own page.
+    assert reports.render_html(replace(base, snapshot=snapshot)).count(note) == 3
+
+
+def test_computed_indicators_show_the_stored_value_when_the_snapshot_has_one(national):
+    base = context(national, answers_of("debil"))
+    snapshot = json.loads(json.dumps(base.snapshot))
+    for dimension in snapshot["dimensions"]:
+        for sub in dimension["subcategories"]:
+            for question in sub["questions"]:
+                if question["id"] == "razon_corriente":
+                    question["value"] = 1.234
+    computed = "Liquidez corriente (activo corriente / pasivo corriente) → <b>0,71</b>"
+    assert computed in reports.render_html(base)  # 22,000,000 / 31,000,000, from the answers
+    assert computed.replace("0,71", "1,23") in reports.render_html(replace(base, snapshot=snapshot))
+
+
 # --------------------------------------------------------------------------- cache key, programmes, formatting
 
 
