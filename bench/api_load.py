@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -32,7 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -112,6 +113,7 @@ class RawConnection:
         self.port = port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.headers: dict[str, str] = {}  # of the last response, names in lower case
 
     async def request(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         if self.writer is None:
@@ -124,15 +126,14 @@ class RawConnection:
         if not status_line:
             raise ConnectionError("connection closed")
         status = int(status_line.split()[1])
-        length = 0
+        self.headers = {}
         while True:
             line = await self.reader.readline()
             if line in (b"\r\n", b""):
                 break
             name, _, value = line.decode("latin-1").partition(":")
-            if name.lower() == "content-length":
-                length = int(value.strip())
-        return status, await self.reader.readexactly(length)
+            self.headers[name.strip().lower()] = value.strip()
+        return status, await self.reader.readexactly(int(self.headers.get("content-length", 0)))
 
     def close(self) -> None:
         if self.writer is not None:
@@ -297,6 +298,55 @@ def wait_ready(port: int, process: subprocess.Popen, timeout: float = 30) -> Non
     sys.exit("uvicorn did not start in time")
 
 
+@contextlib.contextmanager
+def bench_database(backend: str, workdir: Path) -> Iterator[tuple[str, str, Callable[[], list[int]]]]:
+    """A fresh database: a SQLite file in ``workdir``, or a new PostgreSQL schema dropped on exit.
+    Yields the URL to prepare and verify with, the URL for the server (its PostgreSQL
+    connections carry the schema as application name) and a function listing the pids of
+    the server's PostgreSQL backends (none for SQLite)."""
+    if backend == "sqlite":
+        url = f"sqlite:///{workdir / 'load.db'}"
+        yield url, url, list
+        return
+    schema = f"load_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_BASE, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(PG_BASE).update_query_dict({"options": f"-csearch_path={schema}"})
+    server_url = url.update_query_dict({"application_name": schema}).render_as_string(hide_password=False)
+
+    def backend_pids() -> list[int]:
+        with admin.connect() as connection:
+            return list(connection.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"), {"name": schema}
+            ).scalars())
+
+    try:
+        yield url.render_as_string(hide_password=False), server_url, backend_pids
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def uvicorn_server(database_url: str, port: int, workers: int, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+    """uvicorn serving the app on 127.0.0.1:``port`` until the block ends; ready when yielded."""
+    env = dict(os.environ, COOPDIAG_DATABASE_URL=database_url,
+               COOPDIAG_QUESTIONNAIRES_DIR=str(ROOT / "questionnaires"), **(env or {}))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+        cwd=ROOT, env=env,
+    )
+    try:
+        wait_ready(port, server)
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def verify(database_url: str, outcome: dict) -> dict:
     from app.responses.models import Response, ResponseEvent
 
@@ -330,49 +380,13 @@ def main() -> None:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="coopdiag-load-"))
-    schema = admin = None
-    if args.backend == "sqlite":
-        database_url = server_url = f"sqlite:///{workdir / 'load.db'}"
-    else:
-        schema = f"load_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(PG_BASE, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(PG_BASE).update_query_dict({"options": f"-csearch_path={schema}"})
-        database_url = url.render_as_string(hide_password=False)
-        # The server's connections carry a name, to find their backends and count their CPU.
-        server_url = url.update_query_dict({"application_name": schema}).render_as_string(hide_password=False)
-
-    def backend_pids() -> list[int]:
-        if admin is None:
-            return []
-        with admin.connect() as connection:
-            return list(connection.execute(
-                text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"), {"name": schema}
-            ).scalars())
-
-    try:
+    with bench_database(args.backend, workdir) as (database_url, server_url, backend_pids):
         plan, info = prepare(database_url, args.clients)
-        env = dict(os.environ, COOPDIAG_DATABASE_URL=server_url, COOPDIAG_QUESTIONNAIRES_DIR=str(ROOT / "questionnaires"))
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(args.port),
-             "--workers", str(args.workers), "--log-level", "warning", "--no-access-log"],
-            cwd=ROOT, env=env,
-        )
-        try:
-            wait_ready(args.port, server)
+        with uvicorn_server(server_url, args.port, args.workers) as server:
             load = run_clients(plan, info["questions"], args.port, args.seconds, args.rate, args.warmup,
                                cpu_sampler(server.pid, backend_pids))
             latencies, outcome, elapsed = run_event_loop(load)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         counts = verify(database_url, outcome)
-    finally:
-        if admin is not None:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
 
     saves = outcome["window_saves"]
     ordered = sorted(latencies)
