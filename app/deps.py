@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import anyio
 from anyio.lowlevel import RunVar
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -85,12 +86,11 @@ def current_user(request: Request, session: Session = Depends(get_db)) -> User:
 
 
 #: Autosaves one process works on at once; the others wait their turn (in arrival order)
-#: before they touch the database. Each holds a pooled connection from its authentication to
-#: its commit, across two trips to the worker threads (40 per process, shared): were every
-#: arrival let in, the threads could all end up waiting for a connection while the requests
-#: holding the connections wait for a thread, until the pool times out. Eight keep both cores
-#: busy (a save waits on PostgreSQL for about a quarter of its time) and the threads from
-#: fighting over the interpreter lock.
+#: before they touch the database. Eight keep both cores busy (a save waits on PostgreSQL
+#: for about a quarter of its time) while staying within the connection pool (db.POOL_SIZE):
+#: with every arrival let in, the pool opened and closed extra connections all the time (a
+#: server process each on PostgreSQL) and the threads fought over the interpreter lock; the
+#: bench measured about 20 % more CPU per save that way.
 HOT_REQUESTS = 8
 _hot_slots: RunVar[anyio.Semaphore] = RunVar("coopdiag_hot_slots")
 
@@ -105,36 +105,45 @@ def _slots() -> anyio.Semaphore:
 
 
 @dataclass(frozen=True)
-class Authenticated:
-    """What ``authenticated_session`` gives a hot endpoint: the request's database session,
-    the user it authenticated and the settings."""
+class HotSession:
+    """What ``hot_session`` gives a hot endpoint: the request's database session, not yet
+    authenticated; ``authenticate()`` is the endpoint's first step in its worker thread."""
 
     session: Session
-    user: User
+    request: Request
     settings: Settings
 
+    def authenticate(self) -> User:
+        """``current_user``: the user, or 401 (403 for a cookie without its CSRF token)."""
+        return current_user(self.request, self.session)
 
-def _open_authenticated(request: Request, session: Session) -> Authenticated:
-    return Authenticated(session, current_user(request, session), request.app.state.settings)
+
+def _authenticate_and_close(hot: HotSession) -> None:
+    with hot.session:
+        hot.authenticate()
 
 
-async def authenticated_session(request: Request) -> AsyncIterator[Authenticated]:
-    """``get_db`` + ``current_user`` for a hot ``async def`` endpoint (the autosave).
+async def hot_session(request: Request) -> AsyncIterator[HotSession]:
+    """``get_db`` + ``current_user`` for a hot ``async def`` endpoint (the autosave), in one
+    trip to a worker thread instead of one per dependency plus one for the endpoint.
 
-    Each synchronous dependency and a synchronous endpoint cost a trip to a worker thread
-    and back; here authentication is one trip, and the endpoint does its database work in
-    one more (``run_in_threadpool``), closing the session there (``with auth.session:``).
-    As with ``current_user``, a request without valid credentials gets 401 before its path,
-    headers and body are validated. A session the endpoint did not close (it failed before
-    its database work) is closed here, in a worker thread when a transaction is open.
-    At most HOT_REQUESTS of these are in flight per process.
+    The endpoint authenticates and does its database work in that one trip
+    (``run_in_threadpool``), closing the session there (``with hot.session:``). When the
+    path, headers or body are invalid, FastAPI raises before the endpoint runs; the request
+    is then authenticated here first, so that one without valid credentials still gets 401
+    rather than the validation error, as with ``current_user``. A session the endpoint did
+    not close is closed here, in a worker thread when a transaction is open. At most
+    HOT_REQUESTS of these are in flight per process.
     """
     async with _slots():
-        session = request.app.state.sessionmaker()
+        hot = HotSession(request.app.state.sessionmaker(), request, request.app.state.settings)
         try:
-            yield await run_in_threadpool(_open_authenticated, request, session)
+            yield hot
+        except RequestValidationError:
+            await run_in_threadpool(_authenticate_and_close, hot)
+            raise
         finally:
-            if session.in_transaction():
-                await run_in_threadpool(session.close)
+            if hot.session.in_transaction():
+                await run_in_threadpool(hot.session.close)
             else:
-                session.close()  # nothing to roll back: no I/O
+                hot.session.close()  # nothing to roll back: no I/O

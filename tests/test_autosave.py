@@ -1,6 +1,6 @@
 """The autosave's hot path (PATCH /api/v1/responses/{id}/answers): the JSON it writes by hand
 is byte for byte what the response model gives, a save costs four SQL statements, and a burst
-of more autosaves than the connection pool and the thread pool can hold at once completes.
+of more autosaves than the connection pool and the thread pool can serve at once completes.
 Runs on SQLite and PostgreSQL (the behaviour itself is tested in test_responses.py)."""
 
 from __future__ import annotations
@@ -71,11 +71,10 @@ def test_a_save_costs_four_statements(api_env, world):  # noqa: F811
 
 
 def test_a_burst_beyond_the_pools_completes(api_env, world):  # noqa: F811
-    """60 autosaves at once against one pooled connection: each holds the connection from its
-    authentication to its commit, across two trips to worker threads (40 of them). Were all
-    60 let in, the threads would all wait for the connection while its holder waits for a
-    thread, until the pool times out. Invalid bodies in the burst (422 after authentication)
-    must give their connection back too."""
+    """60 autosaves at once against one pooled connection and 40 worker threads: none may
+    hold the connection while waiting for a thread (the threads would all be waiting for the
+    connection until the pool times out), including the invalid bodies of the burst, which
+    are authenticated before their 422."""
     env = api_env
     app = env.client.app
     _, mh = env.user("manager", cooperatives=[world.coop_a], password=None)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.models import User
-from app.deps import Authenticated, authenticated_session, current_user, get_db, get_settings_dep
+from app.deps import HotSession, current_user, get_db, get_settings_dep, hot_session
 from app.errors import Invalid
 from app.pagination import PageParams, page_of, page_params
 from app.responses import service
@@ -152,21 +152,21 @@ def get_response(response_id: ResponseId, http: HttpResponse, session: Db, user:
     responses=_WRITE_ERRORS,
 )
 async def patch_answers(
-    response_id: ResponseId, body: AnswersPatch, auth: Annotated[Authenticated, Depends(authenticated_session)],
+    response_id: ResponseId, body: AnswersPatch, hot: Annotated[HotSession, Depends(hot_session)],
     if_match: IfMatch = None,
 ) -> HttpResponse:
-    # The hot path of the autosave: one trip to a worker thread for the authentication and
-    # one for the save, and the JSON written here (FastAPI does not validate a returned
-    # Response against ResponseOut; service.response_json writes what that would).
-    version = _version(body.version, if_match)
-    return await run_in_threadpool(_save_answers, auth, response_id, body.answers, version)
+    # The hot path of the autosave: authentication and the save in one trip to a worker
+    # thread, and the JSON written here (FastAPI does not validate a returned Response
+    # against ResponseOut; service.response_json writes what that would).
+    return await run_in_threadpool(_save_answers, hot, response_id, body, if_match)
 
 
-def _save_answers(auth: Authenticated, response_id: int, answers: dict, version: int | None) -> HttpResponse:
-    with auth.session:
+def _save_answers(hot: HotSession, response_id: int, body: AnswersPatch, if_match: str | None) -> HttpResponse:
+    with hot.session:
+        user = hot.authenticate()
         response_obj = service.update_answers(
-            session=auth.session, user=auth.user, settings=auth.settings, response_id=response_id,
-            answers=answers, version=version,
+            session=hot.session, user=user, settings=hot.settings, response_id=response_id,
+            answers=body.answers, version=_version(body.version, if_match),
         )
         return HttpResponse(service.response_json(response_obj), media_type="application/json",
                             headers={"ETag": service.etag(response_obj)})
