@@ -273,8 +273,9 @@ def cpu_report(first: dict, last: dict, saves: int) -> str:
     generator = last["generator"] - first["generator"]
     machine = last["machine"] - first["machine"]
     others = max(0.0, machine - server - database - generator)
-    per_save = " + ".join(f"{name} {value / saves * 1000:.2f}" for name, value in
-                          (("uvicorn", server), ("postgres", database), ("generator", generator)))
+    parts = [("uvicorn", server), ("postgres", database), ("generator", generator)]
+    per_save = " + ".join(f"{name} {value / saves * 1000:.2f}" for name, value in parts
+                          if name != "postgres" or first["database"] or last["database"])
     report = (f"CPU ms per save: {per_save} = {(server + database + generator) / saves * 1000:.2f}; "
               f"machine busy {machine / seconds:.2f} of {os.cpu_count()} cores "
               f"({others / seconds:.2f} by other processes)")
