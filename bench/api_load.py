@@ -262,12 +262,12 @@ def cpu_sampler(server_pid: int, backend_pids: Callable[[], list[int]]) -> Calla
     return sample
 
 
-def cpu_report(first: dict, last: dict, saves: int) -> str:
+def cpu_report(first: dict, last: dict, saves: int, unit: str = "save") -> str:
     def spent(kind: str) -> float:
         return sum(value - first[kind].get(pid, 0.0) for pid, value in last[kind].items())
 
     if not saves or not last["machine"]:
-        return "CPU per save: not measured (no /proc or no saves)"
+        return f"CPU per {unit}: not measured (no /proc or no {unit}s)"
     seconds = last["at"] - first["at"]
     server, database = spent("server"), spent("database")
     generator = last["generator"] - first["generator"]
@@ -276,7 +276,7 @@ def cpu_report(first: dict, last: dict, saves: int) -> str:
     parts = [("uvicorn", server), ("postgres", database), ("generator", generator)]
     per_save = " + ".join(f"{name} {value / saves * 1000:.2f}" for name, value in parts
                           if name != "postgres" or first["database"] or last["database"])
-    report = (f"CPU ms per save: {per_save} = {(server + database + generator) / saves * 1000:.2f}; "
+    report = (f"CPU ms per {unit}: {per_save} = {(server + database + generator) / saves * 1000:.2f}; "
               f"machine busy {machine / seconds:.2f} of {os.cpu_count()} cores "
               f"({others / seconds:.2f} by other processes)")
     opened = set(last["database"]) - set(first["database"])
