@@ -46,48 +46,64 @@ sys.path.insert(0, str(ROOT))
 PG_BASE = os.environ.get("COOPDIAG_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def prepare(database_url: str, clients: int) -> tuple[list[dict], dict]:
-    """Migrate, then create one manager, cooperative and draft response per client."""
+def open_round(session):
+    """Register the questionnaires and open a round of the national questionnaire (made by a new admin)."""
     from datetime import date
 
+    from app.auth.service import create_user
+    from app.questionnaires.models import QuestionnaireVersion
+    from app.questionnaires.service import register_questionnaires
+    from app.rounds.service import create_round
+
+    register_questionnaires(session=session, directory=ROOT / "questionnaires")
+    session.commit()
+    version = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "diagnostico-nacional"))
+    admin = create_user(session=session, email="bench-admin@example.cl", full_name="Bench", role="admin")
+    session.commit()
+    return create_round(
+        session=session, user=admin, name="Carga", opens_on=date(2026, 1, 1), closes_on=date(2026, 12, 31),
+        state="open", questionnaire_version_id=version.id,
+    )
+
+
+def add_manager(session, index: int):
+    """Cooperative number ``index`` (a valid RUT) and its manager's account (no password); returns both."""
     from stdnum.cl import rut as cl_rut
 
-    from app.auth.service import create_user, issue_api_token
+    from app.auth.service import create_user
     from app.cooperatives.models import Cooperative
+
+    number = str(70_000_000 + index)
+    cooperative = Cooperative(
+        rut=f"{number}-{cl_rut.calc_check_digit(number)}", name=f"Cooperativa de carga {index}",
+        legal_type="agricola", region_code=(index % 16) + 1, sectors=[],
+    )
+    session.add(cooperative)
+    session.flush()
+    manager = create_user(
+        session=session, email=f"bench{index}@example.cl", full_name=f"Gerente {index}", role="manager",
+        cooperative_ids=[cooperative.id],
+    )
+    return cooperative, manager
+
+
+def prepare(database_url: str, clients: int) -> tuple[list[dict], dict]:
+    """Migrate, then create one manager, cooperative and draft response per client."""
+    from app.auth.service import issue_api_token
     from app.db import make_engine, make_sessionmaker, upgrade_database
-    from app.questionnaires.service import register_questionnaires
-    from app.questionnaires.models import QuestionnaireVersion
     from app.responses import service as responses
-    from app.rounds.service import create_round, get_round_questionnaire
+    from app.rounds.service import get_round_questionnaire
     from app.settings import Settings
 
     upgrade_database("head", database_url=database_url)
     settings = Settings(database_url=database_url)
     engine = make_engine(database_url)
     session = make_sessionmaker(engine)()
-    register_questionnaires(session=session, directory=ROOT / "questionnaires")
-    session.commit()
-    version = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "diagnostico-nacional"))
-    admin = create_user(session=session, email="bench-admin@example.cl", full_name="Bench", role="admin")
-    session.commit()
-    diagnosis_round = create_round(
-        session=session, user=admin, name="Carga", opens_on=date(2026, 1, 1), closes_on=date(2026, 12, 31),
-        state="open", questionnaire_version_id=version.id,
-    )
+    diagnosis_round = open_round(session)
     questionnaire = get_round_questionnaire(session=session, round=diagnosis_round)
     plan = []
     for index in range(clients):
-        number = str(70_000_000 + index)
-        cooperative = Cooperative(
-            rut=f"{number}-{cl_rut.calc_check_digit(number)}", name=f"Cooperativa de carga {index}",
-            legal_type="agricola", region_code=(index % 16) + 1, sectors=[],
-        )
-        session.add(cooperative)
-        session.flush()
-        manager = create_user(
-            session=session, email=f"bench{index}@example.cl", full_name=f"Gerente {index}", role="manager",
-            cooperative_ids=[cooperative.id],
-        )
+        cooperative, manager = add_manager(session, index)
         token = issue_api_token(session=session, user=manager, name="carga")
         session.commit()
         session.refresh(manager)
