@@ -321,6 +321,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/analisis/respuestas/{response_id}/reabrir"): Rule(redirect_to("/analisis/respuestas/"), gate=STAFF,
                                                                  scope="coop", record="self/validated", fresh=True,
                                                                  request=version_form),
+    # ---- import pages: interview spreadsheets (field teams and staff), the registry (staff)
+    ("GET", "/terreno/planillas"): Rule(gate=SPREADSHEETS),
+    ("POST", "/terreno/planillas/importar"): Rule(gate=SPREADSHEETS, request=lambda w, role, target, ids: {
+        "data": {"ronda": str(w.rounds["stored"]), "tipo": "planilla"},
+        "files": {"archivo": ("plantilla.xlsx", w.template(w.rounds["stored"]))}}),
+    ("GET", "/analisis/registro/importar"): Rule(gate=STAFF),
+    ("POST", "/analisis/registro/importar"): Rule(gate=STAFF, request=lambda w, role, target, ids: {
+        "files": registry_file(w, role, target, ids)["files"]}),
     # ---- admin pages: admins only
     ("GET", "/admin"): Rule(gate=ADMIN),
     ("GET", "/admin/usuarios"): Rule(gate=ADMIN),
