@@ -3,9 +3,11 @@ invitations, personal API tokens."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
+import anyio
+from anyio.lowlevel import RunVar
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -48,6 +50,27 @@ _ERRORS = {
 
 def _errors(*codes: int) -> dict:
     return {code: _ERRORS[code] for code in codes}
+
+
+#: Password checks one process runs at once. An argon2 check costs about 0.2 s of CPU and
+#: 64 MiB on 4 threads, so more at once only share the same cores. When a round opens and
+#: hundreds of managers log in together, the others wait for their turn here, in arrival
+#: order, holding neither a worker thread nor a pooled database connection: with every login
+#: let in (bench/load.py, 200 managers), logins held the pool's connections for more than its
+#: 30 s timeout and the app answered 500 to logins and to other requests.
+LOGINS_AT_ONCE = 2
+_login_slots: RunVar[anyio.Semaphore] = RunVar("coopdiag_login_slots")
+
+
+async def login_slot() -> AsyncIterator[None]:
+    """Dependency of the login endpoints (API and page): a turn among LOGINS_AT_ONCE."""
+    try:
+        slots = _login_slots.get()
+    except LookupError:  # one per event loop
+        slots = anyio.Semaphore(LOGINS_AT_ONCE)
+        _login_slots.set(slots)
+    async with slots:
+        yield
 
 
 @contextmanager
@@ -94,7 +117,7 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
     },
 )
 def login(
-    body: LoginIn, request: Request, response: Response,
+    body: LoginIn, request: Request, response: Response, _turn: None = Depends(login_slot),
     session: Session = Depends(get_db), settings: Settings = Depends(get_settings_dep),
 ) -> SessionOut:
     with _committed(session):

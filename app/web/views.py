@@ -11,7 +11,7 @@ from starlette.datastructures import FormData
 
 from app.auth import service as auth_service
 from app.auth.models import Role, User
-from app.auth.views import clear_session_cookie, set_session_cookie
+from app.auth.views import clear_session_cookie, login_slot, set_session_cookie
 from app.deps import SESSION_COOKIE, get_db, get_settings_dep
 from app.errors import ApiError
 from app.settings import Settings
@@ -56,6 +56,7 @@ def login_page(request: Request, siguiente: str | None = None, user: User | None
 def login_submit(
     request: Request,
     form: FormData = Depends(posted_form),
+    _turn: None = Depends(login_slot),
     session: Session = Depends(get_db),
     settings: Settings = Depends(get_settings_dep),
 ) -> Response:
