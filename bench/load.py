@@ -61,6 +61,7 @@ from bench.scoring import random_answers  # noqa: E402
 ENDPOINTS = ("login", "create", "read", "autosave", "submit", "report")
 PASSWORD = "carga-de-ronda-2026"
 TRANSPORT_RETRIES = 3
+KEEP_ALIVE = 4.0  # uvicorn closes a connection idle for 5 s: a browser opens a new one, so do the tabs
 
 
 # --------------------------------------------------------------------------- preparation
@@ -150,12 +151,16 @@ class Tab:
         self.connection = RawConnection(port)
         self.headers: dict[str, str] = {}
         self.version = 0
+        self.used = time.perf_counter()
 
     async def call(self, endpoint: str, method: str, path: str, body: object = None,
                    headers: dict[str, str] | None = None, expected: tuple[int, ...] = (200,)) -> tuple[int, bytes]:
         """One request (retried on a new connection after a transport failure); 409 is left to the
         caller, any other status not in ``expected`` is recorded as an error and stops the manager."""
         raw = b"" if body is None else json.dumps(body).encode()
+        if time.perf_counter() - self.used > KEEP_ALIVE:
+            self.connection.close()
+            self.connection = RawConnection(self.port)
         for attempt in range(TRANSPORT_RETRIES + 1):
             started = time.perf_counter()
             try:
@@ -168,10 +173,11 @@ class Tab:
                     self.record.errors.append(f"{endpoint}: no answer after {TRANSPORT_RETRIES} retries")
                     raise Failed from None
                 continue
-            self.record.latencies[endpoint].append(time.perf_counter() - started)
+            self.used = time.perf_counter()
+            self.record.latencies[endpoint].append(self.used - started)
             if status in expected or status == 409:
                 return status, payload
-            self.record.errors.append(f"{endpoint} {status}: {payload[:200]!r}")
+            self.record.errors.append(f"{endpoint} {status} {_error_code(payload)}")
             raise Failed
         raise AssertionError("unreachable")
 
@@ -184,12 +190,14 @@ class Tab:
         _, payload = await self.call("read", "GET", f"/api/v1/responses/{response_id}")
         self.version = json.loads(payload)["version"]
 
-    async def save(self, response_id: int, answers: dict) -> None:
+    async def save(self, response_id: int, answers: dict, saved: dict) -> None:
+        """Autosave one section; ``saved`` gathers what the server acknowledged."""
         while True:  # a stale version (the other tab saved meanwhile): read again and save again
             status, payload = await self.call("autosave", "PATCH", f"/api/v1/responses/{response_id}/answers",
                                               {"answers": answers}, {"If-Match": f'"{self.version}"'})
             if status == 200:
                 self.version = json.loads(payload)["version"]
+                saved.update(answers)
                 return
             self.record.conflicts["autosave"] += 1
             await self.reread(response_id)
@@ -207,6 +215,13 @@ class Tab:
         self.connection.close()
 
 
+def _error_code(payload: bytes) -> str:
+    try:
+        return json.loads(payload)["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return repr(payload[:60])
+
+
 async def think(rng: random.Random, mean: float) -> None:
     if mean:
         await asyncio.sleep(rng.uniform(0.5 * mean, 1.5 * mean))
@@ -216,7 +231,7 @@ async def manager(plan: Plan, spec: dict, answers: dict, port: int, record: Reco
                   second_tab: bool, think_time: float, start_at: float) -> dict:
     """One manager's session from login to PDF; returns what it sent and got, for the check."""
     rng = random.Random(seed)
-    outcome = {"cooperative_id": spec["cooperative_id"], "answers": answers, "response_id": None,
+    outcome = {"cooperative_id": spec["cooperative_id"], "answers": {}, "response_id": None,
                "sections": 0, "submitted": False, "pdf_bytes": 0}
     await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
     tabs = [Tab(port, record) for _ in range(2 if second_tab else 1)]
@@ -240,7 +255,7 @@ async def manager(plan: Plan, spec: dict, answers: dict, port: int, record: Reco
                 await tab.reread(response_id)
             for section in mine:
                 await think(rng, think_time)
-                await tab.save(response_id, section)
+                await tab.save(response_id, section, outcome["answers"])
 
         await asyncio.gather(*(fill(tab, parts[number::len(tabs)]) for number, tab in enumerate(tabs)))
         await first.submit(response_id)
@@ -377,44 +392,63 @@ def failures(summary: dict) -> int:
             + sum(summary["checks"].values()))
 
 
+ENDPOINT_ES = {
+    "login": "inicio de sesión (`POST /auth/login`)",
+    "create": "crear respuesta (`POST /responses`)",
+    "read": "releer (`GET /responses/{id}`)",
+    "autosave": "autoguardado (`PATCH /responses/{id}/answers`)",
+    "submit": "enviar (`POST /responses/{id}/submit`)",
+    "report": "informe (`GET /responses/{id}/report.pdf`)",
+}
+CHECK_ES = {
+    "managers_unfinished": "gerentes sin terminar", "responses_lost": "respuestas perdidas",
+    "responses_duplicated": "respuestas duplicadas", "answers_lost": "valores perdidos",
+    "answers_wrong": "valores distintos", "answers_extra": "valores sobrantes",
+    "answer_events_missing": "eventos de cambio faltantes", "answer_events_extra": "eventos de cambio sobrantes",
+    "lifecycle_events_wrong": "eventos de creación o envío erróneos", "not_submitted": "sin enviar",
+    "snapshot_missing": "sin resultado guardado", "snapshot_differs": "resultado distinto del recalculado",
+    "pdf_missing": "sin PDF",
+}
+
+
 def markdown(summary: dict) -> str:
+    """The summary in Spanish with Chilean numbers, ready for docs/performance.md."""
+    from app.web.render import numero
+
     def ms(ordered: list[float], p: float) -> str:
-        return f"{ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000:,.0f}" if ordered else "–"
+        return numero(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 0) if ordered else "—"
+
+    def row(name: str, ordered: list[float]) -> str:
+        return (f"| {name} | {numero(len(ordered), 0)} | {numero(len(ordered) / elapsed, 1)} | {ms(ordered, .5)} | "
+                f"{ms(ordered, .95)} | {ms(ordered, .99)} | {ms(ordered, 1)} |")
 
     elapsed = summary["elapsed"]
     lines = [
-        f"{summary['managers']} managers, {summary['backend']}, uvicorn {summary['workers']} workers, "
-        f"{summary['two_tabs']} of them with a second tab, think {summary['think']:g} s, ramp {summary['ramp']:g} s: "
-        f"**{elapsed:.1f} s** from the first login to the last PDF "
-        f"({summary['managers'] / elapsed * 60:,.0f} managers/min; preparation {summary['prepare_seconds']:.1f} s)",
+        f"{summary['managers']} gerentes ({summary['two_tabs']} con dos pestañas), {summary['backend']}, uvicorn con "
+        f"{summary['workers']} procesos, pausa media entre secciones {numero(summary['think'])} s, llegada repartida en "
+        f"{numero(summary['ramp'])} s: **{numero(elapsed, 1)} s** del primer inicio de sesión al último PDF "
+        f"({numero(summary['managers'] / elapsed * 60, 0)} gerentes por minuto; preparación {numero(summary['prepare_seconds'], 1)} s).",
         "",
-        "| endpoint | requests | per second | p50 ms | p95 ms | p99 ms | max ms |",
+        "| operación | solicitudes | por segundo | p50 ms | p95 ms | p99 ms | máx. ms |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    everything: list[float] = []
-    for name in ENDPOINTS:
-        ordered = sorted(summary["latencies"][name])
-        everything += ordered
-        lines.append(f"| {name} | {len(ordered):,} | {len(ordered) / elapsed:,.1f} | {ms(ordered, .5)} | "
-                     f"{ms(ordered, .95)} | {ms(ordered, .99)} | {ms(ordered, 1)} |")
-    everything.sort()
-    lines.append(f"| all | {len(everything):,} | {len(everything) / elapsed:,.1f} | {ms(everything, .5)} | "
-                 f"{ms(everything, .95)} | {ms(everything, .99)} | {ms(everything, 1)} |")
-    conflicts = summary["conflicts"]
-    checks = summary["checks"]
+    lines += [row(ENDPOINT_ES[name], sorted(summary["latencies"][name])) for name in ENDPOINTS]
+    lines.append(row("todas", sorted(value for name in ENDPOINTS for value in summary["latencies"][name])))
+    conflicts, checks = summary["conflicts"], summary["checks"]
+    errors = Counter(summary["errors"])
     lines += [
         "",
-        f"- intended conflicts (409 on a stale version, re-read and saved again): autosave "
-        f"{conflicts.get('autosave', 0)}, submit {conflicts.get('submit', 0)}",
-        f"- other errors: {len(summary['errors'])}; transport errors: {summary['transport_errors']}; "
-        f"idempotent replays answering another response: {summary['replays_differing']}",
-        f"- database check ({summary['answers_sent']:,} answers sent): "
-        + ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in checks.items()),
+        f"- conflictos previstos (409 por versión obsoleta: se relee y se guarda de nuevo): autoguardado "
+        f"{conflicts.get('autosave', 0)}, envío {conflicts.get('submit', 0)}",
+        "- otros errores: " + (", ".join(f"{text} × {count}" for text, count in errors.most_common()) or "0")
+        + f"; errores de transporte: {summary['transport_errors']}; "
+        f"repeticiones idempotentes con otra respuesta: {summary['replays_differing']}",
+        f"- verificación en la base de datos ({numero(summary['answers_sent'], 0)} valores confirmados): "
+        + ", ".join(f"{CHECK_ES[name]} {value}" for name, value in checks.items()),
         f"- {summary['cpu']}",
-        "- load average (1, 5, 15 min) before {} and after {}".format(
-            *(" / ".join(f"{value:.2f}" for value in load) for load in (summary["load_before"], summary["load_after"]))),
+        "- promedio de carga de la máquina (1, 5, 15 min): antes {}, después {}".format(
+            *(" / ".join(numero(value, 2) for value in load) for load in (summary["load_before"], summary["load_after"]))),
     ]
-    lines += [f"  - error: {error}" for error in summary["errors"][:20]]
     return "\n".join(lines)
 
 

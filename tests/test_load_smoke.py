@@ -44,5 +44,5 @@ def test_a_round_opens_with_a_few_managers_and_nothing_is_lost() -> None:
     assert summary["answers_sent"] > 50 * managers
     assert load.failures(summary) == 0
     table = load.markdown(summary)
-    assert "| autosave |" in table and "answers lost 0" in table
+    assert "| autoguardado (`PATCH /responses/{id}/answers`) |" in table and "valores perdidos 0" in table
     print(table)
