@@ -80,9 +80,9 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, connection_record: Any) -
 
 
 #: PostgreSQL connections a process keeps open (and how many more it may open for a burst,
-#: closing them afterwards). The autosave works on at most ``deps.HOT_REQUESTS`` (8) requests at once, each
-#: holding a connection until its commit; the pool keeps a few more for the other pages. A
-#: connection opened and closed for a burst costs PostgreSQL a new server process each time.
+#: closing them afterwards). The autosave works on at most ``deps.HOT_REQUESTS`` (8) saves at
+#: once, each holding a connection until its commit; the pool keeps a few more for the other
+#: pages. A connection opened and closed for a burst costs PostgreSQL a new server process.
 POOL_SIZE = 10
 POOL_OVERFLOW = 10
 
