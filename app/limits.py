@@ -2,7 +2,7 @@
 is read, or, without one (chunked), as soon as the bytes received pass the limit. A plain
 ASGI middleware, so nothing is buffered on the way and the app never sees the excess.
 
-File uploads (paths ending in ``/import`` or ``-import``) may be larger than everything else:
+File uploads (paths ending in ``/import``, ``-import`` or, for the web pages, ``/importar``) may be larger than everything else:
 their own readers then apply the finer limits of each format (app/exchange/tabular.py).
 """
 
@@ -17,7 +17,7 @@ MAX_UPLOAD_BODY_BYTES = 12 * 1024 * 1024  # a 10 MB file plus the multipart enve
 
 
 def limit_for(path: str) -> int:
-    return MAX_UPLOAD_BODY_BYTES if path.rstrip("/").endswith(("/import", "-import")) else MAX_BODY_BYTES
+    return MAX_UPLOAD_BODY_BYTES if path.rstrip("/").endswith(("/import", "-import", "/importar")) else MAX_BODY_BYTES
 
 
 def _megabytes(size: int) -> str:

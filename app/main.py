@@ -23,6 +23,7 @@ from app.api import api_router
 from app.web import admin as web_admin
 from app.web import analyst as web_analyst
 from app.web import field as web_field
+from app.web import imports as web_imports
 from app.web import manager as web_manager
 from app.web.views import router as web_router
 from app.reports.views import web_router as reports_web_router
@@ -159,7 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(web_router)
     app.include_router(reports_web_router)
-    for area in (web_manager, web_field, web_analyst, web_admin):
+    for area in (web_manager, web_field, web_analyst, web_admin, web_imports):
         app.include_router(area.router)
     app.mount("/static", StaticFiles(directory=str(APP_DIR / "static")), name="static")
 

@@ -322,6 +322,7 @@ def import_interviews(
             _check_submission(row, questionnaire)  # reported even beside other problems of the row
             if not row.outcome.problems:
                 row.outcome.action = "created"
+                row.outcome.extra["status"] = ResponseStatus.SUBMITTED.value if row.send else ResponseStatus.DRAFT.value
     report = ImportReport(dry_run=dry_run, filename=filename, sheet=table.sheet, rows=[row.outcome for row in rows],
                           actions=("created", "unchanged", "refused"))
     if dry_run:
