@@ -20,7 +20,7 @@ class PeerRow:
     macrozone: str | None
     sectors: tuple[str, ...]
     scores: dict[str, float | None]
-    """``overall`` and each dimension id -> score in [0, 1], None without a light."""
+    """``overall`` and each dimension id -> score as stored in the snapshot (0 to 100), None without a light."""
 
 
 def scores_of(snapshot: dict[str, Any] | None) -> dict[str, float | None]:
