@@ -59,7 +59,7 @@ KINDS = {
     EXPORT: "Exportación de envíos de ODK Central o KoboToolbox (.csv, .xlsx o .json)",
 }
 #: What the file inputs offer (the importers check the real content anyway).
-ACCEPT = {TEMPLATE: ".xlsx,.xlsm,.csv", EXPORT: ".csv,.xlsx,.json", "registry": ".csv,.txt,.xlsx,.xlsm"}
+ACCEPT = {"interviews": ".xlsx,.xlsm,.csv,.json", "registry": ".csv,.txt,.xlsx,.xlsm"}
 #: The longest lists a page shows; the counts always cover everything.
 MAX_SHOWN = 500
 MAX_MB = MAX_UPLOAD_BYTES // (1024 * 1024)
@@ -245,8 +245,7 @@ def interview_outcome(report: dict[str, Any], kind: str, *, filename: str) -> Ou
         outcome.headline = "No había entrevistas nuevas: no se creó ninguna."
     outcome.lines += [line for line in (already_line, skipped_line) if line]
     outcome.warnings = list(report.get("warnings") or [])
-    verb = "se crearían" if dry_run else "creadas"
-    outcome.counts = [("Filas", numbers["rows"]), (f"Entrevistas {verb}", new), ("Enviadas", numbers["submitted"]),
+    outcome.counts = [("Filas", numbers["rows"]), ("Se crearían" if dry_run else "Creadas", new), ("Enviadas", numbers["submitted"]),
                       ("Borradores", numbers["drafts"]), ("Ya importadas", already)]
     if numbers["skipped"]:
         outcome.counts.append(("Omitidas", numbers["skipped"]))
@@ -368,7 +367,7 @@ def _field_context(session: Session, user: User, *, chosen: dict[str, str], erro
                    outcome: Outcome | None = None) -> dict[str, Any]:
     rounds = [RoundLinks(round_, session.get(QuestionnaireVersion, round_.questionnaire_version_id))
               for round_ in _open_rounds(session)]
-    return {"rounds": rounds, "kinds": KINDS, "accept": ACCEPT, "chosen": chosen, "errors": errors,
+    return {"rounds": rounds, "kinds": KINDS, "accept": ACCEPT["interviews"], "chosen": chosen, "errors": errors,
             "outcome": outcome, "max_mb": MAX_MB, "can_download_xlsform": policy.can_download_xlsform(user)}
 
 
