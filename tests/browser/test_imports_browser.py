@@ -12,15 +12,19 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from app.responses.models import Response
+from tests.browser.test_accessibility import describe, violations
 
 FIELD = ("terreno@demo.coopdiag.cl", "demo-terreno-2026")
 ANALYST = ("analista@demo.coopdiag.cl", "demo-analista-2026")
 
 
 def _fits(page) -> None:
+    """Nothing wider than the screen, and no WCAG 2.1 A/AA violation (axe-core), at both widths."""
     for width in (390, 1280):
         page.set_viewport_size({"width": width, "height": 844})
         assert page.evaluate("document.documentElement.scrollWidth") <= width, width
+        found = violations(page)
+        assert not found, f"{page.url} at {width} px:\n{describe(found)}"
     page.set_viewport_size({"width": 390, "height": 844})
 
 
@@ -81,6 +85,7 @@ def test_field_member_previews_and_imports_a_template(page, login, shoot, demo_d
     shoot(page, "terreno-planillas-revision")
     _upload(page, "entrevistas.xlsx", good, "Importar")
     assert "Importación terminada" in page.locator(".import-headline").inner_text()
+    _fits(page)
     shoot(page, "terreno-planillas-importada")
     with Session(create_engine(demo_db)) as session:
         assert session.scalar(select(func.count()).select_from(Response)) == before + len(clean)
