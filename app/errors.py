@@ -100,7 +100,7 @@ def database_problem(exc: Exception) -> str:
         cause = "la base de datos está en modo de solo lectura"
     elif "disk is full" in text or "no space" in text or "database or disk is full" in text:
         cause = "no queda espacio en el disco del servidor"
-    elif "locked" in text or "busy" in text:
+    elif "locked" in text or "busy" in text or "queuepool limit" in text:
         cause = "la base de datos está ocupada"
     else:
         cause = "no hay conexión con la base de datos"
@@ -241,6 +241,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
     from sqlalchemy.exc import DataError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout  # every pooled connection busy for too long
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)
@@ -254,11 +255,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, "invalid", message)
 
     @app.exception_handler(OperationalError)
-    async def database_unavailable(request: Request, exc: OperationalError):
+    @app.exception_handler(PoolTimeout)
+    async def database_unavailable(request: Request, exc: Exception):
         # The server is down or restarting, the connection dropped, or (SQLite) the file is
         # read-only, locked or the disk is full. The transaction was rolled back: nothing was
         # half-saved, and the same request can simply be sent again later.
-        logger.error("Base de datos no disponible en %s %s: %s", request.method, request.url.path, exc.orig)
+        logger.error("Base de datos no disponible en %s %s: %s", request.method, request.url.path, getattr(exc, "orig", exc))
         message = database_problem(exc)
         headers = {"Retry-After": "10"}
         if not _is_api(request):

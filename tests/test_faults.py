@@ -160,3 +160,20 @@ def test_sqlite_refusing_writes_gives_503_and_nothing_changes(migrated_db_url, q
             assert connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
             assert connection.execute(text("SELECT count(*) FROM cooperatives")).scalar() == before
         assert client.post("/api/v1/cooperatives", json=big, headers=headers).status_code == 201
+
+
+def test_pool_exhausted_is_503_busy(api_env, monkeypatch):
+    """Every pooled connection held past the pool timeout: 'busy', 503, never a 500."""
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from app.cooperatives import service as cooperatives
+
+    _, headers = api_env.user("admin")
+
+    def exhausted(**_kwargs):
+        raise PoolTimeout("QueuePool limit of size 10 overflow 10 reached, connection timed out, timeout 30.00")
+
+    monkeypatch.setattr(cooperatives, "list_cooperatives", exhausted)
+    reply = api_env.client.get("/api/v1/cooperatives", headers=headers)
+    assert reply.status_code == 503
+    assert "la base de datos está ocupada" in reply.json()["error"]["message"]
