@@ -40,9 +40,16 @@ def test_account_locked_after_five_failures_then_released(api_env, monkeypatch):
             failure.at -= throttle.LIMITS.window + timedelta(seconds=1)
         session.commit()
     assert _login(api_env.client, user.email, PASSWORD).status_code == 200
+
+    # A success after a few recent failures clears them (the count starts again from zero).
+    for _ in range(3):
+        assert _login(api_env.client, user.email, "equivocada-123").status_code == 401
+    assert _login(api_env.client, user.email, PASSWORD).status_code == 200
     with api_env.session() as session:
-        left = session.scalar(select(func.count()).where(LoginFailure.key == f"email:{user.email}"))
-    assert left == 0
+        since = max(session.scalars(select(LoginFailure.at))) - throttle.LIMITS.window
+        recent = session.scalar(select(func.count()).where(LoginFailure.key == f"email:{user.email}",
+                                                           LoginFailure.at > since))
+    assert recent == 0
 
 
 def test_address_limit_spans_accounts(api_env, monkeypatch):

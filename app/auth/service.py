@@ -368,14 +368,15 @@ def login(
     account or the address are refused with 429 before the password is checked."""
     email = normalise_email(email)
     now = _now()
-    throttle.check(session=session, email=email, client_ip=client_ip, now=now)
+    earlier_failures = throttle.check(session=session, email=email, client_ip=client_ip, now=now)
     user = session.scalar(select(User).where(User.email == email))
     if user is None or not user.password_hash:
         verify_password(_dummy_hash(), password)
         _login_failed(session, email, client_ip, now)
     if not verify_password(user.password_hash, password) or not user.is_active:
         _login_failed(session, email, client_ip, now)
-    throttle.clear_account(session=session, email=email)
+    if earlier_failures:
+        throttle.clear_account(session=session, email=email)
     if password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     if previous_token:

@@ -51,13 +51,17 @@ def keys_for(email: str, client_ip: str | None) -> list[tuple[str, int]]:
     return keys
 
 
-def check(*, session: Session, email: str, client_ip: str | None, now: datetime) -> None:
-    """Refuse (429) while the account or the address has too many recent failures."""
+def check(*, session: Session, email: str, client_ip: str | None, now: datetime) -> int:
+    """Refuse (429) while the account or the address has too many recent failures; else the
+    account's recent failures (0 in the common case: then a login needs no write to clear them)."""
     since = now - LIMITS.window
+    account_failures = 0
     for key, limit in keys_for(email, client_ip):
         count, oldest = session.execute(
             select(func.count(), func.min(LoginFailure.at)).where(LoginFailure.key == key, LoginFailure.at > since)
         ).one()
+        if key.startswith("email:"):
+            account_failures = count
         if count >= limit:
             wait = max(60, int((oldest + LIMITS.window - now).total_seconds()) + 1)
             minutes = -(-wait // 60)
@@ -66,6 +70,7 @@ def check(*, session: Session, email: str, client_ip: str | None, now: datetime)
                 f"{minutes} {'minuto' if minutes == 1 else 'minutos'} antes de volver a intentarlo.",
                 headers={"Retry-After": str(wait)},
             )
+    return account_failures
 
 
 def record_failure(*, session: Session, email: str, client_ip: str | None, now: datetime) -> None:
