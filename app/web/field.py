@@ -39,6 +39,7 @@ from app.web import field_entry
 from app.web import questionnaire_form as qf
 from app.web.deps import form_user, page_user, posted_form
 from app.web.render import redirect, render
+from app.web.response_actions import save_section, submit_response
 
 router = APIRouter(include_in_schema=False)
 
@@ -364,32 +365,18 @@ def save_dimension(
         return render(request, "field/dimension.html", context, status_code=422)
     # Relevance on the server: what the new answers make irrelevant is cleared.
     changes = field_entry.apply_relevance(questionnaire, parsed.answers, stored)
-    try:
-        response = responses.update_answers(
-            session=session, user=user, settings=settings, response_id=response.id, answers=changes, version=version,
-        )
-    except Conflict as error:
-        session.rollback()
-        session.refresh(response)
-        current = dict(response.answers or {})
-        if error.code == "stale_version":
-            newer = qf.newer_values(questionnaire, parsed.answers, parsed.answers, current)
-            notice = ("Otra persona u otra pestaña guardó esta entrevista mientras usted la editaba; no se guardaron "
-                      "sus cambios. Junto a cada pregunta que cambió se muestra el valor guardado más reciente: "
-                      "revise y vuelva a guardar.")
-        else:
-            newer, notice = {}, error.message
-        _with_fields(context, current, posted=parsed, newer=newer)
-        context.update({"version": response.version, "notice": notice, "stale": error.code == "stale_version"})
+    outcome = save_section(session=session, user=user, settings=settings, questionnaire=questionnaire,
+                           response=response, parsed=parsed, version=version, changes=changes)
+    if outcome.conflict is not None:
+        notice = ("Otra persona u otra pestaña guardó esta entrevista mientras usted la editaba; no se guardaron "
+                  "sus cambios. Junto a cada pregunta que cambió se muestra el valor guardado más reciente: "
+                  "revise y vuelva a guardar.") if outcome.stale else outcome.conflict.message
+        _with_fields(context, outcome.current_answers, posted=parsed, newer=outcome.newer)
+        context.update({"version": response.version, "notice": notice, "stale": outcome.stale})
         return render(request, "field/dimension.html", context, status_code=409)
-    except Invalid as error:
-        session.rollback()
-        for detail in error.details:
-            name = str(detail.get("field") or "")
-            if name.startswith("answers."):
-                parsed.errors.setdefault(name.removeprefix("answers."), qf.sentence(str(detail.get("message") or "")))
+    if outcome.invalid is not None:
         _with_fields(context, stored, posted=parsed)
-        context.update({"version": response.version, "notice": error.message})
+        context.update({"version": response.version, "notice": outcome.invalid.message})
         return render(request, "field/dimension.html", context, status_code=422)
     if str(form.get("accion") or "") == "siguiente":
         if number < len(questionnaire.dimensions):
@@ -436,12 +423,9 @@ def submit_interview(
 ) -> WebResponse:
     _require_field_access(user)
     response, cooperative, round_ = _interview(session, user, settings, response_id)
-    version = qf.posted_version(form)
-    try:
-        response = responses.submit(session=session, user=user, settings=settings, response_id=response.id, version=version)
-    except (Conflict, Invalid) as error:
-        session.rollback()
-        session.refresh(response)
+    error = submit_response(session=session, user=user, settings=settings, response=response,
+                            version=qf.posted_version(form))
+    if error is not None:
         if response.status not in responses.EDITABLE:
             return redirect(f"/terreno/entrevistas/{response.id}/resultado", flash=error.message)
         return render(request, "field/review.html",

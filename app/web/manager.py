@@ -39,6 +39,7 @@ from app.settings import Settings
 from app.web import questionnaire_form as qf
 from app.web.deps import form_user, page_user, posted_form
 from app.web.render import redirect, render
+from app.web.response_actions import STALE_VERSION, save_section, submit_response
 
 router = APIRouter(include_in_schema=False)
 
@@ -347,33 +348,24 @@ def section_save(
         return _render_section(request, ctx, section, answers=ctx.answers, posted=parsed,
                                form_error="Falta la versión de la página; recárguela y vuelva a guardar.",
                                status_code=422)
-    try:
-        saved = service.update_answers(session=session, user=user, settings=settings, response_id=ctx.response.id,
-                                       answers=parsed.answers, version=version)
-    except Conflict as error:
-        session.rollback()
-        current = error.extra.get("current") or {}
-        if error.code != "stale_version":
-            return redirect(_resume_url(ctx), flash=error.message)
-        current_answers = current.get("answers") or {}
-        newer = qf.newer_values(ctx.questionnaire, parsed.raw.keys(), parsed.answers, current_answers)
+    outcome = save_section(session=session, user=user, settings=settings, questionnaire=ctx.questionnaire,
+                           response=ctx.response, parsed=parsed, version=version)
+    if outcome.conflict is not None:
+        if not outcome.stale:
+            return redirect(_resume_url(ctx), flash=outcome.conflict.message)
         message = (
             "Otra persona (o usted en otra pestaña) guardó respuestas más recientes mientras tenía esta página abierta. "
             "No se guardó nada. Junto a cada pregunta que cambió se muestra el valor guardado más reciente; "
             "revise sus respuestas y presione «Guardar» otra vez para confirmarlas."
         )
-        return _render_section(request, ctx, section, answers=current_answers, posted=qf.ParsedForm(
-            answers=parsed.answers, raw=parsed.raw, special=parsed.special), newer=newer,
-            version=current.get("version", version), conflict=message, status_code=409)
-    except Invalid as error:
-        session.rollback()
-        for detail in error.details:
-            qid = str(detail.get("field", "")).removeprefix("answers.")
-            if qid in parsed.raw:
-                parsed.errors[qid] = qf.sentence(str(detail.get("message", "valor no válido")))
+        return _render_section(request, ctx, section, answers=outcome.current_answers, posted=qf.ParsedForm(
+            answers=parsed.answers, raw=parsed.raw, special=parsed.special), newer=outcome.newer,
+            version=ctx.response.version, conflict=message, status_code=409)
+    if outcome.invalid is not None:
         return _render_section(request, ctx, section, answers=ctx.answers, posted=parsed, version=version,
-                               form_error=error.message, status_code=422)
+                               form_error=outcome.invalid.message, status_code=422)
 
+    saved = outcome.saved
     answers = dict(saved.answers or {})
     relevant = qf.relevance(ctx.questionnaire, answers)
     previous, following = qf.neighbours(ctx.sections, section, relevant)
@@ -432,11 +424,9 @@ def submit(
     settings: Settings = Depends(get_settings_dep),
 ) -> Response:
     ctx = _load(session, user, settings, response_id)
-    version = qf.posted_version(form)
-    try:
-        service.submit(session=session, user=user, settings=settings, response_id=ctx.response.id, version=version)
-    except Invalid as error:
-        session.rollback()
+    error = submit_response(session=session, user=user, settings=settings, response=ctx.response,
+                            version=qf.posted_version(form))
+    if isinstance(error, Invalid):
         problems = []
         if error.code != "missing_required":
             for detail in error.details:
@@ -444,10 +434,8 @@ def submit(
                 if ctx.questionnaire.has_question(qid):
                     problems.append(f"«{ctx.questionnaire.question(qid).text}»: {detail.get('message')}")
         return _render_review(request, ctx, message=error.message, problems=problems, status_code=422)
-    except Conflict as error:
-        session.rollback()
-        if error.code == "stale_version":
-            session.refresh(ctx.response)
+    if error is not None:
+        if error.code == STALE_VERSION:
             return _render_review(
                 request, ctx, status_code=409,
                 message="Se guardaron respuestas nuevas (en otra pestaña o por otra persona) después de abrir esta página. "
