@@ -1,14 +1,14 @@
 """Words and numbers as a Chilean reader expects them (Babel, es_CL), and answers in words.
 
-Pure functions: no clock, no database, no web framework. The web pages have their own
-copies in ``app/web`` for now; these are the ones the report uses.
+Pure functions: no clock, no database, no web framework. The report uses them, and so do
+the web pages (``app/web``): one implementation of each.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
@@ -31,6 +31,9 @@ LIGHT_WORDS = {
 }
 LIGHT_ICONS = {"green": "●", "yellow": "▲", "red": "■", "insufficient_data": "?", "not_applicable": "–"}
 LIGHTS = ("green", "yellow", "red")
+
+#: The special answers in words, as the report writes them.
+SPECIAL_WORDS = {"na": "No aplica", "ns": "No sabe"}
 
 STATUS_WORDS = {"submitted": "Enviado", "validated": "Validado por el equipo de análisis"}
 MODE_WORDS = {"self": "Autodiagnóstico", "interview": "Entrevista de terreno"}
@@ -115,14 +118,23 @@ def rut(value: str | None) -> str:
     return f"{int(number):,}".replace(",", ".") + f"-{check}"
 
 
-def answer_in_words(question: scoring.Question, value: Any) -> str:
-    """An answer as a person reads it: «Sí», an option's label, «1.500.000 CLP», «No sabe»."""
+def answer_in_words(
+    question: scoring.Question,
+    value: Any,
+    *,
+    special_words: Mapping[str, str] = SPECIAL_WORDS,
+    separator: str = "; ",
+    decimals: int | None = 2,
+) -> str:
+    """An answer as a person reads it: «Sí», an option's label, «1.500.000 CLP», «No sabe».
+
+    ``special_words`` names the na/ns answers, ``separator`` goes between a multi's options
+    and ``decimals`` rounds a fractional number (None: Babel's own, at most three decimals);
+    the web pages use their form's words, commas and Babel's rounding."""
     if value is None:
         return "Sin respuesta"
-    if value == "na" and question.option("na") is None:
-        return "No aplica"
-    if value == "ns" and question.option("ns") is None:
-        return "No sabe"
+    if isinstance(value, str) and value in special_words and question.option(value) is None:
+        return special_words[value]
     if question.type == "yes_no" and isinstance(value, bool):
         return "Sí" if value else "No"
     if question.type == "choice":
@@ -131,9 +143,9 @@ def answer_in_words(question: scoring.Question, value: Any) -> str:
     if question.type == "multi" and isinstance(value, list):
         if not value:
             return "Ninguna opción"
-        return "; ".join(question.option(str(v)).label if question.option(str(v)) else str(v) for v in value)
+        return separator.join(question.option(str(v)).label if question.option(str(v)) else str(v) for v in value)
     if question.type in ("number", "computed") and isinstance(value, (int, float)) and not isinstance(value, bool):
-        text = numero(round(value, 2) if isinstance(value, float) else value)
+        text = numero(round(value, decimals) if isinstance(value, float) and decimals is not None else value)
         return f"{text} {question.unit}" if question.unit else text
     if question.type == "date" and isinstance(value, str):
         try:

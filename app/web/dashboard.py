@@ -25,6 +25,7 @@ from app.responses.models import Response, ResponseStatus
 from app.rounds.models import DiagnosisRound
 from app.rounds.service import get_round_questionnaire
 from app.settings import Settings
+from reports import formatting as fmt
 
 #: The categories of a dashboard bar, in drawing order.
 CATEGORIES = ("green", "yellow", "red", "insufficient_data", "not_applicable")
@@ -200,25 +201,8 @@ def cooperative_history(*, session: Session, cooperative_id: int) -> list[dict[s
 
 
 def answer_in_words(question: scoring.Question, value: Any) -> str:
-    if value is None:
-        return "Sin respuesta"
-    if value == "na":
-        return "No aplica"
-    if value == "ns":
-        return "No sabe"
-    if question.type == "yes_no":
-        return "Sí" if value is True else "No" if value is False else str(value)
-    if question.type == "choice":
-        option = question.option(str(value))
-        return option.label if option else str(value)
-    if question.type == "multi" and isinstance(value, list):
-        labels = [(question.option(str(v)).label if question.option(str(v)) else str(v)) for v in value]
-        return ", ".join(labels) if labels else "Ninguna opción"
-    if question.type == "number" and isinstance(value, (int, float)):
-        from app.web.render import numero
-
-        return numero(value) + (f" {question.unit}" if question.unit else "")
-    return str(value)
+    """An answer in words for the analyst pages: «No sabe», options separated by commas."""
+    return fmt.answer_in_words(question, value, separator=", ", decimals=None)
 
 
 def review_sections(questionnaire: scoring.Questionnaire, answers: dict[str, Any], snapshot: dict | None) -> list[dict]:

@@ -49,6 +49,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Literal, Mapping
 
 import scoring
+from reports import formatting as fmt
 from scoring import Dimension, Question, Questionnaire, Subcategory
 
 Unit = Literal["subcategory", "dimension"]
@@ -240,45 +241,10 @@ def _valid(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> dict[str
 # --------------------------------------------------------------------------- answers in words
 
 
-def format_number(value: float | int) -> str:
-    """es-CL: 1500000 → 1.500.000; 2.5 → 2,5."""
-    from app.web.render import numero
-
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return numero(value)
-
-
 def answer_text(question: Question, value: Any) -> str:
-    """An answer in words, as a person reads it ("Sí", an option's label, "1.500.000 CLP")."""
-    if value is None:
-        return "Sin respuesta"
-    if isinstance(value, str) and value in SPECIAL_TEXT and not (
-        question.type == "choice" and question.option(value) is not None
-    ):
-        return SPECIAL_TEXT[value]
-    if question.type == "yes_no":
-        return "Sí" if value is True else "No" if value is False else str(value)
-    if question.type == "choice":
-        option = question.option(value)
-        return option.label if option else str(value)
-    if question.type == "multi":
-        if not isinstance(value, list):
-            return str(value)
-        if not value:
-            return "Ninguna opción"
-        return ", ".join(question.option(v).label if question.option(v) else str(v) for v in value)
-    if question.type in ("number", "computed") and isinstance(value, (int, float)) and not isinstance(value, bool):
-        text = format_number(value)
-        return f"{text} {question.unit}" if question.unit else text
-    if question.type == "date" and isinstance(value, str):
-        from app.web.render import fecha
-
-        try:
-            return fecha(date.fromisoformat(value))
-        except ValueError:
-            return value
-    return str(value)
+    """An answer in words, as the form names it ("Sí", an option's label, "1.500.000 CLP",
+    "No sé / prefiero no responder")."""
+    return fmt.answer_in_words(question, value, special_words=SPECIAL_TEXT, separator=", ", decimals=None)
 
 
 # --------------------------------------------------------------------------- fields
@@ -350,8 +316,7 @@ class QuestionField:
         if self.computed is None:
             return "Aún no se puede calcular: faltan los datos de los que depende."
         if isinstance(self.computed, float):
-            rounded = round(self.computed, 2)
-            text = format_number(rounded)
+            text = fmt.numero(round(self.computed, 2))
             return f"{text} {self.question.unit}" if self.question.unit else text
         return answer_text(self.question, self.computed)
 

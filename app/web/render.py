@@ -1,4 +1,5 @@
-"""Rendering of the web pages: one Jinja2 environment with es-CL formatting filters.
+"""Rendering of the web pages: one Jinja2 environment with es-CL formatting filters
+(numbers, RUTs and lights in words are ``reports.formatting``'s, the same as the PDF report's).
 
 Every page gets ``user`` and ``csrf_token`` (for the hidden field of its forms) and the
 flash messages of the previous redirect.
@@ -9,40 +10,32 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_percent
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from scoring import LIGHT_MESSAGES, LIGHT_NAMES_ES, Light
+from reports import formatting as fmt
+from reports.formatting import CHILE, LIGHT_ICONS, LOCALE, light_message, numero, rut
+from scoring import LIGHT_NAMES_ES, Light
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
-LOCALE = "es_CL"
-CHILE = ZoneInfo("America/Santiago")
 FLASH_COOKIE = "coopdiag_flash"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
 
-def fecha(value: date | datetime | str | None, format: str = "long") -> str:
+def fecha(value: date | datetime | str | None) -> str:
+    """A Chilean date; a datetime with its time in Chile (a naive one, as SQLite returns
+    them, is read as the server's local time); an ISO string is read first."""
     if value in (None, ""):
         return "—"
     if isinstance(value, str):
         value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
     if isinstance(value, datetime):
-        return format_datetime(value.astimezone(CHILE), "d 'de' MMMM 'de' y, HH:mm", locale=LOCALE)
-    return format_date(value, format=format, locale=LOCALE)
-
-
-def numero(value: float | int | None, decimals: int | None = None) -> str:
-    if value is None:
-        return "—"
-    if decimals is not None:
-        return format_decimal(value, format="#,##0." + "0" * decimals if decimals else "#,##0", locale=LOCALE)
-    return format_decimal(value, locale=LOCALE)
+        return fmt.fecha(value.astimezone(CHILE), with_time=True)
+    return fmt.fecha(value)
 
 
 def porcentaje(value: float | None) -> str:
@@ -50,22 +43,8 @@ def porcentaje(value: float | None) -> str:
     return "—" if value is None else format_percent(value, locale=LOCALE)
 
 
-LIGHT_ICONS = {"green": "●", "yellow": "▲", "red": "■", "insufficient_data": "?", "not_applicable": "–"}
-
-
 def light_name(light: str | None) -> str:
     return LIGHT_NAMES_ES.get(Light(light), light) if light else "—"
-
-
-def light_message(light: str | None) -> str:
-    return LIGHT_MESSAGES.get(Light(light), "") if light else ""
-
-
-def rut(value: str | None) -> str:
-    """A stored RUT (76123456-7) as people write it (76.123.456-7)."""
-    from app.cooperatives.schemas import format_rut
-
-    return format_rut(value) if value else "—"
 
 
 templates.env.filters.update(fecha=fecha, numero=numero, porcentaje=porcentaje, luz=light_name, rut=rut)
