@@ -129,6 +129,13 @@ _TOKEN_RE = re.compile(
 KEYWORDS = frozenset({"and", "or", "not", "true", "false"})
 _COMPARISON_OPS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 
+#: Limits that keep a hostile or mistaken expression from exhausting Python's recursion
+#: (parsing, analysing and compiling are recursive): far beyond any real questionnaire.
+MAX_NESTING = 64
+"""Parentheses, ``not`` and unary minus nested inside each other."""
+MAX_TREE_DEPTH = 256
+"""Operators chained in one expression (``a + b + c`` is depth 3)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Token:
@@ -180,6 +187,14 @@ class _Parser:
     def __init__(self, source: str) -> None:
         self.tokens = tokenize(source)
         self.index = 0
+        self.nesting = 0
+
+    def _enter(self, token: Token) -> None:
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise ExpressionSyntaxError(
+                f"la expresión anida paréntesis, 'not' o signos menos en más de {MAX_NESTING} niveles", token.position
+            )
 
     @property
     def current(self) -> Token:
@@ -225,7 +240,10 @@ class _Parser:
     def _not(self) -> Node:
         if self._at("keyword", "not"):
             token = self._advance()
-            return Not(self._not(), token.position)
+            self._enter(token)
+            node = Not(self._not(), token.position)
+            self.nesting -= 1
+            return node
         return self._comparison()
 
     def _comparison(self) -> Node:
@@ -256,7 +274,10 @@ class _Parser:
     def _unary(self) -> Node:
         if self._at("op", "-"):
             token = self._advance()
-            return Negate(self._unary(), token.position)
+            self._enter(token)
+            node = Negate(self._unary(), token.position)
+            self.nesting -= 1
+            return node
         return self._primary()
 
     def _primary(self) -> Node:
@@ -273,9 +294,10 @@ class _Parser:
                 return self._call(token)
             return Name(token.text, token.position)
         if self._at("op", "("):
-            self._advance()
+            self._enter(self._advance())
             node = self._or()
             self._expect_op(")", "para cerrar el paréntesis")
+            self.nesting -= 1
             return node
         if token.kind == "end":
             raise ExpressionSyntaxError("la expresión termina antes de tiempo", token.position)
@@ -306,7 +328,27 @@ class _Parser:
 
 def parse(source: str) -> Node:
     """Parse an expression; raises ExpressionSyntaxError."""
-    return _Parser(source).parse()
+    node = _Parser(source).parse()
+    if _depth(node) > MAX_TREE_DEPTH:
+        raise ExpressionSyntaxError(
+            f"la expresión encadena más de {MAX_TREE_DEPTH} operaciones; divídala en preguntas calculadas", 0
+        )
+    return node
+
+
+def _depth(root: Node) -> int:
+    """The tree's depth, without recursion (the tree may be deep: that is what is checked)."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_TREE_DEPTH:
+            break
+        if isinstance(node, (Negate, Not)):
+            stack.append((node.operand, level + 1))
+        elif isinstance(node, (Arithmetic, Comparison, Logical)):
+            stack.extend(((node.left, level + 1), (node.right, level + 1)))
+    return deepest
 
 
 # --------------------------------------------------------------------------
