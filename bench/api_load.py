@@ -427,7 +427,19 @@ def main() -> None:
 
 
 def run_event_loop(coroutine):
-    """uvloop when installed (a lighter generator: it shares the cores with the server)."""
+    """uvloop when installed (a lighter generator: it shares the cores with the server).
+
+    Called where an event loop already runs in this thread (a test process that also drives
+    Playwright's sync API, say), the generator gets a thread and a loop of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(run_event_loop, coroutine).result()
     try:
         import uvloop
     except ImportError:
