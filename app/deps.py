@@ -86,12 +86,14 @@ def current_user(request: Request, session: Session = Depends(get_db)) -> User:
 
 
 #: Autosaves one process works on at once; the others wait their turn (in arrival order)
-#: before they touch the database. Eight keep both cores busy (a save waits on PostgreSQL
-#: for about a quarter of its time) while staying within the connection pool (db.POOL_SIZE):
+#: before they touch the database. Four keep a worker's core busy (a save waits on PostgreSQL
+#: for about a quarter of its time) with less fighting over the interpreter lock than eight
+#: (autosave p99 at 300 saves/s: about 30 ms with 4, 45-55 ms with 8, 150 ms with 16), and
+#: stay well within the connection pool (db.POOL_SIZE):
 #: with every arrival let in, the pool opened and closed extra connections all the time (a
 #: server process each on PostgreSQL) and the threads fought over the interpreter lock; the
 #: bench measured about 20 % more CPU per save that way.
-HOT_REQUESTS = 8
+HOT_REQUESTS = 4
 _hot_slots: RunVar[anyio.Semaphore] = RunVar("coopdiag_hot_slots")
 
 

@@ -130,6 +130,18 @@ def load_catalog(settings: Settings, session_factory: sessionmaker[Session]) -> 
     return catalog
 
 
+def tune_garbage_collector() -> None:
+    """Fewer, cheaper collections in a long-running server. Python's default (a young
+    collection every 700 allocations, full ones walking every object of the app) paused the
+    workers often enough to put 100 ms spikes in the autosave p99 at 300 saves/s; with the
+    start-up objects frozen out of collection and a young generation of 50,000 the p99 fell to
+    about 30 ms (docs/performance.md). Reference cycles are still collected."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the web application (``settings`` default: ``get_settings()``)."""
     settings = settings or get_settings()
@@ -140,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.catalog = load_catalog(settings, app.state.sessionmaker)
+        tune_garbage_collector()
         try:
             yield
         finally:
