@@ -22,6 +22,15 @@ from sqlalchemy.engine import make_url
 PG_URL_ENV = "COOPDIAG_TEST_DATABASE_URL"
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on, for tests that start their own server."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -31,16 +30,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from conftest import sample_questionnaire
+from conftest import free_port, sample_questionnaire
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = 6
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _prepare(database_url: str, folder: Path) -> tuple[list[int], int, str]:
@@ -169,7 +162,7 @@ def test_sigkill_mid_autosave_and_submit_leaves_nothing_partial(migrated_db_url,
     folder.mkdir()
     coop_ids, round_id, token = _prepare(migrated_db_url, folder)
     headers = {"Authorization": f"Bearer {token}"}
-    server = Server(migrated_db_url, folder, _free_port())
+    server = Server(migrated_db_url, folder, free_port())
     base = f"http://127.0.0.1:{server.port}"
     server.start()
     try:

@@ -4,7 +4,6 @@ check must find nothing lost, duplicated or unexpected."""
 
 from __future__ import annotations
 
-import socket
 import sys
 from pathlib import Path
 
@@ -12,12 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import load  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from conftest import free_port  # noqa: E402
 
 
 def test_a_round_opens_with_a_few_managers_and_nothing_is_lost() -> None:

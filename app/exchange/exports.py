@@ -51,7 +51,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, BinaryIO
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -64,6 +63,7 @@ from app.auth import policy
 from app.auth.models import User
 from app.cooperatives.models import Cooperative
 from app.cooperatives.schemas import LEGAL_TYPE_LABELS
+from app.downloads import download_headers
 from app.cooperatives.sectors import SECTORS
 from app.cooperatives.service import CooperativeFilters, list_statement
 from app.errors import Forbidden, Invalid
@@ -806,10 +806,7 @@ class Download:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {
-            "Content-Disposition": f"attachment; filename=\"{self.filename}\"; filename*=UTF-8''{quote(self.filename)}",
-            "Cache-Control": "private, no-store",
-        }
+        return download_headers(self.filename)
 
 
 @dataclass(frozen=True)

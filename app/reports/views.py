@@ -7,7 +7,6 @@ web paths the pages link to (session cookie, login redirect and HTML error pages
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path
 from fastapi import Response as HttpResponse
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.deps import current_user, get_db, get_settings_dep
+from app.downloads import download_headers
 from app.reports import service
 from app.settings import Settings
 from app.web.deps import page_user
@@ -36,13 +36,9 @@ _ERRORS = {
 }
 
 
-def _attachment(filename: str) -> dict[str, str]:
-    return {"Content-Disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"}
-
-
 def _pdf(session: Session, user: User, settings: Settings, response_id: int) -> HttpResponse:
     report = service.report_pdf(session=session, user=user, settings=settings, response_id=response_id)
-    headers = _attachment(report.filename) | {"Cache-Control": "private, no-store"}
+    headers = download_headers(report.filename)
     return HttpResponse(content=report.content, media_type="application/pdf", headers=headers)
 
 
@@ -52,7 +48,7 @@ def _zip(session: Session, user: User, settings: Settings, round_id: int) -> Str
     cache_dir = settings.reports_cache_dir
     files = (service.render_job(job, cache_dir) for job in jobs)
     filename = f"informes-{service.slug(round_.name)}.zip"
-    headers = _attachment(filename) | {"Cache-Control": "private, no-store"}
+    headers = download_headers(filename)
     return StreamingResponse(service.zip_stream(files), media_type="application/zip", headers=headers)
 
 
