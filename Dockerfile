@@ -9,9 +9,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /srv/coopdiag
 
-# WeasyPrint (PDF reports) needs Pango and a font; nothing else is fetched at run time.
+# WeasyPrint (PDF reports) needs Pango and a font, and HarfBuzz's subsetter to embed fonts
+# quickly (without it a report takes about 0.15 s more); nothing else is fetched at run time.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 
 COPY . .

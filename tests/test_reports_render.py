@@ -251,6 +251,22 @@ def test_pdf_metadata_bookmarks_pages_and_tags(weak):
     assert "Cooperativa Campesina Ñuble Sur Ltda. Diagnóstico nacional 2026 · Página 3" in weak  # running header
 
 
+def test_fonts_are_subset_by_harfbuzz_not_by_fonttools():
+    """Without libharfbuzz-subset WeasyPrint falls back to fontTools, which parses the whole
+    DejaVu font in Python for every PDF (about 0.15 s of a 0.5 s report): .ci/run and the
+    Dockerfile install it, and CI fails if it is missing."""
+    from weasyprint.text import ffi
+
+    from conftest import in_ci
+
+    if ffi.harfbuzz_subset is None:
+        message = "libharfbuzz-subset is not installed (Debian: libharfbuzz-subset0): reports render slower"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    assert ffi.harfbuzz.hb_version_atleast(4, 1, 0)
+
+
 # --------------------------------------------------------------------------- other organisations and edge cases
 
 
