@@ -70,7 +70,7 @@ class Figure:
         for label in self.labels:
             align = "" if label.align == "left" else f";text-align:{label.align}"
             css = f" {label.css}" if label.css else ""
-            text = Markup("<br>").join(escape(line) for line in label.lines)
+            text = Markup("<br/>").join(escape(line) for line in label.lines)
             parts.append(f'<p class="fl{css}" style="left:{label.x:.1f}mm;top:{label.y:.1f}mm;'
                          f'width:{label.width:.1f}mm{align}">{text}</p>')
         parts.append("</div>")

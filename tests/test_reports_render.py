@@ -376,6 +376,20 @@ def test_user_text_is_escaped_and_fetches_nothing(hostile, server):
     assert "Tesorera & Secretaria" in hostile
 
 
+def test_the_expat_fast_path_gives_the_same_pdf_as_the_html5_parser(weak, hostile):
+    """report.html is well-formed XHTML, parsed by expat; WeasyPrint's own parser must give
+    the very same bytes (also with user text holding characters XML forbids)."""
+    from reports.render import _parse_xhtml
+
+    control = replace(hostile.context, answers={**hostile.context.answers, "comentario": "Fin\x00 de\x0b línea\x1f ñ"})
+    for ctx in (weak.context, hostile.context):
+        html = reports.render_html(ctx)
+        assert _parse_xhtml(html) is not None
+        assert html_to_pdf(html) == html_to_pdf(html, fast_parse=False)
+    assert _parse_xhtml(reports.render_html(control)) is not None
+    assert "Fin de línea ñ" in Rendered(control)
+
+
 def test_everything_not_applicable_and_a_very_long_name(hostile):
     assert hostile.context.snapshot["overall"]["light"] == "not_applicable"
     assert "– No aplica" in hostile
