@@ -16,6 +16,9 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
+# Compiles WeasyPrint's hottest modules with Cython (reports/speedups.py): reports about
+# 20 % faster. Without a C compiler the reports still work, slower; tests in CI insist.
+SPEEDUPS := $(BIN)/python -m reports.speedups || echo "aviso: WeasyPrint sin compilar; los informes PDF serán más lentos"
 
 .DEFAULT_GOAL := help
 .PHONY: help run test install install-dev migrate demo clean
@@ -29,11 +32,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP_RUN): pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e .
+	$(PIP) install --quiet -e '.[speedups]'
+	@$(SPEEDUPS)
 	@touch $@
 
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet -e '.[dev,speedups]'
+	@$(SPEEDUPS)
 	@touch $@ $(STAMP_RUN)
 
 install: $(STAMP_RUN)

@@ -1,6 +1,6 @@
 """PDF report rendering time: median per report, and a 300-cooperative round on a process pool.
 
-    .venv/bin/python bench/reports.py [--count 30] [--round 300] [--workers 2]
+    .venv/bin/python bench/reports.py [--count 30] [--round 300] [--workers 2] [--pure]
 
 Builds report contexts for the national questionnaire from seeded random answers (each
 cooperative gets a "quality" between 0.2 and 0.95, the chance of choosing a good answer,
@@ -13,6 +13,10 @@ groups (one under the minimum of 5) and, for half of them, a previous diagnosis.
   contexts from the seed, as the app's workers read theirs from the database) and prints
   the wall time, pool start-up included, and the CPU time the workers used (on a loaded
   machine wall time overstates the cost; CPU time / WORKERS is the wall time on free cores).
+
+It first says whether WeasyPrint's hot modules are compiled (reports/speedups.py, done by
+``make install``) and whether HarfBuzz subsets the fonts; ``--pure`` measures with the
+pure-Python modules even where compiled ones are installed, for a comparison.
 """
 
 from __future__ import annotations
@@ -33,6 +37,11 @@ sys.path.insert(0, str(ROOT))
 
 import scoring  # noqa: E402
 from app.responses.service import snapshot_of  # noqa: E402
+from reports import speedups  # noqa: E402
+
+if "--pure" in sys.argv:  # before WeasyPrint is imported, also by the pool's forked workers
+    speedups.use_pure_python()
+
 from reports import (  # noqa: E402
     PeerGroup,
     PeerStats,
@@ -42,6 +51,7 @@ from reports import (  # noqa: E402
     ReportDiagnosis,
     render_pdf,
 )
+from reports.render import prepare_worker  # noqa: E402
 
 QUESTIONNAIRE = ROOT / "questionnaires" / "nacional-2026.1.yaml"
 SEED = 20261122
@@ -143,7 +153,18 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=30, help="reports rendered one by one for the median")
     parser.add_argument("--round", type=int, default=300, help="reports rendered on the process pool")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pure", action="store_true", help="WeasyPrint's pure-Python modules, even if compiled")
     args = parser.parse_args()
+
+    from weasyprint.text import ffi
+
+    import weasyprint.layout.inline as inline
+
+    states = speedups.status()
+    compiled = sum(state == "compiled" for state in states.values())
+    print("WeasyPrint modules: "
+          f"{'pure Python (--pure)' if args.pure or not inline.__file__.endswith(speedups.EXTENSION_SUFFIX) else f'{compiled} of {len(states)} compiled'}; "
+          f"font subsetting: {'HarfBuzz' if ffi.harfbuzz_subset is not None else 'fontTools (slow)'}")
 
     import io
 
@@ -151,6 +172,7 @@ def main() -> None:
 
     contexts = [context_for(i) for i in range(args.count)]
     render_pdf(contexts[0])  # warm-up: imports, fonts, stylesheet
+    prepare_worker()  # as the pool's workers do (gc.freeze after start-up)
     timings, cpu, pages = [], [], []
     for context in contexts:
         started, started_cpu = time.perf_counter(), time.process_time()
@@ -166,7 +188,7 @@ def main() -> None:
     if args.round:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        with ProcessPoolExecutor(max_workers=args.workers, initializer=prepare_worker) as pool:
             sizes = list(pool.map(render_one, range(args.round), chunksize=4))
         elapsed = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers, once they have exited

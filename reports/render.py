@@ -182,6 +182,19 @@ def _stylesheet():
                url_fetcher=url_fetcher())
 
 
+def prepare_worker() -> None:
+    """For a process that will render many reports (a round's process pool): import
+    WeasyPrint, parse the stylesheet and load the template now, then move every object alive
+    into the collector's permanent generation, so that the full collections that a long run
+    triggers do not walk the modules' objects again and again."""
+    import weasyprint  # noqa: F401
+
+    _stylesheet()
+    environment().get_template(TEMPLATE)
+    gc.collect()
+    gc.freeze()
+
+
 _gc_lock = threading.Lock()
 _gc_holders = 0
 _gc_was_enabled = True

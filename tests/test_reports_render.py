@@ -267,6 +267,50 @@ def test_fonts_are_subset_by_harfbuzz_not_by_fonttools():
     assert ffi.harfbuzz.hb_version_atleast(4, 1, 0)
 
 
+def test_weasyprint_hot_modules_are_compiled():
+    """make install compiles WeasyPrint's hottest modules with Cython (reports/speedups.py,
+    about 20 % faster); in CI every one of them must be compiled from the installed source."""
+    from conftest import in_ci
+
+    from reports import speedups
+
+    states = speedups.status()
+    assert set(states) == set(speedups.MODULES)
+    assert "absent" not in states.values()  # a WeasyPrint upgrade moved a module: update MODULES
+    not_compiled = sorted(module for module, state in states.items() if state != "compiled")
+    if not_compiled:
+        message = f"not compiled (python -m reports.speedups): {', '.join(not_compiled)}"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def test_compiled_weasyprint_writes_the_same_bytes_as_pure_python(weak, hostile, tmp_path):
+    """The report's HTML turned into PDF by a process that imports WeasyPrint's pure-Python
+    modules (reports.speedups.use_pure_python) gives the very bytes this process wrote."""
+    import subprocess
+    import sys
+
+    for name, rendered in (("weak", weak), ("hostile", hostile)):
+        (tmp_path / f"{name}.html").write_text(reports.render_html(rendered.context), encoding="utf-8")
+    script = (
+        "import sys\n"
+        "from reports import speedups\n"
+        "speedups.use_pure_python()\n"
+        "import weasyprint.layout.inline as inline\n"
+        "assert inline.__file__.endswith('.py'), inline.__file__\n"
+        "from pathlib import Path\n"
+        "from reports.render import html_to_pdf\n"
+        "for name in ('weak', 'hostile'):\n"
+        "    html = (Path(sys.argv[1]) / f'{name}.html').read_text(encoding='utf-8')\n"
+        "    (Path(sys.argv[1]) / f'{name}.pdf').write_bytes(html_to_pdf(html))\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True,
+                   cwd=Path(__file__).resolve().parent.parent, timeout=120)
+    assert (tmp_path / "weak.pdf").read_bytes() == weak.pdf
+    assert (tmp_path / "hostile.pdf").read_bytes() == hostile.pdf
+
+
 # --------------------------------------------------------------------------- other organisations and edge cases
 
 

@@ -119,7 +119,9 @@ def _rendered(jobs, cache_dir, workers: int) -> Iterator[tuple[str, bytes]]:
         for job in jobs:
             yield render_job(job, cache_dir)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    from reports.render import prepare_worker
+
+    with ProcessPoolExecutor(max_workers=workers, initializer=prepare_worker) as pool:
         yield from pool.map(render_job, jobs, repeat(cache_dir), chunksize=2)
 
 
