@@ -14,7 +14,7 @@ groups (one under the minimum of 5) and, for half of them, a previous diagnosis.
   the wall time, pool start-up included, and the CPU time the workers used (on a loaded
   machine wall time overstates the cost; CPU time / WORKERS is the wall time on free cores).
 
-It first says whether WeasyPrint's hot modules are compiled (reports/speedups.py, done by
+It first says whether WeasyPrint's hot modules are compiled (reports/compiled.py, done by
 ``make install``) and whether HarfBuzz subsets the fonts; ``--pure`` measures with the
 pure-Python modules even where compiled ones are installed, for a comparison.
 """
@@ -37,10 +37,10 @@ sys.path.insert(0, str(ROOT))
 
 import scoring  # noqa: E402
 from app.responses.service import snapshot_of  # noqa: E402
-from reports import speedups  # noqa: E402
+from reports import compiled  # noqa: E402
 
 if "--pure" in sys.argv:  # before WeasyPrint is imported, also by the pool's forked workers
-    speedups.use_pure_python()
+    compiled.use_pure_python()
 
 from reports import (  # noqa: E402
     PeerGroup,
@@ -160,10 +160,10 @@ def main() -> None:
 
     import weasyprint.layout.inline as inline
 
-    states = speedups.status()
-    compiled = sum(state == "compiled" for state in states.values())
-    print("WeasyPrint modules: "
-          f"{'pure Python (--pure)' if args.pure or not inline.__file__.endswith(speedups.EXTENSION_SUFFIX) else f'{compiled} of {len(states)} compiled'}; "
+    states = compiled.status()
+    built = sum(state == "compiled" for state in states.values())
+    in_use = not args.pure and inline.__file__.endswith(compiled.EXTENSION_SUFFIX)
+    print(f"WeasyPrint modules: {f'{built} of {len(states)} compiled' if in_use else 'pure Python'}; "
           f"font subsetting: {'HarfBuzz' if ffi.harfbuzz_subset is not None else 'fontTools (slow)'}")
 
     import io

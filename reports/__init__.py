@@ -7,7 +7,11 @@ peers, previous diagnosis) with no database, no clock and no network:
 - :func:`cache_key` → sha256 of everything that changes the PDF, for the app's cache.
 """
 
-from .context import (
+from . import compiled
+
+compiled.guard()  # before WeasyPrint is imported: an out-of-date compiled module is not used
+
+from .context import (  # noqa: E402
     MIN_PEERS,
     PeerGroup,
     PeerStats,
@@ -16,7 +20,7 @@ from .context import (
     ReportCooperative,
     ReportDiagnosis,
 )
-from .render import RENDERER_VERSION, cache_key, render_html, render_pdf
+from .render import RENDERER_VERSION, cache_key, render_html, render_pdf  # noqa: E402
 
 __all__ = [
     "MIN_PEERS", "PeerGroup", "PeerStats", "PreviousDiagnosis", "RENDERER_VERSION", "ReportContext",

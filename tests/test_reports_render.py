@@ -268,14 +268,14 @@ def test_fonts_are_subset_by_harfbuzz_not_by_fonttools():
 
 
 def test_weasyprint_hot_modules_are_compiled():
-    """make install compiles WeasyPrint's hottest modules with Cython (reports/speedups.py,
+    """make install compiles WeasyPrint's hottest modules with Cython (reports/compiled.py,
     about 20 % faster); in CI every one of them must be compiled from the installed source."""
     from conftest import in_ci
 
-    from reports import speedups
+    from reports import compiled
 
-    states = speedups.status()
-    assert set(states) == set(speedups.MODULES)
+    states = compiled.status()
+    assert set(states) == set(compiled.MODULES)
     assert "absent" not in states.values()  # a WeasyPrint upgrade moved a module: update MODULES
     not_compiled = sorted(module for module, state in states.items() if state != "compiled")
     if not_compiled:
@@ -285,9 +285,39 @@ def test_weasyprint_hot_modules_are_compiled():
         pytest.skip(message)
 
 
+def test_an_out_of_date_compiled_module_is_imported_from_its_source():
+    """After a WeasyPrint upgrade without a rebuild, the old binary must not shadow the new
+    source: guard() (run when reports is imported) sends that module to its .py file."""
+    import subprocess
+    import sys
+
+    script = (
+        "import warnings\n"
+        "from reports import compiled\n"
+        "real = compiled._recorded()\n"
+        "def recorded():\n"
+        "    entries = dict(real)\n"
+        "    entries['weasyprint.layout.inline'] = {'size': -1, 'mtime_ns': 0, 'sha256': ''}\n"
+        "    return entries\n"
+        "compiled._recorded = recorded\n"
+        "compiled.binary_of = lambda module, original=compiled.binary_of: (\n"
+        "    compiled.source_of(module) if module == 'weasyprint.layout.inline' else original(module))\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    assert 'weasyprint.layout.inline' in compiled.guard()\n"
+        "assert 'out of date' in str(caught[0].message)\n"
+        "import weasyprint.layout.inline as inline\n"
+        "assert inline.__file__.endswith('inline.py'), inline.__file__\n"
+        "from reports.render import html_to_pdf\n"
+        "assert html_to_pdf('<html><body><p>Hola</p></body></html>').startswith(b'%PDF')\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).resolve().parent.parent,
+                   timeout=120)
+
+
 def test_compiled_weasyprint_writes_the_same_bytes_as_pure_python(weak, hostile, tmp_path):
     """The report's HTML turned into PDF by a process that imports WeasyPrint's pure-Python
-    modules (reports.speedups.use_pure_python) gives the very bytes this process wrote."""
+    modules (reports.compiled.use_pure_python) gives the very bytes this process wrote."""
     import subprocess
     import sys
 
@@ -295,8 +325,8 @@ def test_compiled_weasyprint_writes_the_same_bytes_as_pure_python(weak, hostile,
         (tmp_path / f"{name}.html").write_text(reports.render_html(rendered.context), encoding="utf-8")
     script = (
         "import sys\n"
-        "from reports import speedups\n"
-        "speedups.use_pure_python()\n"
+        "from reports import compiled\n"
+        "compiled.use_pure_python()\n"
         "import weasyprint.layout.inline as inline\n"
         "assert inline.__file__.endswith('.py'), inline.__file__\n"
         "from pathlib import Path\n"
