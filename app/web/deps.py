@@ -3,6 +3,7 @@ forms with their CSRF token checked against the session."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import Depends, Request
@@ -10,7 +11,8 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from app.auth.models import User
-from app.deps import authenticate, get_db
+from app.deps import authenticate, get_db, get_settings_dep
+from app.settings import Settings
 
 MAX_FORM_BYTES = 1_000_000
 
@@ -56,3 +58,40 @@ def optional_page_user(request: Request, session: Session = Depends(get_db)) -> 
     user = authenticate(request, session)
     request.state.user = user
     return user
+
+
+@dataclass(frozen=True)
+class WebPage:
+    """What a page handler works with besides its own path and query parameters: the
+    request, the logged-in user, the request's database session and the settings."""
+
+    request: Request
+    user: User
+    session: Session
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class FormPost(WebPage):
+    """A posted form, its CSRF token checked, with the same."""
+
+    form: FormData
+
+
+def web_page(
+    request: Request,
+    user: User = Depends(page_user),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> WebPage:
+    return WebPage(request, user, session, settings)
+
+
+def form_post(
+    request: Request,
+    user: User = Depends(form_user),
+    form: FormData = Depends(posted_form),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> FormPost:
+    return FormPost(request, user, session, settings, form)

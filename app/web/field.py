@@ -15,7 +15,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response as WebResponse
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -28,16 +28,15 @@ from app.cooperatives import service as cooperatives
 from app.cooperatives.models import Cooperative, LegalType
 from app.cooperatives.schemas import LEGAL_TYPE_LABELS, CooperativeCreate, format_rut
 from app.cooperatives.sectors import SECTORS
-from app.deps import get_db, get_settings_dep
 from app.errors import ApiError, Conflict, Forbidden, Invalid, NotFound, validation_details
 from app.pagination import PageParams, paginate
 from app.responses import service as responses
 from app.responses.models import Response, ResponseMode, ResponseStatus
 from app.rounds.models import DiagnosisRound, RoundState
-from app.settings import REGIONS, Settings
+from app.settings import REGIONS
 from app.web import field_entry
 from app.web import questionnaire_form as qf
-from app.web.deps import form_user, page_user, posted_form
+from app.web.deps import FormPost, WebPage, form_post, web_page
 from app.web.render import redirect, render
 from app.web.response_actions import save_section, submit_response
 
@@ -72,6 +71,16 @@ def _require_field_access(user: User) -> None:
         raise Forbidden("Estas páginas son para el equipo de terreno: su cuenta no registra entrevistas.")
 
 
+def field_page(page: WebPage = Depends(web_page)) -> WebPage:
+    _require_field_access(page.user)
+    return page
+
+
+def field_post(post: FormPost = Depends(form_post)) -> FormPost:
+    _require_field_access(post.user)
+    return post
+
+
 def _open_rounds(session: Session) -> list[DiagnosisRound]:
     return list(
         session.scalars(
@@ -93,12 +102,13 @@ def _open_round(session: Session, round_id: Any) -> DiagnosisRound:
     return round_
 
 
-def _visible_cooperative(session: Session, user: User, settings: Settings, cooperative_id: Any) -> Cooperative:
+def _visible_cooperative(page: WebPage, cooperative_id: Any) -> Cooperative:
     try:
         ident = int(cooperative_id)
     except (TypeError, ValueError):
         raise NotFound("No existe esa cooperativa.") from None
-    return cooperatives.get_visible_cooperative(session=session, user=user, settings=settings, cooperative_id=ident)
+    return cooperatives.get_visible_cooperative(session=page.session, user=page.user, settings=page.settings,
+                                                cooperative_id=ident)
 
 
 def _current_responses(session: Session, cooperative_ids: list[int], round_ids: list[int]) -> dict[tuple[int, int], Response]:
@@ -112,14 +122,16 @@ def _current_responses(session: Session, cooperative_ids: list[int], round_ids: 
     return {(row.cooperative_id, row.round_id): row for row in rows}
 
 
-def _interview(session: Session, user: User, settings: Settings, response_id: int) -> tuple[Response, Cooperative, DiagnosisRound]:
-    response = responses.get_response(session=session, user=user, settings=settings, response_id=response_id)
-    cooperative = session.get(Cooperative, response.cooperative_id)
-    return response, cooperative, session.get(DiagnosisRound, response.round_id)
+def _interview(page: WebPage, response_id: int) -> tuple[Response, Cooperative, DiagnosisRound]:
+    response = responses.get_response(session=page.session, user=page.user, settings=page.settings,
+                                      response_id=response_id)
+    cooperative = page.session.get(Cooperative, response.cooperative_id)
+    return response, cooperative, page.session.get(DiagnosisRound, response.round_id)
 
 
-def _can_edit(user: User, response: Response, cooperative: Cooperative, settings: Settings) -> bool:
-    return policy.can_edit_response(user, response, cooperative, settings) and response.status in responses.EDITABLE
+def _can_edit(page: WebPage, response: Response, cooperative: Cooperative) -> bool:
+    return (policy.can_edit_response(page.user, response, cooperative, page.settings)
+            and response.status in responses.EDITABLE)
 
 
 def _details_errors(error: ApiError) -> dict[str, str]:
@@ -143,20 +155,17 @@ def _sentence(text: str) -> str:
 
 @router.get("/terreno", response_class=HTMLResponse)
 def field_home(
-    request: Request,
     q: str | None = None,
-    page: int = 1,
-    user: User = Depends(page_user),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
+    number: int = Query(1, alias="page"),
+    page: WebPage = Depends(field_page),
 ) -> WebResponse:
-    _require_field_access(user)
     q = (q or "").strip()[:100]
-    page = max(1, min(page, 10_000))
-    statement = cooperatives.list_statement(user=user, settings=settings, filters=cooperatives.CooperativeFilters(q=q or None))
-    rows, total = paginate(session, statement, PageParams(page=page, per_page=PER_PAGE))
-    rounds = _open_rounds(session)
-    current = _current_responses(session, [c.id for c in rows], [r.id for r in rounds])
+    number = max(1, min(number, 10_000))
+    statement = cooperatives.list_statement(user=page.user, settings=page.settings,
+                                            filters=cooperatives.CooperativeFilters(q=q or None))
+    rows, total = paginate(page.session, statement, PageParams(page=number, per_page=PER_PAGE))
+    rounds = _open_rounds(page.session)
+    current = _current_responses(page.session, [c.id for c in rows], [r.id for r in rounds])
     items = []
     for cooperative in rows:
         states = []
@@ -167,7 +176,7 @@ def field_home(
             if response is None:
                 if cooperative.approved:
                     action = ("Iniciar entrevista", f"/terreno/entrevistas/nueva?cooperativa={cooperative.id}&ronda={round_.id}")
-            elif _can_edit(user, response, cooperative, settings):
+            elif _can_edit(page, response, cooperative):
                 action = ("Continuar entrevista" if status == ResponseStatus.DRAFT.value else "Corregir entrevista",
                           f"/terreno/entrevistas/{response.id}/dimension/1")
             elif status in (ResponseStatus.SUBMITTED.value, ResponseStatus.VALIDATED.value):
@@ -185,8 +194,8 @@ def field_home(
             "states": states,
         })
     pages = max(1, -(-total // PER_PAGE))
-    return render(request, "field/home.html", {
-        "items": items, "rounds": rounds, "q": q, "total": total, "page": page, "pages": pages,
+    return render(page.request, "field/home.html", {
+        "items": items, "rounds": rounds, "q": q, "total": total, "page": number, "pages": pages,
     })
 
 
@@ -203,25 +212,21 @@ def _interview_form_context(cooperative: Cooperative, round_: DiagnosisRound, va
 
 @router.get("/terreno/entrevistas/nueva", response_class=HTMLResponse)
 def new_interview(
-    request: Request,
     cooperativa: str | None = None,
     ronda: str | None = None,
-    user: User = Depends(page_user),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
+    page: WebPage = Depends(field_page),
 ) -> WebResponse:
-    _require_field_access(user)
-    cooperative = _visible_cooperative(session, user, settings, cooperativa)
-    round_ = _open_round(session, ronda)
-    existing = _current_responses(session, [cooperative.id], [round_.id]).get((cooperative.id, round_.id))
+    cooperative = _visible_cooperative(page, cooperativa)
+    round_ = _open_round(page.session, ronda)
+    existing = _current_responses(page.session, [cooperative.id], [round_.id]).get((cooperative.id, round_.id))
     if existing is not None:
         return redirect(f"/terreno/entrevistas/{existing.id}/dimension/1",
                         flash="Esta cooperativa ya tiene una respuesta en la ronda: continúe esa.")
     values = {
-        "interviewer_name": user.full_name, "institution": user.institution or "",
+        "interviewer_name": page.user.full_name, "institution": page.user.institution or "",
         "interview_date": date.today().isoformat(), "interview_place": "", "interviewee_role": "",
     }
-    return render(request, "field/new_interview.html",
+    return render(page.request, "field/new_interview.html",
                   _interview_form_context(cooperative, round_, values, {}, uuid.uuid4().hex))
 
 
@@ -254,22 +259,16 @@ def _parse_interview(form: FormData) -> tuple[dict[str, Any], dict[str, Any], di
 
 
 @router.post("/terreno/entrevistas/nueva", response_class=HTMLResponse)
-def create_interview(
-    request: Request,
-    user: User = Depends(form_user),
-    form: FormData = Depends(posted_form),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> WebResponse:
-    _require_field_access(user)
-    cooperative = _visible_cooperative(session, user, settings, form.get("cooperativa"))
+def create_interview(post: FormPost = Depends(field_post)) -> WebResponse:
+    session, form = post.session, post.form
+    cooperative = _visible_cooperative(post, form.get("cooperativa"))
     round_ = _open_round(session, form.get("ronda"))
     key = str(form.get("idempotency_key") or "").strip()[:100] or uuid.uuid4().hex
     data, values, errors = _parse_interview(form)
     if not errors:
         try:
             response, created = responses.create_response(
-                session=session, user=user, settings=settings, idempotency_key=key,
+                session=session, user=post.user, settings=post.settings, idempotency_key=key,
                 data={"cooperative_id": cooperative.id, "round_id": round_.id, "mode": ResponseMode.INTERVIEW.value,
                       "answers": None, **data},
             )
@@ -287,7 +286,7 @@ def create_interview(
         else:
             flash = "Entrevista iniciada. Complete cada dimensión y guarde." if created else "La entrevista ya estaba iniciada."
             return redirect(f"/terreno/entrevistas/{response.id}/dimension/1", flash=flash)
-    return render(request, "field/new_interview.html",
+    return render(post.request, "field/new_interview.html",
                   _interview_form_context(cooperative, round_, values, errors, key), status_code=422)
 
 
@@ -321,39 +320,23 @@ def _with_fields(context: dict[str, Any], answers: dict[str, Any], **options: An
 
 
 @router.get("/terreno/entrevistas/{response_id}/dimension/{number}", response_class=HTMLResponse)
-def dimension_page(
-    request: Request,
-    response_id: int,
-    number: int,
-    user: User = Depends(page_user),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> WebResponse:
-    _require_field_access(user)
-    response, cooperative, round_ = _interview(session, user, settings, response_id)
-    if not _can_edit(user, response, cooperative, settings):
+def dimension_page(response_id: int, number: int, page: WebPage = Depends(field_page)) -> WebResponse:
+    response, cooperative, round_ = _interview(page, response_id)
+    if not _can_edit(page, response, cooperative):
         return redirect(f"/terreno/entrevistas/{response.id}/resultado")
-    context = _entry_context(session, response, cooperative, round_, number)
+    context = _entry_context(page.session, response, cooperative, round_, number)
     _with_fields(context, dict(response.answers or {}))
     context["version"] = response.version
-    return render(request, "field/dimension.html", context)
+    return render(page.request, "field/dimension.html", context)
 
 
 @router.post("/terreno/entrevistas/{response_id}/dimension/{number}", response_class=HTMLResponse)
-def save_dimension(
-    request: Request,
-    response_id: int,
-    number: int,
-    user: User = Depends(form_user),
-    form: FormData = Depends(posted_form),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> WebResponse:
-    _require_field_access(user)
-    response, cooperative, round_ = _interview(session, user, settings, response_id)
-    if not policy.can_edit_response(user, response, cooperative, settings):
+def save_dimension(response_id: int, number: int, post: FormPost = Depends(field_post)) -> WebResponse:
+    request, form = post.request, post.form
+    response, cooperative, round_ = _interview(post, response_id)
+    if not policy.can_edit_response(post.user, response, cooperative, post.settings):
         raise Forbidden("No tiene permiso para modificar esta respuesta.")
-    context = _entry_context(session, response, cooperative, round_, number)
+    context = _entry_context(post.session, response, cooperative, round_, number)
     questionnaire, section = context["questionnaire"], context["section"]
     version = qf.posted_version(form)
     parsed = qf.parse_form(questionnaire, form, section)
@@ -365,7 +348,7 @@ def save_dimension(
         return render(request, "field/dimension.html", context, status_code=422)
     # Relevance on the server: what the new answers make irrelevant is cleared.
     changes = field_entry.apply_relevance(questionnaire, parsed.answers, stored)
-    outcome = save_section(session=session, user=user, settings=settings, questionnaire=questionnaire,
+    outcome = save_section(session=post.session, user=post.user, settings=post.settings, questionnaire=questionnaire,
                            response=response, parsed=parsed, version=version, changes=changes)
     if outcome.conflict is not None:
         notice = ("Otra persona u otra pestaña guardó esta entrevista mientras usted la editaba; no se guardaron "
@@ -389,18 +372,11 @@ def save_dimension(
 
 
 @router.get("/terreno/entrevistas/{response_id}/revision", response_class=HTMLResponse)
-def review_page(
-    request: Request,
-    response_id: int,
-    user: User = Depends(page_user),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> WebResponse:
-    _require_field_access(user)
-    response, cooperative, round_ = _interview(session, user, settings, response_id)
-    if not _can_edit(user, response, cooperative, settings):
+def review_page(response_id: int, page: WebPage = Depends(field_page)) -> WebResponse:
+    response, cooperative, round_ = _interview(page, response_id)
+    if not _can_edit(page, response, cooperative):
         return redirect(f"/terreno/entrevistas/{response.id}/resultado")
-    return render(request, "field/review.html", _review_context(session, response, cooperative, round_))
+    return render(page.request, "field/review.html", _review_context(page.session, response, cooperative, round_))
 
 
 def _review_context(session: Session, response: Response, cooperative: Cooperative, round_: DiagnosisRound, **extra: Any):
@@ -413,43 +389,28 @@ def _review_context(session: Session, response: Response, cooperative: Cooperati
 
 
 @router.post("/terreno/entrevistas/{response_id}/enviar", response_class=HTMLResponse)
-def submit_interview(
-    request: Request,
-    response_id: int,
-    user: User = Depends(form_user),
-    form: FormData = Depends(posted_form),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> WebResponse:
-    _require_field_access(user)
-    response, cooperative, round_ = _interview(session, user, settings, response_id)
-    error = submit_response(session=session, user=user, settings=settings, response=response,
-                            version=qf.posted_version(form))
+def submit_interview(response_id: int, post: FormPost = Depends(field_post)) -> WebResponse:
+    response, cooperative, round_ = _interview(post, response_id)
+    error = submit_response(session=post.session, user=post.user, settings=post.settings, response=response,
+                            version=qf.posted_version(post.form))
     if error is not None:
         if response.status not in responses.EDITABLE:
             return redirect(f"/terreno/entrevistas/{response.id}/resultado", flash=error.message)
-        return render(request, "field/review.html",
-                      _review_context(session, response, cooperative, round_, notice=error.message), status_code=409
-                      if isinstance(error, Conflict) else 422)
+        return render(post.request, "field/review.html",
+                      _review_context(post.session, response, cooperative, round_, notice=error.message),
+                      status_code=409 if isinstance(error, Conflict) else 422)
     return redirect(f"/terreno/entrevistas/{response.id}/resultado", flash="Entrevista enviada. Este es su resultado.")
 
 
 @router.get("/terreno/entrevistas/{response_id}/resultado", response_class=HTMLResponse)
-def result_page(
-    request: Request,
-    response_id: int,
-    user: User = Depends(page_user),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> WebResponse:
-    _require_field_access(user)
-    response, cooperative, round_ = _interview(session, user, settings, response_id)
-    outcome = responses.result(session=session, user=user, settings=settings, response_id=response.id)
-    questionnaire = responses.round_questionnaire(session=session, round=round_)
-    return render(request, "field/result.html", {
+def result_page(response_id: int, page: WebPage = Depends(field_page)) -> WebResponse:
+    response, cooperative, round_ = _interview(page, response_id)
+    outcome = responses.result(session=page.session, user=page.user, settings=page.settings, response_id=response.id)
+    questionnaire = responses.round_questionnaire(session=page.session, round=round_)
+    return render(page.request, "field/result.html", {
         "response": response, "cooperative": cooperative, "round": round_,
         "status_label": STATE_LABELS.get(response.status, response.status),
-        "editable": _can_edit(user, response, cooperative, settings),
+        "editable": _can_edit(page, response, cooperative),
         **field_entry.result_view(questionnaire, outcome),
     })
 
@@ -469,11 +430,10 @@ def _cooperative_form_context(values: dict[str, Any], errors: dict[str, str]) ->
 
 
 @router.get("/terreno/cooperativas/nueva", response_class=HTMLResponse)
-def new_cooperative(request: Request, user: User = Depends(page_user)) -> WebResponse:
-    _require_field_access(user)
-    if not policy.can_register_cooperative(user):
+def new_cooperative(page: WebPage = Depends(field_page)) -> WebResponse:
+    if not policy.can_register_cooperative(page.user):
         raise Forbidden("Su rol no permite registrar cooperativas.")
-    return render(request, "field/new_cooperative.html", _cooperative_form_context({"sectors": []}, {}))
+    return render(page.request, "field/new_cooperative.html", _cooperative_form_context({"sectors": []}, {}))
 
 
 def _parse_cooperative(form: FormData) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -497,15 +457,9 @@ _FIELD_MESSAGES = {
 
 
 @router.post("/terreno/cooperativas/nueva", response_class=HTMLResponse)
-def create_cooperative(
-    request: Request,
-    user: User = Depends(form_user),
-    form: FormData = Depends(posted_form),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> WebResponse:
-    _require_field_access(user)
-    values, body = _parse_cooperative(form)
+def create_cooperative(post: FormPost = Depends(field_post)) -> WebResponse:
+    session = post.session
+    values, body = _parse_cooperative(post.form)
     errors: dict[str, str] = {}
     try:
         data = CooperativeCreate.model_validate(body).model_dump()
@@ -516,7 +470,8 @@ def create_cooperative(
             errors.setdefault(name, message)
     else:
         try:
-            cooperative = cooperatives.create_cooperative(session=session, user=user, settings=settings, data=data)
+            cooperative = cooperatives.create_cooperative(session=session, user=post.user, settings=post.settings,
+                                                          data=data)
         except ApiError as error:
             session.rollback()
             errors.update(_details_errors(error))
@@ -525,4 +480,5 @@ def create_cooperative(
         else:
             pending = "" if cooperative.approved else " Queda pendiente de aprobación por el equipo de análisis."
             return redirect(f"/terreno?q={cooperative.rut}", flash=f"Se registró «{cooperative.name}».{pending}")
-    return render(request, "field/new_cooperative.html", _cooperative_form_context(values, errors), status_code=422)
+    return render(post.request, "field/new_cooperative.html", _cooperative_form_context(values, errors),
+                  status_code=422)

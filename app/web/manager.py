@@ -21,13 +21,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 import scoring
 from app.auth import policy
-from app.auth.models import User
 from app.cooperatives.models import Cooperative
-from app.deps import get_db, get_settings_dep
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.questionnaires.models import QuestionnaireVersion
 from app.responses import service
@@ -35,9 +32,8 @@ from app.responses.models import Response as DiagnosisResponse
 from app.responses.models import ResponseMode, ResponseStatus
 from app.rounds.models import DiagnosisRound, RoundState
 from app.rounds.service import get_round_questionnaire, list_rounds_statement, questionnaire_of_version
-from app.settings import Settings
 from app.web import questionnaire_form as qf
-from app.web.deps import form_user, page_user, posted_form
+from app.web.deps import FormPost, WebPage, form_post, web_page
 from app.web.render import redirect, render
 from app.web.response_actions import STALE_VERSION, save_section, submit_response
 
@@ -83,13 +79,15 @@ def _check_id(value: int, what: str) -> None:
         raise NotFound(f"No existe {what} {value} o no tiene acceso a ella.")
 
 
-def _load(session: Session, user: User, settings: Settings, response_id: int) -> Context:
+def _load(page: WebPage, response_id: int) -> Context:
     _check_id(response_id, "la respuesta")
-    response = service.get_response(session=session, user=user, settings=settings, response_id=response_id)
+    session = page.session
+    response = service.get_response(session=session, user=page.user, settings=page.settings, response_id=response_id)
     cooperative = session.get(Cooperative, response.cooperative_id)
     round_ = session.get(DiagnosisRound, response.round_id)
     questionnaire = _questionnaire_of(session, response, round_)
-    editable = policy.can_edit_response(user, response, cooperative, settings) and response.status in service.EDITABLE
+    editable = (policy.can_edit_response(page.user, response, cooperative, page.settings)
+                and response.status in service.EDITABLE)
     return Context(response, cooperative, round_, questionnaire, editable, qf.sections(questionnaire, UNIT))
 
 
@@ -144,12 +142,8 @@ def _light_of(response: DiagnosisResponse) -> str | None:
 
 
 @router.get("/mis-cooperativas", response_class=HTMLResponse)
-def my_cooperatives(
-    request: Request,
-    user: User = Depends(page_user),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
+def my_cooperatives(page: WebPage = Depends(web_page)) -> Response:
+    session, user, settings = page.session, page.user, page.settings
     cooperatives = list(session.scalars(
         select(Cooperative).where(policy.cooperative_visibility(user, settings)).order_by(Cooperative.name, Cooperative.id)
     ))
@@ -191,25 +185,18 @@ def my_cooperatives(
                 )
             rows.append(row)
         cards.append({"cooperative": cooperative, "rows": rows})
-    return render(request, "manager/home.html", {"cards": cards})
+    return render(page.request, "manager/home.html", {"cards": cards})
 
 
 @router.post("/mis-cooperativas/{cooperative_id}/rondas/{round_id}/iniciar")
-def start_diagnosis(
-    request: Request,
-    cooperative_id: int,
-    round_id: int,
-    user: User = Depends(form_user),
-    form: FormData = Depends(posted_form),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
+def start_diagnosis(cooperative_id: int, round_id: int, post: FormPost = Depends(form_post)) -> Response:
     _check_id(cooperative_id, "la cooperativa")
     _check_id(round_id, "la ronda")
-    key = str(form.get("idempotency_key") or "").strip()[:100] or str(uuid.uuid4())
+    session = post.session
+    key = str(post.form.get("idempotency_key") or "").strip()[:100] or str(uuid.uuid4())
     try:
         response, _ = service.create_response(
-            session=session, user=user, settings=settings, idempotency_key=key,
+            session=session, user=post.user, settings=post.settings, idempotency_key=key,
             data={"cooperative_id": cooperative_id, "round_id": round_id, "mode": ResponseMode.SELF.value},
         )
     except Conflict as error:
@@ -225,15 +212,9 @@ def start_diagnosis(
 
 
 @router.get("/diagnosticos/{response_id}")
-def resume(
-    request: Request,
-    response_id: int,
-    user: User = Depends(page_user),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
-    ctx = _load(session, user, settings, response_id)
-    return redirect(_resume_url(ctx, request.cookies.get(LAST_SECTION_COOKIE.format(ctx.response.id))))
+def resume(response_id: int, page: WebPage = Depends(web_page)) -> Response:
+    ctx = _load(page, response_id)
+    return redirect(_resume_url(ctx, page.request.cookies.get(LAST_SECTION_COOKIE.format(ctx.response.id))))
 
 
 def _section_or_404(ctx: Context, number: int) -> qf.Section:
@@ -295,15 +276,8 @@ def _missing_by_section(ctx: Context, answers: dict[str, Any]) -> dict[int, int]
 
 
 @router.get("/diagnosticos/{response_id}/seccion/{number}", response_class=HTMLResponse)
-def section_page(
-    request: Request,
-    response_id: int,
-    number: int,
-    user: User = Depends(page_user),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
-    ctx = _load(session, user, settings, response_id)
+def section_page(response_id: int, number: int, page: WebPage = Depends(web_page)) -> Response:
+    ctx = _load(page, response_id)
     section = _section_or_404(ctx, number)
     answers = ctx.answers
     relevant = qf.relevance(ctx.questionnaire, answers)
@@ -313,22 +287,15 @@ def section_page(
         if following is not None:
             return redirect(_section_url(ctx.response.id, following.number))
         return redirect(f"/diagnosticos/{ctx.response.id}/revision")
-    page = _render_section(request, ctx, section, answers=answers)
-    return _remember_section(page, ctx.response.id, section.number) if ctx.editable else page
+    shown = _render_section(page.request, ctx, section, answers=answers)
+    return _remember_section(shown, ctx.response.id, section.number) if ctx.editable else shown
 
 
 @router.post("/diagnosticos/{response_id}/seccion/{number}", response_class=HTMLResponse)
-def section_save(
-    request: Request,
-    response_id: int,
-    number: int,
-    user: User = Depends(form_user),
-    form: FormData = Depends(posted_form),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
-    ctx = _load(session, user, settings, response_id)
-    if not policy.can_edit_response(user, ctx.response, ctx.cooperative, settings):
+def section_save(response_id: int, number: int, post: FormPost = Depends(form_post)) -> Response:
+    request, form = post.request, post.form
+    ctx = _load(post, response_id)
+    if not policy.can_edit_response(post.user, ctx.response, ctx.cooperative, post.settings):
         # Seen but never theirs to answer (an analyst, a field member on a self-diagnosis):
         # refused like the service refuses it, not passed off as a closed diagnosis.
         raise Forbidden("No tiene permiso para modificar esta respuesta.")
@@ -348,8 +315,8 @@ def section_save(
         return _render_section(request, ctx, section, answers=ctx.answers, posted=parsed,
                                form_error="Falta la versión de la página; recárguela y vuelva a guardar.",
                                status_code=422)
-    outcome = save_section(session=session, user=user, settings=settings, questionnaire=ctx.questionnaire,
-                           response=ctx.response, parsed=parsed, version=version)
+    outcome = save_section(session=post.session, user=post.user, settings=post.settings,
+                           questionnaire=ctx.questionnaire, response=ctx.response, parsed=parsed, version=version)
     if outcome.conflict is not None:
         if not outcome.stale:
             return redirect(_resume_url(ctx), flash=outcome.conflict.message)
@@ -401,31 +368,19 @@ def _render_review(request: Request, ctx: Context, *, message: str | None = None
 
 
 @router.get("/diagnosticos/{response_id}/revision", response_class=HTMLResponse)
-def review_page(
-    request: Request,
-    response_id: int,
-    user: User = Depends(page_user),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
-    ctx = _load(session, user, settings, response_id)
+def review_page(response_id: int, page: WebPage = Depends(web_page)) -> Response:
+    ctx = _load(page, response_id)
     if ctx.response.status in STORED:
         return redirect(f"/diagnosticos/{ctx.response.id}/resultados")
-    return _render_review(request, ctx)
+    return _render_review(page.request, ctx)
 
 
 @router.post("/diagnosticos/{response_id}/enviar", response_class=HTMLResponse)
-def submit(
-    request: Request,
-    response_id: int,
-    user: User = Depends(form_user),
-    form: FormData = Depends(posted_form),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
-    ctx = _load(session, user, settings, response_id)
-    error = submit_response(session=session, user=user, settings=settings, response=ctx.response,
-                            version=qf.posted_version(form))
+def submit(response_id: int, post: FormPost = Depends(form_post)) -> Response:
+    request = post.request
+    ctx = _load(post, response_id)
+    error = submit_response(session=post.session, user=post.user, settings=post.settings, response=ctx.response,
+                            version=qf.posted_version(post.form))
     if isinstance(error, Invalid):
         problems = []
         if error.code != "missing_required":
@@ -493,17 +448,11 @@ def _results_view(questionnaire: scoring.Questionnaire, snapshot: dict[str, Any]
 
 
 @router.get("/diagnosticos/{response_id}/resultados", response_class=HTMLResponse)
-def results_page(
-    request: Request,
-    response_id: int,
-    user: User = Depends(page_user),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
-    ctx = _load(session, user, settings, response_id)
-    outcome = service.result(session=session, user=user, settings=settings, response_id=ctx.response.id)
+def results_page(response_id: int, page: WebPage = Depends(web_page)) -> Response:
+    ctx = _load(page, response_id)
+    outcome = service.result(session=page.session, user=page.user, settings=page.settings, response_id=ctx.response.id)
     view = _results_view(ctx.questionnaire, outcome["result"], ctx.answers)
-    return render(request, "manager/results.html", {
+    return render(page.request, "manager/results.html", {
         "ctx": ctx,
         "response": ctx.response,
         "cooperative": ctx.cooperative,
