@@ -12,8 +12,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 from app.auth import policy
 from app.auth.models import User
@@ -21,7 +19,6 @@ from app.cooperatives import service as cooperatives_service
 from app.cooperatives.models import Cooperative
 from app.cooperatives.schemas import LEGAL_TYPE_LABELS, STATE_LABELS, format_rut
 from app.cooperatives.sectors import SECTORS
-from app.deps import get_db, get_settings_dep
 from app.errors import ApiError, Conflict, Forbidden, Invalid
 from app.pagination import PageParams, paginate
 from app.responses import service as responses_service
@@ -31,7 +28,7 @@ from app.rounds.schemas import STATE_LABELS as ROUND_STATE_LABELS
 from app.rounds.service import get_round, get_round_questionnaire
 from app.settings import REGIONS, Settings
 from app.web import charts, dashboard
-from app.web.deps import form_user, page_user, posted_form
+from app.web.deps import FormPost, WebPage, form_post, web_page
 from app.web import questionnaire_form as qf
 from app.web.render import redirect, render
 
@@ -56,6 +53,16 @@ EVENT_ES = {
 def _require_staff(user: User) -> None:
     if not policy.is_staff(user):
         raise Forbidden("Esta sección es solo para el equipo de análisis.")
+
+
+def staff_page(page: WebPage = Depends(web_page)) -> WebPage:
+    _require_staff(page.user)
+    return page
+
+
+def staff_post(post: FormPost = Depends(form_post)) -> FormPost:
+    _require_staff(post.user)
+    return post
 
 
 # --------------------------------------------------------------------------- filters
@@ -109,19 +116,15 @@ def _filter_options(settings: Settings) -> dict[str, Any]:
 
 
 @router.get("/analisis", response_class=HTMLResponse)
-def rounds_page(request: Request, user: User = Depends(page_user), session: Session = Depends(get_db)) -> Response:
-    _require_staff(user)
-    return render(request, "analyst/rounds.html", {
-        "rounds": dashboard.rounds_overview(session=session), "round_states": ROUND_STATE_LABELS,
+def rounds_page(page: WebPage = Depends(staff_page)) -> Response:
+    return render(page.request, "analyst/rounds.html", {
+        "rounds": dashboard.rounds_overview(session=page.session), "round_states": ROUND_STATE_LABELS,
     })
 
 
 @router.get("/analisis/rondas/{round_id}", response_class=HTMLResponse)
-def round_page(
-    request: Request, round_id: int, user: User = Depends(page_user), session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
-    _require_staff(user)
+def round_page(round_id: int, page: WebPage = Depends(staff_page)) -> Response:
+    request, user, session, settings = page.request, page.user, page.session, page.settings
     round_ = get_round(session=session, round_id=round_id)
     filters, chosen = _filters(request, settings)
     chosen.pop("q", None)
@@ -157,11 +160,8 @@ def round_page(
 
 
 @router.get("/analisis/cooperativas", response_class=HTMLResponse)
-def cooperatives_page(
-    request: Request, user: User = Depends(page_user), session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
-    _require_staff(user)
+def cooperatives_page(page: WebPage = Depends(staff_page)) -> Response:
+    request, user, session, settings = page.request, page.user, page.session, page.settings
     filters, chosen = _filters(request, settings)
     light = request.query_params.get("luz") or None
     if light not in LIGHT_FILTERS:
@@ -169,10 +169,10 @@ def cooperatives_page(
     if light:
         chosen["luz"] = light
     page_value = request.query_params.get("pagina", "1")
-    page = int(page_value) if page_value.isdigit() and int(page_value) > 0 else 1
+    number = int(page_value) if page_value.isdigit() and int(page_value) > 0 else 1
     statement = cooperatives_service.list_statement(user=user, settings=settings, filters=filters)
     statement = dashboard.light_filter_statement(statement, session=session, light=light)
-    rows, total = paginate(session, statement, PageParams(page=page, per_page=PER_PAGE))
+    rows, total = paginate(session, statement, PageParams(page=number, per_page=PER_PAGE))
     pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
     lights = dashboard.latest_lights(session=session, cooperative_ids=[row.id for row in rows])
 
@@ -181,18 +181,15 @@ def cooperatives_page(
 
     return render(request, "analyst/cooperatives.html", {
         "items": [{"coop": cooperatives_service.to_dict(row, settings), "latest": lights.get(row.id)} for row in rows],
-        "total": total, "page": page, "pages": pages, "page_url": page_url, "chosen": chosen,
+        "total": total, "page": number, "pages": pages, "page_url": page_url, "chosen": chosen,
         "options": _filter_options(settings), "latest_round": dashboard.latest_round(session),
         "status_es": responses_service.STATUS_ES,
     })
 
 
 @router.get("/analisis/cooperativas/{cooperative_id}", response_class=HTMLResponse)
-def cooperative_page(
-    request: Request, cooperative_id: int, user: User = Depends(page_user), session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
-    _require_staff(user)
+def cooperative_page(cooperative_id: int, page: WebPage = Depends(staff_page)) -> Response:
+    user, session, settings = page.user, page.session, page.settings
     cooperative = cooperatives_service.get_visible_cooperative(
         session=session, user=user, settings=settings, cooperative_id=cooperative_id,
     )
@@ -202,7 +199,7 @@ def cooperative_page(
         "historial-luces", f"Luz general de {cooperative.name} en cada ronda",
         [(h["round"].name, h["light"]) for h in current],
     ) if current else None
-    return render(request, "analyst/cooperative.html", {
+    return render(page.request, "analyst/cooperative.html", {
         "coop": cooperatives_service.to_dict(cooperative, settings), "history": history, "timeline": timeline,
         "can_approve": policy.can_approve_cooperative(user) and not cooperative.approved,
         "status_es": responses_service.STATUS_ES, "mode_es": responses_service.MODE_ES,
@@ -210,10 +207,8 @@ def cooperative_page(
 
 
 @router.post("/analisis/cooperativas/{cooperative_id}/aprobar")
-def approve_cooperative(
-    cooperative_id: int, user: User = Depends(form_user), session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
+def approve_cooperative(cooperative_id: int, post: FormPost = Depends(form_post)) -> Response:
+    user, session, settings = post.user, post.session, post.settings
     cooperative = cooperatives_service.get_visible_cooperative(
         session=session, user=user, settings=settings, cooperative_id=cooperative_id,
     )
@@ -224,7 +219,8 @@ def approve_cooperative(
 # --------------------------------------------------------------------------- response review
 
 
-def _review_context(session: Session, user: User, settings: Settings, response_id: int) -> dict[str, Any]:
+def _review_context(page: WebPage, response_id: int) -> dict[str, Any]:
+    session, user, settings = page.session, page.user, page.settings
     response = responses_service.get_response(session=session, user=user, settings=settings, response_id=response_id)
     cooperative = session.get(Cooperative, response.cooperative_id)
     round_ = session.get(DiagnosisRound, response.round_id)
@@ -258,75 +254,57 @@ def _review_context(session: Session, user: User, settings: Settings, response_i
 
 
 @router.get("/analisis/respuestas/{response_id}", response_class=HTMLResponse)
-def review_page(
-    request: Request, response_id: int, user: User = Depends(page_user), session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
-    _require_staff(user)
-    return render(request, "analyst/response.html", _review_context(session, user, settings, response_id))
+def review_page(response_id: int, page: WebPage = Depends(staff_page)) -> Response:
+    return render(page.request, "analyst/response.html", _review_context(page, response_id))
 
 
-def _review_problem(
-    request: Request, session: Session, user: User, settings: Settings, response_id: int, error: ApiError,
-    **extra: Any,
-) -> Response:
+def _review_problem(post: FormPost, response_id: int, error: ApiError, **extra: Any) -> Response:
     """The review page again with the problem of the action (e.g. 409 stale version)."""
-    session.rollback()
-    context = _review_context(session, user, settings, response_id)
+    post.session.rollback()
+    context = _review_context(post, response_id)
     context.update(problem=error.message, **extra)
-    return render(request, "analyst/response.html", context, status_code=error.status_code)
+    return render(post.request, "analyst/response.html", context, status_code=error.status_code)
 
 
 @router.post("/analisis/respuestas/{response_id}/validar")
-def validate_response(
-    request: Request, response_id: int, user: User = Depends(form_user), form: FormData = Depends(posted_form),
-    session: Session = Depends(get_db), settings: Settings = Depends(get_settings_dep),
-) -> Response:
-    _require_staff(user)
+def validate_response(response_id: int, post: FormPost = Depends(staff_post)) -> Response:
     try:
-        responses_service.validate(session=session, user=user, settings=settings, response_id=response_id, version=qf.posted_version(form))
+        responses_service.validate(session=post.session, user=post.user, settings=post.settings,
+                                   response_id=response_id, version=qf.posted_version(post.form))
     except (Conflict, Invalid) as error:
-        return _review_problem(request, session, user, settings, response_id, error)
+        return _review_problem(post, response_id, error)
     return redirect(f"/analisis/respuestas/{response_id}", flash="La respuesta quedó validada.")
 
 
 @router.post("/analisis/respuestas/{response_id}/devolver")
-def return_response(
-    request: Request, response_id: int, user: User = Depends(form_user), form: FormData = Depends(posted_form),
-    session: Session = Depends(get_db), settings: Settings = Depends(get_settings_dep),
-) -> Response:
-    _require_staff(user)
-    comment = str(form.get("comment") or "")
+def return_response(response_id: int, post: FormPost = Depends(staff_post)) -> Response:
+    comment = str(post.form.get("comment") or "")
     if not comment.strip() or len(comment) > 5000:
         message = ("Escriba qué debe corregirse: quien respondió verá este comentario."
                    if not comment.strip() else "El comentario no puede tener más de 5.000 caracteres.")
-        context = _review_context(session, user, settings, response_id)
+        context = _review_context(post, response_id)
         context.update(errors={"comment": message}, comment=comment)
-        return render(request, "analyst/response.html", context, status_code=422)
+        return render(post.request, "analyst/response.html", context, status_code=422)
     try:
         responses_service.return_for_correction(
-            session=session, user=user, settings=settings, response_id=response_id,
-            comment=comment.strip(), version=qf.posted_version(form),
+            session=post.session, user=post.user, settings=post.settings, response_id=response_id,
+            comment=comment.strip(), version=qf.posted_version(post.form),
         )
     except (Conflict, Invalid) as error:
-        return _review_problem(request, session, user, settings, response_id, error, comment=comment)
+        return _review_problem(post, response_id, error, comment=comment)
     return redirect(f"/analisis/respuestas/{response_id}", flash="La respuesta fue devuelta para corrección con su comentario.")
 
 
 @router.post("/analisis/respuestas/{response_id}/reabrir")
-def reopen_response(
-    request: Request, response_id: int, user: User = Depends(form_user), form: FormData = Depends(posted_form),
-    session: Session = Depends(get_db), settings: Settings = Depends(get_settings_dep),
-) -> Response:
-    _require_staff(user)
-    comment = str(form.get("reopen_comment") or "").strip()[:5000] or None
+def reopen_response(response_id: int, post: FormPost = Depends(staff_post)) -> Response:
+    comment = str(post.form.get("reopen_comment") or "").strip()[:5000] or None
     try:
         new = responses_service.reopen(
-            session=session, user=user, settings=settings, response_id=response_id,
-            version=qf.posted_version(form), comment=comment,
+            session=post.session, user=post.user, settings=post.settings, response_id=response_id,
+            version=qf.posted_version(post.form), comment=comment,
         )
     except (Conflict, Invalid) as error:
-        return _review_problem(request, session, user, settings, response_id, error)
+        return _review_problem(post, response_id, error)
     return redirect(
         f"/analisis/respuestas/{new.id}",
         flash=f"Se abrió la revisión {new.revision} como borrador; la revisión validada se conserva.",
