@@ -28,7 +28,7 @@ from app.rounds.schemas import STATE_LABELS as ROUND_STATE_LABELS
 from app.rounds.service import get_round, get_round_questionnaire
 from app.settings import REGIONS, Settings
 from app.web import charts, dashboard
-from app.web.deps import FormPost, WebPage, form_post, web_page
+from app.web.deps import FormPost, WebPage, form_post, guarded
 from app.web import questionnaire_form as qf
 from app.web.render import redirect, render
 
@@ -55,14 +55,7 @@ def _require_staff(user: User) -> None:
         raise Forbidden("Esta sección es solo para el equipo de análisis.")
 
 
-def staff_page(page: WebPage = Depends(web_page)) -> WebPage:
-    _require_staff(page.user)
-    return page
-
-
-def staff_post(post: FormPost = Depends(form_post)) -> FormPost:
-    _require_staff(post.user)
-    return post
+staff_page, staff_post = guarded(_require_staff)
 
 
 # --------------------------------------------------------------------------- filters

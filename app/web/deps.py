@@ -3,6 +3,7 @@ forms with their CSRF token checked against the session."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -95,3 +96,18 @@ def form_post(
     settings: Settings = Depends(get_settings_dep),
 ) -> FormPost:
     return FormPost(request, user, session, settings, form)
+
+
+def guarded(check: Callable[[User], None]) -> tuple[Callable[..., WebPage], Callable[..., FormPost]]:
+    """A page dependency and a form dependency that first run ``check`` on the user (which
+    raises, e.g. Forbidden, when the user may not use that area's pages)."""
+
+    def page(page: WebPage = Depends(web_page)) -> WebPage:
+        check(page.user)
+        return page
+
+    def post(post: FormPost = Depends(form_post)) -> FormPost:
+        check(post.user)
+        return post
+
+    return page, post

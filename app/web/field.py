@@ -36,7 +36,7 @@ from app.rounds.models import DiagnosisRound, RoundState
 from app.settings import REGIONS
 from app.web import field_entry
 from app.web import questionnaire_form as qf
-from app.web.deps import FormPost, WebPage, form_post, web_page
+from app.web.deps import FormPost, WebPage, guarded
 from app.web.render import redirect, render
 from app.web.response_actions import save_section, submit_response
 
@@ -71,14 +71,7 @@ def _require_field_access(user: User) -> None:
         raise Forbidden("Estas páginas son para el equipo de terreno: su cuenta no registra entrevistas.")
 
 
-def field_page(page: WebPage = Depends(web_page)) -> WebPage:
-    _require_field_access(page.user)
-    return page
-
-
-def field_post(post: FormPost = Depends(form_post)) -> FormPost:
-    _require_field_access(post.user)
-    return post
+field_page, field_post = guarded(_require_field_access)
 
 
 def _open_rounds(session: Session) -> list[DiagnosisRound]:
