@@ -39,6 +39,7 @@ from app.web import questionnaire_form as qf
 from app.web.deps import FormPost, WebPage, guarded
 from app.web.render import redirect, render
 from app.web.response_actions import save_section, submit_response
+from app.web.results import results_in_words
 
 router = APIRouter(include_in_schema=False)
 
@@ -403,8 +404,8 @@ def result_page(response_id: int, page: WebPage = Depends(field_page)) -> WebRes
     return render(page.request, "field/result.html", {
         "response": response, "cooperative": cooperative, "round": round_,
         "status_label": STATE_LABELS.get(response.status, response.status),
-        "editable": _can_edit(page, response, cooperative),
-        **field_entry.result_view(questionnaire, outcome),
+        "editable": _can_edit(page, response, cooperative), "preview": outcome.get("preview"),
+        "result": results_in_words(questionnaire, outcome.get("result") or {}, dict(response.answers or {})),
     })
 
 

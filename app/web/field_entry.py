@@ -59,24 +59,3 @@ def review(questionnaire: scoring.Questionnaire, answers: dict[str, Any]) -> dic
         total += dim_total
         answered += dim_answered
     return {"missing": missing, "total": total, "answered": answered, "per_dimension": per_dimension}
-
-
-def result_view(questionnaire: scoring.Questionnaire, outcome: dict[str, Any]) -> dict[str, Any]:
-    """The result page: overall, dimensions and subcategories with titles, and the questions
-    that pulled each red or yellow down."""
-    data = outcome.get("result") or {}
-    titles_d = {d.id: d.title for d in questionnaire.dimensions}
-    titles_s = {s.id: s.title for d in questionnaire.dimensions for s in d.subcategories}
-    texts = {q.id: q.text for q in questionnaire.questions}
-    dimensions = []
-    for dimension in data.get("dimensions", []):
-        subs = []
-        for sub in dimension.get("subcategories", []):
-            subs.append({
-                "title": titles_s.get(sub["id"], sub["id"]), "light": sub.get("light"), "score": sub.get("score"),
-                "pulled": [texts.get(qid, qid) for qid in sub.get("pulled_down_by", [])],
-            })
-        dimensions.append({"title": titles_d.get(dimension["id"], dimension["id"]), "light": dimension.get("light"),
-                           "score": dimension.get("score"), "capped": dimension.get("capped", False),
-                           "subcategories": subs})
-    return {"overall": data.get("overall") or {}, "result_dimensions": dimensions, "preview": outcome.get("preview")}

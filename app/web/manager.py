@@ -35,6 +35,7 @@ from app.rounds.service import get_round_questionnaire, list_rounds_statement, q
 from app.web import questionnaire_form as qf
 from app.web.deps import FormPost, WebPage, form_post, web_page
 from app.web.render import redirect, render
+from app.web.results import results_in_words
 from app.web.response_actions import STALE_VERSION, save_section, submit_response
 
 router = APIRouter(include_in_schema=False)
@@ -403,55 +404,11 @@ def submit(response_id: int, post: FormPost = Depends(form_post)) -> Response:
 # --------------------------------------------------------------------------- results
 
 
-def _results_view(questionnaire: scoring.Questionnaire, snapshot: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
-    """The snapshot with titles, and the questions that pulled each red or yellow down, in words."""
-    dimensions_by_id = {d.id: d for d in questionnaire.dimensions}
-    dimensions = []
-    for dim in snapshot.get("dimensions", []):
-        model = dimensions_by_id.get(dim.get("id"))
-        subs_by_id = {s.id: s for s in model.subcategories} if model else {}
-        subcategories = []
-        for sub in dim.get("subcategories", []):
-            sub_model = subs_by_id.get(sub.get("id"))
-            critical = list(sub.get("critical_failures") or [])
-            pulled = [qid for qid in sub.get("pulled_down_by") or [] if qid not in critical]
-
-            def described(ids: list[str]) -> list[dict[str, str]]:
-                items = []
-                for qid in ids:
-                    if questionnaire.has_question(qid):
-                        question = questionnaire.question(qid)
-                        items.append({"id": qid, "text": question.text, "answer": qf.answer_text(question, answers.get(qid))})
-                    else:
-                        items.append({"id": qid, "text": qid, "answer": "—" if answers.get(qid) is None else str(answers.get(qid))})
-                return items
-
-            subcategories.append({
-                "id": sub.get("id"),
-                "title": sub_model.title if sub_model else sub.get("id"),
-                "light": sub.get("light"),
-                "score": sub.get("score"),
-                "coverage": sub.get("coverage"),
-                "critical": described(critical) if sub.get("light") in ("red", "yellow") else [],
-                "pulled": described(pulled) if sub.get("light") in ("red", "yellow") else [],
-            })
-        dimensions.append({
-            "id": dim.get("id"),
-            "title": model.title if model else dim.get("id"),
-            "light": dim.get("light"),
-            "score": dim.get("score"),
-            "coverage": dim.get("coverage"),
-            "capped": dim.get("capped", False),
-            "subcategories": subcategories,
-        })
-    return {"overall": snapshot.get("overall") or {}, "dimensions": dimensions}
-
-
 @router.get("/diagnosticos/{response_id}/resultados", response_class=HTMLResponse)
 def results_page(response_id: int, page: WebPage = Depends(web_page)) -> Response:
     ctx = _load(page, response_id)
     outcome = service.result(session=page.session, user=page.user, settings=page.settings, response_id=ctx.response.id)
-    view = _results_view(ctx.questionnaire, outcome["result"], ctx.answers)
+    view = results_in_words(ctx.questionnaire, outcome["result"], ctx.answers)
     return render(page.request, "manager/results.html", {
         "ctx": ctx,
         "response": ctx.response,
