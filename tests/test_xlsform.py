@@ -361,7 +361,8 @@ def test_api_xlsform_for_staff_and_field_teams(api_env):
         response = env.client.get(path, headers=headers[role])
         assert response.status_code == 200, role
         assert response.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        assert response.headers["content-disposition"] == 'attachment; filename="prueba-mini-2026.1.xlsx"'
+        assert response.headers["content-disposition"].startswith('attachment; filename="prueba-mini-2026.1.xlsx"')
+        assert response.headers["cache-control"] == "private, no-store"
     xform = to_xform(response.content)
     assert 'id="prueba-mini"' in xform
     forbidden = env.client.get(path, headers=headers["manager"])

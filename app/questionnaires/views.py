@@ -16,8 +16,14 @@ from sqlalchemy.orm import Session
 from app.auth import policy
 from app.auth.models import User
 from app.deps import current_user, get_db
+from app.downloads import download_headers
 from app.errors import Forbidden, Invalid, NotFound
-from app.exchange.xlsform import XLSFORM_MEDIA_TYPE, XLSFormError, xlsform_bytes, xlsform_filename
+from app.exchange.xlsform import (
+    XLSFORM_MEDIA_TYPE,
+    XLSFormError,
+    xlsform_bytes,
+    xlsform_filename,
+)
 from app.pagination import PageParams, page_of, page_params, paginate
 from app.questionnaires import service
 from app.questionnaires.models import QuestionnaireVersion
@@ -154,5 +160,5 @@ def get_xlsform(version_id: int, user: User = Depends(current_user), session: Se
         content = xlsform_bytes(questionnaire)
     except XLSFormError as error:
         raise Invalid(f"Este cuestionario no se puede exportar a XLSForm: {error}") from None
-    disposition = f'attachment; filename="{xlsform_filename(questionnaire)}"'
-    return HttpResponse(content=content, media_type=XLSFORM_MEDIA_TYPE, headers={"Content-Disposition": disposition})
+    return HttpResponse(content=content, media_type=XLSFORM_MEDIA_TYPE,
+                        headers=download_headers(xlsform_filename(questionnaire)))
