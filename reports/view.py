@@ -49,14 +49,11 @@ def computed_values(questionnaire: scoring.Questionnaire, answers: dict[str, Any
     Only for showing the value beside its question: lights and scores come from the
     snapshot. Answers that no longer validate (they were valid when stored) give nothing.
     """
-    from scoring.engine import evaluate
-
     try:
         scoring.validate_answers(questionnaire, answers)
-        values = evaluate(questionnaire._plan, answers)[0]
+        return scoring.computed_values(questionnaire, answers)
     except Exception:  # noqa: BLE001 — a report must render whatever the stored answers are
         return {}
-    return {q.id: values[q.id] for q in questionnaire.questions if q.type == "computed" and q.id in values}
 
 
 class Answers:

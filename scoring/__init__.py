@@ -5,7 +5,7 @@ Pure Python: no I/O, no clock, no database, no web. It takes a questionnaire
 """
 
 from .answers import AnswerError, InvalidAnswers, validate_answer, validate_answers
-from .engine import light_for, missing_required, relevant_questions, score, score_valid
+from .engine import computed_values, light_for, missing_required, relevant_questions, score, score_valid
 from .expressions import MISSING, ExpressionSyntaxError
 from .loader import Problem, QuestionnaireError, load_questionnaire, questionnaire_from_data
 from .model import Band, Dimension, Option, Question, Questionnaire, Subcategory, Thresholds
@@ -22,7 +22,7 @@ from .results import (
 )
 
 __all__ = [
-    "AnswerError", "Band", "DiagnosisResult", "Dimension", "DimensionResult", "ExpressionSyntaxError",
+    "AnswerError", "Band", "DiagnosisResult", "computed_values", "Dimension", "DimensionResult", "ExpressionSyntaxError",
     "InvalidAnswers", "LIGHT_MESSAGES", "LIGHT_NAMES_ES", "Light", "MISSING", "Option", "OverallResult",
     "Problem", "Question", "QuestionResult", "Questionnaire", "QuestionnaireError", "Status",
     "Subcategory", "SubcategoryResult", "Thresholds", "light_for", "load_questionnaire",

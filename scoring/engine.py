@@ -428,6 +428,14 @@ def roll_up(children, green: float, red: float) -> tuple[float | None, Light, fl
     return score, light, coverage, False
 
 
+def computed_values(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> dict[str, object]:
+    """The values of the computed questions (e.g. a ratio) that valid ``answers`` define,
+    for showing or exporting them beside the answers; lights and scores come from score().
+    A computed question whose inputs are missing or not relevant has no value."""
+    values = evaluate(questionnaire._plan, answers)[0]
+    return {q.id: values[q.id] for q in questionnaire.questions if q.type == "computed" and q.id in values}
+
+
 def score_valid(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> DiagnosisResult:
     """Score an answer set already known to be valid (see :func:`score`)."""
     plan: Plan = questionnaire._plan

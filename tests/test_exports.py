@@ -203,7 +203,7 @@ def csv_rows(body: str, delimiter: str = ",") -> list[dict[str, str]]:
 HEADER = (
     "cooperativa_id,rut,nombre,tipo_juridico,region_codigo,region,macrozona,comuna,rubros,socias_mujeres,"
     "socios_hombres,socios_total,socios_menores_35,ronda_id,ronda,respuesta_id,revision,estado,modalidad,creada,"
-    "actualizada,enviada,validada,fecha_entrevista,junta_anual,actas,canales,comentario,fecha_balance,activo,pasivo,"
+    "actualizada,enviada,validada,fecha_entrevista,junta_anual,actas,canales,comentario,fecha_balance,activo,pasivo,razon,"
     "puntaje_general,luz_general,puntaje_d_gobernanza,luz_d_gobernanza,puntaje_s_asamblea,luz_s_asamblea,"
     "puntaje_s_perfil,luz_s_perfil,puntaje_d_finanzas,luz_d_finanzas,puntaje_s_liquidez,luz_s_liquidez"
 )
@@ -222,7 +222,7 @@ def expected_wide(world: World) -> list[dict[str, str]]:
         "actualizada": "2026-03-04T12:30:00-03:00", "enviada": "2026-03-04T12:30:00-03:00",
         "validada": "2026-03-05T10:05:00-03:00", "fecha_entrevista": "2026-03-03",
         "junta_anual": "no", "actas": "", "canales": "", "comentario": "'@SUMA(A1)", "fecha_balance": "",
-        "activo": "500000", "pasivo": "1000000",
+        "activo": "500000", "pasivo": "1000000", "razon": "0.5",
         "puntaje_general": "0", "luz_general": "rojo", "puntaje_d_gobernanza": "0", "luz_d_gobernanza": "rojo",
         "puntaje_s_asamblea": "0", "luz_s_asamblea": "rojo", "puntaje_s_perfil": "", "luz_s_perfil": "no aplica",
         "puntaje_d_finanzas": "0", "luz_d_finanzas": "rojo", "puntaje_s_liquidez": "0", "luz_s_liquidez": "rojo",
@@ -237,7 +237,7 @@ def expected_wide(world: World) -> list[dict[str, str]]:
         "enviada": "2026-03-02T12:30:00-03:00", "validada": "", "fecha_entrevista": "",
         "junta_anual": "si", "actas": "parcial", "canales": "feria|supermercado", "comentario": "'+56 9 1234 5678, llamar",
         "fecha_balance": "2025-12-31", "activo": "1500000.5", "pasivo": "1000000",
-        "puntaje_general": "87.5", "luz_general": "verde", "puntaje_d_gobernanza": "75", "luz_d_gobernanza": "amarillo",
+        "razon": "1.5000005", "puntaje_general": "87.5", "luz_general": "verde", "puntaje_d_gobernanza": "75", "luz_d_gobernanza": "amarillo",
         "puntaje_s_asamblea": "75", "luz_s_asamblea": "amarillo", "puntaje_s_perfil": "", "luz_s_perfil": "no aplica",
         "puntaje_d_finanzas": "100", "luz_d_finanzas": "verde", "puntaje_s_liquidez": "100", "luz_s_liquidez": "verde",
     }
@@ -249,7 +249,7 @@ def expected_wide(world: World) -> list[dict[str, str]]:
         "modalidad": "autodiagnóstico", "creada": "2026-03-05T09:00:00-03:00",
         "actualizada": "2026-03-05T12:30:00-03:00", "enviada": "", "validada": "", "fecha_entrevista": "",
         "junta_anual": "si", "actas": "", "canales": "", "comentario": "'-1 socio", "fecha_balance": "",
-        "activo": "", "pasivo": "",
+        "activo": "", "pasivo": "", "razon": "",
     }
     return [b, a, c]
 
@@ -334,6 +334,7 @@ def test_xlsx_reads_back_with_types_and_neutralised_formulas(api_env, world, ana
     by_rut = {row[1]: dict(zip(header, row)) for row in rows}
     a, b, c = by_rut["76123456-0"], by_rut["65000000-5"], by_rut["70000000-0"]
     assert a["activo"] == 1_500_000.5 and a["pasivo"] == 1_000_000 and a["puntaje_general"] == 87.5
+    assert a["razon"] == 1.5000005 and b["razon"] == 0.5 and c["razon"] is None  # computed from the answers
     assert a["socios_total"] == 20 and a["cooperativa_id"] == world.coops["A"]
     assert a["fecha_balance"] == datetime(2025, 12, 31) and a["creada"] == datetime(2026, 3, 2, 9, 0)
     assert a["canales"] == "feria|supermercado" and a["junta_anual"] == "si" and a["luz_d_gobernanza"] == "amarillo"
@@ -365,7 +366,7 @@ def test_xlsx_writer_escapes_xml_and_drops_control_characters(tmp_path):
 # --------------------------------------------------------------------------- long shape, JSON, codebook
 
 
-def test_long_shape_has_one_row_per_stored_answer(api_env, world, analyst):
+def test_long_shape_has_one_row_per_stored_or_computed_answer(api_env, world, analyst):
     reply = export(api_env, analyst, world, shape="long")
     assert reply.status_code == 200, reply.text
     assert "respuestas-ronda-nacional-2026-long.csv" in reply.headers["content-disposition"]
@@ -379,6 +380,7 @@ def test_long_shape_has_one_row_per_stored_answer(api_env, world, analyst):
         ("65000000-5", "comentario", "'@SUMA(A1)", "validada", "sin puntaje", ""),
         ("65000000-5", "activo", "500000", "validada", "sin puntaje", ""),
         ("65000000-5", "pasivo", "1000000", "validada", "sin puntaje", ""),
+        ("65000000-5", "razon", "0.5", "validada", "con puntaje", "0"),  # computed: activo / pasivo
         ("76123456-0", "junta_anual", "si", "enviada", "con puntaje", "100"),
         ("76123456-0", "actas", "parcial", "enviada", "con puntaje", "50"),
         ("76123456-0", "canales", "feria|supermercado", "enviada", "sin puntaje", ""),
@@ -386,6 +388,7 @@ def test_long_shape_has_one_row_per_stored_answer(api_env, world, analyst):
         ("76123456-0", "fecha_balance", "2025-12-31", "enviada", "sin puntaje", ""),
         ("76123456-0", "activo", "1500000.5", "enviada", "sin puntaje", ""),
         ("76123456-0", "pasivo", "1000000", "enviada", "sin puntaje", ""),
+        ("76123456-0", "razon", "1.5000005", "enviada", "con puntaje", "100"),
         ("70000000-0", "junta_anual", "si", "borrador", "", ""),
         ("70000000-0", "comentario", "'-1 socio", "borrador", "", ""),
     ]
@@ -403,10 +406,11 @@ def test_json_pages_and_ndjson_keep_native_types(api_env, world, analyst):
     first = export(api_env, analyst, world, format="json", per_page=2).json()["items"]
     assert [item["rut"] for item in first] == ["65000000-5", "76123456-0"]
     assert first[1]["canales"] == ["feria", "supermercado"] and first[1]["activo"] == 1_500_000.5
+    assert first[0]["razon"] == 0.5  # a number, computed from the stored answers
     lines = export(api_env, analyst, world, format="ndjson").content.decode().splitlines()
     assert [json.loads(line) for line in lines] == export(api_env, analyst, world, format="json").json()["items"]
     long_page = export(api_env, analyst, world, format="json", shape="long", per_page=1).json()
-    assert long_page["total"] == 3 and len(long_page["items"]) == 5  # the five answers of the first response
+    assert long_page["total"] == 3 and len(long_page["items"]) == 6  # the first response: five answers, one computed
 
 
 def test_codebook_describes_every_column(api_env, world, analyst):
@@ -415,7 +419,7 @@ def test_codebook_describes_every_column(api_env, world, analyst):
     assert reply.status_code == 200, reply.text
     assert "diccionario-ronda-nacional-2026.csv" in reply.headers["content-disposition"]
     rows = {row["variable"]: row for row in csv_rows(reply.content.decode())}
-    assert set(HEADER.split(",")) | {"pregunta_id", "valor", "estado_pregunta", "puntaje_pregunta", "razon"} == set(rows)
+    assert set(HEADER.split(",")) | {"pregunta_id", "valor", "estado_pregunta", "puntaje_pregunta"} == set(rows)
     actas = rows["actas"]
     assert (actas["dimension"], actas["subcategoria"], actas["tipo"], actas["relevante"]) == (
         "gobernanza", "asamblea", "opción única", "junta_anual == true")
@@ -424,7 +428,8 @@ def test_codebook_describes_every_column(api_env, world, analyst):
     assert rows["junta_anual"]["opciones"] == "si=Sí | no=No | ns=No sabe"
     assert "crítica" in rows["junta_anual"]["notas"]
     assert (rows["activo"]["unidad"], rows["activo"]["notas"]) == ("CLP", "obligatoria; mínimo 0; sin puntaje")
-    assert (rows["razon"]["formula"], rows["razon"]["formato"]) == ("activo / pasivo", "no se exporta")
+    assert (rows["razon"]["formula"], rows["razon"]["formato"]) == ("activo / pasivo", "ancho (columna); largo (pregunta_id)")
+    assert rows["razon"]["tipo"] == "calculada" and "calculada con la fórmula" in rows["razon"]["notas"]
     assert rows["luz_s_perfil"]["subcategoria"] == "perfil" and rows["luz_s_perfil"]["dimension"] == "gobernanza"
     assert rows["puntaje_general"]["grupo"] == "resultado" and rows["rut"]["formato"] == "ambos"
     assert rows["valor"]["formato"] == "largo"

@@ -574,6 +574,22 @@ def answered_questions(questionnaire: scoring.Questionnaire) -> list[scoring.Que
     return [question for question in questionnaire.questions if question.type != "computed"]
 
 
+def exported_questions(questionnaire: scoring.Questionnaire) -> list[scoring.Question]:
+    """Every question in file order: the answered ones, and the computed ones with the value
+    their formula gives for the stored answers."""
+    return list(questionnaire.questions)
+
+
+def computed_of(questionnaire: scoring.Questionnaire, answers: dict[str, Any]) -> dict[str, Any]:
+    """The computed questions' values for stored answers (none where an input is missing).
+    Stored answers were validated when saved, so they are not validated again here (that
+    would double the cost per row); a formula that fails on one gives no values for it."""
+    try:
+        return scoring.computed_values(questionnaire, answers)
+    except Exception:  # noqa: BLE001 — an export row never fails because of one response
+        return {}
+
+
 def _answer_value(question: scoring.Question, value: Any) -> Any:
     if question.type == "date" and isinstance(value, str) and value not in ("na", "ns"):
         try:
@@ -629,7 +645,7 @@ def _scored_snapshot(row: Any) -> dict[str, Any] | None:
 
 def wide_columns(questionnaire: scoring.Questionnaire) -> list[Column]:
     columns = [column for column, _ in _RESPONSE_FIELDS]
-    for question in answered_questions(questionnaire):
+    for question in exported_questions(questionnaire):
         columns.append(Column(question.id, question.text, _QUESTION_KINDS[question.type], "pregunta", question))
     lights = ", ".join(LIGHT_ES.values())
     kinds = {"overall": "el resultado", "dimension": "la dimensión", "subcategory": "la subcategoría"}
@@ -646,16 +662,18 @@ def wide_columns(questionnaire: scoring.Questionnaire) -> list[Column]:
 
 
 def wide_rows(rows: Iterable[Any], *, questionnaire: scoring.Questionnaire, ctx: _Context) -> Iterator[list[Any]]:
-    questions = answered_questions(questionnaire)
+    questions = exported_questions(questionnaire)
     question_ids = [question.id for question in questions]
     dates = [(index, question) for index, question in enumerate(questions, start=len(_RESPONSE_FIELDS))
              if question.type == "date"]
+    has_computed = any(question.type == "computed" for question in questions)
     levels = [level.key for level in questionnaire_levels(questionnaire)]
     for row in rows:
         answers = decode_json(row.answers) or {}
         results = snapshot_levels(_scored_snapshot(row))
         values = [getter(row, ctx) for _, getter in _RESPONSE_FIELDS]
-        values.extend([answers.get(question_id) for question_id in question_ids])
+        known = {**answers, **computed_of(questionnaire, answers)} if has_computed else answers
+        values.extend([known.get(question_id) for question_id in question_ids])
         for index, question in dates:
             values[index] = _answer_value(question, values[index])
         for key in levels:
@@ -682,9 +700,12 @@ LONG_COLUMNS = [
 
 
 def long_rows(rows: Iterable[Any], *, questionnaire: scoring.Questionnaire, ctx: _Context) -> Iterator[list[Any]]:
-    questions = answered_questions(questionnaire)
+    questions = exported_questions(questionnaire)
+    has_computed = any(question.type == "computed" for question in questions)
     for row in rows:
         answers = decode_json(row.answers) or {}
+        if has_computed:
+            answers = {**answers, **computed_of(questionnaire, answers)}
         snapshot = _scored_snapshot(row) or {}
         results = {
             question["id"]: question
@@ -753,15 +774,15 @@ def _notes(question: scoring.Question) -> str:
     if question.type == "multi":
         notes.append("varias opciones separadas por |")
     if question.type == "computed":
-        notes.append("no se exporta: se calcula con la fórmula a partir de otras respuestas")
+        notes.append("calculada con la fórmula a partir de las respuestas guardadas; vacía si falta un dato")
     if not question.scored:
         notes.append("sin puntaje")
     return "; ".join(notes)
 
 
 def codebook_rows(questionnaire: scoring.Questionnaire) -> Iterator[list[Any]]:
-    """One row per column of the wide shape, then the long shape's own columns and the
-    computed questions (not exported; their formula explains them)."""
+    """One row per column of the wide shape (computed questions with their formula), then the
+    long shape's own columns."""
     where: dict[str, tuple[str, str]] = {}
     for dimension in questionnaire.dimensions:
         for sub in dimension.subcategories:
@@ -778,17 +799,12 @@ def codebook_rows(questionnaire: scoring.Questionnaire) -> Iterator[list[Any]]:
             continue
         dimension, sub = where[question.id]
         yield [question.id, "pregunta", "ancho (columna); largo (pregunta_id)", column.kind, question.text,
-               dimension, sub, _options(question), question.unit or "", question.relevant or "", "", _notes(question)]
+               dimension, sub, _options(question), question.unit or "", question.relevant or "",
+               question.formula or "", _notes(question)]
     wide_names = {column.name for column in wide}
     for column in LONG_COLUMNS:
         if column.name not in wide_names:
             yield [column.name, column.group, "largo", column.kind, column.description, "", "", "", "", "", "", ""]
-    for question in questionnaire.questions:
-        if question.type == "computed":
-            dimension, sub = where[question.id]
-            yield [question.id, "pregunta", "no se exporta", _QUESTION_KINDS[question.type], question.text,
-                   dimension, sub, "", question.unit or "", question.relevant or "", question.formula or "",
-                   _notes(question)]
 
 
 def codebook_table(questionnaire: scoring.Questionnaire) -> Table:

@@ -85,8 +85,8 @@ def _download(result: exports.Download | dict) -> StreamingResponse | dict:
     description=(
         "La revisión vigente de cada respuesta de la ronda, con los filtros de cooperativas y el estado. "
         "`shape=wide`: una fila por respuesta (cooperativa, ronda, estado, fechas, cada respuesta por "
-        "identificador de pregunta y los puntajes y semáforos guardados al enviar); `shape=long`: una fila por "
-        "respuesta a una pregunta. `format`: `csv` y `ndjson` se transmiten a medida que se leen; `xlsx` trae "
+        "identificador de pregunta, el valor de cada indicador calculado según su fórmula, y los puntajes y "
+        "semáforos guardados al enviar); `shape=long`: una fila por respuesta a una pregunta (o indicador calculado). `format`: `csv` y `ndjson` se transmiten a medida que se leen; `xlsx` trae "
         "además la hoja `diccionario`; `json` es una página (`page`, `per_page` cuentan respuestas). "
         "Un texto que empieza con `=`, `+`, `-`, `@`, tabulación o retorno se escribe con un apóstrofo delante "
         "en CSV y XLSX, para que ninguna planilla lo ejecute como fórmula."
