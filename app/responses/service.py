@@ -420,6 +420,12 @@ def _finish(session: Session, response: Response) -> Response:
     return response
 
 
+def can_edit_now(*, user: User, response: Response, cooperative: Cooperative, settings: Settings) -> bool:
+    """Whether the pages should offer ``user`` to edit ``response`` now: the policy allows it
+    and the response is in an editable state (what _editable enforces on a write)."""
+    return policy.can_edit_response(user, response, cooperative, settings) and response.status in EDITABLE
+
+
 def _editable(
     session: Session, user: User, settings: Settings, response_id: int, action: str
 ) -> tuple[Response, DiagnosisRound]:

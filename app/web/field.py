@@ -124,8 +124,7 @@ def _interview(page: WebPage, response_id: int) -> tuple[Response, Cooperative, 
 
 
 def _can_edit(page: WebPage, response: Response, cooperative: Cooperative) -> bool:
-    return (policy.can_edit_response(page.user, response, cooperative, page.settings)
-            and response.status in responses.EDITABLE)
+    return responses.can_edit_now(user=page.user, response=response, cooperative=cooperative, settings=page.settings)
 
 
 def _details_errors(error: ApiError) -> dict[str, str]:

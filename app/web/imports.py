@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -33,7 +33,6 @@ from starlette.datastructures import FormData, UploadFile
 
 from app.auth import policy
 from app.auth.models import User
-from app.deps import get_db, get_settings_dep
 from app.cooperatives.schemas import format_rut
 from app.errors import ApiError, Forbidden
 from app.exchange import interviews, odk_import, registry_import
@@ -42,8 +41,7 @@ from app.exchange.odk_import import InterviewDefaults, Source
 from app.exchange.tabular import MAX_UPLOAD_BYTES
 from app.questionnaires.models import QuestionnaireVersion
 from app.rounds.models import DiagnosisRound
-from app.settings import Settings
-from app.web.deps import form_user, page_user, posted_form
+from app.web.deps import FormPost, WebPage, guarded
 from app.web.field import _open_rounds
 from app.web.render import numero, render
 
@@ -377,23 +375,19 @@ def _require_spreadsheets(user: User) -> None:
                         "entrevistas.")
 
 
+spreadsheets_page, spreadsheets_post = guarded(_require_spreadsheets)
+
+
 @router.get(FIELD_PAGE, response_class=HTMLResponse)
-def field_page(request: Request, ronda: str | None = None, user: User = Depends(page_user),
-               session: Session = Depends(get_db)) -> Response:
-    _require_spreadsheets(user)
-    chosen = {"round": ronda or "", "kind": TEMPLATE, "institution": user.institution or ""}
-    return render(request, "field/planillas.html", _field_context(session, user, chosen=chosen, errors={}))
+def field_page(ronda: str | None = None, page: WebPage = Depends(spreadsheets_page)) -> Response:
+    chosen = {"round": ronda or "", "kind": TEMPLATE, "institution": page.user.institution or ""}
+    context = _field_context(page.session, page.user, chosen=chosen, errors={})
+    return render(page.request, "field/planillas.html", context)
 
 
 @router.post(FIELD_UPLOAD, response_class=HTMLResponse)
-async def field_upload(
-    request: Request,
-    user: User = Depends(form_user),
-    form: FormData = Depends(posted_form),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
-    _require_spreadsheets(user)
+async def field_upload(post: FormPost = Depends(spreadsheets_post)) -> Response:
+    request, user, form, session, settings = post.request, post.user, post.form, post.session, post.settings
     kind = _text(form, "tipo") if _text(form, "tipo") in KINDS else TEMPLATE
     chosen = {"round": _text(form, "ronda", 12), "kind": kind, "institution": _text(form, "institucion"),
               "place": _text(form, "lugar"), "role": _text(form, "cargo")}
@@ -449,21 +443,17 @@ def _registry_context(*, errors: dict[str, str], outcome: Outcome | None = None)
     return {"columns": columns, "accept": ACCEPT["registry"], "errors": errors, "outcome": outcome, "max_mb": MAX_MB}
 
 
+registry_importer_page, registry_importer_post = guarded(_require_registry)
+
+
 @router.get(REGISTRY_PAGE, response_class=HTMLResponse)
-def registry_page(request: Request, user: User = Depends(page_user)) -> Response:
-    _require_registry(user)
-    return render(request, "analyst/registro_importar.html", _registry_context(errors={}))
+def registry_page(page: WebPage = Depends(registry_importer_page)) -> Response:
+    return render(page.request, "analyst/registro_importar.html", _registry_context(errors={}))
 
 
 @router.post(REGISTRY_PAGE, response_class=HTMLResponse)
-async def registry_upload(
-    request: Request,
-    user: User = Depends(form_user),
-    form: FormData = Depends(posted_form),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
-    _require_registry(user)
+async def registry_upload(post: FormPost = Depends(registry_importer_post)) -> Response:
+    request, user, form, session, settings = post.request, post.user, post.form, post.session, post.settings
     upload = await _upload(form)
     if upload is None:
         errors = {"archivo": "Elija el archivo del registro que quiere revisar o importar."}

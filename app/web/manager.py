@@ -87,8 +87,7 @@ def _load(page: WebPage, response_id: int) -> Context:
     cooperative = session.get(Cooperative, response.cooperative_id)
     round_ = session.get(DiagnosisRound, response.round_id)
     questionnaire = _questionnaire_of(session, response, round_)
-    editable = (policy.can_edit_response(page.user, response, cooperative, page.settings)
-                and response.status in service.EDITABLE)
+    editable = service.can_edit_now(user=page.user, response=response, cooperative=cooperative, settings=page.settings)
     return Context(response, cooperative, round_, questionnaire, editable, qf.sections(questionnaire, UNIT))
 
 
@@ -181,8 +180,8 @@ def my_cooperatives(page: WebPage = Depends(web_page)) -> Response:
                     mode=MODE_ES.get(response.mode, response.mode),
                     progress=qf.progress(questionnaire, answers),
                     light=_light_of(response),
-                    editable=policy.can_edit_response(user, response, cooperative, settings)
-                    and response.status in service.EDITABLE,
+                    editable=service.can_edit_now(user=user, response=response, cooperative=cooperative,
+                                                  settings=settings),
                 )
             rows.append(row)
         cards.append({"cooperative": cooperative, "rows": rows})
