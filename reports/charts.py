@@ -70,14 +70,13 @@ class Figure:
         for column in _columns(self.labels):
             first = column[0]
             align = "" if first.align == "left" else f";text-align:{first.align}"
+            place = f"left:{first.x:.1f}mm;top:{first.y:.1f}mm;width:{first.width:.1f}mm{align}"
             if len(column) == 1:
-                parts.append(f'<p class="fl{_css(first)}" style="left:{first.x:.1f}mm;top:{first.y:.1f}mm;'
-                             f'width:{first.width:.1f}mm{align}">{_text(first)}</p>')
+                parts.append(f'<p class="fl{_css(first)}" style="{place}">{_text(first)}</p>')
                 continue
             # One positioned box per column, its labels in normal flow inside: an absolutely
             # positioned box costs WeasyPrint about twice a paragraph in flow.
-            parts.append(f'<div class="flc" style="left:{first.x:.1f}mm;top:{first.y:.1f}mm;'
-                         f'width:{first.width:.1f}mm{align}">')
+            parts.append(f'<div class="flc" style="{place}">')
             bottom = first.y
             for label in column:
                 height = LINE_MM * len(label.lines)

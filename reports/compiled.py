@@ -25,7 +25,6 @@ gcc and the Python headers); the application only calls guard() when ``reports``
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import importlib.util
 import json

@@ -38,6 +38,8 @@ RENDERER_VERSION = "1"
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 STATIC_DIR = PACKAGE_DIR / "static"
+BASE_URL = STATIC_DIR.as_uri() + "/"
+"""What relative URLs in the template and stylesheet resolve against (the fetcher serves only it)."""
 DATA_DIR = PACKAGE_DIR / "data"
 TEMPLATE = "report.html"
 STYLESHEET = TEMPLATES_DIR / "report.css"
@@ -188,7 +190,7 @@ def _fonts_and_stylesheet():
         from weasyprint.text.fonts import FontConfiguration
 
         fonts = FontConfiguration()
-        stylesheet = CSS(string=STYLESHEET.read_text(encoding="utf-8"), base_url=STATIC_DIR.as_uri() + "/",
+        stylesheet = CSS(string=STYLESHEET.read_text(encoding="utf-8"), base_url=BASE_URL,
                          url_fetcher=url_fetcher(), font_config=fonts)
         state = _per_thread.state = (fonts, stylesheet)
     return state
@@ -277,11 +279,10 @@ def _parsed_html_class():
 def _document(html: str, fetcher, *, fast: bool = True):
     from weasyprint import HTML
 
-    base_url = STATIC_DIR.as_uri() + "/"
     root = _parse_xhtml(html) if fast else None
     if root is None or root.tag != "html":
-        return HTML(string=html, base_url=base_url, url_fetcher=fetcher)
-    return _parsed_html_class()(root, base_url=base_url, url_fetcher=fetcher)
+        return HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher)
+    return _parsed_html_class()(root, base_url=BASE_URL, url_fetcher=fetcher)
 
 
 def html_to_pdf(html: str, *, fetcher=None, fast_parse: bool = True) -> bytes:

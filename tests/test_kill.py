@@ -27,7 +27,6 @@ from datetime import date
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from conftest import free_port, sample_questionnaire
