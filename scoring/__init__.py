@@ -5,12 +5,13 @@ Pure Python: no I/O, no clock, no database, no web. It takes a questionnaire
 """
 
 from .answers import AnswerError, InvalidAnswers, validate_answer, validate_answers
-from .engine import computed_values, light_for, missing_required, relevant_questions, score, score_valid
+from .engine import computed_values, failed_checks, light_for, missing_required, relevant_questions, score, score_valid
 from .expressions import MISSING, ExpressionSyntaxError
 from .loader import Problem, QuestionnaireError, load_questionnaire, questionnaire_from_data
-from .model import Band, Dimension, Option, Question, Questionnaire, Subcategory, Thresholds
+from .model import Band, Check, Dimension, Option, Question, Questionnaire, Subcategory, Thresholds
 from .results import (
     LIGHT_MESSAGES,
+    METHOD,
     LIGHT_NAMES_ES,
     DiagnosisResult,
     DimensionResult,
@@ -22,7 +23,7 @@ from .results import (
 )
 
 __all__ = [
-    "AnswerError", "Band", "DiagnosisResult", "computed_values", "Dimension", "DimensionResult", "ExpressionSyntaxError",
+    "AnswerError", "Band", "Check", "METHOD", "failed_checks", "DiagnosisResult", "computed_values", "Dimension", "DimensionResult", "ExpressionSyntaxError",
     "InvalidAnswers", "LIGHT_MESSAGES", "LIGHT_NAMES_ES", "Light", "MISSING", "Option", "OverallResult",
     "Problem", "Question", "QuestionResult", "Questionnaire", "QuestionnaireError", "Status",
     "Subcategory", "SubcategoryResult", "Thresholds", "light_for", "load_questionnaire",

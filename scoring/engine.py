@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 
 from . import expressions as ex
 from .answers import InvalidAnswers, answer_check, quick_acceptance, validate_answers
-from .model import Question, Questionnaire, Thresholds
+from .model import Check, Question, Questionnaire, Thresholds
 from .results import (
     DiagnosisResult,
     DimensionResult,
@@ -92,6 +92,8 @@ class Plan:
     dimensions: tuple[_DimensionPlan, ...]
     checks: dict[str, Callable[[Any], Any]]
     quick_acceptance: dict[str, Any]
+    consistency: tuple[tuple[Check, Callable[[Mapping[str, object]], object]], ...] = ()
+    """The questionnaire's consistency checks, each with its compiled expression."""
 
 
 # --------------------------------------------------------------------------
@@ -203,7 +205,7 @@ def build_plan(questionnaire: Questionnaire) -> Plan:
             not_relevant=fixed(Status.NOT_RELEVANT),
             unscored=fixed(Status.UNSCORED),
             na=fixed(Status.NA),
-            ns=fixed(Status.NS, 0.0),
+            ns=fixed(Status.NS),
             unanswered=fixed(Status.UNANSWERED),
             undefined=fixed(Status.UNDEFINED),
             scored_result=_scored_result(question, _score_function(question)),
@@ -231,7 +233,12 @@ def build_plan(questionnaire: Questionnaire) -> Plan:
                 placed.add(child)
                 stack.append((child, iter(dependencies[child])))
 
+    consistency = tuple(
+        (check, ex.compile_node(ex.parse(check.expression), multi_ids=multi_ids)) for check in questionnaire.checks
+    )
+    # Checks read values like conditions do, so the questions they name keep theirs.
     referenced = {name for names in dependencies.values() for name in names}
+    referenced.update(qid for check in questionnaire.checks for qid in check.questions)
     texts = [q.relevant for q in questionnaire.questions if q.relevant is not None]
     shared_condition_keys = {text: key for key, text in enumerate(dict.fromkeys(texts)) if texts.count(text) > 1}
 
@@ -274,6 +281,7 @@ def build_plan(questionnaire: Questionnaire) -> Plan:
         quick_acceptance={
             q.id: accepted for q in questionnaire.questions if (accepted := quick_acceptance(q)) is not None
         },
+        consistency=consistency,
     )
 
 
@@ -366,6 +374,7 @@ MEMO_LIMIT = 4096
 def _subcategory_result(sub: _SubcategoryPlan, questions: tuple) -> SubcategoryResult:
     applicable = answered = points = 0.0
     critical_failures: list[str] = []
+    critical_unknown: list[str] = []
     losers: list[QuestionResult] = []
     for result in questions:
         if result.applicable_weight:
@@ -377,8 +386,10 @@ def _subcategory_result(sub: _SubcategoryPlan, questions: tuple) -> SubcategoryR
                     critical_failures.append(result.id)
                 elif result.loss:
                     losers.append(result)
+            elif result.critical_unknown:
+                critical_unknown.append(result.id)
     if applicable == 0:
-        return SubcategoryResult(sub.id, None, NOT_APPLICABLE, None, sub.weight, (), (), questions).with_json()
+        return SubcategoryResult(sub.id, None, NOT_APPLICABLE, None, sub.weight, (), (), (), questions).with_json()
     coverage = answered / applicable
     score = points / answered if answered else None
     if critical_failures:
@@ -387,24 +398,31 @@ def _subcategory_result(sub: _SubcategoryPlan, questions: tuple) -> SubcategoryR
         light, score = INSUFFICIENT, None
     else:
         light = light_for(score, sub.green, sub.red)
+        if light is GREEN and critical_unknown:
+            light = YELLOW  # a critical question nobody could answer: not green until it is known
     failures = tuple(critical_failures)
     if light is RED or light is YELLOW:
         losers.sort(key=_by_loss, reverse=True)  # stable: ties stay in file order
         pulled = failures + tuple(r.id for r in losers)
     else:
         pulled = ()
-    return SubcategoryResult(sub.id, score, light, coverage, sub.weight, failures, pulled, questions).with_json()
+    return SubcategoryResult(
+        sub.id, score, light, coverage, sub.weight, failures, tuple(critical_unknown), pulled, questions
+    ).with_json()
 
 
 def _by_loss(result: QuestionResult) -> float:
     return result.loss
 
 
-def roll_up(children, green: float, red: float) -> tuple[float | None, Light, float | None, bool]:
+def roll_up(children, green: float, red: float, *, critical: bool = False) -> tuple[float | None, Light, float | None, bool]:
     """The same rule for a dimension over its subcategories and for the overall over dimensions.
 
-    Returns score, light, coverage and whether the cap rule turned a green into yellow."""
-    left_weight = lit_weight = points = 0.0
+    ``critical``: a dimension with a subcategory that has critical failures, red whatever
+    its score and coverage (scoring.md §3; the score is still reported, null when its
+    coverage is under one half). Returns score, light, coverage and whether the cap rule
+    turned a green into yellow."""
+    left_weight = lit_weight = scored_weight = points = 0.0
     any_red = False
     for child in children:
         light = child.light
@@ -414,15 +432,21 @@ def roll_up(children, green: float, red: float) -> tuple[float | None, Light, fl
         if light is INSUFFICIENT:
             continue
         lit_weight += child.weight
-        points += child.weight * child.score
+        if child.score is not None:  # a red child with no score counts in coverage only
+            scored_weight += child.weight
+            points += child.weight * child.score
         any_red = any_red or light is RED
     if left_weight == 0:
         return None, NOT_APPLICABLE, None, False
     coverage = lit_weight / left_weight
     if coverage < 0.5:
-        return None, INSUFFICIENT, coverage, False
-    score = points / lit_weight
+        return None, RED if critical else INSUFFICIENT, coverage, False
+    if scored_weight == 0:
+        return None, RED if any_red or critical else INSUFFICIENT, coverage, False
+    score = points / scored_weight
     light = light_for(score, green, red)
+    if critical:
+        return score, RED, coverage, False
     if any_red and light is GREEN:
         return score, YELLOW, coverage, True  # cap rule: a red child keeps the parent from green
     return score, light, coverage, False
@@ -452,7 +476,8 @@ def score_valid(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> Dia
                     memo.clear()
                 found = memo[questions] = _subcategory_result(sub, questions)
             subs.append(found)
-        score, light, coverage, capped = roll_up(subs, dim.green, dim.red)
+        critical = any(sub.critical_failures for sub in subs)
+        score, light, coverage, capped = roll_up(subs, dim.green, dim.red, critical=critical)
         dimensions.append(DimensionResult(dim.id, score, light, coverage, dim.weight, tuple(subs), capped))
     score, light, coverage, capped = roll_up(dimensions, plan.green, plan.red)
     return DiagnosisResult(
@@ -482,3 +507,14 @@ def missing_required(questionnaire: Questionnaire, answers: Mapping[str, Any]) -
         for q in questionnaire.questions
         if q.required and q.type != "computed" and relevance[q.id] and answers.get(q.id) is None
     ]
+
+
+def failed_checks(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> list[Check]:
+    """The consistency checks that valid ``answers`` break, in file order. A check fails only
+    when its expression is false: one whose questions are unanswered, ``na``, ``ns`` or not
+    relevant cannot be judged and passes."""
+    plan: Plan = questionnaire._plan
+    if not plan.consistency:
+        return []
+    values = evaluate(plan, answers)[0]
+    return [check for check, expression in plan.consistency if expression(values) is False]

@@ -23,7 +23,9 @@ QUESTION_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
 RESERVED_VALUES = frozenset({"na", "ns"})
 
-TOP_KEYS = {"id", "version", "title", "language", "description", "thresholds", "dimensions"}
+TOP_KEYS = {"id", "version", "title", "language", "description", "thresholds", "dimensions", "checks"}
+CHECK_KEYS = {"id", "expression", "message", "severity"}
+CHECK_SEVERITIES = ("error", "warning")
 DIMENSION_KEYS = {"id", "title", "weight", "thresholds", "subcategories"}
 SUBCATEGORY_KEYS = {"id", "title", "weight", "thresholds", "questions"}
 COMMON_QUESTION_KEYS = {"id", "text", "help", "type", "weight", "critical", "required", "na", "relevant"}
@@ -326,7 +328,79 @@ class _Checker:
                         seen[dim_id] = index
                 built["dimensions"].append(dimension)
         self.check_expressions()
+        built["checks"] = self.consistency_checks(top.get("checks"))
         return built
+
+    def consistency_checks(self, raw: Any) -> list[dict]:
+        """Questionnaire-level consistency checks (an extension of the format, see
+        docs/format-decisions.md): each names any questions, in any position."""
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            self.problem("", "checks", f"debe ser una lista de verificaciones, no {_describe(raw)}")
+            return []
+        checks: list[dict] = []
+        seen: dict[str, int] = {}
+        for index, item in enumerate(raw, start=1):
+            provisional = f"verificación n.º {index}"
+            data = self.mapping(item, provisional, "una verificación")
+            if data is None:
+                continue
+            check_id = self.slug(data, "id", provisional, QUESTION_ID_RE,
+                                 "use minúsculas, dígitos o '_', empezando por una letra")
+            place = f"verificación '{check_id}'" if check_id else provisional
+            self.unknown_keys(data, CHECK_KEYS, place)
+            if check_id is not None:
+                if check_id in seen:
+                    self.problem(place, "id", f"el id '{check_id}' ya lo usa la verificación n.º {seen[check_id]}; "
+                                 "debe ser único entre las verificaciones")
+                else:
+                    seen[check_id] = index
+            message = self.text(data, "message", place, required=True)
+            severity = data.get("severity", "error")
+            if severity not in CHECK_SEVERITIES:
+                self.problem(place, "severity", f"debe ser error o warning, no {_describe(severity)}")
+            source = _expression_text(data.get("expression"))
+            if source is None:
+                self.problem(place, "expression", "falta la expresión (un texto como 'a + b == total')")
+                continue
+            node = self.parse_expression(source, place, "expression")
+            if node is None:
+                continue
+            names = self.check_names(node, place)
+            if not names:
+                self.problem(place, "expression", "la expresión no usa ninguna pregunta: siempre daría lo mismo")
+            checks.append({"id": check_id, "expression": source, "message": message,
+                           "severity": severity, "questions": names})
+        return checks
+
+    def check_names(self, node: ex.Node, place: str) -> list[str]:
+        """The question ids a check's expression names, each known (selected() on a choice or
+        multi question with that option); a problem for each that is not."""
+        names: list[str] = []
+        for part in ex.walk(node):
+            if isinstance(part, ex.Name):
+                qid = part.id
+            elif isinstance(part, ex.Selected):
+                qid = part.question_id
+            else:
+                continue
+            target = self.questions.get(qid)
+            if target is None:
+                self.problem(place, "expression", f"'{qid}' no es el id de ninguna pregunta del cuestionario")
+                continue
+            if isinstance(part, ex.Selected):
+                if target.type not in ("choice", "multi"):
+                    self.problem(place, "expression", f"selected() solo se aplica a preguntas de selección; "
+                                 f"'{qid}' es de tipo {target.type}")
+                    continue
+                if part.value not in target.options:
+                    self.problem(place, "expression", f"selected({qid}, '{part.value}'): '{part.value}' no es una "
+                                 f"opción de '{qid}' (opciones: {', '.join(sorted(target.options))})")
+                    continue
+            if qid not in names:
+                names.append(qid)
+        return names
 
     def dimension(self, raw: Any, index: int, inherited: dict) -> dict | None:
         provisional = f"dimensión n.º {index}"

@@ -96,6 +96,18 @@ class Dimension(_Frozen):
     subcategories: tuple[Subcategory, ...]
 
 
+class Check(_Frozen):
+    """A consistency check between answers (format extension, docs/format-decisions.md): it
+    fails only when its expression is false; missing (cannot be judged yet) passes."""
+
+    id: str
+    expression: str
+    message: str
+    severity: Literal["error", "warning"] = "error"
+    questions: tuple[str, ...]
+    """The questions the expression names, in order of appearance: where its message is shown."""
+
+
 class Questionnaire(_Frozen):
     id: str
     version: str
@@ -104,6 +116,7 @@ class Questionnaire(_Frozen):
     description: str | None = None
     thresholds: Thresholds = Thresholds()
     dimensions: tuple[Dimension, ...]
+    checks: tuple[Check, ...] = ()
 
     # Compiled evaluation plan, attached by the loader (see scoring.engine).
     _plan: Any = PrivateAttr(default=None)

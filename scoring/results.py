@@ -31,14 +31,23 @@ class Status(StrEnum):
     SCORED = "scored"
 
 
-# Official messages shown to the cooperative for each light (scoring.md).
+METHOD = 2
+"""The version of scoring.md these rules implement; every result says it (``"method"``), and a
+stored result keeps the method it was scored with."""
+
+# Official messages shown to the cooperative for each light: the seed study's wording,
+# verbatim (issue 12). scoring.md v2 paraphrases the yellow and red ones; the people
+# who read the diagnosis know the study's sentences, so those are the ones shown.
 LIGHT_MESSAGES: dict[Light, str] = {
     Light.GREEN: "La gestión de su cooperativa es buena; ¡Siga adelante!",
     Light.YELLOW: (
-        "Señal de precaución: algunas buenas prácticas están adoptadas, pero hay otras que "
-        "necesitan atención; ¡Deténgase y analice!"
+        "Señal de precaución; refleja que algunas buenas prácticas son adoptadas, pero también, "
+        "que hay algunas otras que necesitan atención; ¡Deténgase y analice!"
     ),
-    Light.RED: "Urgencia en la atención a esta categoría o subcategoría; ¡Tome medidas antes de continuar!",
+    Light.RED: (
+        "Urgencia en la atención a una determinada categoría o subcategoría; "
+        "¡Tome medidas antes de continuar!"
+    ),
     Light.INSUFFICIENT_DATA: "Hay muy pocas respuestas para emitir un juicio.",
     Light.NOT_APPLICABLE: "Nada de esta sección se aplica a la organización.",
 }
@@ -76,27 +85,30 @@ class QuestionResult:
     id: str
     status: Status
     score: float | None
-    """In [0, 1] for `scored` and `ns` (0); None when not counted in the score."""
+    """In [0, 1] for `scored`; None when not counted in the score (every other status)."""
     weight: float
     critical: bool = False
     applicable_weight: float = field(default=0.0, repr=False)
     answered_weight: float = field(default=0.0, repr=False)
     points: float = field(default=0.0, repr=False)
     critical_failure: bool = field(default=False, repr=False)
+    critical_unknown: bool = field(default=False, repr=False)
+    """A critical question answered `ns`: not a failure, but it keeps its subcategory from green."""
     loss: float = field(default=0.0, repr=False)
-    """Weighted points lost, w * (1 - s), for `scored` and `ns`; 0 otherwise."""
+    """Weighted points lost, w * (1 - s), for `scored`; 0 otherwise."""
     shared_dict: dict = field(default_factory=dict, repr=False, compare=False)
     """This result's JSON object, made once; only serialised, never handed out (see to_dict)."""
 
     @classmethod
     def build(cls, id: str, status: Status, score: float | None, weight: float, critical: bool) -> "QuestionResult":
-        counted = score is not None  # `scored` and `ns`
+        counted = score is not None  # `scored` only: method 2 leaves `ns` out of the score
         return cls(
             id, status, score, weight, critical,
             applicable_weight=weight if status.value in _COUNTED_IN_COVERAGE else 0.0,
             answered_weight=weight if counted else 0.0,
             points=weight * score if counted else 0.0,
             critical_failure=critical and counted and score == 0.0,
+            critical_unknown=critical and status is Status.NS,
             loss=weight * (1.0 - score) if counted else 0.0,
             shared_dict={"id": id, "status": status.value, "score": percent(score)},
         )
@@ -114,6 +126,8 @@ class SubcategoryResult:
     coverage: float | None
     weight: float
     critical_failures: tuple[str, ...]
+    critical_unknown: tuple[str, ...]
+    """Critical questions answered `ns` (file order): a subcategory with one is never green."""
     pulled_down_by: tuple[str, ...]
     """What explains a red or yellow light: its critical failures first, then the questions
     that lost the most weighted points, w * (1 - s), largest first, ties in file order.
@@ -132,6 +146,7 @@ class SubcategoryResult:
             "light": self.light._value_,
             "coverage": fraction(self.coverage),
             "critical_failures": list(self.critical_failures),
+            "critical_unknown": list(self.critical_unknown),
             "pulled_down_by": list(self.pulled_down_by),
             "questions": [q.shared_dict if _shared else q.to_dict() for q in self.questions],
         }
@@ -195,6 +210,7 @@ class DiagnosisResult:
 
     def to_dict(self, *, _shared: bool = False) -> dict:
         return {
+            "method": METHOD,
             "questionnaire": {"id": self.questionnaire_id, "version": self.questionnaire_version},
             "overall": self.overall.to_dict(),
             "dimensions": [d.to_dict(_shared=_shared) for d in self.dimensions],
@@ -204,7 +220,7 @@ class DiagnosisResult:
         """``to_dict()`` serialised compactly (what ``orjson.dumps(self.to_dict())`` gives), built
         from each subcategory's JSON, which is made once per distinct subcategory result."""
         return b"".join((
-            b'{"questionnaire":',
+            b'{"method":%d,"questionnaire":' % METHOD,
             orjson.dumps({"id": self.questionnaire_id, "version": self.questionnaire_version}),
             b',"overall":',
             orjson.dumps(self.overall.to_dict()),

@@ -79,7 +79,8 @@ from app.responses.service import (
     _answer_errors,
     _interview_problems,
     round_questionnaire,
-    snapshot_of,
+    consistency_errors,
+    submission_snapshot,
 )
 from app.rounds.models import DiagnosisRound, RoundState
 from app.rounds.service import get_round
@@ -498,6 +499,12 @@ def _check_submission(row: _Row, questionnaire: scoring.Questionnaire) -> None:
             error.message, row=row.outcome.row, column=error.question or SEND,
             value=show_value(answers.get(error.question)) if error.question else None,
         ))
+    for check in consistency_errors(questionnaire, answers):
+        row.outcome.problems.append(Problem(
+            f"no se puede enviar: {check.message} (verificación «{check.id}»: "
+            + ", ".join(check.questions) + "); corrija esas columnas o deje «enviar» vacío para importarla como borrador",
+            row=row.outcome.row, column=check.questions[0], value=show_value(answers.get(check.questions[0])),
+        ))
     missing = scoring.missing_required(questionnaire, answers)
     if missing:
         row.outcome.problems.append(Problem(
@@ -529,7 +536,7 @@ def _write(session: Session, user: User, round_: DiagnosisRound, questionnaire: 
                 updated_at=now, **(row.details or {}),
             )
             if row.send:
-                snapshot = snapshot_of(scoring.score(questionnaire, row.answers))
+                snapshot = submission_snapshot(questionnaire, row.answers)
                 response.status = ResponseStatus.SUBMITTED.value
                 response.result_snapshot = snapshot
                 response.snapshot_questionnaire_version_id = round_.questionnaire_version_id

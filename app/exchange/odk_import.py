@@ -89,7 +89,7 @@ from app.exchange.xlsform import (
     DIMENSION_GROUP_PREFIX, NA, NO, NO_DATA_SUFFIX, NS, RUT_FIELD, SUBCATEGORY_GROUP_PREFIX, VALUE_NOTE_SUFFIX, YES,
 )
 from app.responses.models import EventKind, Response, ResponseEvent, ResponseMode, ResponseStatus
-from app.responses.service import INTERVIEW_FIELD_ES, MAX_IDEMPOTENCY_KEY, ROUND_STATE_ES, round_questionnaire, snapshot_of
+from app.responses.service import INTERVIEW_FIELD_ES, MAX_IDEMPOTENCY_KEY, ROUND_STATE_ES, round_questionnaire, consistency_errors, submission_snapshot
 from app.rounds.models import RoundState
 from app.rounds.service import get_round
 from app.settings import Settings
@@ -926,12 +926,22 @@ def _decide(questionnaire: scoring.Questionnaire, submissions: list[Submission])
             submission.outcome = Outcome.REFUSED
             continue
         missing = scoring.missing_required(questionnaire, submission.answers)
-        submission.complete = not missing
+        inconsistent = consistency_errors(questionnaire, submission.answers)
+        submission.complete = not missing and not inconsistent
         submission.outcome = Outcome.TO_CREATE
-        submission.message = "completa: se envía" if not missing else (
-            f"incompleta ({len(missing)} pregunta{'s' if len(missing) != 1 else ''} obligatoria"
-            f"{'s' if len(missing) != 1 else ''} sin responder): queda como borrador"
-        )
+        if missing:
+            submission.message = (
+                f"incompleta ({len(missing)} pregunta{'s' if len(missing) != 1 else ''} obligatoria"
+                f"{'s' if len(missing) != 1 else ''} sin responder): queda como borrador"
+            )
+        elif inconsistent:
+            # Nothing is lost: it is kept as a draft that the field team corrects on the web.
+            submission.message = (
+                "respuestas no coherentes (" + " ".join(f"{c.message} [{c.id}]" for c in inconsistent)
+                + "): queda como borrador para corregirla"
+            )
+        else:
+            submission.message = "completa: se envía"
 
 
 def _save(session: Session, user: User, round_: Any, questionnaire: scoring.Questionnaire, report: ImportReport) -> None:
@@ -966,7 +976,7 @@ def _write(session: Session, user: User, round_: Any, questionnaire: scoring.Que
            source: Source) -> None:
     now = datetime.now(timezone.utc)
     submitted = submission.complete
-    snapshot = snapshot_of(scoring.score(questionnaire, submission.answers)) if submitted else None
+    snapshot = submission_snapshot(questionnaire, submission.answers) if submitted else None
     response = Response(
         cooperative_id=submission.cooperative.id, round_id=round_.id, revision=1, is_current=True,
         mode=ResponseMode.INTERVIEW.value,

@@ -168,6 +168,11 @@ class ResultOut(BaseModel):
     questionnaire_version_id: int | None
     computed_at: datetime | None = Field(None, description="Momento del envío que guardó el resultado")
     result: dict[str, Any] = Field(description="Salida completa del puntaje (semáforos por dimensión, subcategoría y pregunta)")
+    consistency: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Solo en la vista provisoria: verificaciones de coherencia que las respuestas no cumplen "
+                    "(severity error impide el envío; warning se informa al equipo de análisis)",
+    )
 
 
 STATUS_VALUES = [s.value for s in ResponseStatus]

@@ -11,7 +11,7 @@ see is answered with 404; one they may see but not act on, with 403.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timezone
 from functools import cache
 from typing import Any
@@ -69,14 +69,40 @@ def round_questionnaire(*, session: Session, round: DiagnosisRound) -> scoring.Q
 # --------------------------------------------------------------------------- serialisation
 
 
-def snapshot_of(result: scoring.DiagnosisResult) -> dict[str, Any]:
-    """The stored result: the scoring output plus, for the pages and the report, whether the
-    cap rule turned an overall or dimension green into yellow (so it can be explained)."""
+def snapshot_of(result: scoring.DiagnosisResult, warnings: Sequence[scoring.Check] = ()) -> dict[str, Any]:
+    """The stored result: the scoring output (with its ``method``) plus, for the pages and the
+    report, whether the cap rule turned an overall or dimension green into yellow (so it can be
+    explained) and the consistency warnings the answers raised (flagged to the analyst)."""
     snapshot = result.to_dict()
     snapshot["overall"]["capped"] = result.overall.capped
     for data, dimension in zip(snapshot["dimensions"], result.dimensions, strict=True):
         data["capped"] = dimension.capped
+    snapshot["consistency_warnings"] = [
+        {"id": check.id, "message": check.message, "questions": list(check.questions)} for check in warnings
+    ]
     return snapshot
+
+
+def consistency_errors(questionnaire: scoring.Questionnaire, answers: dict[str, Any]) -> list[scoring.Check]:
+    """The consistency checks of severity error that ``answers`` break: a submission with one
+    is refused (a draft may be inconsistent while it is being filled)."""
+    return [check for check in scoring.failed_checks(questionnaire, answers) if check.severity == "error"]
+
+
+def consistency_details(checks: Sequence[scoring.Check]) -> list[dict[str, Any]]:
+    """Error details naming each broken check (``checks.<id>``) and the questions it reads."""
+    return [
+        {"field": f"checks.{check.id}", "code": "inconsistent", "message": check.message,
+         "questions": list(check.questions)}
+        for check in checks
+    ]
+
+
+def submission_snapshot(questionnaire: scoring.Questionnaire, answers: dict[str, Any]) -> dict[str, Any]:
+    """The result snapshot of answers being submitted (valid, complete and consistent), with the
+    warnings of the questionnaire's checks. Every write path that submits scores through here."""
+    warnings = [check for check in scoring.failed_checks(questionnaire, answers) if check.severity == "warning"]
+    return snapshot_of(scoring.score(questionnaire, answers), warnings)
 
 
 def result_summary(snapshot: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -312,6 +338,11 @@ def result(*, session: Session, user: User, settings: Settings, response_id: int
         "questionnaire_version_id": round_.questionnaire_version_id,
         "computed_at": None,
         "result": snapshot_of(scoring.score(questionnaire, answers)),
+        # What the consistency checks say of the answers so far (errors refuse the submission).
+        "consistency": [
+            {"id": c.id, "severity": c.severity, "message": c.message, "questions": list(c.questions)}
+            for c in scoring.failed_checks(questionnaire, answers)
+        ],
     }
 
 
@@ -697,7 +728,15 @@ def submit(*, session: Session, user: User, settings: Settings, response_id: int
                      for qid in missing],
             extra={"missing": missing},
         )
-    snapshot = snapshot_of(scoring.score(questionnaire, answers))
+    inconsistent = consistency_errors(questionnaire, answers)
+    if inconsistent:
+        raise Invalid(
+            "No se puede enviar: hay respuestas que no son coherentes entre sí. "
+            + " ".join(check.message for check in inconsistent),
+            code="inconsistent_answers",
+            details=consistency_details(inconsistent),
+        )
+    snapshot = submission_snapshot(questionnaire, answers)
     now = _now()
     _compare_and_set(
         session, response, version,
