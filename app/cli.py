@@ -607,9 +607,11 @@ def build_parser() -> SpanishArgumentParser:
     demo = commands.add_parser("demo", help="carga datos de demostración (cooperativas, rondas, respuestas, una cuenta por rol)")
     demo.set_defaults(handler=command_demo)
 
+    from app.responses.cli import add_parsers as add_rescore_parsers
     from app.reports.cli import add_parsers as add_report_parsers
 
     add_report_parsers(commands)
+    add_rescore_parsers(commands)
 
     serve = commands.add_parser("serve", help="sirve la aplicación web")
     serve.add_argument("--host", default="127.0.0.1")

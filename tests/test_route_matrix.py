@@ -308,6 +308,8 @@ RULES: dict[tuple[str, str], Rule] = {
     # ---- analyst pages: staff only
     ("GET", "/analisis"): Rule(gate=STAFF),
     ("GET", "/analisis/rondas/{round_id}"): Rule(gate=STAFF),
+    ("GET", "/analisis/rondas/{round_id}/recalcular"): Rule(gate=STAFF),
+    ("POST", "/analisis/rondas/{round_id}/recalcular"): Rule(redirect_to("/analisis/rondas/"), gate=STAFF, fresh=True),
     ("GET", "/analisis/cooperativas"): Rule(gate=STAFF),
     ("GET", "/analisis/cooperativas/{cooperative_id}"): Rule(gate=STAFF, scope="coop"),
     ("POST", "/analisis/cooperativas/{cooperative_id}/aprobar"): Rule(redirect_to("/analisis/cooperativas/"),

@@ -81,6 +81,7 @@ class EventKind(StrEnum):
     RETURNED = "returned"
     VALIDATED = "validated"
     REOPENED = "reopened"
+    RESCORED = "rescored"  # a new revision whose result was recalculated with a newer scoring method
 
 
 class ResponseEvent(Base):

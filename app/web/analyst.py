@@ -21,6 +21,7 @@ from app.cooperatives.schemas import LEGAL_TYPE_LABELS, STATE_LABELS, format_rut
 from app.cooperatives.sectors import SECTORS
 from app.errors import ApiError, Conflict, Forbidden, Invalid
 from app.pagination import PageParams, paginate
+from app.responses import rescoring
 from app.responses import service as responses_service
 from app.responses.models import ResponseStatus
 from app.rounds.models import DiagnosisRound
@@ -47,6 +48,7 @@ EVENT_ES = {
     "returned": "Devolvió para corrección",
     "validated": "Validó la respuesta",
     "reopened": "Reabrió la respuesta",
+    "rescored": "Recalculó el resultado con el método vigente",
 }
 
 
@@ -147,6 +149,34 @@ def round_page(round_id: int, page: WebPage = Depends(staff_page)) -> Response:
         "categories": categories, "pattern_defs": charts.pattern_defs(), "swatch": charts.swatch,
         "chosen": chosen, "options": _filter_options(settings), "status_es": responses_service.STATUS_ES,
     })
+
+
+@router.get("/analisis/rondas/{round_id}/recalcular", response_class=HTMLResponse)
+def rescore_page(round_id: int, page: WebPage = Depends(staff_page)) -> Response:
+    """What the current scoring method would change in the round's stored results."""
+    result = rescoring.plan(session=page.session, user=page.user, round_id=round_id)
+    return render(page.request, "analyst/rescore.html", {"plan": result, "round": result.round})
+
+
+@router.post("/analisis/rondas/{round_id}/recalcular")
+def rescore_round(round_id: int, post: FormPost = Depends(staff_post)) -> Response:
+    try:
+        result = rescoring.adopt(session=post.session, user=post.user, round_id=round_id)
+    except Conflict as error:
+        post.session.rollback()
+        outcome = rescoring.plan(session=post.session, user=post.user, round_id=round_id)
+        return render(post.request, "analyst/rescore.html",
+                      {"plan": outcome, "round": outcome.round, "problem": error.message}, status_code=409)
+    count = len(result.rescored)
+    if count == 1:
+        flash = (f"Se recalculó 1 resultado con el método {result.method}; quedó como una nueva revisión y la "
+                 "anterior conserva el suyo.")
+    elif count:
+        flash = (f"Se recalcularon {count} resultados con el método {result.method}; cada uno quedó como una nueva "
+                 "revisión y las anteriores conservan el suyo.")
+    else:
+        flash = "No había resultados que recalcular."
+    return redirect(f"/analisis/rondas/{round_id}/recalcular", flash=flash)
 
 
 # --------------------------------------------------------------------------- cooperatives
