@@ -615,3 +615,49 @@ def test_translated_conditions_and_formulas_behave_as_the_engine(varied):
 
 def test_national_conditions_and_formulas_behave_as_the_engine():
     assert _check_semantics(national(), seed=26, rounds=150) > 150
+
+
+# --------------------------------------------------------------------------- consistency checks
+
+CHECKED = """
+id: con-verificaciones
+version: "1"
+title: Con verificaciones
+dimensions:
+  - id: d
+    title: D
+    subcategories:
+      - id: s
+        title: S
+        questions:
+          - {id: socios_total, text: Socios en total, type: number, min: 0, max: 100000, integer: true}
+          - {id: socias, text: Socias, type: number, min: 0, max: 100000, integer: true}
+          - {id: socios, text: Socios hombres, type: number, min: 0, max: 100000, integer: true}
+          - {id: tipo, text: Tipo, type: choice, options: [{value: a, label: A}, {value: b, label: B}]}
+checks:
+  - id: suma_socios
+    expression: socias + socios == socios_total
+    message: Socias más socios debe ser igual al total.
+  - id: aviso
+    expression: socias <= socios_total
+    message: Hay más socias que socios.
+    severity: warning
+  - id: tipo_a_con_socios
+    expression: not selected(tipo, 'a') or socios_total > 0
+    message: Un tipo A tiene socios.
+"""
+
+
+def test_error_checks_become_constraints_on_their_last_question():
+    questionnaire = load_questionnaire(CHECKED, source="checked.yaml")
+    content = xlsform_bytes(questionnaire)
+    rows = by_name(sheets(content)["survey"])
+    # The sum check goes on «socios», the last question it names, beside its bounds.
+    assert "${socias} + ${socios}" in rows["socios"]["constraint"] and ". >= 0" in rows["socios"]["constraint"]
+    assert "Socias más socios debe ser igual al total." in rows["socios"][f"constraint_message::Español (es)"]
+    # A warning is not a constraint; a check on a select question goes on the select.
+    assert "Hay más socias" not in str(rows["socias"]) and "Hay más socias" not in str(rows["socios_total"])
+    assert "Un tipo A tiene socios." in rows["tipo"]["constraint_message::Español (es)"]
+    to_xform(content)
+    if shutil.which("java") is not None:
+        to_xform(content, validate=True)

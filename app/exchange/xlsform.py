@@ -443,6 +443,31 @@ class _FormBuilder:
         self.choices: list[dict[str, str]] = []
         self.shared_lists_used: set[str] = set()
         self.names: dict[str, str] = {}  # element name -> what it is, to refuse clashes
+        self.checks = self._error_checks()
+
+    def _error_checks(self) -> dict[str, list[tuple[str, str]]]:
+        """The questionnaire's error checks as constraints: each goes on the last question it names
+        (in form order), so the interviewer is stopped where the inconsistency becomes visible.
+        It fails only when it is certainly false, as in the engine. Warnings have no XLSForm
+        counterpart: they are flagged to the analyst after import."""
+        order = {q.id: index for index, q in enumerate(self.questionnaire.questions)}
+        found: dict[str, list[tuple[str, str]]] = {}
+        for check in self.questionnaire.checks:
+            if check.severity != "error":
+                continue
+            last = max(check.questions, key=order.__getitem__)
+            false = ExpressionTranslator(self.questionnaire, last).truth(ex.parse(check.expression))[1]
+            if false == FALSE:
+                continue  # never certainly false in XPath terms: nothing to constrain
+            found.setdefault(last, []).append((negation(false).text, check.message))
+        return found
+
+    def constrained(self, question_id: str, constraint: str, message: str) -> tuple[str, str]:
+        """``constraint`` and ``message`` with the error checks placed on this question added."""
+        for extra, extra_message in self.checks.get(question_id, ()):
+            constraint = f"({constraint}) and ({extra})" if constraint else extra
+            message = f"{message} {extra_message}".strip()
+        return constraint, message
 
     def claim(self, name: str, owner: str, question_id: str) -> None:
         if name in self.names:
@@ -513,7 +538,9 @@ class _FormBuilder:
             self.select(question, common)
             return
         field_type = {"text": "text", "date": "date"}.get(question.type) or ("integer" if question.integer else "decimal")
-        constraint, message = _bounds(question) if question.type == "number" else ("", "")
+        constraint, message = self.constrained(
+            question.id, *(_bounds(question) if question.type == "number" else ("", ""))
+        )
         companion = question.required or question.na or question.scored
         self.row(
             type=field_type, required="no" if companion else _yes_no(question.required),
@@ -552,6 +579,7 @@ class _FormBuilder:
                 constraint = f"not({exclusive.text}) or count-selected(.) = 1"
                 message = " y ".join(f"«{label}»" for _, label in reserved)
                 message = f"{message} no se pueden marcar junto con otras opciones."
+        constraint, message = self.constrained(question.id, constraint, message)
         kind = "select_multiple" if question.type == "multi" else "select_one"
         self.row(
             type=f"{kind} {list_name}", required=_yes_no(question.required),
