@@ -232,8 +232,15 @@ def command_check(args: argparse.Namespace) -> int:
         f"{args.file}: válido — «{q.title}» (id {q.id}, versión {q.version}): "
         f"{_plural(len(q.dimensions), 'dimensión', 'dimensiones')}, "
         f"{_plural(subcategories, 'subcategoría', 'subcategorías')}, {_counts(q.questions)}"
+        + (f", {_checks(q.checks)}" if q.checks else "")
     )
     return EXIT_OK
+
+
+def _checks(checks) -> str:
+    errors = sum(1 for check in checks if check.severity == "error")
+    return (f"{_plural(len(checks), 'verificación de coherencia', 'verificaciones de coherencia')} "
+            f"({_plural(errors, 'error', 'errores')}, {_plural(len(checks) - errors, 'aviso', 'avisos')})")
 
 
 QUESTION_TYPES_ES = {
@@ -281,6 +288,11 @@ def command_show(args: argparse.Namespace) -> int:
                     if question.relevant:
                         marks.append(f"si {question.relevant}")
                     print(f"{inner}· {question.id} ({', '.join(marks)}): {question.text}")
+    if q.checks:
+        print(f"Verificaciones de coherencia: {_checks(q.checks)}")
+        for check in q.checks:
+            kind = "error" if check.severity == "error" else "aviso"
+            print(f"  · {check.id} ({kind}): {check.expression} — {check.message}")
     return EXIT_OK
 
 
