@@ -32,7 +32,10 @@ from app.responses import service as responses
 from app.rounds.service import create_round, get_round_questionnaire, update_round
 from app.settings import Settings
 
-NATIONAL = ("diagnostico-nacional", "2026.1")
+PILOT = ("diagnostico-nacional", "2026.1")
+NATIONAL = ("diagnostico-nacional", "2027.1")
+# Multi-select options that mean "none of these": never chosen together with another option.
+EXCLUSIVE_OPTIONS = ("ninguno", "ninguna", "no_vende")
 
 
 @dataclass(frozen=True)
@@ -101,30 +104,68 @@ def _rut(rng: random.Random) -> str:
 
 
 def _answers(questionnaire: scoring.Questionnaire, cooperative: Cooperative, quality: float, rng: random.Random) -> dict[str, Any]:
-    """A plausible complete answer set: good practices adopted with probability ``quality``."""
+    """A plausible complete answer set that passes the questionnaire's error checks: good
+    practices adopted with probability ``quality``, figures that add up (parts within their totals)."""
+    for _ in range(50):
+        answers = _draw_answers(questionnaire, cooperative, quality, rng)
+        if not any(check.severity == "error" for check in scoring.failed_checks(questionnaire, answers)):
+            return answers
+    raise RuntimeError(f"No se pudo generar un diagnóstico coherente de demostración para {cooperative.name}.")
+
+
+def _figures(cooperative: Cooperative, quality: float, rng: random.Random) -> dict[str, Any]:
+    """The figures of the demo cooperative, consistent with each other and with its registry entry."""
     members_women = cooperative.members_women or 0
     members_men = cooperative.members_men or 0
     members = max(members_women + members_men, 1)
     assets = rng.randrange(30, 900) * 1_000_000
     sales = int(assets * rng.uniform(0.4, 1.6))
+    subsidies = int(sales * rng.uniform(0, 0.6) * (1.2 - quality))
+    subscribed = rng.randrange(5, 200) * 1_000_000
+    permanent, seasonal = rng.randint(0, 12), rng.randint(0, 40)
+    board, supervisors = 5, 3
     figures = {
+        "anio_inicio": cooperative.founding_year or 2022,
+        "socios_total": members_women + members_men,
         "activo_total": assets,
         "activo_corriente": int(assets * rng.uniform(0.2, 0.6)),
         "pasivo_total": int(assets * rng.uniform(0.1, 0.9) * (1.4 - quality)),
         "ventas": sales,
         "costos_operacionales": int(sales * rng.uniform(0.8, 1.1) * (1.15 - quality * 0.2)),
-        "subsidios": int(sales * rng.uniform(0, 0.6) * (1.2 - quality)),
+        "subsidios": subsidies,
+        "subsidios_total": subsidies,
+        "subsidios_inversion": int(subsidies * rng.uniform(0, 1)),
+        "capital_suscrito": subscribed,
+        "capital_pagado": int(subscribed * rng.uniform(0.4, 1.0)),
         "socios_mujeres": members_women,
+        "socias_mujeres": members_women,
         "socios_hombres": members_men,
-        "socios_menores_35": cooperative.members_under_35 or 0,
-        "asistentes_junta": int(members * rng.uniform(0.3, 1.0) * (0.5 + quality / 2)),
-        "integrantes_consejo": 5,
+        "socios_menores_35": min(cooperative.members_under_35 or 0, members),
+        "socios_nuevos_3_anios": rng.randint(0, members // 4),
+        "socios_organizaciones": rng.randint(0, 2),
+        "trabajadores_permanentes": permanent,
+        "trabajadoras_permanentes": rng.randint(0, permanent),
+        "trabajadores_temporada": seasonal,
+        "trabajadoras_temporada": rng.randint(0, seasonal),
+        "asistentes_junta": min(int(members * rng.uniform(0.3, 1.0) * (0.5 + quality / 2)), members),
+        "integrantes_consejo": board,
         "consejeras": rng.randint(0, 3),
+        "mujeres_consejo": rng.randint(0, 3),
+        "integrantes_vigilancia": supervisors,
+        "mujeres_vigilancia": rng.randint(0, supervisors),
         "socios_que_operaron": int(members * rng.uniform(0.3, 1.0)),
+        "entrega_produccion_socios": round(rng.uniform(20, 100) * (0.5 + quality / 2), 1),
+        "negocio_con_terceros": round(rng.uniform(0, 60) * (1.2 - quality), 1),
         "principal_comprador": rng.randint(10, 95),
     }
     figures["pasivo_corriente"] = max(int(figures["pasivo_total"] * rng.uniform(0.3, 0.8)), 1)
     figures["excedente"] = figures["ventas"] - figures["costos_operacionales"]
+    return figures
+
+
+def _draw_answers(questionnaire: scoring.Questionnaire, cooperative: Cooperative, quality: float,
+                  rng: random.Random) -> dict[str, Any]:
+    figures = _figures(cooperative, quality, rng)
     group = cooperative.legal_type == LegalType.PRECOOPERATIVO
     answers: dict[str, Any] = {}
     for question in questionnaire.questions:
@@ -140,14 +181,18 @@ def _answers(questionnaire: scoring.Questionnaire, cooperative: Cooperative, qua
                 value = max(value, question.min)
             answers[question.id] = value
         elif question.type == "yes_no":
-            answers[question.id] = (rng.random() < quality) == (question.good != "no")
+            # Legal must-haves (critical) fail far less often than other practices, as in the field.
+            adopted = rng.random() < (1 - (1 - quality) / 4 if question.critical else quality)
+            answers[question.id] = adopted == (question.good != "no")
         elif question.type == "choice":
             options = sorted(question.options, key=lambda option: option.score or 0)
             target = quality * (len(options) - 1) + rng.uniform(-1, 1)
             answers[question.id] = options[min(max(round(target), 0), len(options) - 1)].value
         elif question.type == "multi":
-            chosen = [option.value for option in question.options if rng.random() < quality * 0.5]
-            answers[question.id] = chosen[:3]
+            chosen = [option.value for option in question.options
+                      if option.value not in EXCLUSIVE_OPTIONS and rng.random() < quality * 0.5][:3]
+            exclusive = [option.value for option in question.options if option.value in EXCLUSIVE_OPTIONS]
+            answers[question.id] = chosen or exclusive[:1]
         elif question.type == "number":
             low = question.min if question.min is not None else 0
             high = question.max if question.max is not None else low + 100
@@ -169,13 +214,14 @@ def load_demo(*, session: Session, settings: Settings, questionnaires_dir: Path 
     rng = random.Random(2026)
     register_questionnaires(session=session, directory=Path(questionnaires_dir or settings.questionnaires_dir))
     session.commit()
-    version = session.scalar(
-        select(QuestionnaireVersion).where(
-            QuestionnaireVersion.questionnaire_id == NATIONAL[0], QuestionnaireVersion.version == NATIONAL[1]
-        )
-    )
-    if version is None:
-        raise RuntimeError(f"No se encontró el cuestionario {NATIONAL[0]} {NATIONAL[1]} en {settings.questionnaires_dir}.")
+    def version_of(key: tuple[str, str]) -> QuestionnaireVersion:
+        found = session.scalar(select(QuestionnaireVersion).where(
+            QuestionnaireVersion.questionnaire_id == key[0], QuestionnaireVersion.version == key[1]))
+        if found is None:
+            raise RuntimeError(f"No se encontró el cuestionario {key[0]} {key[1]} en {settings.questionnaires_dir}.")
+        return found
+
+    pilot_version, national_version = version_of(PILOT), version_of(NATIONAL)
 
     users = {
         account.role: create_user(
@@ -221,13 +267,12 @@ def load_demo(*, session: Session, settings: Settings, questionnaires_dir: Path 
 
     pilot = create_round(
         session=session, user=admin, name="Piloto 2025", opens_on=date(2025, 9, 1), closes_on=date(2025, 12, 15),
-        state="open", questionnaire_version_id=version.id,
+        state="open", questionnaire_version_id=pilot_version.id,
     )
     national = create_round(
         session=session, user=admin, name="Diagnóstico nacional 2026", opens_on=date(2026, 9, 1),
-        closes_on=date(2026, 12, 31), state="open", questionnaire_version_id=version.id,
+        closes_on=date(2026, 12, 31), state="open", questionnaire_version_id=national_version.id,
     )
-    questionnaire = get_round_questionnaire(session=session, round=national)
 
     field_regions = set(settings.macrozones.get("Centro-Sur", []))
 
@@ -253,7 +298,7 @@ def load_demo(*, session: Session, settings: Settings, questionnaires_dir: Path 
             data={"cooperative_id": cooperative.id, "round_id": diagnosis_round.id, "mode": mode, "answers": None, **details},
             idempotency_key=str(uuid.UUID(int=rng.getrandbits(128))),
         )
-        answers = _answers(questionnaire, cooperative, quality, rng)
+        answers = _answers(get_round_questionnaire(session=session, round=diagnosis_round), cooperative, quality, rng)
         if fate == "draft":
             keep = list(answers)[: len(answers) // 2]
             answers = {qid: answers[qid] for qid in keep}
