@@ -86,6 +86,11 @@ class Subcategory(_Frozen):
     """The thresholds in force: the subcategory's override merged over its dimension's."""
     questions: tuple[Question, ...]
 
+    @property
+    def informational(self) -> bool:
+        """No question of it is scored: always not_applicable, information rather than a light."""
+        return not any(q.scored for q in self.questions)
+
 
 class Dimension(_Frozen):
     id: str
@@ -94,6 +99,12 @@ class Dimension(_Frozen):
     thresholds: Thresholds
     """The thresholds in force: the dimension's override merged over the file's."""
     subcategories: tuple[Subcategory, ...]
+
+    @property
+    def informational(self) -> bool:
+        """No question of it is scored (e.g. the organisation's profile): it is always
+        not_applicable, so it is shown as information, never as a light."""
+        return not any(q.scored for s in self.subcategories for q in s.questions)
 
 
 class Check(_Frozen):
