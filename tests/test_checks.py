@@ -173,3 +173,68 @@ def test_a_failed_warning_is_stored_with_the_result(api_env, checked_world):
     assert snapshot["consistency_warnings"] == [{
         "id": "pocas_socias", "message": "Menos de una socia por cada diez socios; confirme la cifra.",
         "questions": ["socias", "socios_total"]}]
+
+
+# --------------------------------------------------------------------------- imports
+
+
+@pytest.fixture
+def import_world(api_env):
+    """A round on the questionnaire with checks and a field member of the Centro macrozone."""
+    path = api_env.settings.questionnaires_dir / "checks.yaml"
+    path.write_text(SOURCE, encoding="utf-8")
+    with api_env.session() as session:
+        register_path(session=session, path=path)
+        session.commit()
+        version = session.scalar(select(QuestionnaireVersion).where(
+            QuestionnaireVersion.questionnaire_id == "con-verificaciones"))
+        coops = [Cooperative(rut=rut, name=name, legal_type="campesina", region_code=13, sectors=[])
+                 for rut, name in (("76123456-0", "Los Aromos"), ("65000000-5", "Lago Sur"))]
+        round_ = DiagnosisRound(name="Ronda con verificaciones", questionnaire_version_id=version.id,
+                                opens_on=date(2026, 1, 1), closes_on=date(2026, 12, 31), state="open")
+        session.add_all([*coops, round_])
+        session.commit()
+        ids = {"round": round_.id, "coops": [c.id for c in coops], "ruts": [c.rut for c in coops]}
+    _, field = api_env.user("field", macrozones=["Centro"], institution="INDAP")
+    return ids, field
+
+
+def test_spreadsheet_row_to_send_that_breaks_an_error_check_is_refused(api_env, import_world):
+    from test_interview_import import DETAILS, filled, template, upload
+
+    ids, field = import_world
+    book = template(api_env, field, ids["round"])
+    # socios_total, socias, socios, junta (template order); «enviar» asks to submit.
+    rows = [["e-1", ids["ruts"][0], *DETAILS, "sí", 10, 4, 5, "Sí"]]
+    refused = upload(api_env, field, ids["round"], filled(book, rows))
+    assert refused.status_code == 422, refused.text
+    problems = refused.json()["error"]["details"]
+    assert any("Socias más socios debe ser igual al total." in p["message"] and "suma_socios" in p["message"]
+               for p in problems), problems
+    with api_env.session() as session:
+        assert session.scalars(select(Response)).all() == []
+    # The same row as a draft (no «enviar») is imported, to be corrected on the web.
+    draft = upload(api_env, field, ids["round"], filled(book, [["e-1", ids["ruts"][0], *DETAILS, "", 10, 4, 5, "Sí"]]))
+    assert draft.status_code == 200, draft.text
+    with api_env.session() as session:
+        assert [r.status for r in session.scalars(select(Response))] == ["draft"]
+
+
+def test_odk_submission_that_breaks_an_error_check_is_kept_as_a_draft(api_env, import_world):
+    from test_odk_import import Interview, odk_csv, post
+
+    ids, field = import_world
+    questionnaire = load()
+    content = odk_csv(questionnaire, [
+        Interview(ids["ruts"][0], {"socios_total": 10, "socias": 4, "socios": 6, "junta": True}, "ok-1"),
+        Interview(ids["ruts"][1], {"socios_total": 10, "socias": 4, "socios": 5, "junta": True}, "bad-1"),
+    ], groups=False)
+    done = post(api_env, field, ids["round"], content, "central.csv")
+    assert done.status_code == 200, done.text
+    rows = done.json()["rows"]
+    assert [row["status"] for row in rows] == ["submitted", "draft"]
+    assert "Socias más socios debe ser igual al total." in rows[1]["message"]
+    with api_env.session() as session:
+        by_coop = {r.cooperative_id: r for r in session.scalars(select(Response))}
+    assert by_coop[ids["coops"][0]].status == "submitted"
+    assert by_coop[ids["coops"][1]].status == "draft" and by_coop[ids["coops"][1]].result_snapshot is None

@@ -1006,4 +1006,6 @@ def _write(session: Session, user: User, round_: Any, questionnaire: scoring.Que
     session.flush()
     submission.outcome = Outcome.CREATED
     submission.response_id = response.id
-    submission.message = f"respuesta {response.id}, " + ("enviada" if submitted else "borrador")
+    # A draft keeps why it is one (incomplete, or answers that are not consistent).
+    why = f" ({submission.message})" if not submitted and submission.message else ""
+    submission.message = f"respuesta {response.id}, " + ("enviada" if submitted else "borrador") + why
