@@ -130,6 +130,7 @@ def test_score_prints_one_json_object(qfile, tmp_path):
     assert completed.returncode == 0, completed.stderr
     (result,) = json_lines(completed.stdout)
     assert result == in_process(GOOD)
+    assert list(result)[:2] == ["method", "questionnaire"] and result["method"] == 2  # scoring.md v2
     assert result["questionnaire"] == {"id": "cli-prueba", "version": "2026.1"}
     assert set(result["overall"]) >= {"score", "light", "coverage"}
     assert [d["id"] for d in result["dimensions"]] == ["gobernanza", "finanzas"]
@@ -187,6 +188,7 @@ def test_batch_one_line_per_input_line_in_order(qfile, tmp_path):
     assert completed.returncode == 0, completed.stderr
     lines = json_lines(completed.stdout)
     assert lines == [in_process(s) for s in sets]
+    assert all(line["method"] == 2 for line in lines)
 
 
 def test_batch_without_trailing_newline(qfile, tmp_path):

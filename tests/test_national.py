@@ -84,8 +84,24 @@ def test_weak_cooperative_is_red_and_names_its_critical_failures(national):
     assert registry.light == "red"
     assert "registro_socios" in registry.critical_failures
     assert registry.pulled_down_by[: len(registry.critical_failures)] == registry.critical_failures
-    # an `ns` on a critical question is a critical failure too
-    assert "concentracion_capital" in result.subcategory("adhesion_control_democratico").critical_failures
+    assert result.dimension("gobernanza").light == "red"
+    # an `ns` on a critical question is not a failure but an unknown (method 2): it is left out
+    # of the score and keeps its subcategory from green
+    membership = result.subcategory("adhesion_control_democratico")
+    assert "concentracion_capital" not in membership.critical_failures
+    assert membership.critical_unknown == ("concentracion_capital",)
+    assert membership.light != "green"
+    assert "concentracion_capital" not in membership.pulled_down_by
+
+
+def test_dimension_with_a_critical_failure_is_red_even_with_a_green_score(national):
+    # ejemplo: the board is not current (a critical failure) while governance scores 84.5
+    result = scoring.score(national, answers_of("ejemplo"))
+    governance = result.dimension("gobernanza")
+    assert result.subcategory("consejo_administracion").critical_failures == ("consejo_vigente",)
+    assert round(governance.score, 4) >= 0.8
+    assert governance.light == "red"
+    assert governance.capped is False
 
 
 def test_pre_cooperative_group_gets_its_own_questions(national):

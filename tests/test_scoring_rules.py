@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 
+import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from helpers import (
     BANDS,
@@ -31,6 +33,7 @@ from helpers import (
     text,
     yes_no,
 )
+from strategies import all_questions, questionnaire_and_answers
 
 
 def one(result):
@@ -135,12 +138,60 @@ class TestQuestionStatus:
         "question",
         [yes_no("q"), yes_no("q", good="no"), choice("q", {"a": 1, "b": 1}), multi("q", {"a": 1}), number("q", bands=BANDS)],
     )
-    def test_ns_counts_as_zero_and_as_answered(self, question):
+    def test_ns_counts_in_coverage_as_not_answered_and_not_in_the_score(self, question):
+        # method 2: a respondent who does not know is missing data, not a failure
         result = run(single(question, yes_no("other")), {"q": "ns", "other": True})
         assert status(result, "q") == "ns"
-        assert question_results(result)["q"].score == 0.0
-        assert one(result).coverage == 1.0
-        assert one(result).score == 0.5
+        assert question_results(result)["q"].score is None
+        assert one(result).coverage == 0.5  # counted in coverage, not answered
+        assert one(result).score == 1.0  # not counted in the score
+        assert one(result).light == "green"
+        assert one(result).critical_unknown == ()  # not a critical question
+
+    def test_mostly_ns_is_insufficient_data(self):
+        # 3 of 4 questions answered ns: coverage 1/4, too little to judge (method 2)
+        data = single(yes_no("a"), yes_no("b"), yes_no("c"), yes_no("d"))
+        result = run(data, {"a": True, "b": "ns", "c": "ns", "d": "ns"})
+        subcategory = one(result)
+        assert subcategory.coverage == 0.25
+        assert subcategory.light == "insufficient_data"
+        assert subcategory.score is None
+        assert subcategory.to_dict()["score"] is None and subcategory.to_dict()["coverage"] == 0.25
+        assert result.overall.light == "insufficient_data"
+
+    def test_ns_and_unanswered_weigh_the_same_in_coverage(self):
+        data = single(yes_no("a", weight=2), yes_no("b", weight=3), yes_no("c", weight=5))
+        with_ns = one(run(data, {"a": False, "b": "ns", "c": True}))
+        unanswered = one(run(data, {"a": False, "c": True}))
+        assert with_ns.coverage == unanswered.coverage == pytest.approx(7 / 10)
+        assert with_ns.score == unanswered.score == pytest.approx(5 / 7)
+        assert with_ns.light == unanswered.light == "yellow"
+
+    def test_all_ns_is_insufficient_data_not_red(self):
+        subcategory = one(run(single(yes_no("a"), yes_no("b")), {"a": "ns", "b": "ns"}))
+        assert subcategory.light == "insufficient_data"
+        assert subcategory.coverage == 0.0
+        assert subcategory.score is None
+        assert subcategory.pulled_down_by == ()
+
+    @pytest.mark.parametrize(
+        "question",
+        [
+            number("q"),
+            choice("q", {"a": None, "b": None}),
+            multi("q", {"a": None, "b": None}),
+            text("q"),
+            date("q"),
+            number("q", critical=True),  # critical, but not scored: not a critical unknown either
+        ],
+    )
+    def test_ns_on_a_question_that_is_not_scored_stays_unscored(self, question):
+        result = run(single(question, yes_no("other")), {"q": "ns", "other": True})
+        assert status(result, "q") == "unscored"
+        assert question_results(result)["q"].score is None
+        assert one(result).coverage == 1.0  # not counted in coverage
+        assert one(result).light == "green"
+        assert one(result).critical_unknown == ()
 
     @pytest.mark.parametrize(
         "question", [yes_no("q"), choice("q", {"a": 1, "b": 0}), multi("q", {"a": 1}), number("q", bands=BANDS)]
@@ -201,6 +252,20 @@ class TestQuestionStatus:
         assert question_results(result)["r"].score is None
         assert one(result).coverage == 1.0  # neither in coverage
         assert one(result).score == 1.0  # nor in the score
+
+    @pytest.mark.parametrize("answers", [{"a": "ns", "b": 2}, {"a": 3, "b": "ns"}, {"a": "ns", "b": "ns"}])
+    def test_computed_with_an_ns_input_is_undefined_not_ns(self, answers):
+        # the ns belongs to the input; the computed question itself is undefined: neither in
+        # coverage nor in the score, and a critical computed question is not a critical unknown
+        data = single(
+            number("a"), number("b"), computed("r", "a / b", bands=BANDS, critical=True), yes_no("other")
+        )
+        result = run(data, {**answers, "other": True})
+        assert status(result, "r") == "undefined"
+        assert question_results(result)["r"].score is None
+        assert one(result).coverage == 1.0
+        assert one(result).light == "green"
+        assert one(result).critical_unknown == () and one(result).critical_failures == ()
 
     def test_computed_undefined_when_an_input_is_not_relevant(self):
         data = single(
@@ -328,15 +393,15 @@ class TestSubcategory:
             yes_no("s4", weight=4, na=True),  # na
             yes_no("s5", weight=5, relevant="false"),  # not relevant
             text("s6", weight=6),  # unscored
-            choice("s7", {"a": 0.5, "b": 0}, weight=2),  # scored 0.5
+            choice("s7", {"a": 0.5, "b": 0}, weight=4),  # scored 0.5
         )
         result = run(data, {"s1": True, "s2": "ns", "s4": "na", "s5": True, "s6": "x", "s7": "a"})
         subcategory = one(result)
-        # A = 1 + 2 + 3 + 2 = 8, B = 1 + 2 + 2 = 5
-        assert subcategory.coverage == pytest.approx(5 / 8)
-        # score = (1*1 + 2*0 + 2*0.5) / 5
-        assert subcategory.score == pytest.approx(2 / 5)
-        assert subcategory.light == "red"
+        # A = scored + ns + unanswered = 1 + 2 + 3 + 4 = 10, B = scored = 1 + 4 = 5
+        assert subcategory.coverage == pytest.approx(5 / 10)
+        # score = (1*1 + 4*0.5) / 5: the ns question is not in the score
+        assert subcategory.score == pytest.approx(3 / 5)
+        assert subcategory.light == "yellow"
 
     def test_score_is_a_weighted_mean(self):
         data = single(choice("a", {"x": 0.2, "y": 1}, weight=3), choice("b", {"x": 0.6, "y": 1}, weight=1))
@@ -391,11 +456,9 @@ class TestSubcategory:
     @pytest.mark.parametrize(
         "question, answer",
         [
-            (yes_no("c", critical=True), "ns"),
             (yes_no("c", critical=True), False),
             (yes_no("c", critical=True, good="no"), True),
             (choice("c", {"a": 1, "b": 0}, critical=True), "b"),
-            (choice("c", {"a": 1, "b": 0}, critical=True), "ns"),
             (multi("c", {"a": 1, "b": 0}, critical=True), []),
             (multi("c", {"a": 1, "b": 0}, critical=True), ["b"]),
             (number("c", bands=BANDS, critical=True), 0.5),
@@ -424,8 +487,13 @@ class TestSubcategory:
         assert subcategory.light == "red"  # not insufficient_data
         assert subcategory.score == 0.0  # the score is still given
         assert subcategory.to_dict()["score"] == 0.0
+        # a critical question answered ns is an unknown, not a failure: nothing overrides the coverage
         subcategory = one(run(data, {"c": "ns"}))
-        assert subcategory.light == "red"
+        assert subcategory.critical_failures == ()
+        assert subcategory.critical_unknown == ("c",)
+        assert subcategory.coverage == 0.0
+        assert subcategory.light == "insufficient_data"
+        assert subcategory.score is None
 
     @pytest.mark.parametrize(
         "answer",
@@ -455,9 +523,99 @@ class TestSubcategory:
             yes_no("a_first", critical=True, weight=5),
             choice("m_mid", {"a": 1, "b": 0}, critical=True),
         )
-        subcategory = one(run(data, {"z_last": "ns", "ok": True, "a_first": False, "m_mid": "b"}))
+        subcategory = one(run(data, {"z_last": False, "ok": True, "a_first": False, "m_mid": "b"}))
         assert list(subcategory.critical_failures) == ["z_last", "a_first", "m_mid"]
         assert subcategory.to_dict()["critical_failures"] == ["z_last", "a_first", "m_mid"]
+        assert subcategory.to_dict()["critical_unknown"] == []
+
+    # -- critical unknown (method 2): a critical question answered ns
+
+    @pytest.mark.parametrize(
+        "question",
+        [
+            yes_no("c", critical=True),
+            yes_no("c", critical=True, good="no"),
+            choice("c", {"a": 1, "b": 0}, critical=True),
+            multi("c", {"a": 1, "b": 0}, critical=True),
+            number("c", bands=BANDS, critical=True),
+        ],
+    )
+    def test_critical_unknown_turns_green_into_yellow(self, question):
+        others = [yes_no(f"o{i}", weight=10) for i in range(5)]
+        data = single(question, *others)
+        subcategory = one(run(data, {"c": "ns", **{f"o{i}": True for i in range(5)}}))
+        assert subcategory.score == 1.0  # the ns is not in the score
+        assert subcategory.coverage == pytest.approx(50 / 51)
+        assert subcategory.light == "yellow"  # would be green
+        assert subcategory.critical_failures == ()  # not a failure
+        assert subcategory.critical_unknown == ("c",)
+        assert subcategory.to_dict()["critical_unknown"] == ["c"]
+        assert subcategory.to_dict()["critical_failures"] == []
+
+    @pytest.mark.parametrize(
+        "others, light",
+        [
+            ({"o1": True, "o2": "x"}, "yellow"),  # (1 + 0.2) / 2 = 0.6: yellow anyway
+            ({"o1": False, "o2": "x"}, "red"),  # 0.1: red anyway
+            ({"o2": "x"}, "insufficient_data"),  # coverage 1/3
+        ],
+    )
+    def test_critical_unknown_leaves_yellow_red_and_insufficient_as_they_are(self, others, light):
+        data = single(yes_no("c", critical=True), yes_no("o1"), choice("o2", {"x": 0.2, "y": 1}))
+        subcategory = one(run(data, {"c": "ns", **others}))
+        assert subcategory.light == light
+        assert subcategory.critical_unknown == ("c",)  # listed whatever the light
+        assert subcategory.critical_failures == ()
+
+    def test_critical_unknown_keeps_green_from_green_whatever_the_thresholds(self):
+        data = single(yes_no("c", critical=True), yes_no("o"), thresholds={"green": 0, "red": 0})
+        subcategory = one(run(data, {"c": "ns", "o": True}))
+        assert subcategory.light == "yellow"
+        subcategory = one(run(data, {"c": True, "o": True}))
+        assert subcategory.light == "green"
+
+    def test_critical_unknowns_in_file_order(self):
+        data = single(
+            yes_no("z_last", critical=True),
+            yes_no("ok", critical=True),
+            yes_no("a_first", critical=True, weight=5),
+            choice("m_mid", {"a": 1, "b": 0}, critical=True),
+            yes_no("not_critical"),
+            yes_no("o", weight=20),
+        )
+        answers = {"z_last": "ns", "ok": True, "a_first": "ns", "m_mid": "ns", "not_critical": "ns", "o": True}
+        subcategory = one(run(data, answers))
+        assert list(subcategory.critical_unknown) == ["z_last", "a_first", "m_mid"]
+        assert subcategory.to_dict()["critical_unknown"] == ["z_last", "a_first", "m_mid"]
+        assert subcategory.light == "yellow"  # score 1.0, coverage 21 / 29
+
+    def test_critical_failure_and_critical_unknown_in_the_same_subcategory(self):
+        data = single(
+            yes_no("unknown", critical=True),
+            yes_no("fails", critical=True),
+            yes_no("o", weight=20),
+        )
+        subcategory = one(run(data, {"unknown": "ns", "fails": False, "o": True}))
+        assert subcategory.light == "red"  # the failure decides
+        assert subcategory.critical_failures == ("fails",)
+        assert subcategory.critical_unknown == ("unknown",)
+        assert subcategory.score == pytest.approx(20 / 21)  # the unknown is not in the score
+        assert subcategory.coverage == pytest.approx(21 / 22)
+        assert subcategory.pulled_down_by == ("fails",)
+        out = subcategory.to_dict()
+        assert (out["critical_failures"], out["critical_unknown"]) == (["fails"], ["unknown"])
+
+    def test_critical_unknown_not_relevant_or_na_is_not_listed(self):
+        data = single(yes_no("gate"), yes_no("c", critical=True, relevant="gate", na=True), yes_no("o"))
+        assert one(run(data, {"gate": False, "c": "ns", "o": True})).critical_unknown == ()
+        assert one(run(data, {"gate": True, "c": "na", "o": True})).critical_unknown == ()
+        assert one(run(data, {"gate": True, "c": "ns", "o": True})).critical_unknown == ("c",)
+
+    def test_no_critical_question_answered_ns_gives_an_empty_list(self):
+        subcategory = one(run(single(yes_no("c", critical=True), yes_no("o")), {"c": True, "o": "ns"}))
+        assert subcategory.critical_unknown == ()
+        assert subcategory.to_dict()["critical_unknown"] == []
+        assert subcategory.light == "green"
 
     # -- insufficient data
 
@@ -589,8 +747,132 @@ class TestRollUp:
         result = run(data, {"c": False, "o1": True, **answers_x("b")})
         assert subcategory_results(result)["a"].light == "red"
         assert subcategory_results(result)["a"].score == pytest.approx(0.9)
-        assert result.dimensions[0].score == pytest.approx(0.8)
-        assert result.dimensions[0].light == "yellow"  # green capped
+        assert result.dimensions[0].score == pytest.approx(0.8)  # green by its score...
+        assert result.dimensions[0].light == "red"  # ...but a subcategory has a critical failure (method 2)
+
+    # -- critical rule for dimensions (method 2)
+
+    def test_dimension_with_a_critical_failure_is_red_whatever_its_score(self):
+        data = doc(
+            dim(
+                "d",
+                sub("a", yes_no("c", critical=True), yes_no("o1", weight=99)),
+                subcategory_scoring("b", 1),
+                subcategory_scoring("e", 1),
+            )
+        )
+        result = run(data, {"c": False, "o1": True, **answers_x("b", "e")})
+        dimension = result.dimensions[0]
+        assert subcategory_results(result)["a"].score == pytest.approx(0.99)
+        assert dimension.score == pytest.approx(2.99 / 3)  # still reported
+        assert dimension.coverage == 1.0
+        assert dimension.light == "red"
+        assert dimension.capped is False  # red by the critical rule, not capped by the cap rule
+        assert dimension.to_dict()["score"] == 99.7
+        assert dimension.to_dict()["light"] == "red"
+        assert result.overall.light == "yellow"  # capped by its red dimension
+        assert result.overall.score == pytest.approx(2.99 / 3)
+
+    def test_dimension_with_a_critical_failure_and_low_coverage_is_red_with_a_null_score(self):
+        data = doc(dim("d", sub("a", yes_no("c", critical=True), yes_no("o")), sub("b", yes_no("u1"), weight=3)))
+        result = run(data, {"c": False, "o": True})
+        dimension = result.dimensions[0]
+        assert subcategory_results(result)["b"].light == "insufficient_data"
+        assert dimension.coverage == 0.25
+        assert dimension.light == "red"  # not insufficient_data
+        assert dimension.score is None
+        assert dimension.to_dict() == {**dimension.to_dict(), "score": None, "light": "red", "coverage": 0.25}
+
+    def test_dimension_with_a_critical_failure_at_exactly_half_coverage_reports_its_score(self):
+        data = doc(dim("d", sub("a", yes_no("c", critical=True), yes_no("o")), sub("b", yes_no("u1"))))
+        dimension = run(data, {"c": False, "o": True}).dimensions[0]
+        assert dimension.coverage == 0.5
+        assert dimension.light == "red"
+        assert dimension.score == pytest.approx(0.5)
+
+    def test_only_critical_failures_make_a_dimension_red(self):
+        # a red subcategory without critical failures only caps; a critical unknown makes its
+        # subcategory yellow, and a yellow child neither caps nor reddens the dimension
+        data = doc(
+            dim(
+                "d",
+                sub("a", yes_no("c", critical=True), yes_no("o")),
+                subcategory_scoring("b", 1, weight=9),
+            )
+        )
+        result = run(data, {"c": "ns", "o": True, **answers_x("b")})
+        assert subcategory_results(result)["a"].light == "yellow"
+        assert result.dimensions[0].light == "green"
+        assert result.overall.light == "green"
+        data = doc(dim("d", subcategory_scoring("a", 0.3, weight=1), subcategory_scoring("b", 1, weight=9)))
+        assert run(data, answers_x("a", "b")).dimensions[0].light == "yellow"  # capped, not red
+
+    def test_critical_rule_is_for_dimensions_only_the_overall_uses_its_score(self):
+        data = doc(
+            dim("d1", sub("a", yes_no("c", critical=True), yes_no("o1", weight=9)), weight=1),
+            dim("d2", subcategory_scoring("b", 0.3), weight=1),
+        )
+        result = run(data, {"c": False, "o1": True, **answers_x("b")})
+        dims = dimension_results(result)
+        assert dims["d1"].light == "red" and dims["d1"].score == pytest.approx(0.9)
+        assert result.overall.score == pytest.approx(0.6)
+        assert result.overall.light == "yellow"  # from its score, not red by a critical rule
+
+    # -- a red child with a null score
+
+    def test_overall_counts_a_red_null_score_dimension_in_coverage_not_in_the_mean(self):
+        data = doc(
+            dim("d1", sub("a", yes_no("c", critical=True)), sub("u", yes_no("u1"), weight=3), weight=1),
+            dim("d2", subcategory_scoring("b", 0.9), weight=1),
+        )
+        result = run(data, {"c": False, **answers_x("b")})
+        dims = dimension_results(result)
+        assert dims["d1"].light == "red" and dims["d1"].score is None
+        assert result.overall.coverage == 1.0  # d1 counts in coverage
+        assert result.overall.score == pytest.approx(0.9)  # but not in the mean
+        assert result.overall.light == "yellow"  # 0.9 is green; capped by the red dimension
+        assert result.overall.capped is True
+
+    @pytest.mark.parametrize(
+        "extra, coverage",
+        [((), 1.0), ((dim("d2", sub("v", yes_no("v1")), weight=1),), 0.5)],
+    )
+    def test_overall_red_with_a_null_score_when_its_only_lit_dimension_has_no_score(self, extra, coverage):
+        data = doc(dim("d1", sub("a", yes_no("c", critical=True)), sub("u", yes_no("u1"), weight=3)), *extra)
+        result = run(data, {"c": False})
+        assert result.dimensions[0].light == "red" and result.dimensions[0].score is None
+        assert result.overall.light == "red"
+        assert result.overall.score is None
+        assert result.overall.coverage == coverage
+        assert result.to_dict()["overall"] == {"score": None, "light": "red", "coverage": coverage}
+
+    def test_overall_below_half_coverage_is_insufficient_even_with_a_red_dimension(self):
+        data = doc(
+            dim("d1", sub("a", yes_no("c", critical=True)), sub("u", yes_no("u1"), weight=3), weight=1),
+            dim("d2", sub("v", yes_no("v1")), weight=2),
+        )
+        result = run(data, {"c": False})
+        assert result.dimensions[0].light == "red"
+        assert result.overall.coverage == pytest.approx(1 / 3)
+        assert result.overall.light == "insufficient_data"
+        assert result.overall.score is None
+
+    @pytest.mark.parametrize("critical_weight", [0.01, 1, 100])
+    def test_overall_is_never_green_with_a_critical_failure_anywhere(self, critical_weight):
+        # one failed must-have in a small subcategory of a light dimension, everything else perfect
+        data = doc(
+            dim(
+                "d1",
+                sub("a", yes_no("c", critical=True, weight=critical_weight), yes_no("o", weight=100), weight=0.01),
+                subcategory_scoring("b", 1, weight=100),
+                weight=0.01,
+            ),
+            *[dim(f"g{i}", subcategory_scoring(f"s{i}", 1), weight=100) for i in range(3)],
+        )
+        result = run(data, {"c": False, "o": True, **answers_x("b", "s0", "s1", "s2")})
+        assert result.dimensions[0].light == "red"
+        assert result.overall.score > 0.99
+        assert result.overall.light == "yellow"
 
     # -- cap rule
 
@@ -768,6 +1050,34 @@ class TestOutput:
         }
         assert subcategory["questions"] == [{"id": "q", "status": "scored", "score": 100.0}]
 
+    def test_method_2_at_the_top_of_every_result(self):
+        data = doc(dim("d", sub("s", yes_no("q", critical=True), yes_no("r"))))
+        for answers in ({"q": True, "r": True}, {"q": "ns"}, {"q": False}, {}):
+            result = run(data, answers)
+            out = result.to_dict()
+            assert out["method"] == 2
+            assert list(out)[:2] == ["method", "questionnaire"]
+            assert result.to_json() == orjson.dumps(out)
+            assert json.loads(result.to_json())["method"] == 2
+
+    def test_to_json_is_to_dict_serialised_on_a_richer_file(self):
+        data = doc(
+            dim("d1", sub("a", yes_no("c", critical=True), yes_no("o")), sub("b", yes_no("u"), yes_no("k", critical=True))),
+            dim("d2", sub("e", text("t")), sub("f", number("n", bands=BANDS)), thresholds={"green": 0.9, "red": 0.2}),
+            id="rico", version="2",
+        )
+        for answers in ({"c": False, "o": True, "k": "ns", "n": 1.5}, {"c": "ns", "o": "ns", "u": True}, {}):
+            result = run(data, answers)
+            assert result.to_json() == orjson.dumps(result.to_dict())
+
+    def test_subcategory_output_has_critical_unknown(self):
+        out = output_of(single(yes_no("c", critical=True), yes_no("o")), {"c": "ns", "o": True})
+        subcategory = out["dimensions"][0]["subcategories"][0]
+        assert subcategory["critical_failures"] == []
+        assert subcategory["critical_unknown"] == ["c"]
+        assert subcategory["light"] == "yellow"
+        assert subcategory["questions"][0] == {"id": "c", "status": "ns", "score": None}
+
     def test_scores_on_a_0_to_100_scale_with_one_decimal(self):
         data = single(yes_no("a"), yes_no("b"), yes_no("c"), choice("d", {"x": 0.12345, "y": 0}))
         out = output_of(data, {"a": True, "b": True, "c": False, "d": "x"})
@@ -829,7 +1139,7 @@ class TestOutput:
             "nr": ("not_relevant", None),
             "un": ("unscored", None),
             "na_q": ("na", None),
-            "ns_q": ("ns", 0.0),
+            "ns_q": ("ns", None),
             "unans": ("unanswered", None),
             "a": ("unscored", None),
             "b": ("unscored", None),
@@ -847,7 +1157,8 @@ class TestOutput:
         assert [d["id"] for d in out["dimensions"]] == ["zeta", "alfa", "mid"]
         assert [s["id"] for s in out["dimensions"][0]["subcategories"]] == ["s_z2", "s_a1"]
         assert [q["id"] for q in out["dimensions"][0]["subcategories"][1]["questions"]] == ["q_y", "q_b", "q_a"]
-        assert out["dimensions"][1]["subcategories"][0]["critical_failures"] == ["c_z", "c_a", "c_m"]
+        assert out["dimensions"][1]["subcategories"][0]["critical_failures"] == ["c_z", "c_m"]
+        assert out["dimensions"][1]["subcategories"][0]["critical_unknown"] == ["c_a"]
         assert [q["id"] for q in out["dimensions"][2]["subcategories"][0]["questions"]] == ["t2", "t1"]
 
     def test_every_question_of_the_file_appears_once(self):
@@ -883,16 +1194,21 @@ class TestPulledDownBy:
             yes_no("full", weight=3),  # loses 0
             choice("big", {"x": 0.5, "y": 1}, weight=5),  # loses 2.5
             yes_no("crit_b", critical=True, weight=0.1),  # critical failure
-            yes_no("dontknow", weight=2),  # ns: loses 2
+            yes_no("dontknow", weight=2),  # ns: not in the score, loses nothing
             yes_no("crit_a", critical=True, weight=0.2),  # critical failure
+            yes_no("crit_u", critical=True, weight=3),  # ns: a critical unknown, not a failure
             choice("mid", {"x": 0.25, "y": 1}, weight=1.6),  # loses 1.2
             yes_no("unans", weight=10),  # not counted
         )
-        answers = {"small": "x", "full": True, "big": "x", "crit_b": False, "dontknow": "ns", "crit_a": "ns", "mid": "x"}
+        answers = {
+            "small": "x", "full": True, "big": "x", "crit_b": False, "dontknow": "ns", "crit_a": False,
+            "crit_u": "ns", "mid": "x",
+        }
         subcategory = one(run(data, answers))
         assert subcategory.light == "red"
         assert list(subcategory.critical_failures) == ["crit_b", "crit_a"]
-        assert list(subcategory.pulled_down_by) == ["crit_b", "crit_a", "big", "dontknow", "mid", "small"]
+        assert list(subcategory.critical_unknown) == ["crit_u"]
+        assert list(subcategory.pulled_down_by) == ["crit_b", "crit_a", "big", "mid", "small"]
 
     def test_yellow_subcategory_explains_its_light(self):
         data = single(yes_no("a", weight=2), choice("b", {"x": 0.5, "y": 1}, weight=3), yes_no("c", weight=4))
@@ -905,3 +1221,44 @@ class TestPulledDownBy:
         subcategory = one(run(data, {"a": "x", "b": "x", "c": True}))
         # a loses 1, b loses 2
         assert list(subcategory.pulled_down_by)[:2] == ["b", "a"]
+
+
+# =========================================================================== method 2 invariants
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(questionnaire_and_answers())
+def test_method_2_invariants_on_generated_files(case):
+    """What scoring.md v2 guarantees whatever the file and the answers."""
+    data, answers = case
+    result = run(data, answers)
+    critical_ids = {q["id"] for q in all_questions(data) if q.get("critical")}
+    any_failure = False
+    for dimension in result.dimensions:
+        failing = False
+        for subcategory in dimension.subcategories:
+            for question in subcategory.questions:
+                if question.status == "ns":
+                    assert question.score is None  # ns is never in the score
+            assert list(subcategory.critical_unknown) == [
+                q.id for q in subcategory.questions if q.id in critical_ids and q.status == "ns"
+            ]
+            assert all(
+                question.id in critical_ids and question.status == "scored" and question.score == 0
+                for question in subcategory.questions if question.id in subcategory.critical_failures
+            )
+            if subcategory.critical_failures:
+                assert subcategory.light == "red"
+                failing = True
+            elif subcategory.critical_unknown:
+                assert subcategory.light != "green"
+        if failing:
+            any_failure = True
+            assert dimension.light == "red"  # whatever its score and coverage
+            if dimension.coverage < 0.5:
+                assert dimension.score is None
+    if any_failure:
+        assert result.overall.light != "green"
+    out = result.to_dict()
+    assert out["method"] == 2
+    assert result.to_json() == orjson.dumps(out)
