@@ -41,6 +41,11 @@ def invite_manager(database_url: str) -> str:
         engine.dispose()
 
 
+# Numbers that must add up (questionnaire 2027.1's checks: women + men = members); every
+# other number is 12, which keeps each part within its total.
+NUMBERS = {"socias_mujeres": "5", "socios_hombres": "7"}
+
+
 def answer_everything_shown(page) -> None:
     """Answer each question of the section: the first real option, a plausible number."""
     for fieldset in page.locator("fieldset").all():
@@ -52,7 +57,8 @@ def answer_everything_shown(page) -> None:
         elif checkboxes.count():
             checkboxes.first.check()
         elif numbers.count():
-            numbers.first.fill("12")
+            name = numbers.first.get_attribute("name") or ""
+            numbers.first.fill(next((v for qid, v in NUMBERS.items() if name.endswith(qid)), "12"))
 
 
 def test_manager_from_invitation_to_results(page, browser, base_url, shoot, demo_db):
