@@ -206,6 +206,22 @@ def test_forms_pass_odk_validate(national_content, varied_content):
         pytest.skip("Java is not installed: ODK Validate cannot run")
     to_xform(national_content, validate=True)
     to_xform(varied_content, validate=True)
+    to_xform(xlsform_bytes(national_2027()), validate=True)
+
+
+def national_2027():
+    path = ROOT / "questionnaires" / "nacional-2027.1.yaml"
+    return load_questionnaire(path.read_text(encoding="utf-8"), source=path.name)
+
+
+def test_national_2027_converts_with_its_checks_as_constraints():
+    content = xlsform_bytes(national_2027())
+    to_xform(content)
+    rows = by_name(sheets(content)["survey"])
+    # socias + socios = total is checked where the last of the three is answered.
+    sum_check = next(c for c in national_2027().checks if c.id == "socios_suman_total")
+    last = [q.id for q in national_2027().questions if q.id in sum_check.questions][-1]
+    assert sum_check.message in rows[last][f"constraint_message::{LABEL.split('::')[1]}"]
 
 
 # --------------------------------------------------------------------------- every type and construct
@@ -615,6 +631,10 @@ def test_translated_conditions_and_formulas_behave_as_the_engine(varied):
 
 def test_national_conditions_and_formulas_behave_as_the_engine():
     assert _check_semantics(national(), seed=26, rounds=150) > 150
+
+
+def test_national_2027_conditions_and_formulas_behave_as_the_engine():
+    assert _check_semantics(national_2027(), seed=27, rounds=100) > 100
 
 
 # --------------------------------------------------------------------------- consistency checks
