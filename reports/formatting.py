@@ -47,11 +47,99 @@ def light_icon(light: str | None) -> str:
     return LIGHT_ICONS.get(light or "", "?")
 
 
-def light_message(light: str | None) -> str:
+#: The answer that makes the respondent a pre-cooperative group (questionnaires 2026.1 and
+#: 2027.1 both ask it first): the messages then say «su organización», not «su cooperativa».
+ORGANISATION_QUESTION = "tipo_organizacion"
+PRE_COOPERATIVE_ANSWER = "grupo_precooperativo"
+
+
+def is_pre_cooperative(answers: Mapping[str, Any] | None) -> bool:
+    """Whether the answers describe a pre-cooperative group (``tipo_organizacion``), which
+    is how every page and the report decide the wording of the light messages."""
+    return isinstance(answers, Mapping) and answers.get(ORGANISATION_QUESTION) == PRE_COOPERATIVE_ANSWER
+
+
+def light_message(light: str | None, precooperative: bool = False) -> str:
+    """The official message of a light (scoring.LIGHT_MESSAGES, the seed study's wording);
+    for a pre-cooperative group «su organización» instead of «su cooperativa»."""
     try:
-        return scoring.LIGHT_MESSAGES[scoring.Light(light)]
+        message = scoring.LIGHT_MESSAGES[scoring.Light(light)]
     except ValueError:
         return ""
+    return message.replace("su cooperativa", "su organización") if precooperative else message
+
+
+# --------------------------------------------------------------------------- result notes
+
+#: Above this share of «No sé» answers (among the questions that apply) a result carries a
+#: data-quality note.
+NS_NOTE_ABOVE = 0.10
+
+_INTERROGATIVES = frozenset(
+    "qué cuál cuáles cuánto cuánta cuántos cuántas cómo dónde cuándo quién quiénes".split()
+)
+
+
+def _lower_first(text: str) -> str:
+    """The first letter in lower case, unless the first word is an acronym (DAES, RUT)."""
+    first = text.split(" ", 1)[0]
+    if len(first) > 1 and first[:2].isupper():
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def critical_unknown(question_text: str) -> str:
+    """A critical question answered «No sé», in plain words built from its text:
+    «¿La cooperativa figura como vigente en el registro de DAES?» → «No se sabe si la
+    cooperativa figura como vigente en el registro de DAES: verifíquelo.»; «¿Con qué
+    frecuencia…?» → «No se sabe con qué frecuencia…: verifíquelo.»; any other text →
+    «No se sabe la respuesta a «…»: verifíquelo.»"""
+    text = " ".join(str(question_text).split())
+    if text.endswith("?") and text.count("?") == 1 and text.count("¿") == 1:
+        before, _, asked = text.partition("¿")
+        before = before.strip().rstrip(",").strip()
+        body = asked[:-1].strip().rstrip(".,;:")
+        words = body.lower().split()
+        indirect = bool(words) and (words[0] in _INTERROGATIVES or (len(words) > 1 and words[1] in _INTERROGATIVES))
+        if body and not before:
+            return f"No se sabe {'' if indirect else 'si '}{_lower_first(body)}: verifíquelo."
+        if body and not indirect:  # «En los últimos doce meses, ¿se realizó…?»
+            return f"No se sabe si {_lower_first(before)} {body}: verifíquelo."
+    return f"No se sabe la respuesta a «{text.rstrip('.')}»: verifíquelo."
+
+
+def _quoted_list(titles: list[str]) -> str:
+    quoted = [f"«{t}»" for t in titles]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " y " + quoted[-1]
+
+
+def critical_dimension_note(subcategories: list[str], score: float | None, score_light: str | None) -> str:
+    """Why a dimension is red by the critical rule (method 2): ``subcategories`` are the
+    titles of those with critical failures, ``score`` the dimension's (0–100, may be null)
+    and ``score_light`` the light its score alone would give (None when unknown). The score
+    itself is shown beside the light, on the pages as on the PDF, each in its own units."""
+    where = ("una falla crítica en " if len(subcategories) == 1 else "fallas críticas en ") + _quoted_list(subcategories)
+    rule = "una falla crítica deja en rojo toda la dimensión, cualquiera sea su puntaje"
+    if score is None:
+        return (f"Está en rojo, sin puntaje, porque tiene {where}: {rule}. No tiene puntaje porque menos "
+                "de la mitad de sus partes tiene resultado.")
+    if score_light in ("green", "yellow"):
+        return f"Con su puntaje quedaría en {LIGHT_WORDS[score_light].lower()}, pero está en rojo porque tiene {where}: {rule}."
+    return f"Está en rojo porque tiene {where}: {rule}."
+
+
+def ns_share_words(share: float) -> str:
+    """A share of «No sé» answers (0–1) as a percentage, one decimal at most: «25 %», «10,5 %»."""
+    return f"{numero(round(share * 100, 1))}\u00a0%"
+
+
+def ns_note(share: float | None) -> str | None:
+    """The data-quality note when more than 10 % of the questions that apply were answered
+    «No sé» (None otherwise)."""
+    if share is None or share <= NS_NOTE_ABOVE:
+        return None
+    return (f"El {ns_share_words(share)} de las preguntas que se aplican se respondió «No sé»: el resultado "
+            "tiene menos datos y puede cambiar cuando se conozcan esas respuestas.")
 
 
 def fecha(value: date | datetime | None, *, with_time: bool = False) -> str:

@@ -31,9 +31,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from . import charts, view
 from . import formatting as fmt
 from .context import MIN_PEERS, ReportContext
+from .programs import agencies_in_use
 
 #: Bump when the renderer's code changes what a PDF looks like: it is part of cache_key().
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -161,10 +162,15 @@ def page_data(context: ReportContext) -> dict[str, Any]:
         "min_peers": MIN_PEERS,
         "changes": view.changes(context.previous, overall),
         "snapshot_key": view.questionnaire_key(context.snapshot) or questionnaire.key,
-        "recommendations": view.recommendations(overall, pre_cooperative=cooperative.is_pre_cooperative),
+        "recommendations": view.recommendations(overall, pre_cooperative=cooperative.is_pre_cooperative,
+                                                already_used=agencies_in_use(context.answers)),
         "annex": view.annex(questionnaire, answers),
         "thresholds": view.thresholds(questionnaire),
         "counts_q": view.questionnaire_counts(questionnaire),
+        # The messages say «su organización» to a pre-cooperative group (its answer, as on the pages).
+        "precooperative": fmt.is_pre_cooperative(context.answers),
+        "ns_note": view.ns_note(context.snapshot),
+        "method": view.snapshot_method(context.snapshot),
     }
 
 

@@ -9,6 +9,7 @@ and list of questions comes from the snapshot as stored.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,10 @@ class Level:
     number: str = ""
     """Section number, e.g. «2» for a dimension or «2.3» for a subcategory."""
     critical: list[dict[str, str]] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    """Its critical questions answered «No sé», each in plain words (:func:`critical_unknowns`)."""
+    critical_note: str | None = None
+    """A dimension red by the critical rule: why (:func:`critical_note`)."""
     pulled: list[dict[str, str]] = field(default_factory=list)
     children: list["Level"] = field(default_factory=list)
     dimension_id: str = ""
@@ -105,8 +110,10 @@ def _level(data: dict[str, Any], *, id: str, title: str, number: str = "", dimen
 def results(context: ReportContext, answers: Answers) -> Level:
     """The overall result with its dimensions and their subcategories, titled and numbered,
     each red or yellow subcategory with its critical failures and the other questions that
-    pulled it down (snapshot ``pulled_down_by``), in words."""
+    pulled it down (snapshot ``pulled_down_by``), in words; every subcategory with its
+    critical unknowns and every dimension red by the critical rule with why."""
     snapshot = context.snapshot
+    method = snapshot_method(snapshot)
     dimension_models = {d.id: d for d in context.questionnaire.dimensions}
     overall = _level(snapshot.get("overall") or {}, id=OVERALL, title="Resultado general")
     for d_index, dim in enumerate(snapshot.get("dimensions") or [], start=1):
@@ -114,9 +121,11 @@ def results(context: ReportContext, answers: Answers) -> Level:
         sub_titles = {s.id: s.title for s in model.subcategories} if model else {}
         dimension = _level(dim, id=dim.get("id", ""), title=model.title if model else dim.get("id", ""),
                            number=str(d_index))
+        dimension.critical_note = critical_note(dim, model.thresholds if model else None, sub_titles, method)
         for s_index, sub in enumerate(dim.get("subcategories") or [], start=1):
             level = _level(sub, id=sub.get("id", ""), title=sub_titles.get(sub.get("id"), sub.get("id", "")),
                            number=f"{d_index}.{s_index}", dimension_id=dimension.id)
+            level.unknown = critical_unknowns(sub, context.questionnaire)
             if level.light in ("red", "yellow"):
                 critical = list(sub.get("critical_failures") or [])
                 level.critical = [answers.described(qid) for qid in critical]
@@ -124,6 +133,78 @@ def results(context: ReportContext, answers: Answers) -> Level:
             dimension.children.append(level)
         overall.children.append(dimension)
     return overall
+
+
+# --------------------------------------------------------------------------- what a snapshot says
+# Shared by the web pages (app/web) and the report: a stored snapshot of any method.
+
+
+def snapshot_method(snapshot: dict[str, Any] | None) -> int:
+    """The scoring method a stored snapshot was computed with; method 1 did not say it."""
+    method = (snapshot or {}).get("method")
+    return method if isinstance(method, int) and not isinstance(method, bool) else 1
+
+
+def _questions_of(snapshot: dict[str, Any] | None) -> Iterable[dict[str, Any]]:
+    for dim in (snapshot or {}).get("dimensions") or []:
+        for sub in dim.get("subcategories") or []:
+            for question in sub.get("questions") or []:
+                if isinstance(question, dict):
+                    yield question
+
+
+#: The statuses of the questions that apply (counted in coverage, scoring.md §1).
+APPLICABLE_STATUSES = frozenset({"scored", "ns", "unanswered"})
+
+
+def ns_share(snapshot: dict[str, Any] | None) -> float | None:
+    """The share of the questions that apply (status scored, ns or unanswered) that were
+    answered «No sé» (status ns); None when none applies. Method 1 snapshots have the
+    same statuses, so their share is the same."""
+    applicable = ns = 0
+    for question in _questions_of(snapshot):
+        status = question.get("status")
+        if status in APPLICABLE_STATUSES:
+            applicable += 1
+            ns += status == "ns"
+    return ns / applicable if applicable else None
+
+
+def ns_note(snapshot: dict[str, Any] | None) -> str | None:
+    """The data-quality note of a result with more than 10 % of «No sé» answers, else None."""
+    return fmt.ns_note(ns_share(snapshot))
+
+
+def _question_text(questionnaire: scoring.Questionnaire | None, question_id: str) -> str:
+    if questionnaire is not None and questionnaire.has_question(question_id):
+        return questionnaire.question(question_id).text
+    return question_id
+
+
+def critical_unknowns(subcategory: dict[str, Any], questionnaire: scoring.Questionnaire | None) -> list[str]:
+    """The subcategory's critical questions answered «No sé» (``critical_unknown``; absent in
+    method 1 snapshots), each as a plain sentence: «No se sabe si …: verifíquelo.»"""
+    return [fmt.critical_unknown(_question_text(questionnaire, str(qid)))
+            for qid in subcategory.get("critical_unknown") or []]
+
+
+def critical_note(dimension: dict[str, Any], thresholds: scoring.Thresholds | None,
+                  titles: dict[str, str], method: int) -> str | None:
+    """Why a dimension is red when the critical rule made it so (method 2 and later: a
+    subcategory with critical failures), whatever its score, which may be null. ``titles``
+    names the subcategories; ``thresholds`` (the dimension's) say what its score alone would
+    give. None for any other dimension, and for method 1 (no such rule)."""
+    if method < 2 or dimension.get("light") != "red":
+        return None
+    failing = [titles.get(sub.get("id"), sub.get("id", "")) for sub in dimension.get("subcategories") or []
+               if sub.get("critical_failures")]
+    if not failing:
+        return None
+    score = dimension.get("score")
+    score_light = None
+    if isinstance(score, (int, float)) and thresholds is not None:
+        score_light = scoring.light_for(score / 100, thresholds.green, thresholds.red).value
+    return fmt.critical_dimension_note(failing, score, score_light)
 
 
 def subcategories(overall: Level) -> list[Level]:
@@ -231,22 +312,32 @@ def questionnaire_key(snapshot: dict[str, Any] | None) -> tuple[str, str] | None
 # --------------------------------------------------------------------------- recommendations
 
 
-def recommendations(overall: Level, *, pre_cooperative: bool) -> dict[str, Any]:
+def recommendations(overall: Level, *, pre_cooperative: bool, already_used: Iterable[str] = ()) -> dict[str, Any]:
     """For each red, then yellow, subcategory the programmes that fit it (ids), and every
-    suggested programme once, in order of first suggestion, for the catalogue."""
+    suggested programme once, in order of first suggestion, for the catalogue.
+
+    ``already_used``: agency slugs the organisation says it already works with (its answer
+    to the «programmes already used» question, see :func:`reports.programs.agencies_in_use`):
+    their programmes are not suggested, and ``already_used`` in the result names those
+    agencies for the reader. ``sources`` lists the documents the suggestions come from."""
     items = []
     used: dict[str, Programme] = {}
     catalogue_ = catalogue()
+    in_use = frozenset(already_used)
     subs = subcategories(overall)
     for light in ("red", "yellow"):
         for sub in subs:
             if sub.light != light:
                 continue
-            programmes = catalogue_.suggest(sub.id, sub.dimension_id, pre_cooperative=pre_cooperative)
+            programmes = catalogue_.suggest(sub.id, sub.dimension_id, pre_cooperative=pre_cooperative,
+                                            already_used=in_use)
             for programme in programmes:
                 used.setdefault(programme.id, programme)
             items.append({"sub": sub, "programmes": programmes})
-    return {"items": items, "catalogue": list(used.values())}
+    agencies = catalogue_.agency_names(in_use)
+    words = " y ".join([", ".join(agencies[:-1]), agencies[-1]] if len(agencies) > 1 else agencies)
+    return {"items": items, "catalogue": list(used.values()), "already_used": agencies, "already_used_words": words,
+            "sources": catalogue_.sources(used.values())}
 
 
 # --------------------------------------------------------------------------- annex

@@ -171,7 +171,9 @@ def test_summary_gives_each_light_in_words_with_its_score_and_message(weak):
         assert f"{fmt.light_word(dimension['light'])} · {fmt.numero(dimension['score'], 1)} %" in weak
     assert RED in weak and YELLOW in weak
     assert "Figura 1" in weak and "Figura 2" in weak  # radar and bars
-    assert "De 18 subcategorías: 0 en verde, 4 en amarillo, 13 en rojo y 1 que no aplica." in weak
+    # method 2: the critical question answered «No sabe» (concentracion_capital) is left out of the
+    # score, so «adhesión y control democrático» is yellow (62.5 %), not red as a critical failure
+    assert "De 18 subcategorías: 0 en verde, 5 en amarillo, 12 en rojo y 1 que no aplica." in weak
     assert "En rojo, requieren atención urgente: 1.3 Liquidez y solvencia; 1.4 Resultados" in weak
 
 
@@ -519,7 +521,7 @@ def unknown_ids(small) -> Rendered:
 def test_unknown_questionnaire_gets_general_programmes_and_its_own_thresholds(unknown_ids):
     subs = [s for d in unknown_ids.context.snapshot["dimensions"] for s in d["subcategories"]]
     assert [s["light"] for s in subs] == ["red", "red"]
-    general = catalogue().general
+    general = catalogue().general.topics
     expected = [p for p in catalogue().programmes if general[0] in p.topics and p.audience and "A" in p.audience][0]
     assert f"{expected.agency}: {expected.name}" in unknown_ids
     assert "verde desde 75 %, rojo bajo 40 %" in unknown_ids
@@ -584,14 +586,15 @@ def test_every_national_subcategory_gets_programmes_for_both_organisation_types(
                 assert suggested, (sub.id, pre)
                 code = "P" if pre else "A"
                 assert all(p.audience is None or code in p.audience for p in suggested)
-    assert programmes.topics_for("desconocida", "gobernanza") == programmes.by_dimension["gobernanza"]
-    assert programmes.topics_for("desconocida", "desconocida") == programmes.general
+    assert programmes.topics_for("desconocida", "gobernanza") == programmes.by_dimension["gobernanza"].topics
+    assert programmes.topics_for("desconocida", "desconocida") == programmes.general.topics
 
 
 def test_programme_data_errors_are_caught():
     data = {"temas": {"t": "Tema"}, "subcategorias": {}, "dimensiones": {}, "general": ["t"],
-            "programas": [{"id": "x", "agencia": "A", "nombre": "N", "atiende": ["A"], "descripcion": "d",
-                           "temas": ["otro"]}]}
+            "agencias": {"a": "A"}, "apoyos": {"asesoria": "Asesoría"},
+            "programas": [{"id": "x", "agencia": "A", "agencia_id": "a", "nombre": "N", "atiende": ["A"],
+                           "apoyo": ["asesoria"], "descripcion": "d", "temas": ["otro"], "fuente": "Fuente (2025)"}]}
     with pytest.raises(ValueError, match="unknown topics"):
         parse_catalogue(data)
     data["programas"][0]["temas"] = ["t"]

@@ -273,7 +273,10 @@ def test_flow_from_login_to_results(manager_env):
     assert "¿Las actas están al día?" in text and "su respuesta: No" in text
     critical = text[text.index("Fallas críticas"):]
     assert critical.index("¿Se celebró la junta general anual?") < critical.index("Preguntas que bajaron el resultado")
-    assert "su respuesta: No sé / prefiero no responder" in text  # exporta_certificado answered ns
+    # exporta_certificado answered ns: missing data, not a failure (method 2). It pulls nothing
+    # down, and its subcategory, with nothing else answered, is «datos insuficientes».
+    assert "su respuesta: No sé / prefiero no responder" not in text
+    assert scoring.LIGHT_MESSAGES[scoring.Light.INSUFFICIENT_DATA] in text[text.index("Exportación"):]
     with env.session() as session:
         stored = session.get(Response, response_id)
         assert stored.status == "submitted" and stored.answers["activo_corriente"] == 1500000

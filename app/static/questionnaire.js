@@ -1,4 +1,5 @@
-/* Questionnaire pages: autosave on change and live relevance. Progressive enhancement only:
+/* Questionnaire pages: autosave on change, live relevance and consistency checks, and the
+   «No sé» note beside a question answered so. Progressive enhancement only:
    without this file every page works with its "Guardar" buttons (plain form posts). */
 (function () {
   "use strict";
@@ -134,6 +135,10 @@
             here.insertBefore(mine, before ? before.nextSibling : here.firstChild);
           } else if (node.getAttribute("data-type") === "computed") {
             mine.innerHTML = node.innerHTML;
+          } else {
+            // Consistency checks are worked out on the server: show what the saved answers say now.
+            var checks = node.querySelector("[data-checks]"), mineChecks = mine.querySelector("[data-checks]");
+            if (checks && mineChecks) mineChecks.innerHTML = checks.innerHTML;
           }
           before = mine;
         });
@@ -153,6 +158,8 @@
       controls(fs, target.name).forEach(function (el) { if (el !== target) el.checked = false; });
     }
     var value = valueOf(fs);
+    var nsNote = fs.querySelector("[data-ns-note]");
+    if (nsNote) nsNote.hidden = value !== "ns";
     if (value === undefined) {
       say("Revise esta respuesta: no se pudo leer. Se comprobará al presionar «Guardar».", true);
       return;

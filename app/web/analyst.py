@@ -32,6 +32,8 @@ from app.web import charts, dashboard
 from app.web.deps import FormPost, WebPage, form_post, guarded
 from app.web import questionnaire_form as qf
 from app.web.render import redirect, render
+from reports import formatting as fmt
+from reports import view
 
 router = APIRouter(include_in_schema=False)
 
@@ -267,6 +269,13 @@ def _review_context(page: WebPage, response_id: int) -> dict[str, Any]:
         "response": response, "coop": cooperative, "coop_rut": format_rut(cooperative.rut), "round": round_,
         "questionnaire": questionnaire, "snapshot": snapshot,
         "sections": dashboard.review_sections(questionnaire, dict(response.answers or {}), snapshot),
+        # What the stored result says beyond the lights (reports.view: the same as the PDF's).
+        "method": view.snapshot_method(snapshot) if snapshot else None,
+        "precooperative": fmt.is_pre_cooperative(response.answers),
+        "data_note": view.ns_note(snapshot) if snapshot else None,
+        "warnings": qf.check_items(questionnaire, (snapshot or {}).get("consistency_warnings") or [],
+                                   severity="warning"),
+        "question_anchor": lambda question_id: f"#pregunta-{question_id}" if questionnaire.has_question(question_id) else None,
         "events": events, "event_es": EVENT_ES, "question_text": questions, "revisions": revisions,
         "people": people, "status_es": responses_service.STATUS_ES, "mode_es": responses_service.MODE_ES,
         "can_review": policy.can_review_responses(user),

@@ -26,6 +26,7 @@ from app.rounds.models import DiagnosisRound
 from app.rounds.service import get_round_questionnaire
 from app.settings import Settings
 from reports import formatting as fmt
+from reports import view
 
 #: The categories of a dashboard bar, in drawing order.
 CATEGORIES = ("green", "yellow", "red", "insufficient_data", "not_applicable")
@@ -206,7 +207,14 @@ def answer_in_words(question: scoring.Question, value: Any) -> str:
 
 
 def review_sections(questionnaire: scoring.Questionnaire, answers: dict[str, Any], snapshot: dict | None) -> list[dict]:
-    """The questionnaire with every answer in words and, when scored, each level's result."""
+    """The questionnaire with every answer in words and, when scored, each level's result,
+    with what the snapshot says beyond the lights (reports.view, as on the other pages and
+    in the PDF): a subcategory's critical questions answered «No sé» (``unknown``, as
+    sentences), why a dimension is red by the critical rule (``critical_note``) and whether
+    a question is named by a consistency warning (``flagged``)."""
+    method = view.snapshot_method(snapshot)
+    flagged = {str(qid) for warning in (snapshot or {}).get("consistency_warnings") or []
+               for qid in warning.get("questions") or []}
     results = {}
     if snapshot:
         for d in snapshot.get("dimensions", []):
@@ -229,14 +237,21 @@ def review_sections(questionnaire: scoring.Questionnaire, answers: dict[str, Any
                     "answer": answer_in_words(q, answers.get(q.id)) if q.type != "computed" else "Calculada",
                     "status": QUESTION_STATUS_ES.get(q_result.get("status"), None),
                     "score": q_result.get("score"),
+                    "flagged": q.id in flagged,
                 })
             subcategories.append({
                 "subcategory": s, "result": sub_result, "questions": questions,
+                "unknown": view.critical_unknowns(sub_result, questionnaire) if sub_result else [],
                 "pulled_down_by": [
                     {"id": qid, "text": titles.get(qid, qid),
                      "critical": qid in (sub_result or {}).get("critical_failures", [])}
                     for qid in (sub_result or {}).get("pulled_down_by", [])
                 ],
             })
-        sections.append({"dimension": d, "result": results.get(("d", d.id)), "subcategories": subcategories})
+        dim_result = results.get(("d", d.id))
+        sections.append({
+            "dimension": d, "result": dim_result, "subcategories": subcategories,
+            "critical_note": view.critical_note(dim_result, d.thresholds, {s.id: s.title for s in d.subcategories},
+                                                method) if dim_result else None,
+        })
     return sections

@@ -372,12 +372,27 @@ def review_page(response_id: int, page: WebPage = Depends(field_page)) -> WebRes
     return render(page.request, "field/review.html", _review_context(page.session, response, cooperative, round_))
 
 
+def _question_link(response: Response, questionnaire):
+    """The URL of a question on its dimension page (for lists of checks), or None."""
+    all_sections = qf.sections(questionnaire, unit="dimension")
+
+    def link(question_id: str) -> str | None:
+        section = qf.section_of_question(all_sections, question_id)
+        return (f"/terreno/entrevistas/{response.id}/dimension/{section.number}#{qf.anchor(question_id)}"
+                if section else None)
+    return link
+
+
 def _review_context(session: Session, response: Response, cooperative: Cooperative, round_: DiagnosisRound, **extra: Any):
     questionnaire = responses.round_questionnaire(session=session, round=round_)
     answers = dict(response.answers or {})
+    consistency = qf.check_items(questionnaire, qf.failed_checks(questionnaire, answers))
     return {
         "response": response, "cooperative": cooperative, "round": round_, "questionnaire": questionnaire,
-        "dimensions": questionnaire.dimensions, **field_entry.review(questionnaire, answers), **extra,
+        "dimensions": questionnaire.dimensions, **field_entry.review(questionnaire, answers),
+        "blocking": [c for c in consistency if c["severity"] == "error"],
+        "warnings": [c for c in consistency if c["severity"] == "warning"],
+        "link": _question_link(response, questionnaire), **extra,
     }
 
 
@@ -389,8 +404,12 @@ def submit_interview(response_id: int, post: FormPost = Depends(field_post)) -> 
     if error is not None:
         if response.status not in responses.EDITABLE:
             return redirect(f"/terreno/entrevistas/{response.id}/resultado", flash=error.message)
-        return render(post.request, "field/review.html",
-                      _review_context(post.session, response, cooperative, round_, notice=error.message),
+        context = _review_context(post.session, response, cooperative, round_, notice=error.message)
+        if error.code == "inconsistent_answers" and context["blocking"]:
+            # The page lists the blocking checks itself (from the same stored answers), with links.
+            context["notice"] = ("No se puede enviar: hay respuestas que no son coherentes entre sí. Corríjalas "
+                                 "(vea la lista «Respuestas incoherentes») y vuelva a enviar.")
+        return render(post.request, "field/review.html", context,
                       status_code=409 if isinstance(error, Conflict) else 422)
     return redirect(f"/terreno/entrevistas/{response.id}/resultado", flash="Entrevista enviada. Este es su resultado.")
 
@@ -405,6 +424,8 @@ def result_page(response_id: int, page: WebPage = Depends(field_page)) -> WebRes
         "status_label": STATE_LABELS.get(response.status, response.status),
         "editable": _can_edit(page, response, cooperative), "preview": outcome.get("preview"),
         "result": results_in_words(questionnaire, outcome.get("result") or {}, dict(response.answers or {})),
+        "consistency": qf.check_items(questionnaire, outcome.get("consistency") or []),
+        "link": _question_link(response, questionnaire),
     })
 
 

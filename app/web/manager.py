@@ -347,11 +347,23 @@ def section_save(response_id: int, number: int, post: FormPost = Depends(form_po
 # --------------------------------------------------------------------------- review and submit
 
 
+def _question_link(ctx: Context):
+    """The URL of a question on its section page (for lists of checks), or None."""
+    def link(question_id: str) -> str | None:
+        section = qf.section_of_question(ctx.sections, question_id)
+        return _section_url(ctx.response.id, section.number, qf.anchor(question_id)) if section else None
+    return link
+
+
 def _render_review(request: Request, ctx: Context, *, message: str | None = None, problems: list[str] | None = None,
                    status_code: int = 200) -> Response:
     answers = ctx.answers
     missing = qf.missing_required(ctx.questionnaire, answers, ctx.sections)
+    consistency = qf.check_items(ctx.questionnaire, qf.failed_checks(ctx.questionnaire, answers))
     return render(request, "manager/review.html", {
+        "blocking": [c for c in consistency if c["severity"] == "error"],
+        "warnings": [c for c in consistency if c["severity"] == "warning"],
+        "link": _question_link(ctx),
         "ctx": ctx,
         "response": ctx.response,
         "cooperative": ctx.cooperative,
@@ -383,6 +395,12 @@ def submit(response_id: int, post: FormPost = Depends(form_post)) -> Response:
                             version=qf.posted_version(post.form))
     if isinstance(error, Invalid):
         problems = []
+        if error.code == "inconsistent_answers":
+            # The page lists the blocking checks itself (from the same stored answers), with links.
+            listed = any(c.severity == "error" for c in qf.failed_checks(ctx.questionnaire, ctx.answers))
+            return _render_review(request, ctx, status_code=422, message=(
+                "No se puede enviar: hay respuestas que no son coherentes entre sí. Corríjalas (vea la lista "
+                "«Respuestas incoherentes») y vuelva a enviar." if listed else error.message))
         if error.code != "missing_required":
             for detail in error.details:
                 qid = str(detail.get("field", "")).removeprefix("answers.")
@@ -414,6 +432,8 @@ def results_page(response_id: int, page: WebPage = Depends(web_page)) -> Respons
         "cooperative": ctx.cooperative,
         "round": ctx.round,
         "preview": outcome["preview"],
+        "consistency": qf.check_items(ctx.questionnaire, outcome.get("consistency") or []),
+        "link": _question_link(ctx),
         "result": view,
         "editable": ctx.editable,
         "status_es": STATUS_ES.get(ctx.response.status, ctx.response.status),

@@ -32,6 +32,11 @@ Form field names (the templates and ``parse_form`` agree on them):
   empty one is saved as null (the answer is removed);
 - ``version``: the response version the page read (optimistic concurrency).
 
+Consistency checks (``questionnaire.checks``) are worked out on the server each time a page
+is drawn, from the stored answers and what was just posted: each field carries the failed
+checks that name it (``QuestionField.checks``), shown beside it; the review pages list them
+with ``check_items`` (an error one blocks the submission).
+
 Numbers are typed in a text box with a numeric keyboard (``inputmode``), not in an
 ``<input type="number">``: Chromium's number input silently reads the es-CL "1.500.000" as
 1.5 and "2,5" as 25. ``parse_number`` accepts the es-CL way of writing them (``1.500.000``,
@@ -232,6 +237,40 @@ def computed_values(questionnaire: Questionnaire, answers: Mapping[str, Any]) ->
     return {q.id: values[q.id] for q in questionnaire.questions if q.type == "computed" and q.id in values}
 
 
+# --------------------------------------------------------------------------- consistency checks
+
+
+def failed_checks(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> list[scoring.Check]:
+    """The questionnaire's consistency checks that the answers break, in file order (stored
+    answers that no longer validate are left out, as for relevance). A check whose questions
+    are unanswered, «No sé», «No aplica» or not relevant cannot be judged and passes."""
+    if not questionnaire.checks:
+        return []
+    return scoring.failed_checks(questionnaire, _valid(questionnaire, answers))
+
+
+def check_items(questionnaire: Questionnaire, checks: Iterable[Any], *, severity: str | None = None) -> list[dict[str, Any]]:
+    """Checks as the pages list them: ``id``, ``severity`` ("error" or "warning"), ``message``
+    and the ``questions`` it names ({id, text}), errors first. ``checks`` are scoring.Check
+    objects or the dicts a snapshot stores (``consistency_warnings``: no severity, so
+    ``severity`` says it) or a result preview lists."""
+    items = []
+    for check in checks:
+        if isinstance(check, Mapping):
+            data = dict(check)
+        else:
+            data = {"id": check.id, "severity": check.severity, "message": check.message,
+                    "questions": list(check.questions)}
+        level = severity or data.get("severity") or "error"
+        questions = [
+            {"id": str(qid), "text": questionnaire.question(str(qid)).text if questionnaire.has_question(str(qid)) else str(qid)}
+            for qid in data.get("questions") or []
+        ]
+        items.append({"id": str(data.get("id", "")), "severity": "warning" if level == "warning" else "error",
+                      "message": str(data.get("message") or ""), "questions": questions})
+    return sorted(items, key=lambda item: item["severity"] != "error")
+
+
 def _valid(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> dict[str, Any]:
     """The answers minus any that do not validate (stale answers must not break a page)."""
     bad = {e.question for e in scoring.validate_answers(questionnaire, dict(answers))}
@@ -267,6 +306,8 @@ class QuestionField:
     """After a stale save: the newer saved answer, in words."""
     computed: Any = None
     """The value of a computed question, when the answers define it."""
+    checks: list[scoring.Check] = field(default_factory=list)
+    """The consistency checks naming this question that the answers break (shown beside it)."""
 
     @property
     def id(self) -> str:
@@ -324,6 +365,11 @@ class QuestionField:
     def input_mode(self) -> str:
         """The phone keyboard: digits only for whole numbers, with a decimal separator otherwise."""
         return "numeric" if self.question.integer and (self.question.min or 0) >= 0 else "decimal"
+
+    @property
+    def is_ns(self) -> bool:
+        """«No sé» is what the inputs show (its radio, or its checkbox)."""
+        return (self.special if self.uses_special_checkboxes else self.raw) == "ns"
 
     def checked(self, option_value: str) -> bool:
         if isinstance(self.raw, list):
@@ -385,6 +431,7 @@ def build_fields(
         merged.update({qid: v for qid, v in posted.answers.items()})
     relevant = relevance(questionnaire, merged)
     computed = computed_values(questionnaire, merged)
+    failed = failed_checks(questionnaire, merged)
     fields = []
     for question in section.questions:
         is_relevant = relevant.get(question.id, False)
@@ -399,6 +446,7 @@ def build_fields(
         fields.append(QuestionField(
             question=question, relevant=is_relevant, value=value, raw=raw, special=special, error=error,
             newer=(newer or {}).get(question.id), computed=computed.get(question.id),
+            checks=[check for check in failed if question.id in check.questions],
         ))
     return fields
 

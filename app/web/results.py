@@ -1,7 +1,13 @@
 """A stored result in words for the result pages of the manager (``app.web.manager``) and
 the field team (``app.web.field``): titles from the questionnaire, and for each red or
 yellow subcategory its critical failures and the other questions that pulled it down, with
-the answer given as the form words it. (The PDF report words its own: reports/view.py.)"""
+the answer given as the form words it. (The PDF report words its own: reports/view.py.)
+
+What the stored snapshot says beyond the lights is worked out once in ``reports.view``, for
+these pages, the analyst's and the PDF alike: the method it was scored with, the critical
+questions answered «No sé» in plain words, why a dimension is red by the critical rule and
+the data-quality note on the share of «No sé» answers; the light messages say «su
+organización» to a pre-cooperative group (``reports.formatting.is_pre_cooperative``)."""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ from typing import Any
 
 import scoring
 from app.web.questionnaire_form import answer_text
+from reports import formatting as fmt
+from reports import view
 
 
 def _described(questionnaire: scoring.Questionnaire, answers: dict[str, Any], ids: list[str]) -> list[dict[str, str]]:
@@ -26,12 +34,19 @@ def results_in_words(questionnaire: scoring.Questionnaire, snapshot: dict[str, A
                      answers: dict[str, Any]) -> dict[str, Any]:
     """``overall`` (the snapshot's) and ``dimensions``, each with its title and its
     subcategories; a red or yellow subcategory lists its ``critical`` failures and the other
-    questions that ``pulled`` it down, each with the answer in words."""
+    questions that ``pulled`` it down, each with the answer in words; every subcategory its
+    critical ``unknown`` questions as sentences, a dimension red by the critical rule its
+    ``critical_note``. Also the snapshot's ``method`` (1 when it does not say), whether the
+    answers are a pre-cooperative group's (``precooperative``, for the light messages) and
+    the ``ns_note`` (None unless more than 10 % of the answers that apply are «No sé»)."""
+    snapshot = snapshot or {}
+    method = view.snapshot_method(snapshot)
     dimensions_by_id = {d.id: d for d in questionnaire.dimensions}
     dimensions = []
     for dim in snapshot.get("dimensions", []):
         model = dimensions_by_id.get(dim.get("id"))
         subs_by_id = {s.id: s for s in model.subcategories} if model else {}
+        titles = {sid: s.title for sid, s in subs_by_id.items()}
         subcategories = []
         for sub in dim.get("subcategories", []):
             sub_model = subs_by_id.get(sub.get("id"))
@@ -46,6 +61,7 @@ def results_in_words(questionnaire: scoring.Questionnaire, snapshot: dict[str, A
                 "coverage": sub.get("coverage"),
                 "critical": _described(questionnaire, answers, critical) if lit else [],
                 "pulled": _described(questionnaire, answers, pulled) if lit else [],
+                "unknown": view.critical_unknowns(sub, questionnaire),
             })
         dimensions.append({
             "id": dim.get("id"),
@@ -54,6 +70,8 @@ def results_in_words(questionnaire: scoring.Questionnaire, snapshot: dict[str, A
             "score": dim.get("score"),
             "coverage": dim.get("coverage"),
             "capped": dim.get("capped", False),
+            "critical_note": view.critical_note(dim, model.thresholds if model else None, titles, method),
             "subcategories": subcategories,
         })
-    return {"overall": snapshot.get("overall") or {}, "dimensions": dimensions}
+    return {"overall": snapshot.get("overall") or {}, "dimensions": dimensions, "method": method,
+            "precooperative": fmt.is_pre_cooperative(answers), "ns_note": view.ns_note(snapshot)}

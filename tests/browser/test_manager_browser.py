@@ -41,9 +41,9 @@ def invite_manager(database_url: str) -> str:
         engine.dispose()
 
 
-# Numbers that must add up (questionnaire 2027.1's checks: women + men = members); every
-# other number is 12, which keeps each part within its total.
-NUMBERS = {"socias_mujeres": "5", "socios_hombres": "7"}
+# Numbers that must add up (questionnaire 2027.1's checks: women + men = members) or have a
+# range of their own (a year); every other number is 12, which keeps each part within its total.
+NUMBERS = {"socias_mujeres": "5", "socios_hombres": "7", "anio_inicio": "2010"}
 
 
 def answer_everything_shown(page) -> None:
