@@ -206,6 +206,11 @@ def rut(value: str | None) -> str:
     return f"{int(number):,}".replace(",", ".") + f"-{check}"
 
 
+def is_year(question: scoring.Question) -> bool:
+    """A whole-number question whose unit is a year («año»): a calendar year, not a quantity."""
+    return question.integer and (question.unit or "").strip().lower() == "año"
+
+
 def answer_in_words(
     question: scoring.Question,
     value: Any,
@@ -233,6 +238,8 @@ def answer_in_words(
             return "Ninguna opción"
         return separator.join(question.option(str(v)).label if question.option(str(v)) else str(v) for v in value)
     if question.type in ("number", "computed") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if is_year(question):
+            return str(int(value))  # a year is written 1961, never «1.961 año»
         text = numero(round(value, decimals) if isinstance(value, float) and decimals is not None else value)
         return f"{text} {question.unit}" if question.unit else text
     if question.type == "date" and isinstance(value, str):

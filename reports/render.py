@@ -165,6 +165,7 @@ def page_data(context: ReportContext) -> dict[str, Any]:
         "recommendations": view.recommendations(overall, pre_cooperative=cooperative.is_pre_cooperative,
                                                 already_used=agencies_in_use(context.answers)),
         "annex": view.annex(questionnaire, answers),
+        "profile": view.profile(questionnaire, answers),
         "thresholds": view.thresholds(questionnaire),
         "counts_q": view.questionnaire_counts(questionnaire),
         # The messages say «su organización» to a pre-cooperative group (its answer, as on the pages).

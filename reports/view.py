@@ -116,7 +116,7 @@ def results(context: ReportContext, answers: Answers) -> Level:
     method = snapshot_method(snapshot)
     dimension_models = {d.id: d for d in context.questionnaire.dimensions}
     overall = _level(snapshot.get("overall") or {}, id=OVERALL, title="Resultado general")
-    for d_index, dim in enumerate(snapshot.get("dimensions") or [], start=1):
+    for d_index, dim in enumerate(scored_dimensions(snapshot, context.questionnaire), start=1):
         model = dimension_models.get(dim.get("id"))
         sub_titles = {s.id: s.title for s in model.subcategories} if model else {}
         dimension = _level(dim, id=dim.get("id", ""), title=model.title if model else dim.get("id", ""),
@@ -133,6 +133,31 @@ def results(context: ReportContext, answers: Answers) -> Level:
             dimension.children.append(level)
         overall.children.append(dimension)
     return overall
+
+
+def scored_dimensions(snapshot: dict[str, Any], questionnaire: scoring.Questionnaire) -> list[dict[str, Any]]:
+    """The snapshot's dimensions that can have a light: an informational one (the profile, no
+    scored question) is always «no aplica» and is shown as the declared profile instead."""
+    informational = {d.id for d in questionnaire.dimensions if d.informational}
+    return [dim for dim in snapshot.get("dimensions") or [] if dim.get("id") not in informational]
+
+
+def profile(questionnaire: scoring.Questionnaire, answers: Answers) -> list[dict[str, Any]]:
+    """What the organisation declared in this diagnosis about itself: the answered questions of
+    the informational dimensions, by subcategory, in words (the report's «Perfil declarado»)."""
+    sections = []
+    for dimension in questionnaire.dimensions:
+        if not dimension.informational:
+            continue
+        for sub in dimension.subcategories:
+            rows = [
+                {"id": q.id, "text": q.text, "answer": answers.words(q)}
+                for q in sub.questions
+                if answers.status(q.id) != "not_relevant" and answers.answers.get(q.id) is not None
+            ]
+            if rows:
+                sections.append({"title": sub.title, "rows": rows})
+    return sections
 
 
 # --------------------------------------------------------------------------- what a snapshot says

@@ -237,3 +237,29 @@ def test_pdf_of_a_method_1_snapshot(national):
     assert f"{question.text} → No sabe" in text  # a critical failure then
     assert folded(fmt.ns_note(view.ns_share(snapshot))) in text
     assert "deja en rojo toda la dimensión" not in text
+
+
+def test_a_year_is_written_without_a_thousands_separator():
+    from reports.formatting import answer_in_words
+    from app.web.questionnaire_form import raw_of
+
+    year = scoring.Question(id="anio", text="¿Año?", type="number", integer=True, unit="año", min=1900, max=2100)
+    people = scoring.Question(id="n", text="¿Cuántos?", type="number", integer=True, unit="personas")
+    assert answer_in_words(year, 1961) == "1961"
+    assert raw_of(year, 1961)[0] == "1961"
+    assert answer_in_words(people, 1961) == "1.961 personas"
+
+
+def test_pdf_on_questionnaire_2027_shows_the_declared_profile_not_a_light():
+    """2027.1's profile is an unscored dimension: no «no aplica» light, its answers in a
+    «Perfil declarado» section, and the registry's figures on the cover say where they come from."""
+    from test_archetypes_2027 import QUESTIONNAIRE, grande_bien_gestionada
+
+    questionnaire = scoring.load_questionnaire(QUESTIONNAIRE.read_text(encoding="utf-8"), source=QUESTIONNAIRE.name)
+    answers = grande_bien_gestionada()
+    text = render(questionnaire, answers)
+    assert "Perfil declarado" in text and "según el registro" in text
+    assert "1. Gestión financiera" in text  # the profile is not numbered among the results
+    socias = questionnaire.question("socias_mujeres")
+    assert f"{socias.text} → {fmt.answer_in_words(socias, answers['socias_mujeres'])}" in text
+    assert "Nada de esta sección se aplica" not in text

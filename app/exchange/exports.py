@@ -615,9 +615,13 @@ class Level:
 
 
 def questionnaire_levels(questionnaire: scoring.Questionnaire, *, subcategories: bool = True) -> list[Level]:
-    """The overall result, then each dimension followed by its subcategories (file order)."""
+    """The overall result, then each dimension followed by its subcategories (file order).
+    An informational dimension (the profile: no scored question, always «no aplica») has no
+    result to show; its answers are exported as answers."""
     levels = [Level("general", "overall", "general", "Resultado general")]
     for dimension in questionnaire.dimensions:
+        if dimension.informational:
+            continue
         levels.append(Level(f"d:{dimension.id}", "dimension", dimension.id, dimension.title))
         if subcategories:
             levels.extend(

@@ -410,7 +410,7 @@ def raw_of(question: Question, value: Any) -> tuple[Any, str]:
     if question.type == "multi":
         return (list(value) if isinstance(value, list) else []), ""
     if question.type == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return input_number(value), ""
+        return (str(int(value)) if fmt.is_year(question) else input_number(value)), ""
     return str(value), ""
 
 

@@ -43,7 +43,7 @@ def results_in_words(questionnaire: scoring.Questionnaire, snapshot: dict[str, A
     method = view.snapshot_method(snapshot)
     dimensions_by_id = {d.id: d for d in questionnaire.dimensions}
     dimensions = []
-    for dim in snapshot.get("dimensions", []):
+    for dim in view.scored_dimensions(snapshot, questionnaire):
         model = dimensions_by_id.get(dim.get("id"))
         subs_by_id = {s.id: s for s in model.subcategories} if model else {}
         titles = {sid: s.title for sid, s in subs_by_id.items()}
