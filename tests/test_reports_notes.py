@@ -262,4 +262,4 @@ def test_pdf_on_questionnaire_2027_shows_the_declared_profile_not_a_light():
     assert "1. Gestión financiera" in text  # the profile is not numbered among the results
     socias = questionnaire.question("socias_mujeres")
     assert f"{socias.text} → {fmt.answer_in_words(socias, answers['socias_mujeres'])}" in text
-    assert "Nada de esta sección se aplica" not in text
+    assert "Perfil de la organización – No aplica" not in text
