@@ -515,3 +515,25 @@ def test_returned_with_comment_then_validated(api_env):
     assert "validada" in home and "Ver resultados" in home and "Continuar el autodiagnóstico" not in home
     results = page(env, f"/diagnosticos/{rid}/resultados").text
     assert "Estado: validada" in results and "Resultado preliminar" not in results
+
+
+def test_results_show_a_computed_indicator_with_its_value(api_env):
+    """An indicator that pulled a light down reads as the form and the PDF give it (0,5), never
+    «Sin respuesta»."""
+    env = api_env
+    world = make_world(env)
+    user, manager = env.user("manager", cooperatives=[world["coop"]])
+    created = env.client.post("/api/v1/responses", headers={**manager, "Idempotency-Key": "indicador-1"},
+                              json={"cooperative_id": world["coop"], "round_id": world["round"], "mode": "self"})
+    rid = created.json()["id"]
+    answers = {"junta_anual": True, "asistencia": 60, "servicios": ["insumos"], "consejo_vigente": False,
+               "actas": "si", "activo_corriente": 500_000, "pasivo_corriente": 1_000_000}
+    saved = env.client.patch(f"/api/v1/responses/{rid}/answers", headers=manager, json={"answers": answers, "version": 1})
+    assert saved.status_code == 200, saved.text
+    sent = env.client.post(f"/api/v1/responses/{rid}/submit", headers=manager, json={"version": 2})
+    assert sent.status_code == 200, sent.text
+    login(env, user)
+    results = page(env, f"/diagnosticos/{rid}/resultados").text
+    assert "Razón corriente" in results
+    shown = results[results.index("Razón corriente"):][:400]
+    assert "0,5" in shown and "Sin respuesta" not in shown

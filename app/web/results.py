@@ -19,12 +19,18 @@ from reports import formatting as fmt
 from reports import view
 
 
-def _described(questionnaire: scoring.Questionnaire, answers: dict[str, Any], ids: list[str]) -> list[dict[str, str]]:
+def _described(questionnaire: scoring.Questionnaire, answers: dict[str, Any], ids: list[str],
+               computed: dict[str, Any]) -> list[dict[str, str]]:
     items = []
     for qid in ids:
         if questionnaire.has_question(qid):
             question = questionnaire.question(qid)
-            items.append({"id": qid, "text": question.text, "answer": answer_text(question, answers.get(qid))})
+            if question.type == "computed":  # an indicator: the value its formula gives, as in the form and the PDF
+                value = computed.get(qid)
+                words = answer_text(question, value) if value is not None else "No se pudo calcular (faltan datos)"
+            else:
+                words = answer_text(question, answers.get(qid))
+            items.append({"id": qid, "text": question.text, "answer": words})
         else:  # a question of another version of the questionnaire: its id and raw value
             items.append({"id": qid, "text": qid, "answer": "—" if answers.get(qid) is None else str(answers.get(qid))})
     return items
@@ -41,6 +47,7 @@ def results_in_words(questionnaire: scoring.Questionnaire, snapshot: dict[str, A
     the ``ns_note`` (None unless more than 10 % of the answers that apply are «No sé»)."""
     snapshot = snapshot or {}
     method = view.snapshot_method(snapshot)
+    computed = view.computed_values(questionnaire, answers)
     dimensions_by_id = {d.id: d for d in questionnaire.dimensions}
     dimensions = []
     for dim in view.scored_dimensions(snapshot, questionnaire):
@@ -59,8 +66,8 @@ def results_in_words(questionnaire: scoring.Questionnaire, snapshot: dict[str, A
                 "light": sub.get("light"),
                 "score": sub.get("score"),
                 "coverage": sub.get("coverage"),
-                "critical": _described(questionnaire, answers, critical) if lit else [],
-                "pulled": _described(questionnaire, answers, pulled) if lit else [],
+                "critical": _described(questionnaire, answers, critical, computed) if lit else [],
+                "pulled": _described(questionnaire, answers, pulled, computed) if lit else [],
                 "unknown": view.critical_unknowns(sub, questionnaire),
             })
         dimensions.append({
