@@ -199,6 +199,16 @@ def test_idempotent_create_and_one_response_per_round(api_env, world):
     with env.session() as session:
         assert session.scalar(select(func.count()).select_from(Response)) == 1
 
+    # the same key and cooperative with other content → 422: a retry repeats its request,
+    # and new answers must not be dropped silently
+    changed = create(env, mh, world, idem=idem, answers={"junta_anual": True})
+    assert changed.status_code == 422, changed.text
+    error = changed.json()["error"]
+    assert error["code"] == "idempotency_key_mismatch" and error["existing_id"] == first.json()["id"]
+    assert "ya se usó con otros datos" in error["message"]
+    # answers sent as null are the same request as no answers
+    assert create(env, mh, world, idem=idem, answers={"junta_anual": None}).status_code == 200
+
     # the same key for another cooperative → 409
     r = create(env, mh, world, coop=world.coop_b, idem=idem)
     assert r.status_code == 409 and r.json()["error"]["code"] == "idempotency_key_reused"

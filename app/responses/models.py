@@ -46,6 +46,8 @@ class Response(Base):
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
     idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    # sha256 of the creating request's content: the same key with another body is refused (422).
+    idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     # Field interview details (mode = interview)
     interviewer_name: Mapped[str | None] = mapped_column(String(200))

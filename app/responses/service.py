@@ -11,11 +11,13 @@ see is answered with 404; one they may see but not act on, with 403.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timezone
 from functools import cache
 from typing import Any
 
+import orjson
 import pydantic_core
 from sqlalchemy import Select, Update, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -584,6 +586,7 @@ def create_response(
         answers=answers,
         version=1,
         idempotency_key=key,
+        idempotency_fingerprint=request_fingerprint(data),
         created_by_id=user.id,
         created_at=now,
         updated_at=now,
@@ -627,7 +630,29 @@ def _replay(session: Session, user: User, settings: Settings, key: str, data: di
             code="idempotency_key_reused",
             extra={"existing_id": earlier.id},
         )
+    if earlier.idempotency_fingerprint is not None and earlier.idempotency_fingerprint != request_fingerprint(data):
+        # A retry repeats its request exactly; another body under the same key would be lost.
+        raise Invalid(
+            "La clave Idempotency-Key ya se usó con otros datos (otras respuestas, modalidad o datos de la "
+            "entrevista). Un reintento debe repetir exactamente la misma solicitud; para datos nuevos, guarde "
+            f"los cambios en la respuesta {earlier.id} o use una clave nueva.",
+            code="idempotency_key_mismatch",
+            details=[{"field": "Idempotency-Key", "code": "mismatch",
+                      "message": "la clave ya se usó con otro contenido"}],
+            extra={"existing_id": earlier.id},
+        )
     return earlier
+
+
+def request_fingerprint(data: dict[str, Any]) -> str:
+    """sha256 of what a creation request asks for (cooperative, round, mode, answers, interview
+    details), independent of key order and of answers sent as null."""
+    content = {
+        "cooperative_id": data.get("cooperative_id"), "round_id": data.get("round_id"), "mode": data.get("mode"),
+        "answers": {qid: value for qid, value in (data.get("answers") or {}).items() if value is not None},
+        **{name: _json_value(data.get(name)) for name in INTERVIEW_FIELDS},
+    }
+    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def _existing_for(session: Session, cooperative_id: int, round_id: int) -> Response | None:
