@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 import pytest
+from pathlib import Path
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -201,8 +202,8 @@ def csv_rows(body: str, delimiter: str = ",") -> list[dict[str, str]]:
 # --------------------------------------------------------------------------- wide CSV
 
 HEADER = (
-    "cooperativa_id,rut,nombre,tipo_juridico,region_codigo,region,macrozona,comuna,rubros,socias_mujeres,"
-    "socios_hombres,socios_total,socios_menores_35,ronda_id,ronda,respuesta_id,revision,estado,modalidad,creada,"
+    "cooperativa_id,rut,nombre,tipo_juridico,region_codigo,region,macrozona,comuna,rubros,registro_socias_mujeres,"
+    "registro_socios_hombres,registro_socios_total,registro_socios_menores_35,ronda_id,ronda,respuesta_id,revision,estado,modalidad,creada,"
     "actualizada,enviada,validada,fecha_entrevista,junta_anual,actas,canales,comentario,fecha_balance,activo,pasivo,razon,"
     "puntaje_general,luz_general,puntaje_d_gobernanza,luz_d_gobernanza,puntaje_s_asamblea,luz_s_asamblea,"
     "puntaje_s_perfil,luz_s_perfil,puntaje_d_finanzas,luz_d_finanzas,puntaje_s_liquidez,luz_s_liquidez"
@@ -216,7 +217,7 @@ def expected_wide(world: World) -> list[dict[str, str]]:
     b = common | {
         "cooperativa_id": str(world.coops["B"]), "rut": "65000000-5", "nombre": "'" + HYPERLINK,
         "tipo_juridico": "agricola", "region_codigo": "9", "region": "La Araucanía", "macrozona": "Sur", "comuna": "",
-        "rubros": "lacteos", "socias_mujeres": "", "socios_hombres": "", "socios_total": "", "socios_menores_35": "",
+        "rubros": "lacteos", "registro_socias_mujeres": "", "registro_socios_hombres": "", "registro_socios_total": "", "registro_socios_menores_35": "",
         "respuesta_id": str(world.responses["B"]), "revision": "2", "estado": "validada",
         "modalidad": "entrevista de terreno", "creada": "2026-03-04T09:00:00-03:00",
         "actualizada": "2026-03-04T12:30:00-03:00", "enviada": "2026-03-04T12:30:00-03:00",
@@ -230,8 +231,8 @@ def expected_wide(world: World) -> list[dict[str, str]]:
     a = common | {
         "cooperativa_id": str(world.coops["A"]), "rut": "76123456-0", "nombre": "Cooperativa Campesina Los Aromos",
         "tipo_juridico": "campesina", "region_codigo": "13", "region": "Metropolitana de Santiago",
-        "macrozona": "Centro", "comuna": "Peñalolén", "rubros": "hortalizas|apicola", "socias_mujeres": "12",
-        "socios_hombres": "8", "socios_total": "20", "socios_menores_35": "3",
+        "macrozona": "Centro", "comuna": "Peñalolén", "rubros": "hortalizas|apicola", "registro_socias_mujeres": "12",
+        "registro_socios_hombres": "8", "registro_socios_total": "20", "registro_socios_menores_35": "3",
         "respuesta_id": str(world.responses["A"]), "revision": "1", "estado": "enviada", "modalidad": "autodiagnóstico",
         "creada": "2026-03-02T09:00:00-03:00", "actualizada": "2026-03-02T12:30:00-03:00",
         "enviada": "2026-03-02T12:30:00-03:00", "validada": "", "fecha_entrevista": "",
@@ -244,8 +245,8 @@ def expected_wide(world: World) -> list[dict[str, str]]:
     c = common | no_result | {
         "cooperativa_id": str(world.coops["C"]), "rut": "70000000-0", "nombre": "Cooperativa del Maule; Ltda.",
         "tipo_juridico": "servicios", "region_codigo": "7", "region": "Maule", "macrozona": "Centro-Sur",
-        "comuna": "", "rubros": "", "socias_mujeres": "150", "socios_hombres": "", "socios_total": "150",
-        "socios_menores_35": "", "respuesta_id": str(world.responses["C"]), "revision": "1", "estado": "borrador",
+        "comuna": "", "rubros": "", "registro_socias_mujeres": "150", "registro_socios_hombres": "", "registro_socios_total": "150",
+        "registro_socios_menores_35": "", "respuesta_id": str(world.responses["C"]), "revision": "1", "estado": "borrador",
         "modalidad": "autodiagnóstico", "creada": "2026-03-05T09:00:00-03:00",
         "actualizada": "2026-03-05T12:30:00-03:00", "enviada": "", "validada": "", "fecha_entrevista": "",
         "junta_anual": "si", "actas": "", "canales": "", "comentario": "'-1 socio", "fecha_balance": "",
@@ -335,7 +336,7 @@ def test_xlsx_reads_back_with_types_and_neutralised_formulas(api_env, world, ana
     a, b, c = by_rut["76123456-0"], by_rut["65000000-5"], by_rut["70000000-0"]
     assert a["activo"] == 1_500_000.5 and a["pasivo"] == 1_000_000 and a["puntaje_general"] == 87.5
     assert a["razon"] == 1.5000005 and b["razon"] == 0.5 and c["razon"] is None  # computed from the answers
-    assert a["socios_total"] == 20 and a["cooperativa_id"] == world.coops["A"]
+    assert a["registro_socios_total"] == 20 and a["cooperativa_id"] == world.coops["A"]
     assert a["fecha_balance"] == datetime(2025, 12, 31) and a["creada"] == datetime(2026, 3, 2, 9, 0)
     assert a["canales"] == "feria|supermercado" and a["junta_anual"] == "si" and a["luz_d_gobernanza"] == "amarillo"
     assert a["comentario"] == "'+56 9 1234 5678, llamar"
@@ -542,3 +543,30 @@ def test_the_xlsx_row_limit_counts_the_header(tmp_path, monkeypatch):
         with pytest.raises(Invalid):
             writer.add(exports.Table("mal", columns, [[1], [2], [3]]))
         writer.discard()
+
+
+@pytest.mark.parametrize("name", ["nacional-2026.1.yaml", "nacional-2027.1.yaml"])
+def test_wide_column_names_are_unique_and_say_their_source(name):
+    """R, Stata and pandas read the file without renaming: no name twice, and the registry's
+    member figures are not confused with the ones the diagnosis declares."""
+    from app.exchange.exports import wide_columns
+
+    path = Path(__file__).resolve().parent.parent / "questionnaires" / name
+    columns = [c.name for c in wide_columns(scoring.load_questionnaire(path.read_text(encoding="utf-8")))]
+    assert len(columns) == len(set(columns))
+    assert {"registro_socias_mujeres", "registro_socios_hombres", "registro_socios_menores_35"} <= set(columns)
+
+
+def test_a_question_named_like_a_fixed_column_gets_its_own_name():
+    from app.exchange.exports import wide_columns
+
+    questionnaire = scoring.questionnaire_from_data({
+        "id": "choque", "version": "1", "title": "T", "dimensions": [{"id": "d", "title": "D", "subcategories": [
+            {"id": "s", "title": "S", "questions": [
+                {"id": "rut", "text": "¿RUT del gerente?", "type": "text"},
+                {"id": "puntaje_general", "text": "¿Puntaje?", "type": "number"},
+                {"id": "ok", "text": "¿Ok?", "type": "yes_no"}]}]}],
+    })
+    columns = [c.name for c in wide_columns(questionnaire)]
+    assert len(columns) == len(set(columns))
+    assert "pregunta_rut" in columns and "pregunta_puntaje_general" in columns and "ok" in columns

@@ -534,12 +534,15 @@ _RESPONSE_FIELDS: tuple[tuple[Column, Callable[[Any, _Context], Any]], ...] = tu
         ("comuna", "Comuna", "texto", "cooperativa", lambda row, ctx: row.comuna),
         ("rubros", "Rubros, códigos separados por |: " + "; ".join(f"{code} = {label}" for code, label in SECTORS.items()),
          "códigos", "cooperativa", _sectors),
-        ("socias_mujeres", "Socias mujeres", "entero", "cooperativa", lambda row, ctx: row.members_women),
-        ("socios_hombres", "Socios hombres", "entero", "cooperativa", lambda row, ctx: row.members_men),
-        ("socios_total", "Total de socios (mujeres más hombres; vacío si no se conoce ninguno)", "entero",
-         "cooperativa", lambda row, ctx: members_total(row.members_women, row.members_men)),
-        ("socios_menores_35", "Socios menores de 35 años", "entero", "cooperativa",
-         lambda row, ctx: row.members_under_35),
+        # The registry's figures: the diagnosis may declare others (its own question columns).
+        ("registro_socias_mujeres", "Socias mujeres según el registro de cooperativas", "entero", "cooperativa",
+         lambda row, ctx: row.members_women),
+        ("registro_socios_hombres", "Socios hombres según el registro de cooperativas", "entero", "cooperativa",
+         lambda row, ctx: row.members_men),
+        ("registro_socios_total", "Total de socios según el registro (mujeres más hombres; vacío si no se conoce "
+         "ninguno)", "entero", "cooperativa", lambda row, ctx: members_total(row.members_women, row.members_men)),
+        ("registro_socios_menores_35", "Socios menores de 35 años según el registro de cooperativas", "entero",
+         "cooperativa", lambda row, ctx: row.members_under_35),
         ("ronda_id", "Número de la ronda de diagnóstico", "entero", "respuesta", lambda row, ctx: ctx.round.id),
         ("ronda", "Nombre de la ronda de diagnóstico", "texto", "respuesta", lambda row, ctx: ctx.round.name),
         ("respuesta_id", "Número de la respuesta (de esta revisión)", "entero", "respuesta",
@@ -648,9 +651,22 @@ def _scored_snapshot(row: Any) -> dict[str, Any] | None:
 
 
 def wide_columns(questionnaire: scoring.Questionnaire) -> list[Column]:
-    columns = [column for column, _ in _RESPONSE_FIELDS]
-    for question in exported_questions(questionnaire):
-        columns.append(Column(question.id, question.text, _QUESTION_KINDS[question.type], "pregunta", question))
+    """The response's fields, then one column per question, then score and light per level.
+    Every name is unique: a question whose id is also the name of another column (a question
+    called ``rut``, ``estado`` or ``puntaje_general``) is exported as ``pregunta_<id>``."""
+    fixed = [column for column, _ in _RESPONSE_FIELDS]
+    results = _result_columns(questionnaire)
+    taken = {column.name for column in (*fixed, *results)}
+    questions = [
+        Column(f"pregunta_{question.id}" if question.id in taken else question.id, question.text,
+               _QUESTION_KINDS[question.type], "pregunta", question)
+        for question in exported_questions(questionnaire)
+    ]
+    return [*fixed, *questions, *results]
+
+
+def _result_columns(questionnaire: scoring.Questionnaire) -> list[Column]:
+    columns = []
     lights = ", ".join(LIGHT_ES.values())
     kinds = {"overall": "el resultado", "dimension": "la dimensión", "subcategory": "la subcategoría"}
     for level in questionnaire_levels(questionnaire):
