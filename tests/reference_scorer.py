@@ -1,4 +1,4 @@
-"""Independent reference implementation of ``shared/spec/scoring.md``.
+"""Independent reference implementation of ``shared/spec/scoring.md`` (version 2).
 
 Deliberately small and straightforward: it works on the raw questionnaire
 dict (parsed YAML/JSON) and the raw answer dict, shares no code with
@@ -15,7 +15,9 @@ R1  ``unanswered`` row for computed questions, read literally: the formula
     ``null`` in the answer set.  A computed question is never answered, so a
     relevant computed question named in a formula always "has no answer"
     (switch: ``NAMED_COMPUTED_HAS_NO_ANSWER``).  ``na``/``ns`` answers are
-    answers, so they lead to ``undefined``.
+    answers, so they lead to ``undefined`` (version 2 keeps this: its
+    ``undefined`` row still names inputs ``ns``, even though an ``ns``
+    question itself counts in coverage as not answered).
 R2  The first ``unanswered`` clause ("relevant, scored, no answer") applies
     to answerable questions only; a computed question gets ``unanswered``,
     ``undefined`` or ``scored`` from its formula.
@@ -41,9 +43,39 @@ R9  A partial threshold override (only ``green`` or only ``red``) takes the
     other value from the parent (the spec says "same form", so the valid
     files the tests generate always give both).
 R10 In a critical-red subcategory the score is still output (it is not
-    ``insufficient_data``); if it had no answered weight it cannot be
-    critical-red anyway.
-R11 ``ns`` question output score is 0.0 (it is counted in the score as 0).
+    ``insufficient_data``).  A critical failure is a *scored* question, so a
+    critical-red subcategory always has answered weight and a score.
+R11 (version 2; replaces v1's "``ns`` scores 0") An ``ns`` answer to a
+    relevant scored question has status ``ns`` and output score ``null``; it
+    adds its weight to A only.  A critical ``ns`` is never a critical failure.
+    ``critical_unknown`` lists, in file order, the critical questions whose
+    *status* is ``ns`` (so an ``ns`` on a not-relevant critical question is not
+    listed), whatever the subcategory's light; it is present (possibly empty)
+    on every subcategory, like ``critical_failures``.
+R12 Order of the subcategory rules: critical failures -> ``red`` (critical
+    unknowns are still listed); else coverage < 0.5 -> ``insufficient_data``
+    (a critical unknown does not change that: it only stops a *green*);
+    else the light from the thresholds, and a ``green`` with at least one
+    critical unknown becomes ``yellow``.  The score is unchanged by the
+    downgrade.
+R13 Roll-up (dimension and overall): "children with a light" are the
+    ``green``/``yellow``/``red`` ones.  When coverage < 0.5 the parent is
+    ``insufficient_data`` with a null score even if a child is red (for a
+    dimension R14 then applies; the overall result just stays
+    ``insufficient_data``, which is not green).  When no lit child has a
+    score, the parent's score is null and its light is ``red`` if a lit child
+    is red, otherwise ``insufficient_data``; the coverage is still output.
+    The cap rule turns a green computed from the score into yellow when any
+    (non-``not_applicable``) child is red.
+R14 Dimension critical rule: a dimension with at least one subcategory whose
+    ``critical_failures`` list is non-empty is ``red``.  "Its score is still
+    reported" is read as: the score and coverage exactly as §3 computes them
+    without the critical rule, so the score is *null* when the dimension's
+    coverage is < 0.5 (or no lit subcategory has a score).  At the overall
+    level such a dimension is a red child that counts in coverage and, with a
+    null score, not in the mean.  Critical unknowns do not make a dimension
+    red.  The overall result has no critical rule of its own (only the cap).
+R15 ``"method": 2`` is the integer 2, the first key of the output object.
 """
 
 from __future__ import annotations
@@ -57,6 +89,7 @@ from decimal import Decimal
 NAMED_COMPUTED_HAS_NO_ANSWER = True
 ROUND_HALF_UP = False
 
+METHOD = 2  # scoring.md "Version 2"
 DEFAULT_THRESHOLDS = {"green": 0.80, "red": 0.50}
 LIGHTS = ("green", "yellow", "red")
 
@@ -530,7 +563,7 @@ class _Evaluator:
         if _is_na(a):
             return "na", None
         if _is_ns(a):
-            return "ns", 0.0
+            return "ns", None  # READING R11
         if a is None:
             return "unanswered", None
         if t == "yes_no":
@@ -564,30 +597,37 @@ def light_for(score: float, thresholds: dict) -> str:
 def score_subcategory(ev: _Evaluator, sub: dict, thresholds: dict) -> dict:
     qs = []
     A = B = WS = 0.0
-    critical = []
+    failures: list[str] = []
+    unknown: list[str] = []
     for q in sub["questions"]:
         status, s = ev.question_status(q["id"])
         w = q.get("weight", 1)
         if status in ("scored", "ns", "unanswered"):
             A += w
-        if status in ("scored", "ns"):
+        if status == "scored":
             B += w
             WS += w * s
-        if q.get("critical", False) and (status == "ns" or (status == "scored" and s == 0)):
-            critical.append(q["id"])
-        qs.append({"id": q["id"], "status": status, "score": s if status in ("scored", "ns") else None})
-    node = {"id": sub["id"], "weight": sub.get("weight", 1), "questions": qs, "critical_failures": critical}
+        if q.get("critical", False):
+            if status == "scored" and s == 0:
+                failures.append(q["id"])
+            elif status == "ns":
+                unknown.append(q["id"])  # READING R11
+        qs.append({"id": q["id"], "status": status, "score": s if status == "scored" else None})
+    node = {"id": sub["id"], "weight": sub.get("weight", 1), "questions": qs,
+            "critical_failures": failures, "critical_unknown": unknown}
     if A == 0:
         node.update(light="not_applicable", score=None, coverage=None)
         return node
     coverage = B / A
     score = WS / B if B > 0 else None
-    if critical:
-        light = "red"  # READING R10
+    if failures:
+        light = "red"  # READING R10 / R12
     elif coverage < 0.5:  # READING R7
         light, score = "insufficient_data", None
     else:
         light = light_for(score, thresholds)
+        if light == "green" and unknown:
+            light = "yellow"  # READING R12
     node.update(light=light, score=score, coverage=coverage)
     return node
 
@@ -599,13 +639,25 @@ def aggregate(children: list[dict], thresholds: dict) -> dict:
         return {"light": "not_applicable", "score": None, "coverage": None}
     lit = [c for c in left if c["light"] in LIGHTS]
     coverage = sum(c["weight"] for c in lit) / sum(c["weight"] for c in left)
-    if coverage < 0.5:  # READING R7
+    if coverage < 0.5:  # READING R7 / R13
         return {"light": "insufficient_data", "score": None, "coverage": coverage}
-    score = sum(c["weight"] * c["score"] for c in lit) / sum(c["weight"] for c in lit)
+    any_red = any(c["light"] == "red" for c in left)
+    with_score = [c for c in lit if c["score"] is not None]
+    if not with_score:  # READING R13
+        return {"light": "red" if any_red else "insufficient_data", "score": None, "coverage": coverage}
+    score = sum(c["weight"] * c["score"] for c in with_score) / sum(c["weight"] for c in with_score)
     light = light_for(score, thresholds)
-    if light == "green" and any(c["light"] == "red" for c in left):
+    if light == "green" and any_red:
         light = "yellow"
     return {"light": light, "score": score, "coverage": coverage}
+
+
+def aggregate_dimension(subs: list[dict], thresholds: dict) -> dict:
+    """Section 3 for a dimension, with the dimensions-only critical rule (READING R14)."""
+    out = aggregate(subs, thresholds)
+    if any(s["critical_failures"] for s in subs):
+        out["light"] = "red"
+    return out
 
 
 def compute(questionnaire: dict, answers: dict) -> dict:
@@ -622,11 +674,12 @@ def compute(questionnaire: dict, answers: dict) -> dict:
             node["thresholds"] = s_thr
             subs.append(node)
         dn = {"id": d["id"], "weight": d.get("weight", 1), "thresholds": d_thr, "subcategories": subs}
-        dn.update(aggregate(subs, d_thr))
+        dn.update(aggregate_dimension(subs, d_thr))
         dims.append(dn)
     overall = aggregate(dims, file_thr)
     overall["thresholds"] = file_thr
     return {
+        "method": METHOD,
         "questionnaire": {"id": questionnaire["id"], "version": questionnaire["version"]},
         "overall": overall,
         "dimensions": dims,
@@ -660,6 +713,7 @@ def reference_score(questionnaire: dict, answers: dict) -> dict:
         return {"score": out_score(n["score"]), "light": n["light"], "coverage": out_cov(n["coverage"])}
 
     return {
+        "method": r["method"],  # READING R15
         "questionnaire": r["questionnaire"],
         "overall": node(r["overall"]),
         "dimensions": [
@@ -671,6 +725,7 @@ def reference_score(questionnaire: dict, answers: dict) -> dict:
                         "id": s["id"],
                         **node(s),
                         "critical_failures": list(s["critical_failures"]),
+                        "critical_unknown": list(s["critical_unknown"]),
                         "questions": [
                             {"id": q["id"], "status": q["status"], "score": out_score(q["score"])}
                             for q in s["questions"]

@@ -13,6 +13,13 @@ Everything generated is meant to be valid under
 * ``critical`` only on scored questions, ``na`` never on computed ones;
 * answers respect types, options, bounds and ``integer``; ``na`` only where
   allowed; computed questions are never answered.
+
+For scoring.md version 2 the answer sets are drawn per subcategory with a
+profile (``ANSWER_PROFILES``), so some subcategories are mostly ``ns`` or
+unanswered; critical questions are often answered ``ns`` or with a failing
+value; and ``questionnaire_and_answers`` sometimes adds a dimension whose
+light subcategory has a critical question and whose heavier ones are mostly
+``ns`` (a critical-red dimension, often with coverage < 0.5 and a null score).
 """
 
 from __future__ import annotations
@@ -243,7 +250,7 @@ def questionnaires(draw) -> dict:
 
     for q in qs:
         scored = is_scored_question(q)
-        if scored and draw(st.integers(0, 3)) == 0:
+        if scored and draw(st.integers(0, 2)) == 0:
             q["critical"] = True
         if q["type"] != "computed" and draw(st.integers(0, 3)) == 0:
             q["na"] = True
@@ -317,8 +324,9 @@ def _valid_value(draw, q: dict):
             lo, hi = math.ceil(lo), math.floor(hi)
         if q.get("integer"):
             return draw(st.integers(lo, hi))
-        halves = [x / 2 for x in range(math.ceil(2 * lo), math.floor(2 * hi) + 1)]
-        return draw(st.one_of(st.integers(math.ceil(lo), math.floor(hi)), st.sampled_from(halves)))
+        # halves drawn lazily: bounds may be huge (amounts up to 10**13 pesos)
+        halves = st.integers(math.ceil(2 * lo), math.floor(2 * hi)).map(lambda x: x / 2)
+        return draw(st.one_of(st.integers(math.ceil(lo), math.floor(hi)), halves))
     if t == "text":
         return draw(st.sampled_from(TEXTS))
     if t == "date":
@@ -326,24 +334,112 @@ def _valid_value(draw, q: dict):
     raise AssertionError(t)
 
 
+# How often each kind of answer is drawn, by a per-subcategory profile: most
+# subcategories are answered in the ordinary way, some are mostly "ns" or
+# unanswered (so that subcategories, dimensions and the overall result come
+# out insufficient_data, and dimensions mix lit and unlit subcategories).
+ANSWER_PROFILES = {
+    "full": ["value"] * 8 + ["ns", "absent"],
+    "mixed": ["value"] * 6 + ["absent", "absent", "null", "ns"],
+    "sparse": ["value"] * 2 + ["absent", "null", "ns", "ns", "ns"],
+    "ns": ["ns"] * 4 + ["value"],
+}
+PROFILE_CHOICES = ["full", "full", "mixed", "mixed", "mixed", "sparse", "ns"]
+
+
+def _bad_value(draw, q: dict):
+    """An answer scoring 0 when the type makes one easy to find, else any valid value."""
+    t = q["type"]
+    if t == "yes_no":
+        good = q.get("good", "yes")
+        return not (good is True or good == "yes")
+    if t == "choice":
+        zero = [o["value"] for o in q["options"] if o.get("score") == 0]
+        if zero:
+            return draw(st.sampled_from(zero))
+    if t == "multi" and any("score" in o for o in q["options"]):
+        return []
+    return _valid_value(draw, q)
+
+
 @st.composite
 def answers_for(draw, data: dict) -> dict:
     out = {}
-    for q in all_questions(data):
-        if q["type"] == "computed":
-            continue
-        kinds = ["value"] * 6 + ["absent", "absent", "null", "ns"] + (["na"] if q.get("na") else [])
-        kind = draw(st.sampled_from(kinds))
-        if kind == "value":
-            out[q["id"]] = _valid_value(draw, q)
-        elif kind == "null":
-            out[q["id"]] = None
-        elif kind in ("ns", "na"):
-            out[q["id"]] = kind
+    for d in data["dimensions"]:
+        for s in d["subcategories"]:
+            kinds_base = ANSWER_PROFILES[draw(st.sampled_from(PROFILE_CHOICES))]
+            for q in s["questions"]:
+                if q["type"] == "computed":
+                    continue
+                kinds = kinds_base + (["na"] if q.get("na") else [])
+                if q.get("critical"):
+                    # critical questions: often a failure, often unknown
+                    kinds = kinds + ["ns", "ns", "bad", "bad"]
+                kind = draw(st.sampled_from(kinds))
+                if kind == "value":
+                    out[q["id"]] = _valid_value(draw, q)
+                elif kind == "bad":
+                    out[q["id"]] = _bad_value(draw, q)
+                elif kind == "null":
+                    out[q["id"]] = None
+                elif kind in ("ns", "na"):
+                    out[q["id"]] = kind
     return out
+
+
+@st.composite
+def _critical_dimension(draw, data: dict) -> tuple[dict, dict]:
+    """A copy of ``data`` with one more dimension, at a random place, whose
+    light subcategory has a critical question (often failed, sometimes
+    unknown) and whose heavier subcategories are mostly ``ns``/unanswered:
+    the dimension is critical-red, often with coverage < 0.5 and so a null
+    score, next to ordinary dimensions.  Returns (questionnaire, answers for
+    the added questions)."""
+    answers: dict = {}
+    k = 0
+
+    def new_q(qtype: str = "yes_no", **kw) -> dict:
+        nonlocal k
+        q = {"id": f"k{k}", "text": f"Crítica {k}?", "type": qtype, **kw}
+        k += 1
+        return q
+
+    crit_good = draw(st.sampled_from(["yes", "no", True, False]))
+    good_answer = crit_good is True or crit_good == "yes"
+    first = new_q(critical=True, good=crit_good, weight=draw(WEIGHTS))
+    crit_sub = {"id": "sk0-x", "title": "Crítica", "weight": draw(st.sampled_from([0.5, 1, 1])),
+                "questions": [first]}
+    # mostly a critical failure, sometimes a critical unknown or a pass
+    answers[first["id"]] = draw(st.sampled_from([not good_answer] * 3 + ["ns", good_answer]))
+    for _ in range(draw(st.integers(0, 2))):
+        q = new_q(critical=draw(st.booleans()))
+        crit_sub["questions"].append(q)
+        answers[q["id"]] = draw(st.sampled_from([True, False, "ns", None]))
+    subs = [crit_sub]
+    for j in range(draw(st.integers(1, 2))):
+        qs = [new_q() for _ in range(draw(st.integers(1, 3)))]
+        for q in qs:
+            answers[q["id"]] = draw(st.sampled_from(["ns", "ns", "absent", None, True, False]))
+        subs.append({"id": f"sk{j + 1}-x", "title": "Poco sabida", "weight": draw(st.sampled_from([1, 1.5, 2, 3])),
+                     "questions": qs})
+    answers = {qid: a for qid, a in answers.items() if a != "absent"}
+    dim = {"id": "dk", "title": "Dim crítica", "subcategories": subs}
+    if draw(st.booleans()):
+        dim["weight"] = draw(WEIGHTS)
+    dim.update(_maybe_thresholds(draw))
+    out = dict(data)
+    dims = list(data["dimensions"])
+    dims.insert(draw(st.integers(0, len(dims))), dim)
+    out["dimensions"] = dims
+    return out, answers
 
 
 @st.composite
 def questionnaire_and_answers(draw):
     data = draw(questionnaires())
-    return data, draw(answers_for(data))
+    extra: dict = {}
+    if draw(st.integers(0, 3)) == 0:
+        data, extra = draw(_critical_dimension(data))
+    answers = {qid: a for qid, a in draw(answers_for(data)).items() if not qid.startswith("k")}
+    answers.update(extra)  # the added questions get the answers drawn for them (absent ones stay absent)
+    return data, answers
