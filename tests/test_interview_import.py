@@ -12,13 +12,13 @@ import yaml
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+import scoring
 from app.cooperatives.models import Cooperative
 from app.exchange import interviews
 from app.questionnaires.models import QuestionnaireVersion
 from app.responses.models import Response, ResponseEvent
 from app.rounds.models import DiagnosisRound
 from conftest import sample_questionnaire
-import scoring
 
 FIXED = ["clave_entrevista", "rut_cooperativa", "entrevistador", "institucion", "fecha", "lugar", "cargo_entrevistado",
          "enviar"]
@@ -131,7 +131,8 @@ def test_import_creates_submitted_and_draft_interviews_once(api_env, world):
     assert first.idempotency_key == interviews.idempotency_key(world["round"], "E-1")
     with api_env.session() as session:
         kinds = [e.kind for e in session.scalars(select(ResponseEvent).where(ResponseEvent.response_id == first.id))]
-    assert kinds == ["created", "submitted"]
+    # The same audit trail as an interview entered on the web: created, one event per answer, submitted.
+    assert kinds == ["created"] + ["answer_changed"] * len(first.answers) + ["submitted"]
     # the stored result is the engine's, as a submission through the API stores it
     engine = scoring.score(scoring.questionnaire_from_data(yaml.safe_load(sample_questionnaire())), first.answers)
     assert first.result_snapshot["overall"] == {**engine.to_dict()["overall"], "capped": engine.overall.capped}
@@ -193,7 +194,7 @@ def test_csv_latin1_analyst_anywhere_and_closed_round(api_env, world):
     response = upload(api_env, analyst, world["round"], data, name="entrevistas.csv")
     assert response.status_code == 422  # junta_anual does not allow «no aplica»
     assert "no aplica" in response.json()["error"]["details"][0]["message"]
-    data = data.replace("No aplica".encode(), b"No sabe")
+    data = data.replace(b"No aplica", b"No sabe")
     response = upload(api_env, analyst, world["round"], data, name="entrevistas.csv")
     assert response.status_code == 200, response.text
     (created,) = responses(api_env)

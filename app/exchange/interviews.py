@@ -15,8 +15,8 @@ The template (``interview_template(…)``) has:
 
 Import (``import_interviews(…)``): each row becomes a field interview response (mode
 ``interview``) of the round, checked by exactly the API's checks: the interview details by
-the API's ``InterviewDetails`` model and ``_interview_problems``, every answer by
-``_answer_errors`` (scoring's rules), and when the row asks to be sent, ``validate_answers``
+the API's ``InterviewDetails`` model and ``lifecycle.interview_problems``, every answer by
+``lifecycle.answer_problems`` (scoring's rules), and when the row asks to be sent, ``validate_answers``
 and ``missing_required`` as a submission. Cells are first read as a person writes them
 («Sí», «No aplica», 31-03-2026, «1.234,5», an option's code or its label).
 
@@ -35,7 +35,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from openpyxl import Workbook
@@ -44,7 +44,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,7 +53,7 @@ from app.auth import policy
 from app.auth.models import User
 from app.cooperatives.models import Cooperative
 from app.cooperatives.schemas import format_rut, normalize_rut
-from app.cooperatives.service import list_statement, CooperativeFilters
+from app.cooperatives.service import CooperativeFilters, list_statement
 from app.errors import Conflict, Forbidden, validation_details
 from app.exchange.exports import XLSX_MEDIA_TYPE, _notes, _options, answered_questions, neutralise
 from app.exchange.registry_import import ImportReport, RowOutcome, problems_message, refused, unreadable
@@ -72,17 +72,15 @@ from app.exchange.tabular import (
     show_value,
 )
 from app.exchange.xlsform import NA, NO, NS, RUT_FIELD, YES
-from app.responses.models import EventKind, Response, ResponseEvent, ResponseMode, ResponseStatus
+from app.responses import lifecycle
+from app.responses.models import Response, ResponseMode, ResponseStatus
 from app.responses.schemas import InterviewDetails
 from app.responses.service import (
-    ROUND_STATE_ES,
-    _answer_errors,
-    _interview_problems,
-    round_questionnaire,
     consistency_errors,
-    submission_snapshot,
+    record_events,
+    round_questionnaire,
 )
-from app.rounds.models import DiagnosisRound, RoundState
+from app.rounds.models import DiagnosisRound
 from app.rounds.service import get_round
 from app.settings import REGIONS, Settings
 
@@ -289,11 +287,7 @@ def import_round(*, session: Session, user: User, round_id: int) -> DiagnosisRou
     if not policy.can_use_interview_spreadsheets(user):
         raise Forbidden("Solo los equipos de terreno, analistas y administradores importan entrevistas.")
     round_ = get_round(session=session, round_id=round_id)
-    if round_.state != RoundState.OPEN.value:
-        raise Conflict(
-            f"La ronda «{round_.name}» está {ROUND_STATE_ES.get(round_.state, round_.state)}: solo se pueden "
-            "importar entrevistas en una ronda abierta.", code="round_not_open",
-        )
+    lifecycle.require_open(round_, "importar entrevistas")
     return round_
 
 
@@ -372,7 +366,7 @@ def _read_row(table: Table, number: int, cells: dict[str, Any], questions, quest
             name = detail["field"].split(".")[0]
             problem(COLUMN_OF_DETAIL.get(name, name), detail["message"], details.get(name))
         checked = details
-    for detail in _interview_problems(checked, ResponseMode.INTERVIEW.value):
+    for detail in lifecycle.interview_problems(checked, ResponseMode.INTERVIEW.value, today=date.today()):
         if not any(p.column == table.header_text(COLUMN_OF_DETAIL[detail["field"]]) for p in outcome.problems):
             problem(COLUMN_OF_DETAIL[detail["field"]], detail["message"])
     row.details = checked
@@ -392,7 +386,7 @@ def _read_row(table: Table, number: int, cells: dict[str, Any], questions, quest
             answers[qid] = cell_answer(question, value)
         except ValueError as error:
             problem(qid, str(error), value)
-    for detail in _answer_errors(questionnaire, answers):  # the API's own check, question by question
+    for detail in lifecycle.answer_problems(questionnaire, answers):  # the API's own check, question by question
         qid = detail["field"].removeprefix("answers.")
         problem(qid, detail["message"], cells.get(qid))
         answers.pop(qid, None)
@@ -519,49 +513,35 @@ def _count(count: int, one: str, many: str) -> str:
     return one if count == 1 else many
 
 
-_EVENT_INSERT = insert(ResponseEvent.__table__)
-
-
 def _write(session: Session, user: User, round_: DiagnosisRound, questionnaire: scoring.Questionnaire,
            rows: list[_Row], filename: str) -> None:
     """Every new interview in one transaction, with its audit events."""
     now = datetime.now(timezone.utc)
-    made: list[tuple[_Row, Response]] = []
+    made: list[tuple[_Row, Response, list[dict]]] = []
     try:
         for row in rows:
-            response = Response(
-                cooperative_id=row.cooperative.id, round_id=round_.id, revision=1, is_current=True,
-                mode=ResponseMode.INTERVIEW.value, status=ResponseStatus.DRAFT.value, answers=row.answers, version=1,
-                idempotency_key=idempotency_key(round_.id, row.key), created_by_id=user.id, created_at=now,
-                updated_at=now, **(row.details or {}),
+            # The same steps, rules and audit events as an interview started and sent on the web.
+            response, step = lifecycle.start(
+                round_=round_, questionnaire=questionnaire, cooperative_id=row.cooperative.id,
+                mode=ResponseMode.INTERVIEW.value, answers=row.answers, details=row.details or {}, by_id=user.id,
+                at=now, idempotency_key=idempotency_key(round_.id, row.key),
+                origin=f"Entrevista de terreno importada de la planilla «{filename[:200]}», fila {row.outcome.row} "
+                       f"(clave {row.key})",
             )
+            events = step.events
             if row.send:
-                snapshot = submission_snapshot(questionnaire, row.answers)
-                response.status = ResponseStatus.SUBMITTED.value
-                response.result_snapshot = snapshot
-                response.snapshot_questionnaire_version_id = round_.questionnaire_version_id
-                response.submitted_at, response.submitted_by_id = now, user.id
+                sent = lifecycle.submit(response, questionnaire, questionnaire_version_id=round_.questionnaire_version_id,
+                                        by_id=user.id, at=now)
+                for name, value in sent.values.items():
+                    setattr(response, name, value)
+                events = events + sent.events
             session.add(response)
-            made.append((row, response))
+            made.append((row, response, events))
         session.flush()
-        events = []
-        for row, response in made:
+        for row, response, events in made:
             row.outcome.extra["response_id"] = response.id
             row.outcome.extra["status"] = response.status
-            events.append({
-                "response_id": response.id, "user_id": user.id, "kind": EventKind.CREATED.value, "at": now,
-                "question_id": None, "old_value": None, "new_value": response.answers,
-                "comment": f"Entrevista de terreno importada de la planilla «{filename[:200]}», fila {row.outcome.row} "
-                           f"(clave {row.key})",
-            })
-            if response.status == ResponseStatus.SUBMITTED.value:
-                events.append({
-                    "response_id": response.id, "user_id": user.id, "kind": EventKind.SUBMITTED.value, "at": now,
-                    "question_id": None, "old_value": None,
-                    "new_value": {"overall": response.result_snapshot.get("overall")}, "comment": None,
-                })
-        if events:
-            session.execute(_EVENT_INSERT, events)
+            record_events(session, response.id, user.id, now, events)
         session.commit()
     except IntegrityError:
         session.rollback()

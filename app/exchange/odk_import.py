@@ -67,10 +67,11 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from enum import StrEnum
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -86,11 +87,25 @@ from app.errors import Conflict, Forbidden, Invalid
 from app.exchange import tabular
 from app.exchange.tabular import Problem
 from app.exchange.xlsform import (
-    DIMENSION_GROUP_PREFIX, NA, NO, NO_DATA_SUFFIX, NS, RUT_FIELD, SUBCATEGORY_GROUP_PREFIX, VALUE_NOTE_SUFFIX, YES,
+    DIMENSION_GROUP_PREFIX,
+    NA,
+    NO,
+    NO_DATA_SUFFIX,
+    NS,
+    RUT_FIELD,
+    SUBCATEGORY_GROUP_PREFIX,
+    VALUE_NOTE_SUFFIX,
+    YES,
 )
-from app.responses.models import EventKind, Response, ResponseEvent, ResponseMode, ResponseStatus
-from app.responses.service import INTERVIEW_FIELD_ES, MAX_IDEMPOTENCY_KEY, ROUND_STATE_ES, round_questionnaire, consistency_errors, submission_snapshot
-from app.rounds.models import RoundState
+from app.responses import lifecycle
+from app.responses.models import STATUS_LABELS, Response, ResponseMode, ResponseStatus
+from app.responses.service import (
+    INTERVIEW_FIELD_ES,
+    MAX_IDEMPOTENCY_KEY,
+    consistency_errors,
+    record_events,
+    round_questionnaire,
+)
 from app.rounds.service import get_round
 from app.settings import Settings
 
@@ -258,8 +273,9 @@ def read_export(content: bytes, filename: str, source: Source) -> Export:
         try:
             table = tabular.read_table(content, name)
         except tabular.TabularError as error:
-            raise Invalid(error.message, code=error.code, details=[p.as_detail(error.code) for p in error.problems],
-                          status_code=413 if error.code == "too_large" else None) from None
+            # code «too_large» is answered 413 by app/http_errors.py
+            raise Invalid(error.message, code=error.code,
+                          details=[p.as_detail(error.code) for p in error.problems]) from None
         text = {header.key: header.text for header in table.headers}
         columns = [header.text for header in table.headers]
         records = [(number, {text[key]: value for key, value in row.items()}) for number, row in table.rows]
@@ -271,7 +287,7 @@ def _read_json(content: bytes, name: str) -> tuple[list[str], list[tuple[int, di
     if len(content) > MAX_JSON_BYTES:
         size = f"{len(content) / (1024 * 1024):.1f}".replace(".", ",")
         limit = f"{MAX_JSON_BYTES / (1024 * 1024):.1f}".replace(".", ",")
-        raise Invalid(f"El archivo «{name}» pesa {size} MB; el máximo es {limit} MB.", code="too_large", status_code=413)
+        raise Invalid(f"El archivo «{name}» pesa {size} MB; el máximo es {limit} MB.", code="too_large")
     try:
         data = json.loads(content.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as error:
@@ -662,12 +678,7 @@ def import_submissions(
     if not policy.can_use_interview_spreadsheets(user):
         raise Forbidden("Solo los equipos de terreno, analistas y administradores pueden importar entrevistas.")
     round_ = get_round(session=session, round_id=round_id)
-    if round_.state != RoundState.OPEN.value:
-        raise Conflict(
-            f"La ronda «{round_.name}» está {ROUND_STATE_ES.get(round_.state, round_.state)}: "
-            "solo se importan entrevistas en una ronda abierta.",
-            code="round_not_open",
-        )
+    lifecycle.require_open(round_, "importar entrevistas")
     institution = (defaults.institution or user.institution or "").strip()
     if not institution:
         raise Invalid(
@@ -810,6 +821,12 @@ def _interview_details(submission: Submission, record: dict[str, Any], layout: _
                 f"falta el dato «{INTERVIEW_FIELD_ES[name]}»: el formulario no lo pregunta; indíquelo al subir el "
                 f"archivo (campo «{name}») o agregue la columna «{columns[name]}»",
             )
+    # The lifecycle's own rules for the details (e.g. the date not in the future), per row.
+    for problem in lifecycle.interview_problems(details, ResponseMode.INTERVIEW.value,
+                                                today=datetime.now(timezone.utc).date()):
+        if problem["code"] != "missing":  # missing details are reported above, with their column
+            submission.problem(columns.get(problem["field"], problem["field"]), details.get(problem["field"]),
+                               problem["message"])
     submission.details = details
 
 
@@ -974,38 +991,28 @@ def _save(session: Session, user: User, round_: Any, questionnaire: scoring.Ques
 
 def _write(session: Session, user: User, round_: Any, questionnaire: scoring.Questionnaire, submission: Submission,
            source: Source) -> None:
+    """One submission as a response: the same steps, rules and audit events as an interview
+    started (and, when complete and consistent, sent) on the web."""
     now = datetime.now(timezone.utc)
-    submitted = submission.complete
-    snapshot = submission_snapshot(questionnaire, submission.answers) if submitted else None
-    response = Response(
-        cooperative_id=submission.cooperative.id, round_id=round_.id, revision=1, is_current=True,
-        mode=ResponseMode.INTERVIEW.value,
-        status=ResponseStatus.SUBMITTED.value if submitted else ResponseStatus.DRAFT.value,
-        answers=dict(submission.answers), version=1, idempotency_key=submission.key,
-        created_by_id=user.id, created_at=now, updated_at=now,
-        submitted_at=now if submitted else None, submitted_by_id=user.id if submitted else None,
-        result_snapshot=snapshot,
-        snapshot_questionnaire_version_id=round_.questionnaire_version_id if submitted else None,
-        **submission.details,
+    response, step = lifecycle.start(
+        round_=round_, questionnaire=questionnaire, cooperative_id=submission.cooperative.id,
+        mode=ResponseMode.INTERVIEW.value, answers=dict(submission.answers), details=submission.details,
+        by_id=user.id, at=now, idempotency_key=submission.key,
+        origin=f"Entrevista de terreno importada desde {SOURCE_ES[source]} (envío {submission.key}, fila {submission.row})",
     )
+    events = step.events
+    submitted = submission.complete
+    if submitted:
+        sent = lifecycle.submit(response, questionnaire, questionnaire_version_id=round_.questionnaire_version_id,
+                                by_id=user.id, at=now)
+        for name, value in sent.values.items():
+            setattr(response, name, value)
+        events = events + sent.events
     session.add(response)
     session.flush()
-    events = [ResponseEvent(
-        response_id=response.id, user_id=user.id, kind=EventKind.CREATED.value, at=now,
-        comment=f"Entrevista de terreno importada desde {SOURCE_ES[source]} (envío {submission.key}, fila {submission.row})",
-    )]
-    events += [
-        ResponseEvent(response_id=response.id, user_id=user.id, kind=EventKind.ANSWER_CHANGED.value, at=now,
-                      question_id=qid, old_value=None, new_value=value)
-        for qid, value in submission.answers.items()
-    ]
-    if submitted:
-        events.append(ResponseEvent(response_id=response.id, user_id=user.id, kind=EventKind.SUBMITTED.value, at=now,
-                                    new_value={"overall": snapshot.get("overall")}))
-    session.add_all(events)
-    session.flush()
+    record_events(session, response.id, user.id, now, events)
     submission.outcome = Outcome.CREATED
     submission.response_id = response.id
     # A draft keeps why it is one (incomplete, or answers that are not consistent).
     why = f" ({submission.message})" if not submitted and submission.message else ""
-    submission.message = f"respuesta {response.id}, " + ("enviada" if submitted else "borrador") + why
+    submission.message = f"respuesta {response.id}, " + STATUS_LABELS[response.status] + why

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,8 +24,9 @@ from app.auth.models import User
 from app.cooperatives.models import Cooperative
 from app.errors import Conflict, Forbidden
 from app.questionnaires.models import QuestionnaireVersion
-from app.responses.models import EventKind, Response, ResponseEvent, ResponseStatus
-from app.responses.service import INTERVIEW_FIELDS, submission_snapshot
+from app.responses import lifecycle
+from app.responses.models import Response, ResponseStatus
+from app.responses.service import record_events, retire_revision, submission_snapshot
 from app.rounds.models import DiagnosisRound
 from app.rounds.service import get_round, questionnaire_of_version
 
@@ -142,35 +143,15 @@ def adopt(*, session: Session, user: User | None, round_id: int) -> RescorePlan:
     user_id = user.id if user is not None else None
     try:
         for item in result.rescored:
-            old = session.get(Response, item.response_id)
+            old = session.get_one(Response, item.response_id)
+            new, step = lifecycle.rescore(old, item.new_snapshot, old_method=item.old_method,
+                                          old_lights=item.old_lights, new_lights=item.new_lights, by_id=user_id, at=now)
             # The old revision stops being current only if nobody changed it meanwhile.
-            outcome = session.execute(
-                update(Response)
-                .where(Response.id == old.id, Response.version == old.version, Response.is_current.is_(True))
-                .values(is_current=False)
-                .execution_options(synchronize_session=False)
-            )
-            if outcome.rowcount != 1:
+            if not retire_revision(session, old, old.version):
                 raise _changed_meanwhile()
-            new = Response(
-                cooperative_id=old.cooperative_id, round_id=old.round_id, revision=old.revision + 1,
-                is_current=True, previous_revision_id=old.id, mode=old.mode, status=old.status,
-                answers=dict(old.answers or {}), version=1, created_by_id=user_id, created_at=now, updated_at=now,
-                submitted_at=old.submitted_at, submitted_by_id=old.submitted_by_id,
-                validated_at=old.validated_at, validated_by_id=old.validated_by_id,
-                result_snapshot=item.new_snapshot,
-                snapshot_questionnaire_version_id=old.snapshot_questionnaire_version_id,
-                **{name: getattr(old, name) for name in INTERVIEW_FIELDS},
-            )
             session.add(new)
             session.flush()
-            session.add(ResponseEvent(
-                response_id=new.id, user_id=user_id, kind=EventKind.RESCORED.value, at=now,
-                old_value={"method": item.old_method, "lights": item.old_lights},
-                new_value={"method": result.method, "lights": item.new_lights},
-                comment=f"Resultado recalculado con el método {result.method} (la revisión {old.revision}, "
-                        f"respuesta {old.id}, conserva el del método {item.old_method})",
-            ))
+            record_events(session, new.id, user_id, now, step.events)
             item.new_response_id = new.id
         session.commit()
     except IntegrityError:

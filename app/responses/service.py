@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from functools import cache
 from typing import Any
 
@@ -31,29 +31,32 @@ from app.cooperatives.models import Cooperative
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.pagination import PageParams, paginate
 from app.questionnaires.models import QuestionnaireVersion
-from app.responses.models import EventKind, Response, ResponseEvent, ResponseMode, ResponseStatus
-from app.rounds.models import DiagnosisRound, RoundState
+from app.responses import lifecycle
+from app.responses.lifecycle import (  # noqa: F401 - re-exported: the importers and pages use them from here
+    INTERVIEW_FIELD_ES,
+    INTERVIEW_FIELDS,
+    ROUND_STATE_ES,
+    consistency_details,
+    consistency_errors,
+    snapshot_of,
+    submission_snapshot,
+)
+from app.responses.models import (
+    MODE_LABELS,
+    STATUS_LABELS,
+    EventKind,
+    Response,
+    ResponseEvent,
+    ResponseMode,
+    ResponseStatus,
+)
+from app.rounds.models import DiagnosisRound
 from app.rounds.service import get_round_questionnaire
 from app.settings import Settings
 
-STATUS_ES = {
-    ResponseStatus.DRAFT.value: "borrador",
-    ResponseStatus.SUBMITTED.value: "enviada",
-    ResponseStatus.RETURNED.value: "devuelta para corrección",
-    ResponseStatus.VALIDATED.value: "validada",
-}
-ROUND_STATE_ES = {RoundState.PLANNED.value: "planificada", RoundState.OPEN.value: "abierta", RoundState.CLOSED.value: "cerrada"}
-
-MODE_ES = {ResponseMode.SELF.value: "autodiagnóstico", ResponseMode.INTERVIEW.value: "entrevista de terreno"}
+STATUS_ES = STATUS_LABELS  # the names the pages and exports have used
+MODE_ES = MODE_LABELS
 EDITABLE = (ResponseStatus.DRAFT.value, ResponseStatus.RETURNED.value)
-INTERVIEW_FIELDS = ("interviewer_name", "institution", "interview_date", "interview_place", "interviewee_role")
-INTERVIEW_FIELD_ES = {
-    "interviewer_name": "nombre de quien entrevistó",
-    "institution": "institución",
-    "interview_date": "fecha de la entrevista",
-    "interview_place": "lugar de la entrevista",
-    "interviewee_role": "cargo de la persona entrevistada",
-}
 MAX_IDEMPOTENCY_KEY = 100
 
 
@@ -69,42 +72,6 @@ def round_questionnaire(*, session: Session, round: DiagnosisRound) -> scoring.Q
 
 
 # --------------------------------------------------------------------------- serialisation
-
-
-def snapshot_of(result: scoring.DiagnosisResult, warnings: Sequence[scoring.Check] = ()) -> dict[str, Any]:
-    """The stored result: the scoring output (with its ``method``) plus, for the pages and the
-    report, whether the cap rule turned an overall or dimension green into yellow (so it can be
-    explained) and the consistency warnings the answers raised (flagged to the analyst)."""
-    snapshot = result.to_dict()
-    snapshot["overall"]["capped"] = result.overall.capped
-    for data, dimension in zip(snapshot["dimensions"], result.dimensions, strict=True):
-        data["capped"] = dimension.capped
-    snapshot["consistency_warnings"] = [
-        {"id": check.id, "message": check.message, "questions": list(check.questions)} for check in warnings
-    ]
-    return snapshot
-
-
-def consistency_errors(questionnaire: scoring.Questionnaire, answers: dict[str, Any]) -> list[scoring.Check]:
-    """The consistency checks of severity error that ``answers`` break: a submission with one
-    is refused (a draft may be inconsistent while it is being filled)."""
-    return [check for check in scoring.failed_checks(questionnaire, answers) if check.severity == "error"]
-
-
-def consistency_details(checks: Sequence[scoring.Check]) -> list[dict[str, Any]]:
-    """Error details naming each broken check (``checks.<id>``) and the questions it reads."""
-    return [
-        {"field": f"checks.{check.id}", "code": "inconsistent", "message": check.message,
-         "questions": list(check.questions)}
-        for check in checks
-    ]
-
-
-def submission_snapshot(questionnaire: scoring.Questionnaire, answers: dict[str, Any]) -> dict[str, Any]:
-    """The result snapshot of answers being submitted (valid, complete and consistent), with the
-    warnings of the questionnaire's checks. Every write path that submits scores through here."""
-    warnings = [check for check in scoring.failed_checks(questionnaire, answers) if check.severity == "warning"]
-    return snapshot_of(scoring.score(questionnaire, answers), warnings)
 
 
 def result_summary(snapshot: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -357,29 +324,32 @@ def _valid_subset(questionnaire: scoring.Questionnaire, answers: dict[str, Any])
 # --------------------------------------------------------------------------- helpers for writes
 
 
+def record_events(session: Session, response_id: int, user_id: int | None, at: datetime,
+                  events: Sequence[dict[str, Any]]) -> None:
+    """Write the audit events of a lifecycle step (``lifecycle.Step.events``) for one response,
+    in one INSERT statement: every writer (API, pages, importers, demo) records them this way."""
+    if events:
+        session.execute(_EVENT_INSERT, [{"response_id": response_id, "user_id": user_id, "at": at, **item}
+                                        for item in events])
+
+
 def _event(session: Session, response: Response, user: User, kind: EventKind, **fields: Any) -> None:
-    session.add(ResponseEvent(response_id=response.id, user_id=user.id, kind=kind.value, at=_now(), **fields))
+    record_events(session, response.id, user.id, _now(), [lifecycle.event(kind, **fields)])
 
 
 def _answer_events(session: Session, response: Response, user: User, changes: list[tuple[str, Any, Any]]) -> None:
-    """One ``answer_changed`` event per changed answer, in one INSERT statement (a plain
-    insert: nothing needs the new rows as objects, and the unit of work is not free)."""
-    now = _now()
-    session.execute(
-        _EVENT_INSERT,
-        [
-            {"response_id": response.id, "user_id": user.id, "kind": EventKind.ANSWER_CHANGED.value, "at": now,
-             "question_id": qid, "old_value": old, "new_value": new}
-            for qid, old, new in changes
-        ],
-    )
+    """One ``answer_changed`` event per changed answer."""
+    record_events(session, response.id, user.id, _now(), [
+        lifecycle.event(EventKind.ANSWER_CHANGED, question_id=qid, old_value=old, new_value=new)
+        for qid, old, new in changes
+    ])
 
 
 _EVENT_INSERT = insert(ResponseEvent.__table__)
 
 
 def _conflict_with_state(message: str, response: Response, code: str = "conflict") -> Conflict:
-    return Conflict(message, code=code, extra={"current": response_dict(response)}, headers={"ETag": etag(response)})
+    return Conflict(message, code=code, extra={"current": response_dict(response)}, current_version=response.version)
 
 
 def _stale(response: Response) -> Conflict:
@@ -408,14 +378,9 @@ def _check_version(response: Response, version: int | None) -> int:
 
 
 def _check_status(response: Response, allowed: tuple[str, ...], action: str) -> None:
-    if response.status not in allowed:
-        wanted = " o ".join(f"«{STATUS_ES[s]}»" for s in allowed)
-        raise _conflict_with_state(
-            f"No se puede {action}: la respuesta está «{STATUS_ES.get(response.status, response.status)}» "
-            f"y debe estar {wanted}.",
-            response,
-            code="wrong_status",
-        )
+    problem = lifecycle.status_problem(response, allowed, action)
+    if problem is not None:
+        raise _conflict_with_state(problem, response, code="wrong_status")
 
 
 @cache
@@ -477,39 +442,6 @@ def _reviewable(session: Session, user: User, settings: Settings, response_id: i
     return response
 
 
-def _answer_errors(questionnaire: scoring.Questionnaire, answers: dict[str, Any]) -> list[dict[str, Any]]:
-    details = []
-    for qid, value in answers.items():
-        problem = scoring.validate_answer(questionnaire, qid, value)
-        if problem is not None:
-            details.append({"field": f"answers.{qid}", "code": problem.code, "message": problem.message})
-    return details
-
-
-def _invalid_answers(details: list[dict[str, Any]]) -> Invalid:
-    count = len(details)
-    noun = "respuesta no válida" if count == 1 else "respuestas no válidas"
-    return Invalid(f"Hay {count} {noun}; no se guardó ningún cambio.", code="invalid_answers", details=details)
-
-
-def _interview_problems(values: dict[str, Any], mode: str) -> list[dict[str, Any]]:
-    if mode == ResponseMode.INTERVIEW.value:
-        return [
-            {"field": name, "code": "missing", "message": f"falta el dato «{INTERVIEW_FIELD_ES[name]}» de la entrevista"}
-            for name in INTERVIEW_FIELDS
-            if values.get(name) in (None, "")
-        ]
-    return [
-        {"field": name, "code": "not_allowed", "message": "solo se registra en entrevistas de terreno (modo interview)"}
-        for name in INTERVIEW_FIELDS
-        if values.get(name) not in (None, "")
-    ]
-
-
-def _json_value(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date) else value
-
-
 # --------------------------------------------------------------------------- create
 
 
@@ -551,47 +483,18 @@ def create_response(
     if not policy.can_create_response(user, cooperative, mode, settings):
         kind = "autodiagnósticos" if mode == ResponseMode.SELF.value else "entrevistas"
         raise Forbidden(f"No tiene permiso para iniciar {kind} de esta cooperativa.")
-    if round_.state != RoundState.OPEN.value:
-        raise Conflict(
-            f"La ronda «{round_.name}» está {ROUND_STATE_ES.get(round_.state, round_.state)}: "
-            "solo se pueden iniciar respuestas en una ronda abierta.",
-            code="round_not_open",
-        )
-
-    problems = _interview_problems(data, mode)
-    if problems:
-        raise Invalid("Faltan o sobran datos de la entrevista.", details=problems)
-    answers = data.get("answers") or {}
-    if answers:
-        questionnaire = round_questionnaire(session=session, round=round_)
-        errors = _answer_errors(questionnaire, answers)
-        if errors:
-            raise _invalid_answers(errors)
-    answers = {qid: value for qid, value in answers.items() if value is not None}
-
     existing = _existing_for(session, cooperative.id, round_.id)
-    if existing is not None:
-        if existing.idempotency_key == key:  # the original request committed meanwhile
-            return existing, False
-        raise _already_exists(existing, cooperative, round_)
-
+    if existing is not None and existing.idempotency_key == key:  # the original request committed meanwhile
+        return existing, False
     now = _now()
-    response = Response(
-        cooperative_id=cooperative.id,
-        round_id=round_.id,
-        revision=1,
-        is_current=True,
-        mode=mode,
-        status=ResponseStatus.DRAFT.value,
-        answers=answers,
-        version=1,
-        idempotency_key=key,
-        idempotency_fingerprint=request_fingerprint(data),
-        created_by_id=user.id,
-        created_at=now,
-        updated_at=now,
-        **{name: data.get(name) for name in INTERVIEW_FIELDS},
+    response, step = lifecycle.start(
+        round_=round_, questionnaire=round_questionnaire(session=session, round=round_), cooperative_id=cooperative.id,
+        mode=mode, answers=data.get("answers"), details={name: data.get(name) for name in INTERVIEW_FIELDS},
+        by_id=user.id, at=now, origin=MODE_ES.get(mode, mode).capitalize(), idempotency_key=key,
+        fingerprint=request_fingerprint(data),
     )
+    if existing is not None:
+        raise _already_exists(existing, cooperative, round_)
     session.add(response)
     try:
         session.flush()
@@ -607,9 +510,7 @@ def create_response(
             raise _already_exists(existing, session.get(Cooperative, data["cooperative_id"]),
                                   session.get(DiagnosisRound, data["round_id"])) from None
         raise
-    _event(session, response, user, EventKind.CREATED, comment=MODE_ES.get(mode, mode).capitalize())
-    for qid, value in answers.items():
-        _event(session, response, user, EventKind.ANSWER_CHANGED, question_id=qid, old_value=None, new_value=value)
+    record_events(session, response.id, user.id, now, step.events)
     return _finish(session, response), True
 
 
@@ -650,7 +551,7 @@ def request_fingerprint(data: dict[str, Any]) -> str:
     content = {
         "cooperative_id": data.get("cooperative_id"), "round_id": data.get("round_id"), "mode": data.get("mode"),
         "answers": {qid: value for qid, value in (data.get("answers") or {}).items() if value is not None},
-        **{name: _json_value(data.get(name)) for name in INTERVIEW_FIELDS},
+        **{name: lifecycle.json_value(data.get(name)) for name in INTERVIEW_FIELDS},
     }
     return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
@@ -684,26 +585,12 @@ def update_answers(
     """Autosave: apply a subset of answers (null removes one). All or nothing."""
     response, round_ = _editable(session, user, settings, response_id, "modificar las respuestas")
     version = _check_version(response, version)
-    questionnaire = round_questionnaire(session=session, round=round_)
-    errors = _answer_errors(questionnaire, answers)
-    if errors:
-        raise _invalid_answers(errors)
-
-    current = dict(response.answers or {})
-    changes: list[tuple[str, Any, Any]] = []
-    for qid, value in answers.items():
-        old = current.get(qid)
-        if old == value and type(old) is type(value):
-            continue
-        changes.append((qid, old, value))
-        if value is None:
-            current.pop(qid, None)
-        else:
-            current[qid] = value
-    if not changes:
+    now = _now()
+    step = lifecycle.change_answers(response, round_questionnaire(session=session, round=round_), answers, at=now)
+    if not step.events:
         return response  # nothing changed: same version, no event
-    _compare_and_set(session, response, version, answers=current)
-    _answer_events(session, response, user, changes)
+    _compare_and_set(session, response, version, **step.values)
+    record_events(session, response.id, user.id, now, step.events)
     return _finish(session, response)
 
 
@@ -713,63 +600,23 @@ def update_details(
     """Change interview details (only the fields sent)."""
     response, _ = _editable(session, user, settings, response_id, "modificar los datos de la entrevista")
     version = _check_version(response, version)
-    merged = {name: getattr(response, name) for name in INTERVIEW_FIELDS}
-    merged.update(changes)
-    problems = _interview_problems(merged, response.mode)
-    if problems:
-        relevant = [p for p in problems if p["field"] in changes] or problems
-        raise Invalid("Los datos de la entrevista no son válidos; no se guardó ningún cambio.", details=relevant)
-    old = {name: _json_value(getattr(response, name)) for name in changes if getattr(response, name) != changes[name]}
-    if not old:
+    now = _now()
+    step = lifecycle.change_details(response, changes, at=now)
+    if not step.events:
         return response
-    new = {name: _json_value(changes[name]) for name in old}
-    _compare_and_set(session, response, version, **{name: changes[name] for name in old})
-    _event(session, response, user, EventKind.DETAILS_CHANGED, old_value=old, new_value=new)
+    _compare_and_set(session, response, version, **step.values)
+    record_events(session, response.id, user.id, now, step.events)
     return _finish(session, response)
-
-
-# --------------------------------------------------------------------------- lifecycle
 
 
 def submit(*, session: Session, user: User, settings: Settings, response_id: int, version: int | None) -> Response:
     response, round_ = _editable(session, user, settings, response_id, "enviar la respuesta")
     version = _check_version(response, version)
-    questionnaire = round_questionnaire(session=session, round=round_)
-    answers = dict(response.answers or {})
-    errors = [
-        {"field": f"answers.{e.question}" if e.question else "answers", "code": e.code, "message": e.message}
-        for e in scoring.validate_answers(questionnaire, answers)
-    ]
-    if errors:
-        raise _invalid_answers(errors)
-    missing = scoring.missing_required(questionnaire, answers)
-    if missing:
-        count = len(missing)
-        noun = "pregunta obligatoria sin responder" if count == 1 else "preguntas obligatorias sin responder"
-        raise Invalid(
-            f"No se puede enviar: hay {count} {noun}.",
-            code="missing_required",
-            details=[{"field": f"answers.{qid}", "code": "required", "message": "pregunta obligatoria sin responder"}
-                     for qid in missing],
-            extra={"missing": missing},
-        )
-    inconsistent = consistency_errors(questionnaire, answers)
-    if inconsistent:
-        raise Invalid(
-            "No se puede enviar: hay respuestas que no son coherentes entre sí. "
-            + " ".join(check.message for check in inconsistent),
-            code="inconsistent_answers",
-            details=consistency_details(inconsistent),
-        )
-    snapshot = submission_snapshot(questionnaire, answers)
     now = _now()
-    _compare_and_set(
-        session, response, version,
-        status=ResponseStatus.SUBMITTED.value, result_snapshot=snapshot,
-        snapshot_questionnaire_version_id=round_.questionnaire_version_id,
-        submitted_at=now, submitted_by_id=user.id, updated_at=now,
-    )
-    _event(session, response, user, EventKind.SUBMITTED, new_value={"overall": snapshot.get("overall")})
+    step = lifecycle.submit(response, round_questionnaire(session=session, round=round_),
+                            questionnaire_version_id=round_.questionnaire_version_id, by_id=user.id, at=now)
+    _compare_and_set(session, response, version, **step.values)
+    record_events(session, response.id, user.id, now, step.events)
     return _finish(session, response)
 
 
@@ -779,8 +626,10 @@ def return_for_correction(
     response = _reviewable(session, user, settings, response_id)
     _check_status(response, (ResponseStatus.SUBMITTED.value,), "devolver la respuesta")
     version = _check_version(response, version)
-    _compare_and_set(session, response, version, status=ResponseStatus.RETURNED.value, return_comment=comment)
-    _event(session, response, user, EventKind.RETURNED, comment=comment)
+    now = _now()
+    step = lifecycle.return_for_correction(response, comment=comment, at=now)
+    _compare_and_set(session, response, version, **step.values)
+    record_events(session, response.id, user.id, now, step.events)
     return _finish(session, response)
 
 
@@ -789,12 +638,22 @@ def validate(*, session: Session, user: User, settings: Settings, response_id: i
     _check_status(response, (ResponseStatus.SUBMITTED.value,), "validar la respuesta")
     version = _check_version(response, version)
     now = _now()
-    _compare_and_set(
-        session, response, version,
-        status=ResponseStatus.VALIDATED.value, validated_at=now, validated_by_id=user.id, updated_at=now,
-    )
-    _event(session, response, user, EventKind.VALIDATED)
+    step = lifecycle.validate(response, by_id=user.id, at=now)
+    _compare_and_set(session, response, version, **step.values)
+    record_events(session, response.id, user.id, now, step.events)
     return _finish(session, response)
+
+
+def retire_revision(session: Session, old: Response, version: int) -> bool:
+    """Revision n stops being current, only if nobody changed it meanwhile (its version stays:
+    the revision itself is untouched). False when it was changed or retired already."""
+    outcome = session.execute(
+        update(Response)
+        .where(Response.id == old.id, Response.version == version, Response.is_current.is_(True))
+        .values(is_current=False)
+        .execution_options(synchronize_session=False)
+    )
+    return outcome.rowcount == 1
 
 
 def reopen(
@@ -807,33 +666,12 @@ def reopen(
     if not old.is_current:
         raise _conflict_with_state("Esta revisión ya fue reabierta; trabaje sobre la revisión vigente.", old,
                                    code="not_current")
-    # Only the is_current flag of the old revision changes; its version stays (it is untouched).
-    outcome = session.execute(
-        update(Response)
-        .where(Response.id == old.id, Response.version == version, Response.is_current.is_(True))
-        .values(is_current=False)
-        .execution_options(synchronize_session=False)
-    )
-    if outcome.rowcount != 1:
+    now = _now()
+    new, step = lifecycle.reopen(old, by_id=user.id, at=now, comment=comment)
+    if not retire_revision(session, old, version):
         session.rollback()
         session.refresh(old)
         raise _stale(old)
-    now = _now()
-    new = Response(
-        cooperative_id=old.cooperative_id,
-        round_id=old.round_id,
-        revision=old.revision + 1,
-        is_current=True,
-        previous_revision_id=old.id,
-        mode=old.mode,
-        status=ResponseStatus.DRAFT.value,
-        answers=dict(old.answers or {}),
-        version=1,
-        created_by_id=user.id,
-        created_at=now,
-        updated_at=now,
-        **{name: getattr(old, name) for name in INTERVIEW_FIELDS},
-    )
     session.add(new)
     try:
         session.flush()
@@ -841,8 +679,7 @@ def reopen(
         session.rollback()
         session.refresh(old)
         raise _stale(old) from None
-    text = f"Reabre la revisión {old.revision} (respuesta {old.id})"
-    _event(session, new, user, EventKind.REOPENED, comment=f"{text}: {comment}" if comment else text)
+    record_events(session, new.id, user.id, now, step.events)
     session.commit()
     session.refresh(new)
     return new

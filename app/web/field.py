@@ -16,7 +16,8 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import HTMLResponse, Response as WebResponse
+from fastapi.responses import HTMLResponse
+from fastapi.responses import Response as WebResponse
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,13 +26,15 @@ from starlette.datastructures import FormData
 from app.auth import policy
 from app.auth.models import User
 from app.cooperatives import service as cooperatives
-from app.cooperatives.models import Cooperative, LegalType
-from app.cooperatives.schemas import LEGAL_TYPE_LABELS, CooperativeCreate, format_rut
+from app.cooperatives.models import LEGAL_TYPE_LABELS, Cooperative, LegalType
+from app.cooperatives.schemas import CooperativeCreate, format_rut
 from app.cooperatives.sectors import SECTORS
 from app.errors import ApiError, Conflict, Forbidden, Invalid, NotFound, validation_details
+from app.http_errors import status_of
 from app.pagination import PageParams, paginate
+from app.responses import lifecycle
 from app.responses import service as responses
-from app.responses.models import Response, ResponseMode, ResponseStatus
+from app.responses.models import MODE_LABELS, STATUS_LABELS, Response, ResponseMode, ResponseStatus
 from app.rounds.models import DiagnosisRound, RoundState
 from app.settings import REGIONS
 from app.web import field_entry
@@ -45,14 +48,9 @@ router = APIRouter(include_in_schema=False)
 
 PER_PAGE = 50
 
-#: The state of a cooperative in a round, as the field team reads it.
-STATE_LABELS = {
-    None: "sin iniciar",
-    ResponseStatus.DRAFT.value: "borrador",
-    ResponseStatus.SUBMITTED.value: "enviada",
-    ResponseStatus.RETURNED.value: "devuelta",
-    ResponseStatus.VALIDATED.value: "validada",
-}
+#: The state of a cooperative in a round, as the field team reads it: its response's status, or
+#: none yet.
+STATE_LABELS = {None: "sin iniciar", **STATUS_LABELS}
 
 INTERVIEW_LABELS = {
     "interviewer_name": "Nombre de quien entrevista",
@@ -177,7 +175,7 @@ def field_home(
             states.append({
                 "round": round_, "response": response, "status": status or "none",
                 "label": STATE_LABELS.get(status, status),
-                "mode": responses.MODE_ES.get(response.mode) if response is not None else None,
+                "mode": MODE_LABELS.get(response.mode) if response is not None else None,
                 "action": action,
             })
         items.append({
@@ -243,11 +241,11 @@ def _parse_interview(form: FormData) -> tuple[dict[str, Any], dict[str, Any], di
             errors["interview_date"] = "Escriba una fecha válida (AAAA-MM-DD)."
             del data["interview_date"]
         else:
-            if when > date.today():
-                errors["interview_date"] = "La fecha de la entrevista no puede ser futura."
-            elif when.year < 2000:
-                errors["interview_date"] = "Revise el año de la fecha de la entrevista."
             data["interview_date"] = when
+            # The date's rules are the response lifecycle's (the API and the importers apply them too).
+            for problem in lifecycle.interview_problems(data, ResponseMode.INTERVIEW.value, today=date.today()):
+                if problem["field"] == "interview_date":
+                    errors["interview_date"] = problem["message"][:1].upper() + problem["message"][1:] + "."
     return data, typed_values, errors
 
 
@@ -392,7 +390,8 @@ def _review_context(session: Session, response: Response, cooperative: Cooperati
         "dimensions": questionnaire.dimensions, **field_entry.review(questionnaire, answers),
         "blocking": [c for c in consistency if c["severity"] == "error"],
         "warnings": [c for c in consistency if c["severity"] == "warning"],
-        "link": _question_link(response, questionnaire), **extra,
+        "link": _question_link(response, questionnaire),
+        "status_label": STATUS_LABELS.get(response.status, response.status), **extra,
     }
 
 
@@ -410,7 +409,7 @@ def submit_interview(response_id: int, post: FormPost = Depends(field_post)) -> 
             context["notice"] = ("No se puede enviar: hay respuestas que no son coherentes entre sí. Corríjalas "
                                  "(vea la lista «Respuestas incoherentes») y vuelva a enviar.")
         return render(post.request, "field/review.html", context,
-                      status_code=409 if isinstance(error, Conflict) else 422)
+                      status_code=status_of(error))
     return redirect(f"/terreno/entrevistas/{response.id}/resultado", flash="Entrevista enviada. Este es su resultado.")
 
 
