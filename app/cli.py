@@ -11,10 +11,14 @@ import json
 import multiprocessing
 import os
 import sys
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, NoReturn, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import orjson
+
+if TYPE_CHECKING:  # imported lazily at run time: the scoring commands start without the web app
+    from app.errors import ApiError
 
 EXIT_OK, EXIT_INVALID_ANSWERS, EXIT_USAGE = 0, 1, 2
 
@@ -28,7 +32,9 @@ _ARGPARSE_MESSAGES = {
 
 
 class _Formatter(argparse.HelpFormatter):
-    def add_usage(self, usage, actions, groups, prefix=None):  # noqa: ANN001 - argparse's signature
+    def add_usage(
+        self, usage: str | None, actions: Iterable[argparse.Action], groups: Iterable[Any], prefix: str | None = None
+    ) -> None:
         return super().add_usage(usage, actions, groups, "uso: " if prefix is None else prefix)
 
 
@@ -454,7 +460,7 @@ def _database_failure(error: Exception) -> NoReturn:
     )
 
 
-def _api_error_exit(error) -> NoReturn:  # noqa: ANN001 - app.errors.ApiError, imported lazily
+def _api_error_exit(error: ApiError) -> NoReturn:
     lines = [error.message] + [f"  - {d.get('field')}: {d.get('message')}" for d in error.details]
     _fail("\n".join(lines), EXIT_USAGE)
 
@@ -464,7 +470,7 @@ def command_users(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from app.auth import service
-    from app.auth.models import User
+    from app.auth.models import ROLE_LABELS, User
     from app.db import session_scope
     from app.errors import ApiError
     from app.settings import get_settings
@@ -483,7 +489,7 @@ def command_users(args: argparse.Namespace) -> int:
                     institution=args.institution, cooperative_ids=cooperative_ids, macrozones=args.macrozone,
                     settings=settings, strict=True,
                 )
-                print(f"Usuario creado: {user.email} ({service.ROLE_NAMES_ES[user.role]}), id {user.id}.",
+                print(f"Usuario creado: {user.email} ({ROLE_LABELS[user.role]}), id {user.id}.",
                       file=sys.stderr)
                 return EXIT_OK
             user = session.scalar(select(User).where(User.email == service.normalise_email(args.email)))
@@ -513,6 +519,7 @@ def command_serve(args: argparse.Namespace) -> int:
 
 
 def command_demo(args: argparse.Namespace) -> int:
+    from app.auth.models import ROLE_LABELS
     from app.db import session_scope
     from app.demo import load_demo
     from app.settings import get_settings
@@ -527,9 +534,8 @@ def command_demo(args: argparse.Namespace) -> int:
     else:
         print("Los datos de demostración ya estaban cargados; no se cambió nada.")
     print("Cuentas de demostración (correo / contraseña):")
-    roles = {"admin": "administración", "analyst": "analista ODEPA", "field": "equipo de terreno", "manager": "gerente de cooperativa"}
     for account in outcome["accounts"]:
-        print(f"  {roles[account.role]:<24} {account.email:<28} {account.password}")
+        print(f"  {ROLE_LABELS[account.role]:<24} {account.email:<28} {account.password}")
     return EXIT_OK
 
 
@@ -619,8 +625,8 @@ def build_parser() -> SpanishArgumentParser:
     demo = commands.add_parser("demo", help="carga datos de demostración (cooperativas, rondas, respuestas, una cuenta por rol)")
     demo.set_defaults(handler=command_demo)
 
-    from app.responses.cli import add_parsers as add_rescore_parsers
     from app.reports.cli import add_parsers as add_report_parsers
+    from app.responses.cli import add_parsers as add_rescore_parsers
 
     add_report_parsers(commands)
     add_rescore_parsers(commands)

@@ -20,16 +20,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.api import api_router
-from app.web import admin as web_admin
-from app.web import analyst as web_analyst
-from app.web import field as web_field
-from app.web import imports as web_imports
-from app.web import manager as web_manager
-from app.web.views import router as web_router
-from app.reports.views import web_router as reports_web_router
 from app.db import make_engine, make_sessionmaker
-from app.errors import install_error_handlers
 from app.headers import SecurityHeaders
+from app.http_errors import install_error_handlers
 from app.limits import BodySizeLimit
 from app.questionnaires.service import (
     DirectoryContents,
@@ -40,7 +33,14 @@ from app.questionnaires.service import (
     load_directory,
     register_loaded_questionnaires,
 )
+from app.reports.views import web_router as reports_web_router
 from app.settings import Settings, get_settings
+from app.web import admin as web_admin
+from app.web import analyst as web_analyst
+from app.web import field as web_field
+from app.web import imports as web_imports
+from app.web import manager as web_manager
+from app.web.views import router as web_router
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class QuestionnaireSummary:
     questions: int
 
     @classmethod
-    def of(cls, item: LoadedQuestionnaire) -> "QuestionnaireSummary":
+    def of(cls, item: LoadedQuestionnaire) -> QuestionnaireSummary:
         questionnaire = item.questionnaire
         subcategories = [s for d in questionnaire.dimensions for s in d.subcategories]
         return cls(

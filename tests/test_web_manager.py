@@ -496,7 +496,7 @@ def test_returned_with_comment_then_validated(api_env):
 
     login(env, user)
     home = page(env, "/mis-cooperativas").text
-    assert "devuelta con comentario" in home and "Revise la asistencia: el acta dice 45 %." in home
+    assert "devuelta para corrección" in home and "Revise la asistencia: el acta dice 45 %." in home
     assert "Continuar el autodiagnóstico" in home
     results = page(env, f"/diagnosticos/{rid}/resultados").text
     assert "devolvió el diagnóstico con este comentario" in results and "Resultado preliminar" in results

@@ -22,6 +22,16 @@ class Role(StrEnum):
     MANAGER = "manager"  # cooperative manager: only their cooperatives
 
 
+#: A role as people read it, defined here once; written as inside a sentence («con el rol
+#: «analista»»), capitalised where it starts a cell or an option.
+ROLE_LABELS: dict[str, str] = {
+    Role.ADMIN.value: "administrador/a",
+    Role.ANALYST.value: "analista",
+    Role.FIELD.value: "equipo de terreno",
+    Role.MANAGER.value: "gerente de cooperativa",
+}
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -37,10 +47,10 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    cooperative_links: Mapped[list["UserCooperative"]] = relationship(
+    cooperative_links: Mapped[list[UserCooperative]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
-    macrozone_links: Mapped[list["UserMacrozone"]] = relationship(
+    macrozone_links: Mapped[list[UserMacrozone]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
 

@@ -34,7 +34,7 @@ class UserOut(BaseModel):
     last_login_at: datetime | None
 
     @classmethod
-    def of(cls, user: User) -> "UserOut":
+    def of(cls, user: User) -> UserOut:
         return cls(
             id=user.id, email=user.email, full_name=user.full_name, role=user.role,
             institution=user.institution, is_active=user.is_active, has_password=bool(user.password_hash),
@@ -104,7 +104,7 @@ class InvitationOut(BaseModel):
     user_id: int | None
 
     @classmethod
-    def of(cls, invitation: Invitation) -> "InvitationOut":
+    def of(cls, invitation: Invitation) -> InvitationOut:
         return cls(
             id=invitation.id, email=invitation.email, full_name=invitation.full_name, role=invitation.role,
             institution=invitation.institution, cooperative_ids=list(invitation.cooperative_ids or []),
@@ -153,7 +153,7 @@ class TokenOut(BaseModel):
     revoked_at: datetime | None
 
     @classmethod
-    def of(cls, token: ApiToken) -> "TokenOut":
+    def of(cls, token: ApiToken) -> TokenOut:
         return cls(id=token.id, name=token.name, created_at=token.created_at,
                    last_used_at=token.last_used_at, revoked_at=token.revoked_at)
 

@@ -9,30 +9,24 @@ see is answered with 404, one they may see but not act on with 403.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import cache
-from typing import Iterable, NoReturn
+from typing import NoReturn
 
 from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from app.auth import policy, throttle
-from app.auth.models import ApiToken, Invitation, Role, User, UserCooperative, UserMacrozone, WebSession
+from app.auth.models import ROLE_LABELS, ApiToken, Invitation, Role, User, UserCooperative, UserMacrozone, WebSession
 from app.auth.security import hash_password, hash_token, new_token, password_needs_rehash, verify_password
 from app.cooperatives.models import Cooperative
-from app.errors import ApiError, Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
+from app.errors import Conflict, Forbidden, Gone, Invalid, NotAuthenticated, NotFound
 from app.settings import Settings, get_settings
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
-
-ROLE_NAMES_ES = {
-    Role.ADMIN.value: "administrador",
-    Role.ANALYST.value: "analista",
-    Role.FIELD.value: "equipo de terreno",
-    Role.MANAGER.value: "gerente de cooperativa",
-}
 
 LOGIN_FAILED_MESSAGE = "El correo o la contraseña no son correctos."
 
@@ -45,11 +39,6 @@ def _dummy_hash() -> str:
     """A valid argon2 hash, verified when the email is unknown so that the answer takes as
     long as for a wrong password (the response does not reveal which emails exist)."""
     return hash_password("coopdiag-usuario-inexistente")
-
-
-class Gone(ApiError):
-    status_code = 410
-    code = "gone"
 
 
 def _now() -> datetime:
@@ -437,7 +426,7 @@ def create_invitation(
 ) -> NewInvitation:
     check_role(role)
     if not policy.can_invite(user, role):
-        raise Forbidden(f"No tiene permiso para invitar a usuarios con el rol «{ROLE_NAMES_ES[role]}».")
+        raise Forbidden(f"No tiene permiso para invitar a usuarios con el rol «{ROLE_LABELS[role]}».")
     email = check_email(email)
     full_name = check_full_name(full_name)
     institution = _clean_institution(institution)

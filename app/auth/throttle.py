@@ -15,7 +15,7 @@ from sqlalchemy import Index, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.db import Base, UTCDateTime
-from app.errors import ApiError
+from app.errors import TooManyAttempts
 
 
 class LoginFailure(Base):
@@ -37,11 +37,6 @@ class Limits:
 
 
 LIMITS = Limits()
-
-
-class TooManyAttempts(ApiError):
-    status_code = 429
-    code = "too_many_attempts"
 
 
 def keys_for(email: str, client_ip: str | None) -> list[tuple[str, int]]:
@@ -68,7 +63,7 @@ def check(*, session: Session, email: str, client_ip: str | None, now: datetime)
             raise TooManyAttempts(
                 "Demasiados intentos fallidos de inicio de sesión. Por seguridad, espere "
                 f"{minutes} {'minuto' if minutes == 1 else 'minutos'} antes de volver a intentarlo.",
-                headers={"Retry-After": str(wait)},
+                retry_after=wait,
             )
     return account_failures
 

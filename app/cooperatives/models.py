@@ -26,6 +26,23 @@ class CooperativeState(StrEnum):
     EN_FORMACION = "en_formacion"
 
 
+# The names people read, defined here once (API ``*_label`` fields, pages, PDF, exports, the
+# registry importer's vocabulary). Names that stand alone, hence capitalised.
+LEGAL_TYPE_LABELS: dict[str, str] = {
+    LegalType.AGRICOLA.value: "Cooperativa agrícola",
+    LegalType.CAMPESINA.value: "Cooperativa campesina",
+    LegalType.SERVICIOS.value: "Cooperativa de servicios",
+    LegalType.FORESTAL.value: "Cooperativa forestal",
+    LegalType.PRECOOPERATIVO.value: "Grupo pre-cooperativo",
+    LegalType.OTRA.value: "Otra",
+}
+COOPERATIVE_STATE_LABELS: dict[str, str] = {
+    CooperativeState.ACTIVA.value: "Activa",
+    CooperativeState.INACTIVA.value: "Inactiva",
+    CooperativeState.EN_FORMACION.value: "En formación",
+}
+
+
 class Cooperative(Base):
     """A cooperative or pre-cooperative group. The macrozone is not stored: it is derived
     from ``region_code`` with the configurable mapping (settings.macrozones)."""

@@ -15,24 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from stdnum import exceptions as stdnum_exceptions
 from stdnum.cl import rut as stdnum_rut
 
-from app.cooperatives.models import CooperativeState, LegalType
+from app.cooperatives.models import COOPERATIVE_STATE_LABELS, LEGAL_TYPE_LABELS, CooperativeState, LegalType
 from app.cooperatives.sectors import SECTORS
 from app.settings import REGIONS
-
-LEGAL_TYPE_LABELS: dict[str, str] = {
-    LegalType.AGRICOLA.value: "Cooperativa agrícola",
-    LegalType.CAMPESINA.value: "Cooperativa campesina",
-    LegalType.SERVICIOS.value: "Cooperativa de servicios",
-    LegalType.FORESTAL.value: "Cooperativa forestal",
-    LegalType.PRECOOPERATIVO.value: "Grupo pre-cooperativo",
-    LegalType.OTRA.value: "Otra",
-}
-
-STATE_LABELS: dict[str, str] = {
-    CooperativeState.ACTIVA.value: "Activa",
-    CooperativeState.INACTIVA.value: "Inactiva",
-    CooperativeState.EN_FORMACION.value: "En formación",
-}
 
 #: Fields a cooperative's manager may change on their own cooperative (see
 #: ``app.auth.policy.cooperative_fields_editable_by``).
@@ -42,7 +27,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()\-.]{6,20}$")
 
 _LEGAL_DOC = "Tipo jurídico: " + "; ".join(f"`{k}` = {v}" for k, v in LEGAL_TYPE_LABELS.items()) + "."
-_STATE_DOC = "Estado: " + "; ".join(f"`{k}` = {v}" for k, v in STATE_LABELS.items()) + "."
+_STATE_DOC = "Estado: " + "; ".join(f"`{k}` = {v}" for k, v in COOPERATIVE_STATE_LABELS.items()) + "."
 _SECTOR_DOC = "Rubros (códigos): " + "; ".join(f"`{k}` = {v}" for k, v in SECTORS.items()) + "."
 _REGION_DOC = "Código oficial (CUT) de la región, 1 a 16 (vea GET /api/v1/regions)."
 

@@ -19,11 +19,9 @@ from sqlalchemy.orm import Session
 
 from app.auth import policy
 from app.auth.models import User, UserCooperative
-from app.cooperatives.models import Cooperative
+from app.cooperatives.models import COOPERATIVE_STATE_LABELS, LEGAL_TYPE_LABELS, Cooperative
 from app.cooperatives.schemas import (
-    LEGAL_TYPE_LABELS,
     REQUIRED_FIELDS,
-    STATE_LABELS,
     format_rut,
     normalize_rut,
 )
@@ -134,7 +132,7 @@ def to_dict(cooperative: Cooperative, settings: Settings) -> dict[str, Any]:
         "legal_type": cooperative.legal_type,
         "legal_type_label": LEGAL_TYPE_LABELS.get(cooperative.legal_type, cooperative.legal_type),
         "state": cooperative.state,
-        "state_label": STATE_LABELS.get(cooperative.state, cooperative.state),
+        "state_label": COOPERATIVE_STATE_LABELS.get(cooperative.state, cooperative.state),
         "legally_current": cooperative.legally_current,
         "region_code": cooperative.region_code,
         "region_name": REGIONS.get(cooperative.region_code, str(cooperative.region_code)),

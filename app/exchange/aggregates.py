@@ -37,8 +37,7 @@ from sqlalchemy.orm import Session
 import scoring
 from app.auth import policy
 from app.auth.models import User
-from app.cooperatives.models import Cooperative
-from app.cooperatives.schemas import LEGAL_TYPE_LABELS
+from app.cooperatives.models import LEGAL_TYPE_LABELS, Cooperative
 from app.cooperatives.sectors import SECTORS
 from app.cooperatives.service import CooperativeFilters, list_statement
 from app.errors import Forbidden, Invalid

@@ -61,16 +61,14 @@ from sqlalchemy.orm import Session, sessionmaker
 import scoring
 from app.auth import policy
 from app.auth.models import User
-from app.cooperatives.models import Cooperative
-from app.cooperatives.schemas import LEGAL_TYPE_LABELS
-from app.downloads import download_headers
+from app.cooperatives.models import LEGAL_TYPE_LABELS, Cooperative
 from app.cooperatives.sectors import SECTORS
 from app.cooperatives.service import CooperativeFilters, list_statement
+from app.downloads import download_headers
 from app.errors import Forbidden, Invalid
 from app.pagination import PageParams, page_of
 from app.reports.service import slug
-from app.responses.models import Response, ResponseStatus
-from app.responses.service import MODE_ES, STATUS_ES
+from app.responses.models import MODE_LABELS, STATUS_LABELS, Response, ResponseStatus
 from app.rounds.models import DiagnosisRound
 from app.rounds.service import get_round, get_round_questionnaire
 from app.settings import REGIONS, Settings
@@ -157,7 +155,7 @@ class CsvDialect:
 
     @classmethod
     def of(cls, flavour: Flavour = Flavour.STANDARD, *, bom: bool | None = None,
-           separator: Separator | None = None) -> "CsvDialect":
+           separator: Separator | None = None) -> CsvDialect:
         excel = flavour == Flavour.EXCEL
         if separator is None:
             separator = Separator.SEMICOLON if excel else Separator.COMMA
@@ -428,7 +426,7 @@ def _fallback_cell(ref: str, value: Any) -> str:
 
 def xlsx_file(tables: Iterable[Table]) -> tempfile.SpooledTemporaryFile:
     """The tables as an XLSX workbook in a spooled temporary file, positioned at its start."""
-    target = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    target = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - handed to the caller open
     writer = XlsxWriter(target)
     try:
         for table in tables:
@@ -549,10 +547,10 @@ _RESPONSE_FIELDS: tuple[tuple[Column, Callable[[Any, _Context], Any]], ...] = tu
          lambda row, ctx: row.response_id),
         ("revision", "Revisión de la respuesta: 1, y una más cada vez que se reabre una validada", "entero",
          "respuesta", lambda row, ctx: row.revision),
-        ("estado", "Estado de la respuesta: " + ", ".join(STATUS_ES.values()), "texto", "respuesta",
-         lambda row, ctx: STATUS_ES.get(row.status, row.status)),
-        ("modalidad", "Modalidad: " + ", ".join(MODE_ES.values()), "texto", "respuesta",
-         lambda row, ctx: MODE_ES.get(row.mode, row.mode)),
+        ("estado", "Estado de la respuesta: " + ", ".join(STATUS_LABELS.values()), "texto", "respuesta",
+         lambda row, ctx: STATUS_LABELS.get(row.status, row.status)),
+        ("modalidad", "Modalidad: " + ", ".join(MODE_LABELS.values()), "texto", "respuesta",
+         lambda row, ctx: MODE_LABELS.get(row.mode, row.mode)),
         ("creada", "Fecha y hora de creación (hora de Chile)", "fecha y hora", "respuesta",
          lambda row, ctx: local_time(row.created_at)),
         ("actualizada", "Fecha y hora del último cambio (hora de Chile)", "fecha y hora", "respuesta",
@@ -710,7 +708,7 @@ LONG_COLUMNS = [
     Column("rut", "RUT de la cooperativa (76123456-7)", "texto", "cooperativa"),
     Column("ronda_id", "Número de la ronda de diagnóstico", "entero", "respuesta"),
     Column("revision", "Revisión de la respuesta", "entero", "respuesta"),
-    Column("estado", "Estado de la respuesta: " + ", ".join(STATUS_ES.values()), "texto", "respuesta"),
+    Column("estado", "Estado de la respuesta: " + ", ".join(STATUS_LABELS.values()), "texto", "respuesta"),
     Column("pregunta_id", "Identificador de la pregunta (vea el diccionario)", "texto", "respuesta"),
     Column("valor", "Respuesta, con los mismos valores que el formato ancho", "texto", "respuesta"),
     Column("estado_pregunta", "Estado de la pregunta en el resultado guardado: "
@@ -733,7 +731,7 @@ def long_rows(rows: Iterable[Any], *, questionnaire: scoring.Questionnaire, ctx:
             for sub in dimension.get("subcategories") or []
             for question in sub.get("questions") or []
         }
-        status = STATUS_ES.get(row.status, row.status)
+        status = STATUS_LABELS.get(row.status, row.status)
         for question in questions:
             value = answers.get(question.id)
             if value is None:

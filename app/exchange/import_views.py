@@ -22,7 +22,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app.auth.models import User
 from app.deps import current_user, get_db, get_settings_dep
-from app.errors import ApiError, Invalid
+from app.errors import Invalid, TooLarge
 from app.exchange import interviews, registry_import
 from app.exchange.exports import Download
 from app.exchange.tabular import MAX_UPLOAD_BYTES
@@ -64,11 +64,6 @@ _ERRORS = {
     422: {"description": "El archivo no se puede leer o tiene problemas (details: fila, columna, valor, motivo); "
                          "no se importó nada"},
 }
-
-
-class TooLarge(ApiError):
-    status_code = 413
-    code = "too_large"
 
 
 def _too_large() -> TooLarge:

@@ -61,7 +61,7 @@ def odk_import_view(
     if len(content) > tabular.MAX_UPLOAD_BYTES:
         raise Invalid(
             f"El archivo «{file.filename}» supera el máximo de {tabular.MAX_UPLOAD_BYTES // (1024 * 1024)} MB.",
-            code="too_large", status_code=413,
+            code="too_large",
         )
     report = odk_import.import_submissions(
         session=session, user=user, settings=settings, round_id=round_id, content=content,

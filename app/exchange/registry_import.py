@@ -29,10 +29,14 @@ from sqlalchemy.orm import Session
 
 from app.auth import policy
 from app.auth.models import User
-from app.cooperatives.models import Cooperative, CooperativeState, LegalType
-from app.cooperatives.schemas import (
+from app.cooperatives.models import (
+    COOPERATIVE_STATE_LABELS,
     LEGAL_TYPE_LABELS,
-    STATE_LABELS,
+    Cooperative,
+    CooperativeState,
+    LegalType,
+)
+from app.cooperatives.schemas import (
     CooperativeCreate,
     CooperativeUpdate,
     format_rut,
@@ -131,7 +135,7 @@ _LEGAL_TYPES = _vocabulary(LEGAL_TYPE_LABELS, {
     "precooperativa": LegalType.PRECOOPERATIVO.value, "pre-cooperativa": LegalType.PRECOOPERATIVO.value,
     "pre cooperativo": LegalType.PRECOOPERATIVO.value, "agropecuaria": LegalType.AGRICOLA.value,
 })
-_STATES = _vocabulary(STATE_LABELS, {"activo": CooperativeState.ACTIVA.value, "inactivo": CooperativeState.INACTIVA.value,
+_STATES = _vocabulary(COOPERATIVE_STATE_LABELS, {"activo": CooperativeState.ACTIVA.value, "inactivo": CooperativeState.INACTIVA.value,
                                      "formacion": CooperativeState.EN_FORMACION.value})
 _SECTORS = _vocabulary(SECTORS)
 
@@ -185,7 +189,7 @@ def _rut_text(value: Any) -> str:
 _PARSERS = {
     "rut": lambda v: normalize_rut(_rut_text(v)),
     "legal_type": lambda v: _coded(v, _LEGAL_TYPES, "un tipo de cooperativa", LEGAL_TYPE_LABELS),
-    "state": lambda v: _coded(v, _STATES, "un estado", STATE_LABELS),
+    "state": lambda v: _coded(v, _STATES, "un estado", COOPERATIVE_STATE_LABELS),
     "legally_current": parse_bool,
     "region_code": parse_region,
     "sectors": parse_sectors,
@@ -268,9 +272,9 @@ def refused(report_dict: dict[str, Any], message: str) -> Invalid:
 
 
 def unreadable(error: TabularError) -> Invalid:
-    """The 422 of a file the reader refused (kind, size, encoding, columns, formulas…)."""
-    return Invalid(error.message, code=error.code, details=[problem.as_detail() for problem in error.problems],
-                   status_code=413 if error.code == "too_large" else None)
+    """The 422 of a file the reader refused (kind, size, encoding, columns, formulas…); 413 for
+    ``too_large`` (app.http_errors maps the code)."""
+    return Invalid(error.message, code=error.code, details=[problem.as_detail() for problem in error.problems])
 
 
 def problems_message(count: int, what: str) -> str:
@@ -386,7 +390,7 @@ def _plan(table: Table, outcome: RowOutcome, cooperative: Cooperative | None, to
         outcome.action = "created"
         outcome.name = checked.get("name")
         return
-    outcome.name = cooperative.name if "name" not in outcome.values else outcome.values["name"]
+    outcome.name = outcome.values.get("name", cooperative.name)
     for key, new in outcome.values.items():
         old = getattr(cooperative, key)
         if key == "sectors":
@@ -418,7 +422,7 @@ def display(key: str, value: Any) -> str:
     if key == "legal_type":
         return LEGAL_TYPE_LABELS.get(value, value)
     if key == "state":
-        return STATE_LABELS.get(value, value)
+        return COOPERATIVE_STATE_LABELS.get(value, value)
     if key == "region_code":
         return f"{REGIONS.get(value, value)} ({value})"
     if key == "sectors":

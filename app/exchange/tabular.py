@@ -44,9 +44,10 @@ import re
 import unicodedata
 import warnings
 import zipfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, Iterable, Iterator, Literal, Sequence
+from typing import Any, Literal
 
 #: Largest upload accepted, in bytes (the API refuses larger bodies before reading them).
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -263,7 +264,7 @@ def detect_kind(data: bytes) -> Kind | str:
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 names = set(archive.namelist())
-        except Exception:  # BadZipFile, NotImplementedError (an unknown ZIP version), OSError…
+        except Exception:  # noqa: BLE001 - BadZipFile, NotImplementedError (an unknown ZIP version), OSError…
             return "un archivo ZIP dañado"
         if "[Content_Types].xml" in names and "xl/workbook.xml" in names:
             return "xlsx"
@@ -403,7 +404,7 @@ def check_zip(data: bytes, name: str) -> None:
     parts, too many bytes once uncompressed, or a compression ratio only a bomb has."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except Exception:  # BadZipFile, NotImplementedError, OSError…
+    except Exception:  # noqa: BLE001 - BadZipFile, NotImplementedError, OSError…
         raise TabularError(Problem(f"el archivo «{name}» está dañado (no es un ZIP válido)"), code="bad_xlsx") from None
     with archive:
         infos = archive.infolist()
@@ -457,7 +458,7 @@ def _xlsx_rows(data: bytes, name: str, *, sheet: str | None, max_rows: int) -> t
         ]
     except TabularError:
         raise
-    except Exception:  # openpyxl raises many kinds of errors on a damaged workbook
+    except Exception:  # noqa: BLE001 - openpyxl raises many kinds of errors on a damaged workbook
         raise TabularError(Problem(f"el archivo «{name}» está dañado o no es una planilla Excel válida"), code="bad_xlsx") from None
     finally:
         workbook.close()
@@ -474,7 +475,7 @@ def _open_workbook(data: bytes, name: str, *, data_only: bool):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about extensions it does not read
             return load_workbook(io.BytesIO(data), read_only=True, data_only=data_only, keep_links=False)
-    except Exception:
+    except Exception:  # noqa: BLE001 - openpyxl raises many kinds of errors on a damaged workbook
         raise TabularError(
             Problem(f"el archivo «{name}» está dañado o no es una planilla Excel válida"), code="bad_xlsx"
         ) from None
@@ -501,14 +502,14 @@ def _uncomputed_formulas(data: bytes, name: str, sheet_name: str, values: list[t
                 if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
             ):
                 return []
-    except Exception:  # a damaged part openpyxl did not need
+    except Exception:  # noqa: BLE001 - a damaged part openpyxl did not need
         raise TabularError(Problem(f"el archivo «{name}» está dañado o no es una planilla Excel válida"),
                            code="bad_xlsx") from None
     workbook = _open_workbook(data, name, data_only=False)
     header = next((row for _, row in values if not _is_blank(row)), [])
     try:
         return _formula_cells(workbook, sheet_name, values, header)
-    except Exception:
+    except Exception:  # noqa: BLE001 - openpyxl raises many kinds of errors on a damaged workbook
         raise TabularError(Problem(f"el archivo «{name}» está dañado o no es una planilla Excel válida"),
                            code="bad_xlsx") from None
     finally:
@@ -565,7 +566,7 @@ def _build(
 
     wanted: dict[str, Column] = {}
     for spec in columns or ():
-        for key in spec.keys():
+        for key in spec.keys():  # noqa: SIM118 - Column.keys() is a method of ours, not a dict view
             wanted[key] = spec
     positions: dict[int, str] = {}  # cell position -> row key
     seen: dict[str, Header] = {}
@@ -693,7 +694,7 @@ _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
 def parse_number(value: Any) -> int | float:
     """A number from a numeric cell or text in Chilean or international format: «1.234»
     and «12.500» (thousands), «3,5» (decimal comma), «1.234,5», «1,234.5», «3.5»."""
-    if isinstance(value, bool) or isinstance(value, (date, datetime)):
+    if isinstance(value, (bool, date, datetime)):
         raise ValueError("no es un número")
     if isinstance(value, int):
         return value
@@ -707,7 +708,7 @@ def parse_number(value: Any) -> int | float:
     if "," in text and "." in text:
         decimal = "," if text.rfind(",") > text.rfind(".") else "."
         thousands = "." if decimal == "," else ","
-        if not re.fullmatch(r"[+-]?\d{1,3}(\%s\d{3})*\%s\d+" % (thousands, decimal), text):
+        if not re.fullmatch(rf"[+-]?\d{{1,3}}(\{thousands}\d{{3}})*\{decimal}\d+", text):
             raise ValueError("no es un número")
         text = text.replace(thousands, "").replace(decimal, ".")
     elif _GROUPED.match(text):

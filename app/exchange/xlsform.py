@@ -40,10 +40,10 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Iterable
 
 from babel.numbers import format_decimal
 from openpyxl import Workbook
@@ -105,7 +105,7 @@ OR, AND, EQUALITY, RELATIONAL, ADDITIVE, MULTIPLICATIVE, UNARY, ATOM = range(1, 
 class XPath:
     text: str
     precedence: int = ATOM
-    terms: tuple["XPath", ...] = ()  # the operands of an and/or chain, to flatten and deduplicate
+    terms: tuple[XPath, ...] = ()  # the operands of an and/or chain, to flatten and deduplicate
 
 
 TRUE = XPath("true()")

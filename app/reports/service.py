@@ -27,8 +27,7 @@ import reports
 import scoring
 from app.auth import policy
 from app.auth.models import User
-from app.cooperatives.models import Cooperative
-from app.cooperatives.schemas import LEGAL_TYPE_LABELS
+from app.cooperatives.models import LEGAL_TYPE_LABELS, Cooperative
 from app.cooperatives.sectors import sector_label
 from app.errors import Conflict, Forbidden, NotFound
 from app.questionnaires.models import QuestionnaireVersion
@@ -65,7 +64,7 @@ class RenderJob:
     context: ReportContext  # with questionnaire=None while in transit
 
     @classmethod
-    def of(cls, filename: str, context: ReportContext, source: str) -> "RenderJob":
+    def of(cls, filename: str, context: ReportContext, source: str) -> RenderJob:
         return cls(filename, source, dataclasses.replace(context, questionnaire=None))  # type: ignore[arg-type]
 
     def restored(self) -> ReportContext:

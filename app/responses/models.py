@@ -24,6 +24,21 @@ class ResponseStatus(StrEnum):
     VALIDATED = "validated"
 
 
+# The labels people read, defined here once (pages, API messages, exports, CLI). Written as they
+# read inside a sentence («la respuesta está enviada»); a page capitalises the first letter where
+# the label starts a cell or a line (Jinja's ``capitalize``).
+STATUS_LABELS: dict[str, str] = {
+    ResponseStatus.DRAFT.value: "borrador",
+    ResponseStatus.SUBMITTED.value: "enviada",
+    ResponseStatus.RETURNED.value: "devuelta para corrección",
+    ResponseStatus.VALIDATED.value: "validada",
+}
+MODE_LABELS: dict[str, str] = {
+    ResponseMode.SELF.value: "autodiagnóstico",
+    ResponseMode.INTERVIEW.value: "entrevista de terreno",
+}
+
+
 class Response(Base):
     """One revision of a cooperative's diagnosis in a round.
 
@@ -70,7 +85,7 @@ class Response(Base):
     result_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     snapshot_questionnaire_version_id: Mapped[int | None] = mapped_column(ForeignKey("questionnaire_versions.id"))
 
-    events: Mapped[list["ResponseEvent"]] = relationship(
+    events: Mapped[list[ResponseEvent]] = relationship(
         back_populates="response", order_by="ResponseEvent.id", cascade="all, delete-orphan"
     )
 

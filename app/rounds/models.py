@@ -18,6 +18,15 @@ class RoundState(StrEnum):
     CLOSED = "closed"
 
 
+#: A round's state as people read it, defined here once; written as inside a sentence («la ronda
+#: está abierta»), capitalised where it starts a cell (and in the API's ``state_label``).
+ROUND_STATE_LABELS: dict[str, str] = {
+    RoundState.PLANNED.value: "planificada",
+    RoundState.OPEN.value: "abierta",
+    RoundState.CLOSED.value: "cerrada",
+}
+
+
 class DiagnosisRound(Base):
     __tablename__ = "diagnosis_rounds"
 

@@ -6,20 +6,13 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.rounds.models import RoundState
+from app.rounds.models import ROUND_STATE_LABELS, RoundState
 
-_STATE_DOC = "Estado: `planned` = planificada; `open` = abierta; `closed` = cerrada."
+_STATE_DOC = "Estado: " + "; ".join(f"`{k}` = {v}" for k, v in ROUND_STATE_LABELS.items()) + "."
 _VERSION_DOC = (
     "La versión de cuestionario: por `questionnaire_version_id` (id del registro, vea "
     "GET /api/v1/questionnaires), o bien por `questionnaire_id` y `version`."
 )
-
-STATE_LABELS = {
-    RoundState.PLANNED.value: "Planificada",
-    RoundState.OPEN.value: "Abierta",
-    RoundState.CLOSED.value: "Cerrada",
-}
-
 
 class RoundCreate(BaseModel):
     __doc__ = "Una nueva ronda de diagnóstico. " + _VERSION_DOC

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict, Invalid, NotFound
 from app.questionnaires.models import QuestionnaireVersion
-from app.rounds.models import DiagnosisRound, RoundState
+from app.rounds.models import ROUND_STATE_LABELS, DiagnosisRound, RoundState
 
 if TYPE_CHECKING:
     from app.auth.models import User
@@ -26,11 +26,11 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------- questionnaire cache
 
 _CACHE_SIZE = 32
-_questionnaire_cache: "OrderedDict[str, Questionnaire]" = OrderedDict()
+_questionnaire_cache: OrderedDict[str, Questionnaire] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def questionnaire_of_version(version: QuestionnaireVersion) -> "Questionnaire":
+def questionnaire_of_version(version: QuestionnaireVersion) -> Questionnaire:
     """The parsed questionnaire of a registered version, cached in-process by content hash.
 
     The stored ``source`` is frozen for a registered version, so the hash identifies the
@@ -53,7 +53,7 @@ def questionnaire_of_version(version: QuestionnaireVersion) -> "Questionnaire":
     return questionnaire
 
 
-def get_round_questionnaire(*, session: Session, round: DiagnosisRound) -> "Questionnaire":  # noqa: A002
+def get_round_questionnaire(*, session: Session, round: DiagnosisRound) -> Questionnaire:  # noqa: A002
     """The parsed questionnaire (``scoring.Questionnaire``) the round's responses answer."""
     version = round.questionnaire_version
     if version is None:  # not loaded (e.g. a round built in memory): fetch it
@@ -158,7 +158,7 @@ def _check_name_free(session: Session, name: str, exclude_id: int | None = None)
 def create_round(
     *,
     session: Session,
-    user: "User | None",
+    user: User | None,
     name: str,
     opens_on: date,
     closes_on: date,
@@ -186,7 +186,7 @@ def create_round(
 
 
 def update_round(
-    *, session: Session, user: "User | None", round: DiagnosisRound, changes: dict[str, Any]  # noqa: A002
+    *, session: Session, user: User | None, round: DiagnosisRound, changes: dict[str, Any]  # noqa: A002
 ) -> DiagnosisRound:
     """Apply ``changes`` (only the fields sent); commits.
 
@@ -266,8 +266,6 @@ def response_counts(*, session: Session, round_ids: list[int]) -> dict[int, int]
 
 
 def to_dict(diagnosis_round: DiagnosisRound, response_count: int) -> dict[str, Any]:
-    from app.rounds.schemas import STATE_LABELS
-
     version = diagnosis_round.questionnaire_version
     return {
         "id": diagnosis_round.id,
@@ -275,7 +273,7 @@ def to_dict(diagnosis_round: DiagnosisRound, response_count: int) -> dict[str, A
         "opens_on": diagnosis_round.opens_on,
         "closes_on": diagnosis_round.closes_on,
         "state": diagnosis_round.state,
-        "state_label": STATE_LABELS.get(diagnosis_round.state, diagnosis_round.state),
+        "state_label": ROUND_STATE_LABELS.get(diagnosis_round.state, diagnosis_round.state).capitalize(),
         "questionnaire_version_id": diagnosis_round.questionnaire_version_id,
         "questionnaire": {
             "id": version.id, "questionnaire_id": version.questionnaire_id, "version": version.version,

@@ -18,16 +18,15 @@ from starlette.datastructures import FormData
 
 from app.auth import policy
 from app.auth import service as auth_service
-from app.auth.models import Invitation, Role, User
+from app.auth.models import ROLE_LABELS, Invitation, User
 from app.cooperatives.models import Cooperative
 from app.deps import get_db, get_settings_dep
-from app.errors import ApiError, Forbidden
+from app.errors import ApiError, Forbidden, NotFound
 from app.pagination import PageParams, paginate
 from app.questionnaires import service as questionnaires_service
 from app.questionnaires.models import QuestionnaireVersion
 from app.rounds import service as rounds_service
-from app.rounds.models import DiagnosisRound
-from app.rounds.schemas import STATE_LABELS as ROUND_STATE_LABELS
+from app.rounds.models import ROUND_STATE_LABELS, DiagnosisRound
 from app.settings import Settings
 from app.web.deps import form_user, page_user, posted_form
 from app.web.render import redirect, render
@@ -35,12 +34,6 @@ from app.web.render import redirect, render
 router = APIRouter(include_in_schema=False)
 
 PER_PAGE = 50
-ROLE_LABELS = {
-    Role.ADMIN.value: "Administrador/a",
-    Role.ANALYST.value: "Analista",
-    Role.FIELD.value: "Equipo de terreno",
-    Role.MANAGER.value: "Gerente de cooperativa",
-}
 
 
 def _require(allowed: bool) -> None:
@@ -114,7 +107,7 @@ def set_user_active(
         session.commit()
     except ApiError as error:
         session.rollback()
-        if error.status_code == 404:
+        if isinstance(error, NotFound):
             raise
         return redirect(back, flash=error.message)
     state = "activada" if active else "desactivada; sus sesiones se cerraron"

@@ -16,21 +16,21 @@ from sqlalchemy import select
 from app.auth import policy
 from app.auth.models import User
 from app.cooperatives import service as cooperatives_service
-from app.cooperatives.models import Cooperative
-from app.cooperatives.schemas import LEGAL_TYPE_LABELS, STATE_LABELS, format_rut
+from app.cooperatives.models import COOPERATIVE_STATE_LABELS, LEGAL_TYPE_LABELS, Cooperative
+from app.cooperatives.schemas import format_rut
 from app.cooperatives.sectors import SECTORS
 from app.errors import ApiError, Conflict, Forbidden, Invalid
+from app.http_errors import status_of
 from app.pagination import PageParams, paginate
 from app.responses import rescoring
 from app.responses import service as responses_service
-from app.responses.models import ResponseStatus
-from app.rounds.models import DiagnosisRound
-from app.rounds.schemas import STATE_LABELS as ROUND_STATE_LABELS
+from app.responses.models import MODE_LABELS, STATUS_LABELS, ResponseStatus
+from app.rounds.models import ROUND_STATE_LABELS, DiagnosisRound
 from app.rounds.service import get_round, get_round_questionnaire
 from app.settings import REGIONS, Settings
 from app.web import charts, dashboard
-from app.web.deps import FormPost, WebPage, form_post, guarded
 from app.web import questionnaire_form as qf
+from app.web.deps import FormPost, WebPage, form_post, guarded
 from app.web.render import redirect, render
 from reports import formatting as fmt
 from reports import view
@@ -84,7 +84,7 @@ def _filters(request: Request, settings: Settings) -> tuple[cooperatives_service
     if legal_type not in LEGAL_TYPE_LABELS:
         legal_type = None
     state = query.get("estado") or None
-    if state not in STATE_LABELS:
+    if state not in COOPERATIVE_STATE_LABELS:
         state = None
     q = (query.get("q") or "").strip()[:100] or None
     for key, value in (("macrozona", macrozone), ("rubro", sector), ("tipo", legal_type), ("estado", state), ("q", q)):
@@ -104,7 +104,7 @@ def _filter_options(settings: Settings) -> dict[str, Any]:
         "macrozones": list(settings.macrozones),
         "sectors": list(SECTORS.items()),
         "legal_types": list(LEGAL_TYPE_LABELS.items()),
-        "states": list(STATE_LABELS.items()),
+        "states": list(COOPERATIVE_STATE_LABELS.items()),
         "lights": list(LIGHT_FILTERS.items()),
     }
 
@@ -149,7 +149,7 @@ def round_page(round_id: int, page: WebPage = Depends(staff_page)) -> Response:
     return render(request, "analyst/round.html", {
         "data": data, "round": round_, "round_states": ROUND_STATE_LABELS, "charts": charts_by_dim,
         "categories": categories, "pattern_defs": charts.pattern_defs(), "swatch": charts.swatch,
-        "chosen": chosen, "options": _filter_options(settings), "status_es": responses_service.STATUS_ES,
+        "chosen": chosen, "options": _filter_options(settings), "status_es": STATUS_LABELS,
     })
 
 
@@ -208,7 +208,7 @@ def cooperatives_page(page: WebPage = Depends(staff_page)) -> Response:
         "items": [{"coop": cooperatives_service.to_dict(row, settings), "latest": lights.get(row.id)} for row in rows],
         "total": total, "page": number, "pages": pages, "page_url": page_url, "chosen": chosen,
         "options": _filter_options(settings), "latest_round": dashboard.latest_round(session),
-        "status_es": responses_service.STATUS_ES,
+        "status_es": STATUS_LABELS,
     })
 
 
@@ -227,7 +227,7 @@ def cooperative_page(cooperative_id: int, page: WebPage = Depends(staff_page)) -
     return render(page.request, "analyst/cooperative.html", {
         "coop": cooperatives_service.to_dict(cooperative, settings), "history": history, "timeline": timeline,
         "can_approve": policy.can_approve_cooperative(user) and not cooperative.approved,
-        "status_es": responses_service.STATUS_ES, "mode_es": responses_service.MODE_ES,
+        "status_es": STATUS_LABELS, "mode_es": MODE_LABELS,
     })
 
 
@@ -277,7 +277,7 @@ def _review_context(page: WebPage, response_id: int) -> dict[str, Any]:
                                    severity="warning"),
         "question_anchor": lambda question_id: f"#pregunta-{question_id}" if questionnaire.has_question(question_id) else None,
         "events": events, "event_es": EVENT_ES, "question_text": questions, "revisions": revisions,
-        "people": people, "status_es": responses_service.STATUS_ES, "mode_es": responses_service.MODE_ES,
+        "people": people, "status_es": STATUS_LABELS, "mode_es": MODE_LABELS,
         "can_review": policy.can_review_responses(user),
         "can_validate": response.status == ResponseStatus.SUBMITTED.value,
         "can_reopen": response.status == ResponseStatus.VALIDATED.value and response.is_current,
@@ -295,7 +295,7 @@ def _review_problem(post: FormPost, response_id: int, error: ApiError, **extra: 
     post.session.rollback()
     context = _review_context(post, response_id)
     context.update(problem=error.message, **extra)
-    return render(post.request, "analyst/response.html", context, status_code=error.status_code)
+    return render(post.request, "analyst/response.html", context, status_code=status_of(error))
 
 
 @router.post("/analisis/respuestas/{response_id}/validar")

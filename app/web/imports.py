@@ -39,7 +39,9 @@ from app.exchange import interviews, odk_import, registry_import
 from app.exchange.import_views import _too_large
 from app.exchange.odk_import import InterviewDefaults, Source
 from app.exchange.tabular import MAX_UPLOAD_BYTES
+from app.http_errors import status_of
 from app.questionnaires.models import QuestionnaireVersion
+from app.responses.models import STATUS_LABELS
 from app.rounds.models import DiagnosisRound
 from app.web.deps import FormPost, WebPage, guarded
 from app.web.field import _open_rounds
@@ -181,13 +183,12 @@ def _interview_counts(report: dict[str, Any], kind: str) -> dict[str, int]:
 def _interview_rows(report: dict[str, Any], kind: str, *, dry_run: bool) -> list[dict[str, Any]]:
     """One line per row of the file: row, interview key, cooperative, what happens to it."""
     created = ("se crearía" if dry_run else "creada")
-    status_es = {"submitted": "enviada", "draft": "borrador"}
     rows = []
     if kind == EXPORT:
         for row in report["rows"]:
             outcome = row["outcome"]
             if outcome in ("created", "to_create"):
-                what = f"{created}, {status_es.get(row['status'], '')}"
+                what = f"{created}, {STATUS_LABELS.get(row['status'], '')}"
             else:
                 what = row["outcome_es"]
             rows.append({"row": row["row"], "key": row["key"], "name": row["cooperative_name"], "rut": _shown_rut(row["rut"]),
@@ -195,7 +196,7 @@ def _interview_rows(report: dict[str, Any], kind: str, *, dry_run: bool) -> list
     else:
         for action in ("created", "unchanged", "refused"):
             for row in report[action]:
-                what = {"created": f"{created}, {status_es.get(row.get('status'), '')}",
+                what = {"created": f"{created}, {STATUS_LABELS.get(row.get('status'), '')}",
                         "unchanged": "ya importada", "refused": "con problemas"}[action]
                 rows.append({"row": row["row"], "key": row.get("clave_entrevista"), "name": row.get("name"),
                              "rut": row.get("rut"), "what": what, "refused": action == "refused",
@@ -344,9 +345,10 @@ async def _run(call, *, dry_run: bool, filename: str, describe) -> Outcome:
     try:
         report = await run_in_threadpool(call)
     except ApiError as error:
-        if error.status_code == 422 and isinstance(error.extra.get("report"), dict):
+        status = status_of(error)
+        if status == 422 and isinstance(error.extra.get("report"), dict):
             return describe(error.extra["report"])
-        if error.status_code in (413, 422):
+        if status in (413, 422):
             return _unreadable(error, dry_run=dry_run, filename=filename)
         raise
     return describe(report)

@@ -28,27 +28,18 @@ from app.cooperatives.models import Cooperative
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.questionnaires.models import QuestionnaireVersion
 from app.responses import service
+from app.responses.models import MODE_LABELS, STATUS_LABELS, ResponseMode, ResponseStatus
 from app.responses.models import Response as DiagnosisResponse
-from app.responses.models import ResponseMode, ResponseStatus
-from app.rounds.models import DiagnosisRound, RoundState
+from app.rounds.models import ROUND_STATE_LABELS, DiagnosisRound, RoundState
 from app.rounds.service import get_round_questionnaire, list_rounds_statement, questionnaire_of_version
 from app.web import questionnaire_form as qf
 from app.web.deps import FormPost, WebPage, form_post, web_page
 from app.web.render import redirect, render
-from app.web.results import results_in_words
 from app.web.response_actions import STALE_VERSION, save_section, submit_response
+from app.web.results import results_in_words
 
 router = APIRouter(include_in_schema=False)
 
-#: Response states as the manager reads them.
-STATUS_ES = {
-    ResponseStatus.DRAFT.value: "borrador",
-    ResponseStatus.SUBMITTED.value: "enviada",
-    ResponseStatus.RETURNED.value: "devuelta con comentario",
-    ResponseStatus.VALIDATED.value: "validada",
-}
-ROUND_STATE_ES = {RoundState.PLANNED.value: "planificada", RoundState.OPEN.value: "abierta", RoundState.CLOSED.value: "cerrada"}
-MODE_ES = {ResponseMode.SELF.value: "Autodiagnóstico", ResponseMode.INTERVIEW.value: "Entrevista de terreno"}
 STORED = (ResponseStatus.SUBMITTED.value, ResponseStatus.VALIDATED.value)
 UNIT = "subcategory"
 
@@ -167,7 +158,7 @@ def my_cooperatives(page: WebPage = Depends(web_page)) -> Response:
             response = next((r for r in responses if r.cooperative_id == cooperative.id and r.round_id == round_.id), None)
             if response is None and round_.state != RoundState.OPEN.value:
                 continue
-            row: dict[str, Any] = {"round": round_, "round_state": ROUND_STATE_ES.get(round_.state, round_.state),
+            row: dict[str, Any] = {"round": round_, "round_state": ROUND_STATE_LABELS.get(round_.state, round_.state),
                                    "response": response}
             if response is None:
                 row["can_start"] = policy.can_create_response(user, cooperative, ResponseMode.SELF.value, settings)
@@ -176,8 +167,8 @@ def my_cooperatives(page: WebPage = Depends(web_page)) -> Response:
                 questionnaire = _questionnaire_of(session, response, round_)
                 answers = dict(response.answers or {})
                 row.update(
-                    status=STATUS_ES.get(response.status, response.status),
-                    mode=MODE_ES.get(response.mode, response.mode),
+                    status=STATUS_LABELS.get(response.status, response.status),
+                    mode=MODE_LABELS.get(response.mode, response.mode),
                     progress=qf.progress(questionnaire, answers),
                     light=_light_of(response),
                     editable=service.can_edit_now(user=user, response=response, cooperative=cooperative,
@@ -263,7 +254,7 @@ def _render_section(
         "editable": ctx.editable,
         "conflict": conflict,
         "form_error": form_error,
-        "status_es": STATUS_ES.get(ctx.response.status, ctx.response.status),
+        "status_es": STATUS_LABELS.get(ctx.response.status, ctx.response.status),
         "missing_by_section": _missing_by_section(ctx, merged),
     }, status_code=status_code)
 
@@ -373,7 +364,7 @@ def _render_review(request: Request, ctx: Context, *, message: str | None = None
         "editable": ctx.editable,
         "message": message,
         "problems": problems or [],
-        "status_es": STATUS_ES.get(ctx.response.status, ctx.response.status),
+        "status_es": STATUS_LABELS.get(ctx.response.status, ctx.response.status),
         "section_url": _section_url,
         "first_section": (qf.visible_sections(ctx.sections, qf.relevance(ctx.questionnaire, answers)) or [None])[0],
     }, status_code=status_code)
@@ -436,7 +427,7 @@ def results_page(response_id: int, page: WebPage = Depends(web_page)) -> Respons
         "link": _question_link(ctx),
         "result": view,
         "editable": ctx.editable,
-        "status_es": STATUS_ES.get(ctx.response.status, ctx.response.status),
+        "status_es": STATUS_LABELS.get(ctx.response.status, ctx.response.status),
         "resume_url": _resume_url(ctx),
     })
 

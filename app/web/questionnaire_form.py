@@ -48,10 +48,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Literal
 
 import scoring
 from reports import formatting as fmt
@@ -232,7 +233,7 @@ def computed_values(questionnaire: Questionnaire, answers: Mapping[str, Any]) ->
 
     try:
         values = evaluate(questionnaire._plan, _valid(questionnaire, answers))[0]
-    except Exception:  # a preview must never break a page
+    except Exception:  # noqa: BLE001 - a preview must never break a page
         return {}
     return {q.id: values[q.id] for q in questionnaire.questions if q.type == "computed" and q.id in values}
 
@@ -419,7 +420,7 @@ def build_fields(
     section: Section,
     answers: Mapping[str, Any],
     *,
-    posted: "ParsedForm | None" = None,
+    posted: ParsedForm | None = None,
     newer: Mapping[str, str] | None = None,
     include_hidden: bool = False,
 ) -> list[QuestionField]:

@@ -14,6 +14,7 @@ from app.auth.models import Role, User
 from app.auth.views import clear_session_cookie, login_slot, set_session_cookie
 from app.deps import SESSION_COOKIE, get_db, get_settings_dep
 from app.errors import ApiError
+from app.http_errors import headers_of, status_of
 from app.settings import Settings
 from app.web.deps import form_user, optional_page_user, posted_form
 from app.web.render import redirect, render
@@ -79,9 +80,9 @@ def login_submit(
         except ApiError as error:
             session.rollback()
             errors["form"] = error.message
-            if error.status_code == 429:
+            if status_of(error) == 429:
                 reply = render(request, "login.html", {"next": next_url, "email": email, "errors": errors}, status_code=429)
-                reply.headers.update(error.headers or {})
+                reply.headers.update(headers_of(error) or {})
                 return reply
         else:
             response = redirect(next_url or ROLE_HOMES.get(user.role, "/"))
