@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from app.auth.views import router as auth_router
 from app.cooperatives.views import router as cooperatives_router
-from app.exchange.odk_views import router as odk_router
 from app.exchange.import_views import router as import_router
+from app.exchange.odk_views import router as odk_router
 from app.exchange.views import router as exchange_router
 from app.questionnaires.views import router as questionnaires_router
 from app.reports.views import api_router as reports_router

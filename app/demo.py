@@ -323,7 +323,7 @@ def load_demo(*, session: Session, settings: Settings, questionnaires_dir: Path 
                     comment="Se reabre para actualizar las cifras del ejercicio 2026.",
                 )
 
-    for index, cooperative in enumerate(cooperatives[:12]):
+    for cooperative in cooperatives[:12]:
         respond(cooperative, pilot, "validated", rng.uniform(0.3, 0.85))
     update_round(session=session, user=admin, round=pilot, changes={"state": "closed"})
     for index, cooperative in enumerate(cooperatives):

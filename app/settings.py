@@ -78,7 +78,7 @@ class Settings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
-    def _check_macrozones(self) -> "Settings":
+    def _check_macrozones(self) -> Settings:
         seen: dict[int, str] = {}
         for name, codes in self.macrozones.items():
             for code in codes:
@@ -99,7 +99,7 @@ class Settings(BaseSettings):
         return None
 
     @model_validator(mode="after")
-    def _check_production(self) -> "Settings":
+    def _check_production(self) -> Settings:
         if self.environment == "production":
             key = self.secret_key.get_secret_value()
             if key == _DEV_SECRET_KEY or len(key) < 16:

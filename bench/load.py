@@ -54,7 +54,14 @@ sys.path.insert(0, str(ROOT))
 
 import scoring  # noqa: E402
 from bench.api_load import (  # noqa: E402
-    RawConnection, add_manager, bench_database, cpu_report, cpu_sampler, open_round, run_event_loop, uvicorn_server,
+    RawConnection,
+    add_manager,
+    bench_database,
+    cpu_report,
+    cpu_sampler,
+    open_round,
+    run_event_loop,
+    uvicorn_server,
 )
 from bench.scoring import random_answers  # noqa: E402
 

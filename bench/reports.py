@@ -156,9 +156,8 @@ def main() -> None:
     parser.add_argument("--pure", action="store_true", help="WeasyPrint's pure-Python modules, even if compiled")
     args = parser.parse_args()
 
-    from weasyprint.text import ffi
-
     import weasyprint.layout.inline as inline
+    from weasyprint.text import ffi
 
     states = compiled.status()
     built = sum(state == "compiled" for state in states.values())

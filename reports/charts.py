@@ -12,8 +12,8 @@ colour. Every text is escaped.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from markupsafe import Markup, escape
 
@@ -201,8 +201,9 @@ def radar(axes: Sequence[tuple[str, float | None, str]], *, green: float, red: f
     shapes.append(ring(red * 100, COLOURS["red"], 0.35, THRESHOLD_DASH["red"]))
     shapes.append(ring(green * 100, COLOURS["green"], 0.35, THRESHOLD_DASH["green"]))
     shapes.extend(_line(cx, cy, *point(i, 100)) for i in range(count))
-    if all(score is not None for _, score, _ in axes):
-        points = " ".join(f"{x:.2f},{y:.2f}" for x, y in (point(i, s) for i, (_, s, _) in enumerate(axes)))
+    known = [score for _, score, _ in axes if score is not None]
+    if len(known) == count:
+        points = " ".join(f"{x:.2f},{y:.2f}" for x, y in (point(i, s) for i, s in enumerate(known)))
         shapes.append(f'<polygon points="{points}" fill="{ACCENT}" fill-opacity="0.16" stroke="{ACCENT}" '
                       'stroke-width="0.6"/>')
     for i, (_, score, light) in enumerate(axes):
@@ -253,10 +254,10 @@ def bars(rows: Sequence[Bar], *, green: float, red: float) -> Figure:
         f"{r.label}: {_score_word(r.light, r.score)}" for r in rows if not r.heading))
     shapes = figure.shapes
     shapes.append(patterns(prefix))
-    for value in (0, 25, 50, 75, 100):
-        x = bar_x + bar_w * value / 100
+    for tick in (0, 25, 50, 75, 100):
+        x = bar_x + bar_w * tick / 100
         shapes.append(_line(x, top - 1, x, height - 1))
-        figure.label(x, 0.5, str(value), width=10, align="center", css="fl-scale")
+        figure.label(x, 0.5, str(tick), width=10, align="center", css="fl-scale")
     for value, light in ((red, "red"), (green, "green")):
         x = bar_x + bar_w * value
         shapes.append(_line(x, top - 1, x, height - 1, COLOURS[light], 0.4, THRESHOLD_DASH[light]))
@@ -278,9 +279,9 @@ def bars(rows: Sequence[Bar], *, green: float, red: float) -> Figure:
             shapes.append(marker(row.light, bar_x + bar_w + 3, mid, size=1.2))
             figure.label(bar_x + bar_w + 5.5, mid, _score_word(row.light, row.score), width=width - bar_x - bar_w - 5.5,
                          middle=True)
-        for value, light in ((row.red, "red"), (row.green, "green")):
-            if value is not None:  # this row's own threshold differs from the chart's
-                x = bar_x + bar_w * value
+        for own, light in ((row.red, "red"), (row.green, "green")):
+            if own is not None:  # this row's own threshold differs from the chart's
+                x = bar_x + bar_w * own
                 shapes.append(_line(x, y + 0.3, x, y + row_h - 0.3, COLOURS[light], 0.6))
         y += row_h
     return figure

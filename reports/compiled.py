@@ -177,7 +177,7 @@ def guard() -> list[str]:
     warning; called when ``reports`` is imported, before WeasyPrint is."""
     try:
         stale = stale_binaries()
-    except Exception:  # no WeasyPrint installed, unreadable stamp: nothing to guard
+    except Exception:  # noqa: BLE001 - no WeasyPrint installed, unreadable stamp: nothing to guard
         return []
     if stale:
         import warnings

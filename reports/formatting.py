@@ -7,8 +7,9 @@ the web pages (``app/web``): one implementation of each.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
@@ -62,6 +63,8 @@ def is_pre_cooperative(answers: Mapping[str, Any] | None) -> bool:
 def light_message(light: str | None, precooperative: bool = False) -> str:
     """The official message of a light (scoring.LIGHT_MESSAGES, the seed study's wording);
     for a pre-cooperative group «su organización» instead of «su cooperativa»."""
+    if light is None:
+        return ""
     try:
         message = scoring.LIGHT_MESSAGES[scoring.Light(light)]
     except ValueError:
@@ -76,7 +79,7 @@ def light_message(light: str | None, precooperative: bool = False) -> str:
 NS_NOTE_ABOVE = 0.10
 
 _INTERROGATIVES = frozenset(
-    "qué cuál cuáles cuánto cuánta cuántos cuántas cómo dónde cuándo quién quiénes".split()
+    ["qué", "cuál", "cuáles", "cuánto", "cuánta", "cuántos", "cuántas", "cómo", "dónde", "cuándo", "quién", "quiénes"]
 )
 
 
@@ -236,7 +239,7 @@ def answer_in_words(
     if question.type == "multi" and isinstance(value, list):
         if not value:
             return "Ninguna opción"
-        return separator.join(question.option(str(v)).label if question.option(str(v)) else str(v) for v in value)
+        return separator.join(option.label if (option := question.option(str(v))) else str(v) for v in value)
     if question.type in ("number", "computed") and isinstance(value, (int, float)) and not isinstance(value, bool):
         if is_year(question):
             return str(int(value))  # a year is written 1961, never «1.961 año»

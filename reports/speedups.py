@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError as error:
         print(f"No se pudo compilar: falta {error.name} (pip install '.[speedups]').", file=sys.stderr)
         return 1
-    except Exception as error:  # a compiler missing or failing: the reports still work, slower
+    except Exception as error:  # noqa: BLE001 - a compiler missing or failing: the reports still work, slower
         print(f"No se pudo compilar ({type(error).__name__}: {error}); los informes funcionan, más lentos.",
               file=sys.stderr)
         return 1

@@ -40,7 +40,7 @@ class Level:
     critical_note: str | None = None
     """A dimension red by the critical rule: why (:func:`critical_note`)."""
     pulled: list[dict[str, str]] = field(default_factory=list)
-    children: list["Level"] = field(default_factory=list)
+    children: list[Level] = field(default_factory=list)
     dimension_id: str = ""
 
     @property
@@ -117,7 +117,7 @@ def results(context: ReportContext, answers: Answers) -> Level:
     dimension_models = {d.id: d for d in context.questionnaire.dimensions}
     overall = _level(snapshot.get("overall") or {}, id=OVERALL, title="Resultado general")
     for d_index, dim in enumerate(scored_dimensions(snapshot, context.questionnaire), start=1):
-        model = dimension_models.get(dim.get("id"))
+        model = dimension_models.get(dim.get("id", ""))
         sub_titles = {s.id: s.title for s in model.subcategories} if model else {}
         dimension = _level(dim, id=dim.get("id", ""), title=model.title if model else dim.get("id", ""),
                            number=str(d_index))

@@ -11,8 +11,8 @@ from .loader import Problem, QuestionnaireError, load_questionnaire, questionnai
 from .model import Band, Check, Dimension, Option, Question, Questionnaire, Subcategory, Thresholds
 from .results import (
     LIGHT_MESSAGES,
-    METHOD,
     LIGHT_NAMES_ES,
+    METHOD,
     DiagnosisResult,
     DimensionResult,
     Light,

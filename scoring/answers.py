@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable
+from typing import Any, Literal
 
 from .model import Question, Questionnaire
 
@@ -66,7 +67,7 @@ def answer_check(question: Question) -> Check:
 
     allows_na = question.na
 
-    def reserved(value: Any) -> AnswerError | None | bool:
+    def reserved(value: Any) -> AnswerError | None | Literal[False]:
         """None when the value is na/ns and allowed, an error when na is not allowed, False otherwise."""
         if value == "ns":
             return None

@@ -9,8 +9,9 @@ subcategory in file order, then the roll-up to dimensions and overall.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, cast
 
 from . import expressions as ex
 from .answers import InvalidAnswers, answer_check, quick_acceptance, validate_answers
@@ -108,9 +109,10 @@ def _score_function(question: Question) -> Callable[[Any], float] | None:
         good = question.good != "no"
         return lambda answer: 1.0 if answer is good else 0.0
     if question.type == "choice":
-        return {option.value: option.score for option in question.options}.__getitem__
+        # every option of a scored choice or multi question has a score (Question.scored, the loader)
+        return cast("dict[str, float]", {option.value: option.score for option in question.options}).__getitem__
     if question.type == "multi":
-        table = {option.value: option.score for option in question.options}
+        table = cast("dict[str, float]", {option.value: option.score for option in question.options})
         return lambda answer: min(1.0, sum(table[value] for value in answer))
     edges = [band.max for band in question.bands[:-1]]
     scores = [band.score for band in question.bands]
@@ -140,6 +142,7 @@ def _lookup(question: Question) -> dict | None:
     if not question.scored or question.type not in ("yes_no", "choice"):
         return None
     score_of = _score_function(question)
+    assert score_of is not None  # a scored question has a score function
     answers = (True, False) if question.type == "yes_no" else tuple(o.value for o in question.options)
     return {
         answer: QuestionResult.build(question.id, Status.SCORED, score_of(answer), question.weight, question.critical)
@@ -158,7 +161,8 @@ def _step(q: _QuestionPlan, condition_keys: dict[str, int], referenced: bool) ->
         kind = _UNSCORED
     unscored = q.unscored
     return (
-        q.id, q.index, kind, q.relevant, condition_keys.get(q.relevant_text), _full_lookup(q),
+        q.id, q.index, kind, q.relevant,
+        None if q.relevant_text is None else condition_keys.get(q.relevant_text), _full_lookup(q),
         q.scored_result, q.formula, q.formula_inputs, referenced, q.not_relevant, unscored,
         q.na if q.scored else unscored, q.ns if q.scored else unscored,
         q.unanswered if q.scored else unscored, q.undefined if q.scored else unscored,
@@ -224,10 +228,10 @@ def build_plan(questionnaire: Questionnaire) -> Plan:
             continue
         placed.add(root)
         while stack:
-            node, children = stack[-1]
+            current, children = stack[-1]
             child = next(children, None)
             if child is None:
-                order.append(node)
+                order.append(current)
                 stack.pop()
             elif child not in placed:
                 placed.add(child)
@@ -317,6 +321,7 @@ def evaluate(plan: Plan, answers: Mapping[str, Any]) -> tuple[dict[str, object],
     for index, qid, lookup in plan.direct_steps:
         results[index] = lookup[answers.get(qid)]
     shared_conditions: dict[int, bool] = {}
+    relevant: bool | None
     for (qid, index, kind, condition, condition_key, lookup, scored_result, formula, inputs, referenced,
          not_relevant, unscored, na, ns, unanswered, undefined) in plan.steps:
         if condition is not None:
@@ -397,6 +402,7 @@ def _subcategory_result(sub: _SubcategoryPlan, questions: tuple) -> SubcategoryR
     elif coverage < 0.5:
         light, score = INSUFFICIENT, None
     else:
+        assert score is not None  # coverage >= 0.5: something was answered
         light = light_for(score, sub.green, sub.red)
         if light is GREEN and critical_unknown:
             light = YELLOW  # a critical question nobody could answer: not green until it is known

@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping, Union
+from typing import Any, TypeAlias
 
 
 class _Missing:
     """Sentinel for an unknown value; it is neither true nor false."""
 
     __slots__ = ()
-    _instance: "_Missing | None" = None
+    _instance: _Missing | None = None
 
-    def __new__(cls) -> "_Missing":
+    def __new__(cls) -> _Missing:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -75,41 +76,41 @@ class Selected:
 
 @dataclass(frozen=True, slots=True)
 class Negate:
-    operand: "Node"
+    operand: Node
     position: int
 
 
 @dataclass(frozen=True, slots=True)
 class Not:
-    operand: "Node"
+    operand: Node
     position: int
 
 
 @dataclass(frozen=True, slots=True)
 class Arithmetic:
     op: str
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
     position: int
 
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
     op: str
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
     position: int
 
 
 @dataclass(frozen=True, slots=True)
 class Logical:
     op: str  # "and" | "or"
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
     position: int
 
 
-Node = Union[Literal, Name, Selected, Negate, Not, Arithmetic, Comparison, Logical]
+Node: TypeAlias = Literal | Name | Selected | Negate | Not | Arithmetic | Comparison | Logical
 
 
 # --------------------------------------------------------------------------
@@ -164,9 +165,8 @@ def tokenize(source: str) -> list[Token]:
         kind = match.lastgroup
         text = match.group()
         if kind == "number":
-            value: object = float(text)
-            if value.is_integer() and re.fullmatch(r"\d+", text):
-                value = int(text)
+            number = float(text)
+            value: object = int(text) if number.is_integer() and re.fullmatch(r"\d+", text) else number
             tokens.append(Token("number", text, value, position))
         elif kind == "string":
             tokens.append(Token("string", text, _unescape(text[1:-1]), position))
@@ -405,7 +405,7 @@ def _kind(value: object) -> str:
     return "other"
 
 
-def _equal(left: object, right: object) -> bool:
+def _equal(left: Any, right: Any) -> bool:
     kind = _kind(left)
     if kind != _kind(right):
         return False
@@ -414,7 +414,7 @@ def _equal(left: object, right: object) -> bool:
     return left == right
 
 
-def _compare(op: str, left: object, right: object) -> object:
+def _compare(op: str, left: Any, right: Any) -> object:
     if left is MISSING or right is MISSING:
         return MISSING
     if op == "==":
@@ -436,7 +436,7 @@ def _compare(op: str, left: object, right: object) -> object:
 _NUMBER_TYPES = (int, float)  # exact classes: a bool is not a number here
 
 
-def _finite(result: object) -> object:
+def _finite(result: Any) -> object:
     return result if result.__class__ is int or math.isfinite(result) else MISSING
 
 
@@ -506,7 +506,7 @@ def compile_node(node: Node, *, multi_ids: frozenset[str] = frozenset()) -> Eval
         operand = compile_node(node.operand, multi_ids=multi_ids)
 
         def negate(values: Values) -> object:
-            value = operand(values)
+            value: Any = operand(values)
             return -value if _is_number(value) else MISSING
         return negate
     if isinstance(node, Not):

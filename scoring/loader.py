@@ -91,7 +91,7 @@ class QuestionnaireError(Exception):
 # YAML: YAML 1.2 booleans (only true/false), dates kept as text, duplicate keys refused
 
 
-class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when present
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # libyaml when present
     pass
 
 
@@ -411,7 +411,7 @@ class _Checker:
         place = f"dimensión '{dim_id}'" if dim_id else provisional
         self.unknown_keys(data, DIMENSION_KEYS, place)
         thresholds = self.thresholds(data, place, inherited)
-        built = {
+        built: dict[str, Any] = {
             "id": dim_id,
             "title": self.text(data, "title", place, required=True),
             "weight": self.weight(data, place),
@@ -446,7 +446,7 @@ class _Checker:
             else:
                 self.subcategory_places[sub_id] = place
         self.unknown_keys(data, SUBCATEGORY_KEYS, place)
-        built = {
+        built: dict[str, Any] = {
             "id": sub_id,
             "title": self.text(data, "title", place, required=True),
             "weight": self.weight(data, place),
@@ -514,7 +514,7 @@ class _Checker:
         elif qtype in ("choice", "multi"):
             built["options"] = self.options(data, place, info)
         elif qtype == "number":
-            bounds = {}
+            bounds: dict[str, Any] = {}
             for key in ("min", "max"):
                 if data.get(key) is not None:
                     bounds[key] = self.number(data, key, place)
@@ -666,6 +666,7 @@ class _Checker:
         self.check_cycles(formula_refs, relevant_refs)
 
     def check_relevant(self, info: _QuestionInfo) -> list[str]:
+        assert info.relevant is not None  # called for a question with a condition
         valid: list[str] = []
         for node in ex.walk(info.relevant):
             if isinstance(node, ex.Name):
@@ -708,6 +709,7 @@ class _Checker:
         return valid
 
     def check_formula(self, info: _QuestionInfo) -> list[str]:
+        assert info.formula is not None  # called for a question with a formula
         valid: list[str] = []
         for node in ex.walk(info.formula):
             if isinstance(node, ex.Name):

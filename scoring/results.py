@@ -100,16 +100,16 @@ class QuestionResult:
     """This result's JSON object, made once; only serialised, never handed out (see to_dict)."""
 
     @classmethod
-    def build(cls, id: str, status: Status, score: float | None, weight: float, critical: bool) -> "QuestionResult":
+    def build(cls, id: str, status: Status, score: float | None, weight: float, critical: bool) -> QuestionResult:  # noqa: A002
         counted = score is not None  # `scored` only: method 2 leaves `ns` out of the score
         return cls(
             id, status, score, weight, critical,
             applicable_weight=weight if status.value in _COUNTED_IN_COVERAGE else 0.0,
             answered_weight=weight if counted else 0.0,
-            points=weight * score if counted else 0.0,
+            points=weight * score if score is not None else 0.0,
             critical_failure=critical and counted and score == 0.0,
             critical_unknown=critical and status is Status.NS,
-            loss=weight * (1.0 - score) if counted else 0.0,
+            loss=weight * (1.0 - score) if score is not None else 0.0,
             shared_dict={"id": id, "status": status.value, "score": percent(score)},
         )
 
@@ -136,7 +136,7 @@ class SubcategoryResult:
     json: bytes = field(default=b"", repr=False)
     """This result as JSON, made once: the engine memoises subcategory results (see with_json)."""
 
-    def with_json(self) -> "SubcategoryResult":
+    def with_json(self) -> SubcategoryResult:
         return replace(self, json=orjson.dumps(self.to_dict(_shared=True)))
 
     def to_dict(self, *, _shared: bool = False) -> dict:

@@ -296,9 +296,7 @@ def names_in(node) -> list[str]:
 
     def walk(n):
         tag = n[0]
-        if tag == "id":
-            out.append(n[1])
-        elif tag == "sel":
+        if tag == "id" or tag == "sel":
             out.append(n[1])
         elif tag in ("neg", "not"):
             walk(n[1])
@@ -530,10 +528,7 @@ class _Evaluator:
                 v = self.formula_value(qid)
             else:
                 a = self.answers.get(qid)
-                if a is None or _is_na(a) or _is_ns(a):
-                    v = MISSING
-                else:
-                    v = a
+                v = MISSING if a is None or _is_na(a) or _is_ns(a) else a
             self._value[qid] = v
         return self._value[qid]
 

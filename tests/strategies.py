@@ -234,9 +234,8 @@ def questionnaires(draw) -> dict:
                 q["bands"] = draw(bands())
             if draw(st.booleans()):
                 q["unit"] = "ha"
-        elif t == "computed":
-            if draw(st.integers(0, 3)) > 0:
-                q["bands"] = draw(bands())
+        elif t == "computed" and draw(st.integers(0, 3)) > 0:
+            q["bands"] = draw(bands())
         qs.append(q)
     for i, t in enumerate(flat_types):
         if t == "computed":

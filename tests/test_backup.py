@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, select, text, update
 
 from app.cooperatives.models import Cooperative
-from app.db import make_sessionmaker, make_engine
+from app.db import make_engine, make_sessionmaker
 from app.models import Base
 from app.responses.models import ResponseEvent
 

@@ -13,16 +13,16 @@ import re
 import textwrap
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import pytest
-from pathlib import Path
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 import scoring
 from app.cooperatives.models import Cooperative
-from app.exchange import exports
 from app.errors import Invalid
+from app.exchange import exports
 from app.exchange.exports import CsvDialect, Flavour, Separator, neutralise
 from app.questionnaires.models import QuestionnaireVersion
 from app.questionnaires.service import register_path

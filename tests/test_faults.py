@@ -4,6 +4,7 @@ is half-saved, and the app recovers on its own once the database is back."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -57,17 +58,13 @@ class TcpProxy:
             pass
         finally:
             for s in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def stop(self) -> None:
         if self._listener is not None:
-            try:  # shutdown wakes the thread blocked in accept(); close alone does not on Linux
+            with contextlib.suppress(OSError):  # shutdown wakes the thread blocked in accept(); close alone does not on Linux
                 self._listener.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             self._listener.close()
             self._listener = None
         with self._lock:

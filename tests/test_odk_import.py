@@ -23,9 +23,9 @@ from sqlalchemy import func, select
 import scoring
 from app.cooperatives.models import Cooperative
 from app.cooperatives.schemas import format_rut
+from app.errors import Invalid
 from app.exchange.odk_import import FormColumns, Role, Source, read_export
 from app.exchange.xlsform import xlsform_rows
-from app.errors import Invalid
 from app.questionnaires.models import QuestionnaireVersion
 from app.questionnaires.service import register_path
 from app.responses.models import Response, ResponseEvent

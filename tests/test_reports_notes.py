@@ -240,8 +240,8 @@ def test_pdf_of_a_method_1_snapshot(national):
 
 
 def test_a_year_is_written_without_a_thousands_separator():
-    from reports.formatting import answer_in_words
     from app.web.questionnaire_form import raw_of
+    from reports.formatting import answer_in_words
 
     year = scoring.Question(id="anio", text="¿Año?", type="number", integer=True, unit="año", min=1900, max=2100)
     people = scoring.Question(id="n", text="¿Cuántos?", type="number", integer=True, unit="personas")

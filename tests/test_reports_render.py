@@ -273,7 +273,6 @@ def test_weasyprint_hot_modules_are_compiled():
     """make install compiles WeasyPrint's hottest modules with Cython (reports/compiled.py,
     about 20 % faster); in CI every one of them must be compiled from the installed source."""
     from conftest import in_ci
-
     from reports import compiled
 
     states = compiled.status()
@@ -405,7 +404,7 @@ class CountingServer:
         hits = self.hits = []
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 hits.append(self.path)
                 self.send_response(200)
                 self.send_header("Content-Type", "image/png")

@@ -129,9 +129,8 @@ def test_adopt_writes_a_new_revision_and_keeps_the_old_result(api_env, rescore_w
 def test_only_analysts_may_rescore(api_env, rescore_world):
     world, _, _ = rescore_world
     manager, _ = api_env.user("manager", cooperatives=[world.coop_a])
-    with api_env.session() as session:
-        with pytest.raises(rescoring.Forbidden):
-            rescoring.plan(session=session, user=session.merge(manager), round_id=world.round_id)
+    with api_env.session() as session, pytest.raises(rescoring.Forbidden):
+        rescoring.plan(session=session, user=session.merge(manager), round_id=world.round_id)
 
 
 def _cli(args, env):

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import func, select
 
 import scoring
-from app.responses.service import snapshot_of
 from app.cooperatives.models import Cooperative
 from app.questionnaires.models import QuestionnaireVersion
 from app.responses.models import Response, ResponseEvent
+from app.responses.service import snapshot_of
 from app.rounds.models import DiagnosisRound
 from conftest import sample_questionnaire
 

@@ -30,14 +30,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
-from stdnum.cl import rut as cl_rut
 import pytest
 from argon2 import PasswordHasher
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from starlette.routing import Mount
-from test_odk_import import DEFAULTS, Interview, odk_csv
+from stdnum.cl import rut as cl_rut
 
 from app.auth import security
 from app.auth import service as auth_service
@@ -47,6 +46,7 @@ from app.questionnaires.models import QuestionnaireVersion
 from app.responses.models import Response
 from app.rounds.models import DiagnosisRound
 from app.rounds.service import questionnaire_of_version
+from test_odk_import import DEFAULTS, Interview, odk_csv
 
 ROLES = ("anon", "admin", "analyst", "field", "manager")
 SIGNED_IN = frozenset({"admin", "analyst", "field", "manager"})
@@ -102,7 +102,7 @@ class Rule:
     record: str = "self/submitted"
     fresh: bool = False
     spare: str | None = None
-    request: Callable[["World", str, str, dict[str, Any]], dict[str, Any]] | None = None
+    request: Callable[[World, str, str, dict[str, Any]], dict[str, Any]] | None = None
     csrf: bool = True
 
 

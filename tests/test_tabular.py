@@ -76,7 +76,7 @@ def test_header_normalisation_and_keep_mode():
 
 
 def test_unknown_duplicated_and_missing_columns_reported_together():
-    problems = problems_of("RUT;Color favorito;rut cooperativa\n1-9;azul;1-9\n".encode(), "a.csv", columns=COLUMNS)
+    problems = problems_of(b"RUT;Color favorito;rut cooperativa\n1-9;azul;1-9\n", "a.csv", columns=COLUMNS)
     reasons = [p.reason for p in problems]
     assert any("«Color favorito» no es una columna conocida" in r for r in reasons)
     assert any("las columnas A «RUT» y C «rut cooperativa» son la misma" in r for r in reasons)

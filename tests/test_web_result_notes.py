@@ -29,7 +29,6 @@ from io import BytesIO
 import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
-from sqlalchemy import select
 
 import scoring
 from app.cooperatives.models import Cooperative

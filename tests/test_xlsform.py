@@ -20,7 +20,8 @@ from pyxform.xls2xform import convert
 from app.cli import main
 from app.exchange.xlsform import XLSFormError, xlsform_bytes, xlsform_rows
 from conftest import in_ci
-from helpers import BANDS, choice, computed, date as date_question, dim, doc, load, multi, number, single, sub, text, yes_no
+from helpers import BANDS, choice, computed, dim, doc, load, multi, number, single, sub, text, yes_no
+from helpers import date as date_question
 from scoring import load_questionnaire, relevant_questions
 from scoring.engine import evaluate
 from test_rounds import QUESTIONNAIRES, sample_version_id, users
@@ -554,7 +555,7 @@ class XPathEvaluator:
 
 
 def _numeric(operators: dict) -> dict:
-    return {op: (lambda f: lambda a, b: f(_to_number(a), _to_number(b)))(f) for op, f in operators.items()}
+    return {op: (lambda g: lambda a, b: g(_to_number(a), _to_number(b)))(f) for op, f in operators.items()}
 
 
 def _field_text(question, answer) -> str:
@@ -674,7 +675,7 @@ def test_error_checks_become_constraints_on_their_last_question():
     rows = by_name(sheets(content)["survey"])
     # The sum check goes on «socios», the last question it names, beside its bounds.
     assert "${socias} + ${socios}" in rows["socios"]["constraint"] and ". >= 0" in rows["socios"]["constraint"]
-    assert "Socias más socios debe ser igual al total." in rows["socios"][f"constraint_message::Español (es)"]
+    assert "Socias más socios debe ser igual al total." in rows["socios"]["constraint_message::Español (es)"]
     # A warning is not a constraint; a check on a select question goes on the select.
     assert "Hay más socias" not in str(rows["socias"]) and "Hay más socias" not in str(rows["socios_total"])
     assert "Un tipo A tiene socios." in rows["tipo"]["constraint_message::Español (es)"]

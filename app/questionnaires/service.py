@@ -52,7 +52,7 @@ class LoadedQuestionnaire:
     """A questionnaire file that loaded without problems."""
 
     path: Path
-    questionnaire: "Questionnaire"
+    questionnaire: Questionnaire
     source: str
     content_hash: str
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported lazily at run time: `coopdiag --help` does not load the database layer
+    from app.responses.rescoring import RescorePlan
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -19,7 +23,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     rescore.set_defaults(handler=command_rescore)
 
 
-def change_lines(result) -> list[str]:  # noqa: ANN001 - app.responses.rescoring.RescorePlan
+def change_lines(result: RescorePlan) -> list[str]:
     """One line per response whose lights change: «respuesta 17 · Coop: general verde → amarillo; …»."""
     from scoring import LIGHT_NAMES_ES, Light
 
