@@ -65,15 +65,17 @@ demo: migrate
 run: demo
 	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT)
 
-# `make lint` runs every check named in LINT_CHECKS, each a lint-NAME target below;
-# add one (e.g. lint-ruff-format: `ruff format --check .`) and append its name.
-LINT_CHECKS := lint-ruff lint-mypy
+# `make lint` runs every check named in LINT_CHECKS, each a lint-NAME target below.
+LINT_CHECKS := lint-ruff lint-ruff-format lint-mypy
 .PHONY: $(LINT_CHECKS)
 
 lint: $(LINT_CHECKS)
 
 lint-ruff: $(STAMP_DEV)
 	$(BIN)/ruff check .
+
+lint-ruff-format: $(STAMP_DEV)
+	$(BIN)/ruff format --check .
 
 lint-mypy: $(STAMP_DEV)
 	$(BIN)/mypy

@@ -51,7 +51,9 @@ def _run(command: list[str], what: str) -> None:
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
     except FileNotFoundError:
-        raise BackupError(f"no se encontró «{command[0]}»; instale el cliente de PostgreSQL (postgresql-client)") from None
+        raise BackupError(
+            f"no se encontró «{command[0]}»; instale el cliente de PostgreSQL (postgresql-client)"
+        ) from None
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
         raise BackupError(f"{what} falló: {detail[-1] if detail else f'código {done.returncode}'}")
@@ -118,8 +120,16 @@ def restore(*, database_url: str, source: Path) -> None:
     if not head.startswith(PG_MAGIC):
         raise BackupError(f"{source} no es un respaldo de PostgreSQL hecho con «coopdiag backup» (pg_dump -Fc)")
     uri, schema = _libpq(database_url)
-    command = ["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
-               "--exit-on-error", f"--dbname={uri}"]
+    command = [
+        "pg_restore",
+        "--clean",
+        "--if-exists",
+        "--no-owner",
+        "--no-privileges",
+        "--single-transaction",
+        "--exit-on-error",
+        f"--dbname={uri}",
+    ]
     if schema:
         command.append(f"--schema={schema}")
     _run([*command, str(source)], "pg_restore")

@@ -190,9 +190,16 @@ def _score_chunk(questionnaire, chunk: list[tuple[int, bytes]]) -> tuple[bytes, 
     for number, line in chunk:
         if not line.strip():
             # every input line gets an output line, so that line N of the output is line N of the input
-            result, errors = None, [
-                {"question": None, "code": "empty_line", "message": "la línea está vacía; se esperaba un objeto JSON"}
-            ]
+            result, errors = (
+                None,
+                [
+                    {
+                        "question": None,
+                        "code": "empty_line",
+                        "message": "la línea está vacía; se esperaba un objeto JSON",
+                    }
+                ],
+            )
         else:
             try:
                 answers = orjson.loads(line)
@@ -219,7 +226,9 @@ def _plural(count: int, singular: str, plural: str) -> str:
 def _counts(questions) -> str:
     scored = sum(1 for q in questions if q.scored)
     critical = sum(1 for q in questions if q.critical)
-    text = f"{len(questions)} pregunta{'s' if len(questions) != 1 else ''} ({scored} puntuada{'s' if scored != 1 else ''}"
+    text = (
+        f"{len(questions)} pregunta{'s' if len(questions) != 1 else ''} ({scored} puntuada{'s' if scored != 1 else ''}"
+    )
     if critical:
         text += f", {critical} crítica{'s' if critical != 1 else ''}"
     return text + ")"
@@ -245,13 +254,20 @@ def command_check(args: argparse.Namespace) -> int:
 
 def _checks(checks) -> str:
     errors = sum(1 for check in checks if check.severity == "error")
-    return (f"{_plural(len(checks), 'verificación de coherencia', 'verificaciones de coherencia')} "
-            f"({_plural(errors, 'error', 'errores')}, {_plural(len(checks) - errors, 'aviso', 'avisos')})")
+    return (
+        f"{_plural(len(checks), 'verificación de coherencia', 'verificaciones de coherencia')} "
+        f"({_plural(errors, 'error', 'errores')}, {_plural(len(checks) - errors, 'aviso', 'avisos')})"
+    )
 
 
 QUESTION_TYPES_ES = {
-    "yes_no": "sí/no", "choice": "selección única", "multi": "selección múltiple", "number": "número",
-    "computed": "calculada", "text": "texto", "date": "fecha",
+    "yes_no": "sí/no",
+    "choice": "selección única",
+    "multi": "selección múltiple",
+    "number": "número",
+    "computed": "calculada",
+    "text": "texto",
+    "date": "fecha",
 }
 
 
@@ -356,7 +372,9 @@ def command_xlsform(args: argparse.Namespace) -> int:
         Path(output).write_bytes(data)
     except OSError as error:
         _fail(f"no se pudo escribir «{output}»: {error.strerror}", EXIT_INVALID_ANSWERS)
-    print(f"XLSForm de «{questionnaire.title}» (id {questionnaire.id}, versión {questionnaire.version}) escrito en «{output}».")
+    print(
+        f"XLSForm de «{questionnaire.title}» (id {questionnaire.id}, versión {questionnaire.version}) escrito en «{output}»."
+    )
     return EXIT_OK
 
 
@@ -485,12 +503,18 @@ def command_users(args: argparse.Namespace) -> int:
                 password = args.password if args.password is not None else _ask_password()
                 cooperative_ids = [_cooperative_id(session, ref) for ref in args.cooperative]
                 user = service.create_user(
-                    session=session, email=args.email, full_name=args.name, role=args.role, password=password,
-                    institution=args.institution, cooperative_ids=cooperative_ids, macrozones=args.macrozone,
-                    settings=settings, strict=True,
+                    session=session,
+                    email=args.email,
+                    full_name=args.name,
+                    role=args.role,
+                    password=password,
+                    institution=args.institution,
+                    cooperative_ids=cooperative_ids,
+                    macrozones=args.macrozone,
+                    settings=settings,
+                    strict=True,
                 )
-                print(f"Usuario creado: {user.email} ({ROLE_LABELS[user.role]}), id {user.id}.",
-                      file=sys.stderr)
+                print(f"Usuario creado: {user.email} ({ROLE_LABELS[user.role]}), id {user.id}.", file=sys.stderr)
                 return EXIT_OK
             user = session.scalar(select(User).where(User.email == service.normalise_email(args.email)))
             if user is None:
@@ -499,8 +523,10 @@ def command_users(args: argparse.Namespace) -> int:
                 _fail(f"el usuario {user.email} está desactivado", EXIT_USAGE)
             token = service.issue_api_token(session=session, user=user, name=args.name)
             print(token)
-            print(f"Token «{args.name.strip()}» creado para {user.email}; guárdelo: no se vuelve a mostrar.",
-                  file=sys.stderr)
+            print(
+                f"Token «{args.name.strip()}» creado para {user.email}; guárdelo: no se vuelve a mostrar.",
+                file=sys.stderr,
+            )
             return EXIT_OK
     except ApiError as error:
         _api_error_exit(error)
@@ -530,7 +556,9 @@ def command_demo(args: argparse.Namespace) -> int:
     with session_scope() as session:
         outcome = load_demo(session=session, settings=settings)
     if outcome["created"]:
-        print(f"Datos de demostración cargados: {outcome['cooperatives']} cooperativas, 2 rondas, respuestas en todos los estados.")
+        print(
+            f"Datos de demostración cargados: {outcome['cooperatives']} cooperativas, 2 rondas, respuestas en todos los estados."
+        )
     else:
         print("Los datos de demostración ya estaban cargados; no se cambió nada.")
     print("Cuentas de demostración (correo / contraseña):")
@@ -544,21 +572,34 @@ def build_parser() -> SpanishArgumentParser:
         prog="coopdiag",
         description="coopdiag: autodiagnóstico de cooperativas agrícolas, agroalimentarias y forestales.",
     )
-    commands = parser.add_subparsers(dest="command", title="comandos", metavar="COMANDO", parser_class=SpanishArgumentParser)
+    commands = parser.add_subparsers(
+        dest="command", title="comandos", metavar="COMANDO", parser_class=SpanishArgumentParser
+    )
     commands.required = True
 
     score = commands.add_parser("score", help="calcula el semáforo de un conjunto de respuestas (JSON en la salida)")
     score.add_argument("questionnaire", metavar="CUESTIONARIO", help="archivo YAML o JSON del cuestionario")
-    score.add_argument("answers", metavar="RESPUESTAS.json", nargs="?", help="respuestas en JSON ('-' lee la entrada estándar)")
-    score.add_argument("--batch", metavar="RESPUESTAS.jsonl", help="un conjunto de respuestas por línea; una línea de resultado por cada una")
     score.add_argument(
-        "--jobs", type=int, default=1, metavar="N",
+        "answers", metavar="RESPUESTAS.json", nargs="?", help="respuestas en JSON ('-' lee la entrada estándar)"
+    )
+    score.add_argument(
+        "--batch",
+        metavar="RESPUESTAS.jsonl",
+        help="un conjunto de respuestas por línea; una línea de resultado por cada una",
+    )
+    score.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
         help="con --batch: procesos en paralelo (0 = uno por núcleo); el orden de salida se mantiene",
     )
     score.set_defaults(handler=command_score)
 
     questionnaire = commands.add_parser("questionnaire", help="revisa, muestra o registra cuestionarios")
-    q_commands = questionnaire.add_subparsers(dest="questionnaire_command", title="comandos", metavar="COMANDO", parser_class=SpanishArgumentParser)
+    q_commands = questionnaire.add_subparsers(
+        dest="questionnaire_command", title="comandos", metavar="COMANDO", parser_class=SpanishArgumentParser
+    )
     q_commands.required = True
     check = q_commands.add_parser("check", help="valida el archivo y lista todos sus problemas")
     check.add_argument("file", metavar="ARCHIVO")
@@ -571,20 +612,32 @@ def build_parser() -> SpanishArgumentParser:
         "load", help="registra en la base de datos los cuestionarios de una carpeta o archivo (id, versión y huella)"
     )
     load.add_argument(
-        "path", metavar="CARPETA_O_ARCHIVO", nargs="?",
+        "path",
+        metavar="CARPETA_O_ARCHIVO",
+        nargs="?",
         help="por omisión la carpeta de cuestionarios configurada (COOPDIAG_QUESTIONNAIRES_DIR)",
     )
     load.set_defaults(handler=command_questionnaire_load)
     xlsform = q_commands.add_parser("xlsform", help="exporta el cuestionario como XLSForm (ODK Collect, KoboCollect)")
     xlsform.add_argument("file", metavar="ARCHIVO")
     xlsform.add_argument(
-        "-o", "--output", metavar="SALIDA.xlsx", help="archivo a escribir; por omisión <id>-<versión>.xlsx en la carpeta actual"
+        "-o",
+        "--output",
+        metavar="SALIDA.xlsx",
+        help="archivo a escribir; por omisión <id>-<versión>.xlsx en la carpeta actual",
     )
     xlsform.set_defaults(handler=command_xlsform)
 
-    backup = commands.add_parser("backup", help="respalda la base de datos (SQLite: copia en línea; PostgreSQL: pg_dump)")
-    backup.add_argument("file", metavar="ARCHIVO", nargs="?", type=Path,
-                        help="por omisión var/respaldos/coopdiag-AAAAMMDD-HHMMSS.db|dump")
+    backup = commands.add_parser(
+        "backup", help="respalda la base de datos (SQLite: copia en línea; PostgreSQL: pg_dump)"
+    )
+    backup.add_argument(
+        "file",
+        metavar="ARCHIVO",
+        nargs="?",
+        type=Path,
+        help="por omisión var/respaldos/coopdiag-AAAAMMDD-HHMMSS.db|dump",
+    )
     backup.set_defaults(handler=command_backup)
     restore = commands.add_parser("restore", help="reemplaza el contenido de la base de datos con un respaldo")
     restore.add_argument("file", metavar="ARCHIVO", type=Path)
@@ -592,7 +645,9 @@ def build_parser() -> SpanishArgumentParser:
     restore.set_defaults(handler=command_restore)
 
     database = commands.add_parser("db", help="migraciones de la base de datos")
-    db_commands = database.add_subparsers(dest="db_command", title="comandos", metavar="COMANDO", parser_class=SpanishArgumentParser)
+    db_commands = database.add_subparsers(
+        dest="db_command", title="comandos", metavar="COMANDO", parser_class=SpanishArgumentParser
+    )
     db_commands.required = True
     upgrade = db_commands.add_parser("upgrade", help="aplica las migraciones pendientes")
     upgrade.add_argument("revision", metavar="REVISIÓN", nargs="?", default="head")
@@ -602,27 +657,50 @@ def build_parser() -> SpanishArgumentParser:
     downgrade.set_defaults(handler=command_db)
 
     users = commands.add_parser("users", help="cuentas de usuario")
-    u_commands = users.add_subparsers(dest="users_command", title="comandos", metavar="COMANDO", parser_class=SpanishArgumentParser)
+    u_commands = users.add_subparsers(
+        dest="users_command", title="comandos", metavar="COMANDO", parser_class=SpanishArgumentParser
+    )
     u_commands.required = True
     create = u_commands.add_parser("create", help="crea una cuenta con contraseña")
-    create.add_argument("--role", required=True, metavar="ROL",
-                        help="admin, analyst (analista), field (equipo de terreno) o manager (gerente)")
+    create.add_argument(
+        "--role",
+        required=True,
+        metavar="ROL",
+        help="admin, analyst (analista), field (equipo de terreno) o manager (gerente)",
+    )
     create.add_argument("--email", required=True, metavar="CORREO")
     create.add_argument("--name", required=True, metavar="NOMBRE", help="nombre completo")
-    create.add_argument("--password", metavar="CONTRASEÑA",
-                        help="al menos 10 caracteres; sin esta opción se pide (o se lee de la entrada estándar)")
-    create.add_argument("--institution", metavar="INSTITUCIÓN", help="institución (obligatoria para el equipo de terreno)")
-    create.add_argument("--cooperative", action="append", default=[], metavar="RUT_O_ID",
-                        help="cooperativa asignada, por id o por RUT con guion; se puede repetir")
-    create.add_argument("--macrozone", action="append", default=[], metavar="MACROZONA",
-                        help="macrozona asignada (equipo de terreno); se puede repetir")
+    create.add_argument(
+        "--password",
+        metavar="CONTRASEÑA",
+        help="al menos 10 caracteres; sin esta opción se pide (o se lee de la entrada estándar)",
+    )
+    create.add_argument(
+        "--institution", metavar="INSTITUCIÓN", help="institución (obligatoria para el equipo de terreno)"
+    )
+    create.add_argument(
+        "--cooperative",
+        action="append",
+        default=[],
+        metavar="RUT_O_ID",
+        help="cooperativa asignada, por id o por RUT con guion; se puede repetir",
+    )
+    create.add_argument(
+        "--macrozone",
+        action="append",
+        default=[],
+        metavar="MACROZONA",
+        help="macrozona asignada (equipo de terreno); se puede repetir",
+    )
     create.set_defaults(handler=command_users)
     token = u_commands.add_parser("token", help="crea un token de acceso personal y lo muestra una vez")
     token.add_argument("--email", required=True, metavar="CORREO")
     token.add_argument("--name", required=True, metavar="NOMBRE", help="nombre para reconocer el token")
     token.set_defaults(handler=command_users)
 
-    demo = commands.add_parser("demo", help="carga datos de demostración (cooperativas, rondas, respuestas, una cuenta por rol)")
+    demo = commands.add_parser(
+        "demo", help="carga datos de demostración (cooperativas, rondas, respuestas, una cuenta por rol)"
+    )
     demo.set_defaults(handler=command_demo)
 
     from app.reports.cli import add_parsers as add_report_parsers

@@ -144,9 +144,7 @@ def session_scope(database_url: str | None = None) -> Iterator[Session]:
 # --------------------------------------------------------------------------- migrations
 
 
-def alembic_config(
-    database_url: str | None = None, *, settings: Settings | None = None
-) -> Any:
+def alembic_config(database_url: str | None = None, *, settings: Settings | None = None) -> Any:
     """An Alembic ``Config`` built in code (no ``alembic.ini`` needed).
 
     The URL is handed to ``migrations/env.py`` through ``config.attributes``

@@ -63,20 +63,48 @@ COOPERATIVES: tuple[tuple[str, LegalType, int, str, list[str], int | None], ...]
     ("Grupo de Productoras Huasco Alto", LegalType.PRECOOPERATIVO, 3, "Alto del Carmen", ["fruticultura"], None),
     ("Cooperativa Hortícola de Quillota", LegalType.AGRICOLA, 5, "Quillota", ["hortalizas", "fruticultura"], 1987),
     ("Cooperativa Apícola Petorca", LegalType.AGRICOLA, 5, "Petorca", ["apicola"], 2015),
-    ("Cooperativa de Servicios Agrícolas Melipilla", LegalType.SERVICIOS, 13, "Melipilla", ["servicios", "agua_riego"], 1995),
+    (
+        "Cooperativa de Servicios Agrícolas Melipilla",
+        LegalType.SERVICIOS,
+        13,
+        "Melipilla",
+        ["servicios", "agua_riego"],
+        1995,
+    ),
     ("Cooperativa Lechera de Paine", LegalType.AGRICOLA, 13, "Paine", ["lacteos"], 1972),
     ("Cooperativa Frutícola Colchagua", LegalType.AGRICOLA, 6, "Santa Cruz", ["fruticultura", "vitivinicola"], 2001),
     ("Grupo Pre-cooperativo Mujeres de Pichilemu", LegalType.PRECOOPERATIVO, 6, "Pichilemu", ["hortalizas"], None),
     ("Cooperativa Campesina Vinos del Maule", LegalType.CAMPESINA, 7, "Cauquenes", ["vitivinicola"], 2009),
     ("Cooperativa Agrícola Berries de Linares", LegalType.AGRICOLA, 7, "Linares", ["berries"], 2012),
     ("Cooperativa de Riego Canal Melozal", LegalType.SERVICIOS, 7, "San Javier", ["agua_riego"], 1979),
-    ("Cooperativa Campesina Ñuble Sustentable", LegalType.CAMPESINA, 16, "San Carlos", ["cereales", "hortalizas"], 2017),
+    (
+        "Cooperativa Campesina Ñuble Sustentable",
+        LegalType.CAMPESINA,
+        16,
+        "San Carlos",
+        ["cereales", "hortalizas"],
+        2017,
+    ),
     ("Cooperativa Agrícola Frutos Secos de Ñiquén", LegalType.AGRICOLA, 16, "Ñiquén", ["frutos_secos"], 2014),
     ("Cooperativa Forestal Nahuelbuta", LegalType.FORESTAL, 8, "Santa Juana", ["forestal"], 2006),
-    ("Cooperativa de Pequeños Agricultores de Arauco", LegalType.CAMPESINA, 8, "Cañete", ["hortalizas", "ganaderia"], 1999),
+    (
+        "Cooperativa de Pequeños Agricultores de Arauco",
+        LegalType.CAMPESINA,
+        8,
+        "Cañete",
+        ["hortalizas", "ganaderia"],
+        1999,
+    ),
     ("Cooperativa Mapuche Küme Mongen", LegalType.CAMPESINA, 9, "Temuco", ["hortalizas", "otro"], 2016),
     ("Cooperativa Triguera de Victoria", LegalType.AGRICOLA, 9, "Victoria", ["cereales"], 1968),
-    ("Grupo de Recolectoras de Frutos del Bosque Curarrehue", LegalType.PRECOOPERATIVO, 9, "Curarrehue", ["forestal"], None),
+    (
+        "Grupo de Recolectoras de Frutos del Bosque Curarrehue",
+        LegalType.PRECOOPERATIVO,
+        9,
+        "Curarrehue",
+        ["forestal"],
+        None,
+    ),
     ("Cooperativa Lechera de La Unión", LegalType.AGRICOLA, 14, "La Unión", ["lacteos"], 1949),
     ("Cooperativa Apícola Valdivia", LegalType.AGRICOLA, 14, "Valdivia", ["apicola"], 2010),
     ("Cooperativa Campesina de Chiloé Papas Nativas", LegalType.CAMPESINA, 10, "Ancud", ["hortalizas"], 2008),
@@ -89,12 +117,37 @@ COOPERATIVES: tuple[tuple[str, LegalType, int, str, list[str], int | None], ...]
 )
 
 FIRST_NAMES = ("María", "José", "Juana", "Luis", "Carmen", "Pedro", "Rosa", "Jorge", "Ana", "Héctor", "Elena", "Raúl")
-LAST_NAMES = ("González", "Muñoz", "Rojas", "Díaz", "Pérez", "Soto", "Contreras", "Silva", "Martínez", "Sepúlveda", "Núñez")
+LAST_NAMES = (
+    "González",
+    "Muñoz",
+    "Rojas",
+    "Díaz",
+    "Pérez",
+    "Soto",
+    "Contreras",
+    "Silva",
+    "Martínez",
+    "Sepúlveda",
+    "Núñez",
+)
 
 # The fate of each cooperative in the open round, cycled over the list.
 PLAN = (
-    "validated", "submitted", "draft", "returned", "validated", "none", "submitted", "reopened",
-    "draft", "validated", "returned", "none", "submitted", "validated", "draft",
+    "validated",
+    "submitted",
+    "draft",
+    "returned",
+    "validated",
+    "none",
+    "submitted",
+    "reopened",
+    "draft",
+    "validated",
+    "returned",
+    "none",
+    "submitted",
+    "validated",
+    "draft",
 )
 
 
@@ -103,7 +156,9 @@ def _rut(rng: random.Random) -> str:
     return f"{number}-{cl_rut.calc_check_digit(number)}"
 
 
-def _answers(questionnaire: scoring.Questionnaire, cooperative: Cooperative, quality: float, rng: random.Random) -> dict[str, Any]:
+def _answers(
+    questionnaire: scoring.Questionnaire, cooperative: Cooperative, quality: float, rng: random.Random
+) -> dict[str, Any]:
     """A plausible complete answer set that passes the questionnaire's error checks: good
     practices adopted with probability ``quality``, figures that add up (parts within their totals)."""
     for _ in range(50):
@@ -163,8 +218,9 @@ def _figures(cooperative: Cooperative, quality: float, rng: random.Random) -> di
     return figures
 
 
-def _draw_answers(questionnaire: scoring.Questionnaire, cooperative: Cooperative, quality: float,
-                  rng: random.Random) -> dict[str, Any]:
+def _draw_answers(
+    questionnaire: scoring.Questionnaire, cooperative: Cooperative, quality: float, rng: random.Random
+) -> dict[str, Any]:
     figures = _figures(cooperative, quality, rng)
     group = cooperative.legal_type == LegalType.PRECOOPERATIVO
     answers: dict[str, Any] = {}
@@ -189,14 +245,19 @@ def _draw_answers(questionnaire: scoring.Questionnaire, cooperative: Cooperative
             target = quality * (len(options) - 1) + rng.uniform(-1, 1)
             answers[question.id] = options[min(max(round(target), 0), len(options) - 1)].value
         elif question.type == "multi":
-            chosen = [option.value for option in question.options
-                      if option.value not in EXCLUSIVE_OPTIONS and rng.random() < quality * 0.5][:3]
+            chosen = [
+                option.value
+                for option in question.options
+                if option.value not in EXCLUSIVE_OPTIONS and rng.random() < quality * 0.5
+            ][:3]
             exclusive = [option.value for option in question.options if option.value in EXCLUSIVE_OPTIONS]
             answers[question.id] = chosen or exclusive[:1]
         elif question.type == "number":
             low = question.min if question.min is not None else 0
             high = question.max if question.max is not None else low + 100
-            answers[question.id] = rng.randint(int(low), int(high)) if question.integer else round(rng.uniform(low, high), 1)
+            answers[question.id] = (
+                rng.randint(int(low), int(high)) if question.integer else round(rng.uniform(low, high), 1)
+            )
     if rng.random() < 0.3:
         answers[rng.choice([q.id for q in questionnaire.questions if q.type in ("choice", "yes_no")])] = "ns"
     relevant = scoring.relevant_questions(questionnaire, answers)
@@ -214,9 +275,13 @@ def load_demo(*, session: Session, settings: Settings, questionnaires_dir: Path 
     rng = random.Random(2026)
     register_questionnaires(session=session, directory=Path(questionnaires_dir or settings.questionnaires_dir))
     session.commit()
+
     def version_of(key: tuple[str, str]) -> QuestionnaireVersion:
-        found = session.scalar(select(QuestionnaireVersion).where(
-            QuestionnaireVersion.questionnaire_id == key[0], QuestionnaireVersion.version == key[1]))
+        found = session.scalar(
+            select(QuestionnaireVersion).where(
+                QuestionnaireVersion.questionnaire_id == key[0], QuestionnaireVersion.version == key[1]
+            )
+        )
         if found is None:
             raise RuntimeError(f"No se encontró el cuestionario {key[0]} {key[1]} en {settings.questionnaires_dir}.")
         return found
@@ -225,8 +290,12 @@ def load_demo(*, session: Session, settings: Settings, questionnaires_dir: Path 
 
     users = {
         account.role: create_user(
-            session=session, email=account.email, full_name=account.name, role=account.role,
-            password=account.password, institution=account.institution,
+            session=session,
+            email=account.email,
+            full_name=account.name,
+            role=account.role,
+            password=account.password,
+            institution=account.institution,
         )
         for account in ACCOUNTS
     }
@@ -237,22 +306,34 @@ def load_demo(*, session: Session, settings: Settings, questionnaires_dir: Path 
     for name, legal_type, region, comuna, sectors, founded in COOPERATIVES:
         women, men = rng.randint(4, 60), rng.randint(4, 90)
         contact = _person(rng)
-        cooperatives.append(create_cooperative(
-            session=session, user=admin, settings=settings,
-            data={
-                "rut": _rut(rng), "name": name, "legal_type": legal_type.value,
-                "daes_number": None if legal_type == LegalType.PRECOOPERATIVO else str(rng.randrange(1000, 9999)),
-                "state": CooperativeState.EN_FORMACION.value if legal_type == LegalType.PRECOOPERATIVO
-                else rng.choice([CooperativeState.ACTIVA.value] * 5 + [CooperativeState.INACTIVA.value]),
-                "legally_current": legal_type != LegalType.PRECOOPERATIVO and rng.random() < 0.85,
-                "region_code": region, "comuna": comuna, "sectors": sectors,
-                "members_women": women, "members_men": men, "members_under_35": rng.randint(0, (women + men) // 4),
-                "founding_year": founded, "contact_name": contact,
-                "contact_email": f"contacto{len(cooperatives) + 1}@cooperativa-demo.cl",
-                "contact_phone": f"+56 9 {rng.randrange(1000, 9999)} {rng.randrange(1000, 9999)}",
-                "notes": None,
-            },
-        ))
+        cooperatives.append(
+            create_cooperative(
+                session=session,
+                user=admin,
+                settings=settings,
+                data={
+                    "rut": _rut(rng),
+                    "name": name,
+                    "legal_type": legal_type.value,
+                    "daes_number": None if legal_type == LegalType.PRECOOPERATIVO else str(rng.randrange(1000, 9999)),
+                    "state": CooperativeState.EN_FORMACION.value
+                    if legal_type == LegalType.PRECOOPERATIVO
+                    else rng.choice([CooperativeState.ACTIVA.value] * 5 + [CooperativeState.INACTIVA.value]),
+                    "legally_current": legal_type != LegalType.PRECOOPERATIVO and rng.random() < 0.85,
+                    "region_code": region,
+                    "comuna": comuna,
+                    "sectors": sectors,
+                    "members_women": women,
+                    "members_men": men,
+                    "members_under_35": rng.randint(0, (women + men) // 4),
+                    "founding_year": founded,
+                    "contact_name": contact,
+                    "contact_email": f"contacto{len(cooperatives) + 1}@cooperativa-demo.cl",
+                    "contact_phone": f"+56 9 {rng.randrange(1000, 9999)} {rng.randrange(1000, 9999)}",
+                    "notes": None,
+                },
+            )
+        )
 
     # The manager runs two cooperatives; the field member covers the Centro-Sur macrozone.
     manager_coops = [cooperatives[9], cooperatives[12]]
@@ -266,12 +347,22 @@ def load_demo(*, session: Session, settings: Settings, questionnaires_dir: Path 
         session.refresh(user)
 
     pilot = create_round(
-        session=session, user=admin, name="Piloto 2025", opens_on=date(2025, 9, 1), closes_on=date(2025, 12, 15),
-        state="open", questionnaire_version_id=pilot_version.id,
+        session=session,
+        user=admin,
+        name="Piloto 2025",
+        opens_on=date(2025, 9, 1),
+        closes_on=date(2025, 12, 15),
+        state="open",
+        questionnaire_version_id=pilot_version.id,
     )
     national = create_round(
-        session=session, user=admin, name="Diagnóstico nacional 2026", opens_on=date(2026, 9, 1),
-        closes_on=date(2026, 12, 31), state="open", questionnaire_version_id=national_version.id,
+        session=session,
+        user=admin,
+        name="Diagnóstico nacional 2026",
+        opens_on=date(2026, 9, 1),
+        closes_on=date(2026, 12, 31),
+        state="open",
+        questionnaire_version_id=national_version.id,
     )
 
     field_regions = set(settings.macrozones.get("Centro-Sur", []))
@@ -281,10 +372,13 @@ def load_demo(*, session: Session, settings: Settings, questionnaires_dir: Path 
             return users[Role.MANAGER], "self", {}
         if cooperative.region_code in field_regions or rng.random() < 0.5:
             details = {
-                "interviewer_name": users[Role.FIELD].full_name, "institution": users[Role.FIELD].institution,
+                "interviewer_name": users[Role.FIELD].full_name,
+                "institution": users[Role.FIELD].institution,
                 "interview_date": date(2026, 10, rng.randint(1, 28)),
                 "interview_place": f"Sede de la cooperativa, {cooperative.comuna}",
-                "interviewee_role": rng.choice(["Gerente", "Presidente del consejo", "Presidenta del consejo", "Tesorera"]),
+                "interviewee_role": rng.choice(
+                    ["Gerente", "Presidente del consejo", "Presidenta del consejo", "Tesorera"]
+                ),
             }
             return (users[Role.FIELD] if cooperative.region_code in field_regions else admin), "interview", details
         return admin, "self", {}
@@ -294,8 +388,16 @@ def load_demo(*, session: Session, settings: Settings, questionnaires_dir: Path 
             return
         author, mode, details = author_for(cooperative)
         response, _ = responses.create_response(
-            session=session, user=author, settings=settings,
-            data={"cooperative_id": cooperative.id, "round_id": diagnosis_round.id, "mode": mode, "answers": None, **details},
+            session=session,
+            user=author,
+            settings=settings,
+            data={
+                "cooperative_id": cooperative.id,
+                "round_id": diagnosis_round.id,
+                "mode": mode,
+                "answers": None,
+                **details,
+            },
             idempotency_key=str(uuid.UUID(int=rng.getrandbits(128))),
         )
         answers = _answers(get_round_questionnaire(session=session, round=diagnosis_round), cooperative, quality, rng)
@@ -303,23 +405,39 @@ def load_demo(*, session: Session, settings: Settings, questionnaires_dir: Path 
             keep = list(answers)[: len(answers) // 2]
             answers = {qid: answers[qid] for qid in keep}
         response = responses.update_answers(
-            session=session, user=author, settings=settings, response_id=response.id, answers=answers,
+            session=session,
+            user=author,
+            settings=settings,
+            response_id=response.id,
+            answers=answers,
             version=response.version,
         )
         if fate == "draft":
             return
-        response = responses.submit(session=session, user=author, settings=settings, response_id=response.id, version=response.version)
+        response = responses.submit(
+            session=session, user=author, settings=settings, response_id=response.id, version=response.version
+        )
         analyst = users[Role.ANALYST]
         if fate == "returned":
             responses.return_for_correction(
-                session=session, user=analyst, settings=settings, response_id=response.id, version=response.version,
+                session=session,
+                user=analyst,
+                settings=settings,
+                response_id=response.id,
+                version=response.version,
                 comment="Revise las cifras del balance: el pasivo corriente parece incompleto.",
             )
         elif fate in ("validated", "reopened"):
-            response = responses.validate(session=session, user=analyst, settings=settings, response_id=response.id, version=response.version)
+            response = responses.validate(
+                session=session, user=analyst, settings=settings, response_id=response.id, version=response.version
+            )
             if fate == "reopened":
                 responses.reopen(
-                    session=session, user=analyst, settings=settings, response_id=response.id, version=response.version,
+                    session=session,
+                    user=analyst,
+                    settings=settings,
+                    response_id=response.id,
+                    version=response.version,
                     comment="Se reabre para actualizar las cifras del ejercicio 2026.",
                 )
 

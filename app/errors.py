@@ -119,5 +119,11 @@ def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
         context = error.get("ctx") or {}
         if error.get("type") == "value_error" and context.get("error"):
             message = str(context["error"])  # our own validators raise ValueError with Spanish text
-        details.append({"field": _field_name(tuple(error.get("loc", ()))), "code": error.get("type", "invalid"), "message": message})
+        details.append(
+            {
+                "field": _field_name(tuple(error.get("loc", ()))),
+                "code": error.get("type", "invalid"),
+                "message": message,
+            }
+        )
     return details

@@ -95,7 +95,9 @@ def error_body(error: ApiError) -> dict[str, Any]:
     return {"error": body}
 
 
-def error_response(status_code: int, code: str, message: str, details: list | None = None, headers=None) -> JSONResponse:
+def error_response(
+    status_code: int, code: str, message: str, details: list | None = None, headers=None
+) -> JSONResponse:
     return JSONResponse(
         {"error": {"code": code, "message": message, "details": details or []}},
         status_code=status_code,
@@ -124,8 +126,10 @@ def database_problem(exc: Exception) -> str:
         cause = "la base de datos está ocupada"
     else:
         cause = "no hay conexión con la base de datos"
-    return (f"El servicio no está disponible en este momento ({cause}). No se guardó ningún cambio de esta "
-            "solicitud; intente de nuevo en unos minutos.")
+    return (
+        f"El servicio no está disponible en este momento ({cause}). No se guardó ningún cambio de esta "
+        "solicitud; intente de nuevo en unos minutos."
+    )
 
 
 _PAGE_TITLES = {
@@ -150,7 +154,9 @@ def _is_api(request: Request) -> bool:
 def _page(request: Request, status_code: int, message: str, headers=None) -> Response:
     """The same error for a person: a Spanish page, never a stack trace."""
     response = render(
-        request, "error.html", {"title": _PAGE_TITLES.get(status_code, "No se pudo completar"), "message": message},
+        request,
+        "error.html",
+        {"title": _PAGE_TITLES.get(status_code, "No se pudo completar"), "message": message},
         status_code=status_code,
     )
     for key, value in (headers or {}).items():
@@ -181,9 +187,7 @@ class OutOfRangeIds:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and any(
-            _out_of_range(segment) for segment in scope["path"].split("/")
-        ):
+        if scope["type"] == "http" and any(_out_of_range(segment) for segment in scope["path"].split("/")):
             request = Request(scope, receive)
             message = "No existe el recurso solicitado."
             response = error_response(404, "not_found", message) if _is_api(request) else _page(request, 404, message)
@@ -235,7 +239,9 @@ def install_error_handlers(app: FastAPI) -> None:
         # The server is down or restarting, the connection dropped, or (SQLite) the file is
         # read-only, locked or the disk is full. The transaction was rolled back: nothing was
         # half-saved, and the same request can simply be sent again later.
-        logger.error("Base de datos no disponible en %s %s: %s", request.method, request.url.path, getattr(exc, "orig", exc))
+        logger.error(
+            "Base de datos no disponible en %s %s: %s", request.method, request.url.path, getattr(exc, "orig", exc)
+        )
         message = database_problem(exc)
         headers = {"Retry-After": "10"}
         if not _is_api(request):

@@ -82,9 +82,17 @@ async def _refuse(scope: Scope, send: Send, limit: int) -> None:
         body = orjson.dumps({"error": {"code": "too_large", "message": message, "details": []}})
         content_type = b"application/json"
     else:
-        body = f"<!doctype html><html lang=\"es-CL\"><meta charset=\"utf-8\"><title>Demasiado grande</title><p>{message}</p>".encode()
+        body = f'<!doctype html><html lang="es-CL"><meta charset="utf-8"><title>Demasiado grande</title><p>{message}</p>'.encode()
         content_type = b"text/html; charset=utf-8"
-    await send({"type": "http.response.start", "status": 413, "headers": [
-        (b"content-type", content_type), (b"content-length", str(len(body)).encode()), (b"connection", b"close"),
-    ]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -106,9 +106,7 @@ def load_catalog(settings: Settings, session_factory: sessionmaker[Session]) -> 
                     # Serve the other files; a changed registered version is not served.
                     logger.error("%s", exc)
                     conflicted = set(exc.paths)
-                    catalog.failed.extend(
-                        LoadFailure(path, message) for path, message in exc.conflicts
-                    )
+                    catalog.failed.extend(LoadFailure(path, message) for path, message in exc.conflicts)
                     contents = DirectoryContents(
                         loaded=[i for i in contents.loaded if i.path not in conflicted],
                         failed=contents.failed,

@@ -12,6 +12,17 @@ from app.responses.models import Response, ResponseEvent
 from app.rounds.models import DiagnosisRound
 
 __all__ = [
-    "ApiToken", "Base", "Cooperative", "DiagnosisRound", "Invitation", "LoginFailure", "QuestionnaireVersion",
-    "Response", "ResponseEvent", "User", "UserCooperative", "UserMacrozone", "WebSession",
+    "ApiToken",
+    "Base",
+    "Cooperative",
+    "DiagnosisRound",
+    "Invitation",
+    "LoginFailure",
+    "QuestionnaireVersion",
+    "Response",
+    "ResponseEvent",
+    "User",
+    "UserCooperative",
+    "UserMacrozone",
+    "WebSession",
 ]

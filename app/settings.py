@@ -22,10 +22,22 @@ DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_DATABASE_PATH.as_posix()}"
 
 #: Chile's regions by official (CUT) code, north to south order is not implied.
 REGIONS: dict[int, str] = {
-    15: "Arica y Parinacota", 1: "Tarapacá", 2: "Antofagasta", 3: "Atacama", 4: "Coquimbo",
-    5: "Valparaíso", 13: "Metropolitana de Santiago", 6: "Libertador General Bernardo O'Higgins",
-    7: "Maule", 16: "Ñuble", 8: "Biobío", 9: "La Araucanía", 14: "Los Ríos", 10: "Los Lagos",
-    11: "Aysén del General Carlos Ibáñez del Campo", 12: "Magallanes y de la Antártica Chilena",
+    15: "Arica y Parinacota",
+    1: "Tarapacá",
+    2: "Antofagasta",
+    3: "Atacama",
+    4: "Coquimbo",
+    5: "Valparaíso",
+    13: "Metropolitana de Santiago",
+    6: "Libertador General Bernardo O'Higgins",
+    7: "Maule",
+    16: "Ñuble",
+    8: "Biobío",
+    9: "La Araucanía",
+    14: "Los Ríos",
+    10: "Los Lagos",
+    11: "Aysén del General Carlos Ibáñez del Campo",
+    12: "Magallanes y de la Antártica Chilena",
 }
 
 #: Placeholder used in development when no secret key is configured.

@@ -57,12 +57,19 @@ def open_round(session):
 
     register_questionnaires(session=session, directory=ROOT / "questionnaires")
     session.commit()
-    version = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "diagnostico-nacional"))
+    version = session.scalar(
+        select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "diagnostico-nacional")
+    )
     admin = create_user(session=session, email="bench-admin@example.cl", full_name="Bench", role="admin")
     session.commit()
     return create_round(
-        session=session, user=admin, name="Carga", opens_on=date(2026, 1, 1), closes_on=date(2026, 12, 31),
-        state="open", questionnaire_version_id=version.id,
+        session=session,
+        user=admin,
+        name="Carga",
+        opens_on=date(2026, 1, 1),
+        closes_on=date(2026, 12, 31),
+        state="open",
+        questionnaire_version_id=version.id,
     )
 
 
@@ -75,13 +82,19 @@ def add_manager(session, index: int):
 
     number = str(70_000_000 + index)
     cooperative = Cooperative(
-        rut=f"{number}-{cl_rut.calc_check_digit(number)}", name=f"Cooperativa de carga {index}",
-        legal_type="agricola", region_code=(index % 16) + 1, sectors=[],
+        rut=f"{number}-{cl_rut.calc_check_digit(number)}",
+        name=f"Cooperativa de carga {index}",
+        legal_type="agricola",
+        region_code=(index % 16) + 1,
+        sectors=[],
     )
     session.add(cooperative)
     session.flush()
     manager = create_user(
-        session=session, email=f"bench{index}@example.cl", full_name=f"Gerente {index}", role="manager",
+        session=session,
+        email=f"bench{index}@example.cl",
+        full_name=f"Gerente {index}",
+        role="manager",
         cooperative_ids=[cooperative.id],
     )
     return cooperative, manager
@@ -108,7 +121,9 @@ def prepare(database_url: str, clients: int) -> tuple[list[dict], dict]:
         session.commit()
         session.refresh(manager)
         response, _ = responses.create_response(
-            session=session, user=manager, settings=settings,
+            session=session,
+            user=manager,
+            settings=settings,
             data={"cooperative_id": cooperative.id, "round_id": diagnosis_round.id, "mode": "self", "answers": None},
             idempotency_key=str(uuid.uuid4()),
         )
@@ -156,8 +171,16 @@ class RawConnection:
             self.writer.close()
 
 
-async def client_loop(port: int, spec: dict, questions: list[str], window: tuple[float, float],
-                      latencies: list[float], outcome: dict, seed: int, interval: float = 0.0) -> None:
+async def client_loop(
+    port: int,
+    spec: dict,
+    questions: list[str],
+    window: tuple[float, float],
+    latencies: list[float],
+    outcome: dict,
+    seed: int,
+    interval: float = 0.0,
+) -> None:
     """Save until the end of ``window``; latencies and saves count only inside it (warm-up before)."""
     rng = random.Random(seed)
     headers = {"Authorization": f"Bearer {spec['token']}"}
@@ -201,9 +224,15 @@ async def client_loop(port: int, spec: dict, questions: list[str], window: tuple
     outcome["expected"][spec["response_id"]] = (expected, saves)
 
 
-async def run_clients(plan: list[dict], questions: list[str], port: int, seconds: float,
-                      rate: float = 0.0, warmup: float = 0.0,
-                      sample: Callable[[], dict] | None = None) -> tuple[list[float], dict, float]:
+async def run_clients(
+    plan: list[dict],
+    questions: list[str],
+    port: int,
+    seconds: float,
+    rate: float = 0.0,
+    warmup: float = 0.0,
+    sample: Callable[[], dict] | None = None,
+) -> tuple[list[float], dict, float]:
     """Load for ``warmup + seconds``; ``sample`` (CPU counters) is called when the measured
     window opens and when it closes, and the two readings are returned in the outcome."""
     latencies: list[float] = []
@@ -218,8 +247,10 @@ async def run_clients(plan: list[dict], questions: list[str], port: int, seconds
 
     await asyncio.gather(
         sample_at(window[0]),
-        *(client_loop(port, spec, questions, window, latencies, outcome, seed, 1 / rate if rate else 0.0)
-          for seed, spec in enumerate(plan)),
+        *(
+            client_loop(port, spec, questions, window, latencies, outcome, seed, 1 / rate if rate else 0.0)
+            for seed, spec in enumerate(plan)
+        ),
     )
     if sample is not None:
         outcome["cpu"].append(await asyncio.to_thread(sample))
@@ -275,6 +306,7 @@ def cpu_sampler(server_pid: int, backend_pids: Callable[[], list[int]]) -> Calla
             "machine": machine_busy(),
             "at": time.perf_counter(),
         }
+
     return sample
 
 
@@ -290,15 +322,22 @@ def cpu_report(first: dict, last: dict, saves: int, unit: str = "save") -> str:
     machine = last["machine"] - first["machine"]
     others = max(0.0, machine - server - database - generator)
     parts = [("uvicorn", server), ("postgres", database), ("generator", generator)]
-    per_save = " + ".join(f"{name} {value / saves * 1000:.2f}" for name, value in parts
-                          if name != "postgres" or first["database"] or last["database"])
-    report = (f"CPU ms per {unit}: {per_save} = {(server + database + generator) / saves * 1000:.2f}; "
-              f"machine busy {machine / seconds:.2f} of {os.cpu_count()} cores "
-              f"({others / seconds:.2f} by other processes)")
+    per_save = " + ".join(
+        f"{name} {value / saves * 1000:.2f}"
+        for name, value in parts
+        if name != "postgres" or first["database"] or last["database"]
+    )
+    report = (
+        f"CPU ms per {unit}: {per_save} = {(server + database + generator) / saves * 1000:.2f}; "
+        f"machine busy {machine / seconds:.2f} of {os.cpu_count()} cores "
+        f"({others / seconds:.2f} by other processes)"
+    )
     opened = set(last["database"]) - set(first["database"])
     if opened:  # a backend that came and went between the samples is not counted at all
-        report += (f"\n  note: {len(opened)} PostgreSQL connections were opened during the run "
-                   "(pool overflow): the CPU of those already closed is missing above")
+        report += (
+            f"\n  note: {len(opened)} PostgreSQL connections were opened during the run "
+            "(pool overflow): the CPU of those already closed is missing above"
+        )
     return report
 
 
@@ -334,9 +373,11 @@ def bench_database(backend: str, workdir: Path) -> Iterator[tuple[str, str, Call
 
     def backend_pids() -> list[int]:
         with admin.connect() as connection:
-            return list(connection.execute(
-                text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"), {"name": schema}
-            ).scalars())
+            return list(
+                connection.execute(
+                    text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"), {"name": schema}
+                ).scalars()
+            )
 
     try:
         yield url.render_as_string(hide_password=False), server_url, backend_pids
@@ -347,14 +388,34 @@ def bench_database(backend: str, workdir: Path) -> Iterator[tuple[str, str, Call
 
 
 @contextlib.contextmanager
-def uvicorn_server(database_url: str, port: int, workers: int, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+def uvicorn_server(
+    database_url: str, port: int, workers: int, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
     """uvicorn serving the app on 127.0.0.1:``port`` until the block ends; ready when yielded."""
-    env = dict(os.environ, COOPDIAG_DATABASE_URL=database_url,
-               COOPDIAG_QUESTIONNAIRES_DIR=str(ROOT / "questionnaires"), **(env or {}))
+    env = dict(
+        os.environ,
+        COOPDIAG_DATABASE_URL=database_url,
+        COOPDIAG_QUESTIONNAIRES_DIR=str(ROOT / "questionnaires"),
+        **(env or {}),
+    )
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     try:
         wait_ready(port, server)
@@ -373,7 +434,8 @@ def verify(database_url: str, outcome: dict) -> dict:
         for response_id, (expected, saves) in outcome["expected"].items():
             answers = connection.execute(select(Response.answers).where(Response.id == response_id)).scalar_one()
             events = connection.execute(
-                select(func.count()).select_from(ResponseEvent)
+                select(func.count())
+                .select_from(ResponseEvent)
                 .where(ResponseEvent.response_id == response_id, ResponseEvent.kind == "answer_changed")
             ).scalar_one()
             lost += sum(1 for qid in expected if qid not in answers)
@@ -392,16 +454,27 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2, help="seconds of load before measuring")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--rate", type=float, default=0.0,
-                        help="saves per second per client (0 = back to back, to find the saturation throughput)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="saves per second per client (0 = back to back, to find the saturation throughput)",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="coopdiag-load-"))
     with bench_database(args.backend, workdir) as (database_url, server_url, backend_pids):
         plan, info = prepare(database_url, args.clients)
         with uvicorn_server(server_url, args.port, args.workers) as server:
-            load = run_clients(plan, info["questions"], args.port, args.seconds, args.rate, args.warmup,
-                               cpu_sampler(server.pid, backend_pids))
+            load = run_clients(
+                plan,
+                info["questions"],
+                args.port,
+                args.seconds,
+                args.rate,
+                args.warmup,
+                cpu_sampler(server.pid, backend_pids),
+            )
             latencies, outcome, elapsed = run_event_loop(load)
         counts = verify(database_url, outcome)
 
@@ -412,16 +485,22 @@ def main() -> None:
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000 if ordered else float("nan")
 
     pace = f"{args.rate:g} saves/s each" if args.rate else "back to back"
-    print(f"backend: {args.backend}, uvicorn {args.workers} workers, {args.clients} clients ({pace}), "
-          f"{elapsed:.1f} s measured after {args.warmup:g} s of warm-up")
+    print(
+        f"backend: {args.backend}, uvicorn {args.workers} workers, {args.clients} clients ({pace}), "
+        f"{elapsed:.1f} s measured after {args.warmup:g} s of warm-up"
+    )
     print(f"requests: {len(latencies)}, successful saves: {saves} ({saves / elapsed:,.0f} saves/s)")
-    print(f"latency ms: p50 {percentile(0.50):.1f}, p95 {percentile(0.95):.1f}, p99 {percentile(0.99):.1f}, "
-          f"max {ordered[-1] * 1000 if ordered else float('nan'):.1f}, mean {statistics.fmean(ordered) * 1000 if ordered else float('nan'):.1f}")
+    print(
+        f"latency ms: p50 {percentile(0.50):.1f}, p95 {percentile(0.95):.1f}, p99 {percentile(0.99):.1f}, "
+        f"max {ordered[-1] * 1000 if ordered else float('nan'):.1f}, mean {statistics.fmean(ordered) * 1000 if ordered else float('nan'):.1f}"
+    )
     if len(outcome["cpu"]) == 2:
         print(cpu_report(*outcome["cpu"], saves))
     print(f"error statuses: {outcome['errors'] or 'none'}; transport errors: {len(outcome['transport_errors'])}")
-    print(f"after the run, in the database: lost {counts['lost']}, duplicated {counts['duplicated']}, "
-          f"wrong value {counts['wrong_value']}")
+    print(
+        f"after the run, in the database: lost {counts['lost']}, duplicated {counts['duplicated']}, "
+        f"wrong value {counts['wrong_value']}"
+    )
     if any(counts.values()) or outcome["errors"] or outcome["transport_errors"]:
         sys.exit(1)
 

@@ -121,31 +121,54 @@ def build_export_round(database_url: str, responses: int) -> int:
     engine = make_engine(database_url)
     with make_sessionmaker(engine)() as session:
         [version] = register_path(session=session, path=NATIONAL).registered
-        round_ = DiagnosisRound(name="Ronda de prueba de rendimiento", questionnaire_version_id=version.id,
-                                opens_on=date(2026, 3, 1), closes_on=date(2026, 12, 31), state="open")
+        round_ = DiagnosisRound(
+            name="Ronda de prueba de rendimiento",
+            questionnaire_version_id=version.id,
+            opens_on=date(2026, 3, 1),
+            closes_on=date(2026, 12, 31),
+            state="open",
+        )
         session.add(round_)
         session.flush()
         sectors = list(SECTORS)
-        session.execute(insert(Cooperative), [
-            {"id": n, "rut": f"{60_000_000 + n}-{n % 10}", "name": f"Cooperativa Campesina Número {n} Limitada",
-             "legal_type": rng.choice(("agricola", "campesina", "servicios", "forestal", "precooperativo")),
-             "region_code": rng.randint(1, 16), "comuna": "Comuna de prueba", "sectors": rng.sample(sectors, rng.randint(0, 3)),
-             "members_women": rng.choice((None, rng.randint(0, 80))), "members_men": rng.randint(0, 120)}
-            for n in range(1, responses + 1)
-        ])
+        session.execute(
+            insert(Cooperative),
+            [
+                {
+                    "id": n,
+                    "rut": f"{60_000_000 + n}-{n % 10}",
+                    "name": f"Cooperativa Campesina Número {n} Limitada",
+                    "legal_type": rng.choice(("agricola", "campesina", "servicios", "forestal", "precooperativo")),
+                    "region_code": rng.randint(1, 16),
+                    "comuna": "Comuna de prueba",
+                    "sectors": rng.sample(sectors, rng.randint(0, 3)),
+                    "members_women": rng.choice((None, rng.randint(0, 80))),
+                    "members_men": rng.randint(0, 120),
+                }
+                for n in range(1, responses + 1)
+            ],
+        )
         now = datetime(2026, 5, 4, 15, 30, tzinfo=timezone.utc)
         rows = []
         for n in range(1, responses + 1):
             answers = random_answers(rng, questionnaire, rng.uniform(0.2, 0.95))
             status = STATUSES[n % len(STATUSES)]
             scored = status != "draft"
-            rows.append({
-                "cooperative_id": n, "round_id": round_.id, "mode": "self", "status": status, "answers": answers,
-                "result_snapshot": snapshot_of(scoring.score(questionnaire, answers)) if scored else None,
-                "snapshot_questionnaire_version_id": version.id if scored else None,
-                "created_at": now, "updated_at": now, "submitted_at": now if scored else None,
-                "validated_at": now if status == "validated" else None,
-            })
+            rows.append(
+                {
+                    "cooperative_id": n,
+                    "round_id": round_.id,
+                    "mode": "self",
+                    "status": status,
+                    "answers": answers,
+                    "result_snapshot": snapshot_of(scoring.score(questionnaire, answers)) if scored else None,
+                    "snapshot_questionnaire_version_id": version.id if scored else None,
+                    "created_at": now,
+                    "updated_at": now,
+                    "submitted_at": now if scored else None,
+                    "validated_at": now if status == "validated" else None,
+                }
+            )
             if len(rows) == 1000:
                 session.execute(insert(Response), rows)
                 rows = []
@@ -196,10 +219,20 @@ def run_export(database_url: str, round_id: int, what: str) -> dict:
         if format_ == "openpyxl":
             size = _openpyxl_reference(session, settings, analyst, round_id)
         else:
-            options = exports.ExportOptions(format=exports.ExportFormat(format_), shape=exports.Shape(shape),
-                                            dialect=exports.CsvDialect.of(exports.Flavour.EXCEL))
-            download = exports.export_round(session=session, sessions=sessions, user=analyst, settings=settings,
-                                            round_id=round_id, filters=exports.ExportFilters(), options=options)
+            options = exports.ExportOptions(
+                format=exports.ExportFormat(format_),
+                shape=exports.Shape(shape),
+                dialect=exports.CsvDialect.of(exports.Flavour.EXCEL),
+            )
+            download = exports.export_round(
+                session=session,
+                sessions=sessions,
+                user=analyst,
+                settings=settings,
+                round_id=round_id,
+                filters=exports.ExportFilters(),
+                options=options,
+            )
             size = lines = 0
             for chunk in download.chunks:
                 size += len(chunk)
@@ -208,9 +241,15 @@ def run_export(database_url: str, round_id: int, what: str) -> dict:
                 lines -= 1  # the header (no cell of these rows holds a line break)
             elif format_ == "xlsx":
                 lines = None
-    return {"what": what, "seconds": round(time.perf_counter() - started, 2),
-            "cpu_seconds": round(_cpu_seconds() - cpu, 2), "bytes": size, "rows": lines,
-            "rss_before_mb": round(before, 1), "rss_peak_mb": round(_max_rss_mb(), 1)}
+    return {
+        "what": what,
+        "seconds": round(time.perf_counter() - started, 2),
+        "cpu_seconds": round(_cpu_seconds() - cpu, 2),
+        "bytes": size,
+        "rows": lines,
+        "rss_before_mb": round(before, 1),
+        "rss_peak_mb": round(_max_rss_mb(), 1),
+    }
 
 
 def _openpyxl_reference(session, settings, user, round_id: int) -> int:
@@ -222,18 +261,31 @@ def _openpyxl_reference(session, settings, user, round_id: int) -> int:
 
     round_ = get_round(session=session, round_id=round_id)
     questionnaire = get_round_questionnaire(session=session, round=round_)
-    statement = exports.responses_statement(user=user, settings=settings, round_id=round_id, filters=exports.ExportFilters())
-    table = exports._table(exports.stream_rows(session, statement), exports.Shape.WIDE, questionnaire,
-                           exports._Context(round=round_, settings=settings))
+    statement = exports.responses_statement(
+        user=user, settings=settings, round_id=round_id, filters=exports.ExportFilters()
+    )
+    table = exports._table(
+        exports.stream_rows(session, statement),
+        exports.Shape.WIDE,
+        questionnaire,
+        exports._Context(round=round_, settings=settings),
+    )
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("datos")
     sheet.append(table.names)
     for row in table.rows:
-        sheet.append([
-            exports._joined(v) if isinstance(v, list) else exports.neutralise(v) if isinstance(v, str) else
-            v.astimezone(exports.CHILE).replace(tzinfo=None) if isinstance(v, datetime) else v
-            for v in row
-        ])
+        sheet.append(
+            [
+                exports._joined(v)
+                if isinstance(v, list)
+                else exports.neutralise(v)
+                if isinstance(v, str)
+                else v.astimezone(exports.CHILE).replace(tzinfo=None)
+                if isinstance(v, datetime)
+                else v
+                for v in row
+            ]
+        )
     with tempfile.SpooledTemporaryFile(max_size=exports.SPOOL_BYTES) as target:
         workbook.save(target)
         return target.tell()
@@ -249,13 +301,18 @@ def bench_export(args: argparse.Namespace) -> None:
         for what in exports_to_run:
             output = subprocess.run(
                 [sys.executable, __file__, "_run-export", url, str(round_id), what],
-                check=True, capture_output=True, text=True, env=os.environ | {"PYTHONHASHSEED": "0"},
+                check=True,
+                capture_output=True,
+                text=True,
+                env=os.environ | {"PYTHONHASHSEED": "0"},
             ).stdout
             result = json.loads(output.strip().splitlines()[-1])
             rows = f"{result['rows']:>9,} rows" if result["rows"] is not None else " " * 14
-            print(f"  {what:13} {result['seconds']:6.2f} s (CPU {result['cpu_seconds']:5.2f} s)  "
-                  f"{result['bytes'] / 2**20:6.1f} MiB {rows}  "
-                  f"peak RSS {result['rss_peak_mb']:6.1f} MB (before the export {result['rss_before_mb']:.1f} MB)")
+            print(
+                f"  {what:13} {result['seconds']:6.2f} s (CPU {result['cpu_seconds']:5.2f} s)  "
+                f"{result['bytes'] / 2**20:6.1f} MiB {rows}  "
+                f"peak RSS {result['rss_peak_mb']:6.1f} MB (before the export {result['rss_before_mb']:.1f} MB)"
+            )
 
 
 # --------------------------------------------------------------------------- imports
@@ -266,21 +323,38 @@ def _registry_csv(rows: int) -> bytes:
     from stdnum.cl import rut as stdnum_rut
 
     rng = random.Random(SEED)
-    header = ("RUT;Razón social;N° registro DAES;Tipo;Estado;Vigente;Región;Comuna;Rubro(s);Socias mujeres;"
-              "Socios hombres;Socios menores de 35;Año de constitución;Contacto;Correo;Teléfono")
+    header = (
+        "RUT;Razón social;N° registro DAES;Tipo;Estado;Vigente;Región;Comuna;Rubro(s);Socias mujeres;"
+        "Socios hombres;Socios menores de 35;Año de constitución;Contacto;Correo;Teléfono"
+    )
     lines = [header]
     kinds = ("Agrícola", "Campesina", "Servicios", "Forestal", "Pre-cooperativo")
     labels = list(SECTORS.values())
     for n in range(1, rows + 1):
         number = str(70_000_000 + n)
         women, men = rng.randint(0, 80), rng.randint(0, 120)
-        lines.append(";".join([
-            f"{int(number):,}".replace(",", ".") + "-" + stdnum_rut.calc_check_digit(number),
-            f"Cooperativa Campesina Número {n} Limitada", str(1000 + n), rng.choice(kinds), "Activa", "Sí",
-            str(rng.randint(1, 16)), "Comuna de prueba", ", ".join(rng.sample(labels, rng.randint(1, 3))),
-            str(women), str(men), str(rng.randint(0, women + men)), str(rng.randint(1950, 2024)),
-            "Persona de contacto", f"contacto{n}@cooperativa.cl", "+56 9 1234 5678",
-        ]))
+        lines.append(
+            ";".join(
+                [
+                    f"{int(number):,}".replace(",", ".") + "-" + stdnum_rut.calc_check_digit(number),
+                    f"Cooperativa Campesina Número {n} Limitada",
+                    str(1000 + n),
+                    rng.choice(kinds),
+                    "Activa",
+                    "Sí",
+                    str(rng.randint(1, 16)),
+                    "Comuna de prueba",
+                    ", ".join(rng.sample(labels, rng.randint(1, 3))),
+                    str(women),
+                    str(men),
+                    str(rng.randint(0, women + men)),
+                    str(rng.randint(1950, 2024)),
+                    "Persona de contacto",
+                    f"contacto{n}@cooperativa.cl",
+                    "+56 9 1234 5678",
+                ]
+            )
+        )
     return ("\r\n".join(lines) + "\r\n").encode("cp1252")
 
 
@@ -318,9 +392,16 @@ def _interview_xlsx(session, settings, user, round_id: int, rows: int) -> tuple[
         answers = random_answers(rng, questionnaire, rng.uniform(0.2, 0.95))
         send = not scoring.missing_required(questionnaire, answers)
         sent += send
-        fixed = {"clave_entrevista": f"E-{n:05d}", "rut_cooperativa": ruts[n], "entrevistador": "Ana Pérez",
-                 "institucion": "INDAP", "fecha": date(2026, 5, 4), "lugar": "Sede de la cooperativa",
-                 "cargo_entrevistado": "Gerente", "enviar": "si" if send else "no"}
+        fixed = {
+            "clave_entrevista": f"E-{n:05d}",
+            "rut_cooperativa": ruts[n],
+            "entrevistador": "Ana Pérez",
+            "institucion": "INDAP",
+            "fecha": date(2026, 5, 4),
+            "lugar": "Sede de la cooperativa",
+            "cargo_entrevistado": "Gerente",
+            "enviar": "si" if send else "no",
+        }
         sheet.append([fixed[name] if name in fixed else _cell(answers.get(name)) for name in header])
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -346,30 +427,53 @@ def bench_import(args: argparse.Namespace) -> None:
         engine = make_engine(url)
         backend = url.split(":", 1)[0]
         with make_sessionmaker(engine)() as session:
-            user = create_user(session=session, email="bench@example.cl", full_name="Bench", role="admin",
-                               password="clave-segura-123")
+            user = create_user(
+                session=session, email="bench@example.cl", full_name="Bench", role="admin", password="clave-segura-123"
+            )
             [version] = register_path(session=session, path=NATIONAL).registered
-            round_ = DiagnosisRound(name="Ronda de prueba de importación", questionnaire_version_id=version.id,
-                                    opens_on=date(2026, 3, 1), closes_on=date(2026, 12, 31), state="open")
+            round_ = DiagnosisRound(
+                name="Ronda de prueba de importación",
+                questionnaire_version_id=version.id,
+                opens_on=date(2026, 3, 1),
+                closes_on=date(2026, 12, 31),
+                state="open",
+            )
             session.add(round_)
             session.commit()
             registry = _registry_csv(args.rows)
             for dry_run in (True, False):
                 started, cpu = time.perf_counter(), _cpu_seconds()
-                report = import_registry(session=session, user=user, settings=settings, data=registry,
-                                         filename="registro.csv", dry_run=dry_run)
-                print(f"{backend}: registry {'preview' if dry_run else 'import '} {args.rows:,} rows "
-                      f"({len(registry) / 2**20:.1f} MiB CSV): {time.perf_counter() - started:5.2f} s "
-                      f"(CPU {_cpu_seconds() - cpu:5.2f} s), created {len(report.of('created')):,}")
+                report = import_registry(
+                    session=session,
+                    user=user,
+                    settings=settings,
+                    data=registry,
+                    filename="registro.csv",
+                    dry_run=dry_run,
+                )
+                print(
+                    f"{backend}: registry {'preview' if dry_run else 'import '} {args.rows:,} rows "
+                    f"({len(registry) / 2**20:.1f} MiB CSV): {time.perf_counter() - started:5.2f} s "
+                    f"(CPU {_cpu_seconds() - cpu:5.2f} s), created {len(report.of('created')):,}"
+                )
             assert session.scalar(select(func.count()).select_from(Cooperative)) == args.rows
             data, sent = _interview_xlsx(session, settings, user, round_.id, args.rows)
             for dry_run in (True, False):
                 started, cpu = time.perf_counter(), _cpu_seconds()
-                report = import_interviews(session=session, user=user, settings=settings, round_id=round_.id,
-                                           data=data, filename="entrevistas.xlsx", dry_run=dry_run)
-                print(f"{backend}: interviews {'preview' if dry_run else 'import '} {args.rows:,} rows "
-                      f"({len(data) / 2**20:.1f} MiB XLSX, {sent:,} sent): {time.perf_counter() - started:5.2f} s "
-                      f"(CPU {_cpu_seconds() - cpu:5.2f} s), created {len(report.of('created')):,}")
+                report = import_interviews(
+                    session=session,
+                    user=user,
+                    settings=settings,
+                    round_id=round_.id,
+                    data=data,
+                    filename="entrevistas.xlsx",
+                    dry_run=dry_run,
+                )
+                print(
+                    f"{backend}: interviews {'preview' if dry_run else 'import '} {args.rows:,} rows "
+                    f"({len(data) / 2**20:.1f} MiB XLSX, {sent:,} sent): {time.perf_counter() - started:5.2f} s "
+                    f"(CPU {_cpu_seconds() - cpu:5.2f} s), created {len(report.of('created')):,}"
+                )
             assert session.scalar(select(func.count()).select_from(Response)) == args.rows
         engine.dispose()
         print(f"  peak RSS {_max_rss_mb():.0f} MB")

@@ -54,7 +54,9 @@ def main() -> int:
             upgrade_database("head", database_url=database_url)
             (folder / "q").mkdir()
             (folder / "q" / "mini.yaml").write_text(sample_questionnaire(), encoding="utf-8")
-            settings = Settings(database_url=database_url, questionnaires_dir=folder / "q", reports_cache_dir=folder / "r")
+            settings = Settings(
+                database_url=database_url, questionnaires_dir=folder / "q", reports_cache_dir=folder / "r"
+            )
             app = create_app(settings)
             with TestClient(app) as client:
                 env = ApiEnv(client, app.state.sessionmaker, settings)
@@ -69,8 +71,10 @@ def main() -> int:
                     connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
                 admin.dispose()
     backend = "PostgreSQL" if args.database_url else "SQLite"
-    print(f"{operations} operations × up to {args.examples} examples on {backend}: {elapsed:.0f} s, "
-          f"{len(failures)} failing operations")
+    print(
+        f"{operations} operations × up to {args.examples} examples on {backend}: {elapsed:.0f} s, "
+        f"{len(failures)} failing operations"
+    )
     for failure in failures:
         print("\n" + failure)
     return 1 if failures else 0

@@ -127,7 +127,8 @@ def sections(questionnaire: scoring.Questionnaire, answers: dict) -> list[dict]:
     """The answers grouped as the manager's form shows them: one section per subcategory."""
     grouped = [
         {q.id: answers[q.id] for q in subcategory.questions if q.id in answers}
-        for dimension in questionnaire.dimensions for subcategory in dimension.subcategories
+        for dimension in questionnaire.dimensions
+        for subcategory in dimension.subcategories
     ]
     return [section for section in grouped if section]
 
@@ -160,8 +161,15 @@ class Tab:
         self.version = 0
         self.used = time.perf_counter()
 
-    async def call(self, endpoint: str, method: str, path: str, body: object = None,
-                   headers: dict[str, str] | None = None, expected: tuple[int, ...] = (200,)) -> tuple[int, bytes]:
+    async def call(
+        self,
+        endpoint: str,
+        method: str,
+        path: str,
+        body: object = None,
+        headers: dict[str, str] | None = None,
+        expected: tuple[int, ...] = (200,),
+    ) -> tuple[int, bytes]:
         """One request (retried on a new connection after a transport failure); 409 is left to the
         caller, any other status not in ``expected`` is recorded as an error and stops the manager."""
         raw = b"" if body is None else json.dumps(body).encode()
@@ -200,8 +208,13 @@ class Tab:
     async def save(self, response_id: int, answers: dict, saved: dict) -> None:
         """Autosave one section; ``saved`` gathers what the server acknowledged."""
         while True:  # a stale version (the other tab saved meanwhile): read again and save again
-            status, payload = await self.call("autosave", "PATCH", f"/api/v1/responses/{response_id}/answers",
-                                              {"answers": answers}, {"If-Match": f'"{self.version}"'})
+            status, payload = await self.call(
+                "autosave",
+                "PATCH",
+                f"/api/v1/responses/{response_id}/answers",
+                {"answers": answers},
+                {"If-Match": f'"{self.version}"'},
+            )
             if status == 200:
                 self.version = json.loads(payload)["version"]
                 saved.update(answers)
@@ -211,8 +224,9 @@ class Tab:
 
     async def submit(self, response_id: int) -> None:
         while True:
-            status, payload = await self.call("submit", "POST", f"/api/v1/responses/{response_id}/submit",
-                                              {"version": self.version})
+            status, payload = await self.call(
+                "submit", "POST", f"/api/v1/responses/{response_id}/submit", {"version": self.version}
+            )
             if status == 200:
                 return
             self.record.conflicts["submit"] += 1
@@ -234,12 +248,27 @@ async def think(rng: random.Random, mean: float) -> None:
         await asyncio.sleep(rng.uniform(0.5 * mean, 1.5 * mean))
 
 
-async def manager(plan: Plan, spec: dict, answers: dict, port: int, record: Record, seed: int,
-                  second_tab: bool, think_time: float, start_at: float) -> dict:
+async def manager(
+    plan: Plan,
+    spec: dict,
+    answers: dict,
+    port: int,
+    record: Record,
+    seed: int,
+    second_tab: bool,
+    think_time: float,
+    start_at: float,
+) -> dict:
     """One manager's session from login to PDF; returns what it sent and got, for the check."""
     rng = random.Random(seed)
-    outcome = {"cooperative_id": spec["cooperative_id"], "answers": {}, "response_id": None,
-               "sections": 0, "submitted": False, "pdf_bytes": 0}
+    outcome = {
+        "cooperative_id": spec["cooperative_id"],
+        "answers": {},
+        "response_id": None,
+        "sections": 0,
+        "submitted": False,
+        "pdf_bytes": 0,
+    }
     await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
     tabs = [Tab(port, record) for _ in range(2 if second_tab else 1)]
     try:
@@ -264,7 +293,7 @@ async def manager(plan: Plan, spec: dict, answers: dict, port: int, record: Reco
                 await think(rng, think_time)
                 await tab.save(response_id, section, outcome["answers"])
 
-        await asyncio.gather(*(fill(tab, parts[number::len(tabs)]) for number, tab in enumerate(tabs)))
+        await asyncio.gather(*(fill(tab, parts[number :: len(tabs)]) for number, tab in enumerate(tabs)))
         await first.submit(response_id)
         outcome["submitted"] = True
         _, pdf = await first.call("report", "GET", f"/api/v1/responses/{response_id}/report.pdf")
@@ -279,8 +308,9 @@ async def manager(plan: Plan, spec: dict, answers: dict, port: int, record: Reco
     return outcome
 
 
-async def run_managers(plan: Plan, port: int, *, seed: int, second_tab: float, think_time: float,
-                       ramp: float, timeout: float, sample) -> tuple[list[dict], Record, float, list[dict]]:
+async def run_managers(
+    plan: Plan, port: int, *, seed: int, second_tab: float, think_time: float, ramp: float, timeout: float, sample
+) -> tuple[list[dict], Record, float, list[dict]]:
     record = Record()
     rng = random.Random(seed)
     answer_sets = [complete_answers(plan.questionnaire, rng) for _ in plan.managers]
@@ -289,8 +319,19 @@ async def run_managers(plan: Plan, port: int, *, seed: int, second_tab: float, t
     samples = [await asyncio.to_thread(sample)]
     started = time.perf_counter()
     tasks = [
-        asyncio.ensure_future(manager(plan, spec, answer_sets[index], port, record, index, two_tabs[index],
-                                      think_time, started + ramp * index / len(plan.managers)))
+        asyncio.ensure_future(
+            manager(
+                plan,
+                spec,
+                answer_sets[index],
+                port,
+                record,
+                index,
+                two_tabs[index],
+                think_time,
+                started + ramp * index / len(plan.managers),
+            )
+        )
         for index, spec in enumerate(plan.managers)
     ]
     done, pending = await asyncio.wait(tasks, timeout=timeout)
@@ -312,19 +353,39 @@ def verify(database_url: str, plan: Plan, outcomes: list[dict]) -> dict[str, int
     from app.responses.models import Response, ResponseEvent
     from app.responses.service import snapshot_of
 
-    counts = Counter({name: 0 for name in (
-        "managers_unfinished", "responses_lost", "responses_duplicated", "answers_lost", "answers_wrong",
-        "answers_extra", "answer_events_missing", "answer_events_extra", "lifecycle_events_wrong",
-        "not_submitted", "snapshot_missing", "snapshot_differs", "pdf_missing")})
+    counts = Counter(
+        {
+            name: 0
+            for name in (
+                "managers_unfinished",
+                "responses_lost",
+                "responses_duplicated",
+                "answers_lost",
+                "answers_wrong",
+                "answers_extra",
+                "answer_events_missing",
+                "answer_events_extra",
+                "lifecycle_events_wrong",
+                "not_submitted",
+                "snapshot_missing",
+                "snapshot_differs",
+                "pdf_missing",
+            )
+        }
+    )
     engine = make_engine(database_url)
     with engine.connect() as connection:
         rows = connection.execute(select(Response).where(Response.round_id == plan.round_id)).all()
-        events = Counter({
-            (response_id, kind): number for response_id, kind, number in connection.execute(
-                select(ResponseEvent.response_id, ResponseEvent.kind, func.count())
-                .group_by(ResponseEvent.response_id, ResponseEvent.kind)
-            )
-        })
+        events = Counter(
+            {
+                (response_id, kind): number
+                for response_id, kind, number in connection.execute(
+                    select(ResponseEvent.response_id, ResponseEvent.kind, func.count()).group_by(
+                        ResponseEvent.response_id, ResponseEvent.kind
+                    )
+                )
+            }
+        )
     engine.dispose()
     by_cooperative: dict[int, list] = {}
     for row in rows:
@@ -344,7 +405,9 @@ def verify(database_url: str, plan: Plan, outcomes: list[dict]) -> dict[str, int
             continue
         row, sent = mine[0], outcome["answers"]
         counts["answers_lost"] += sum(1 for qid in sent if qid not in row.answers)
-        counts["answers_wrong"] += sum(1 for qid, value in sent.items() if qid in row.answers and row.answers[qid] != value)
+        counts["answers_wrong"] += sum(
+            1 for qid, value in sent.items() if qid in row.answers and row.answers[qid] != value
+        )
         counts["answers_extra"] += sum(1 for qid in row.answers if qid not in sent)
         logged = events[(row.id, "answer_changed")]
         counts["answer_events_missing"] += max(0, len(sent) - logged)
@@ -366,37 +429,75 @@ def _normal(data: object) -> object:
 # --------------------------------------------------------------------------- running and reporting
 
 
-def run(*, backend: str, managers: int, port: int, workers: int = 2, second_tab: float = 0.25,
-        think_time: float = 0.0, ramp: float = 0.0, timeout: float = 900.0, seed: int = 20261122) -> dict:
+def run(
+    *,
+    backend: str,
+    managers: int,
+    port: int,
+    workers: int = 2,
+    second_tab: float = 0.25,
+    think_time: float = 0.0,
+    ramp: float = 0.0,
+    timeout: float = 900.0,
+    seed: int = 20261122,
+) -> dict:
     """Prepare, serve, load, stop, check. Returns every figure of the summary."""
     load_before = os.getloadavg()
-    with tempfile.TemporaryDirectory(prefix="coopdiag-round-") as workdir, \
-            bench_database(backend, Path(workdir)) as (database_url, server_url, backend_pids):
+    with (
+        tempfile.TemporaryDirectory(prefix="coopdiag-round-") as workdir,
+        bench_database(backend, Path(workdir)) as (database_url, server_url, backend_pids),
+    ):
         prepared = time.perf_counter()
         plan = prepare(database_url, managers)
         prepared = time.perf_counter() - prepared
         cache = {"COOPDIAG_REPORTS_CACHE_DIR": str(Path(workdir) / "informes")}
         with uvicorn_server(server_url, port, workers, cache) as server:
-            outcomes, record, elapsed, samples = run_event_loop(run_managers(
-                plan, port, seed=seed, second_tab=second_tab, think_time=think_time, ramp=ramp, timeout=timeout,
-                sample=cpu_sampler(server.pid, backend_pids)))
+            outcomes, record, elapsed, samples = run_event_loop(
+                run_managers(
+                    plan,
+                    port,
+                    seed=seed,
+                    second_tab=second_tab,
+                    think_time=think_time,
+                    ramp=ramp,
+                    timeout=timeout,
+                    sample=cpu_sampler(server.pid, backend_pids),
+                )
+            )
         counts = verify(database_url, plan, outcomes)
     return {
-        "backend": backend, "managers": managers, "workers": workers, "second_tab": second_tab,
-        "think": think_time, "ramp": ramp, "seed": seed, "prepare_seconds": prepared, "elapsed": elapsed,
-        "latencies": record.latencies, "conflicts": dict(record.conflicts), "errors": record.errors,
-        "transport_errors": record.transport_errors, "replays_differing": record.replays_differing,
+        "backend": backend,
+        "managers": managers,
+        "workers": workers,
+        "second_tab": second_tab,
+        "think": think_time,
+        "ramp": ramp,
+        "seed": seed,
+        "prepare_seconds": prepared,
+        "elapsed": elapsed,
+        "latencies": record.latencies,
+        "conflicts": dict(record.conflicts),
+        "errors": record.errors,
+        "transport_errors": record.transport_errors,
+        "replays_differing": record.replays_differing,
         "answers_sent": sum(len(outcome["answers"]) for outcome in outcomes),
         "sections_sent": sum(outcome["sections"] for outcome in outcomes),
-        "two_tabs": record.two_tabs, "checks": counts,
-        "cpu": cpu_report(*samples, managers, unit="manager"), "load_before": load_before, "load_after": os.getloadavg(),
+        "two_tabs": record.two_tabs,
+        "checks": counts,
+        "cpu": cpu_report(*samples, managers, unit="manager"),
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
     }
 
 
 def failures(summary: dict) -> int:
     """Everything that must be zero: unexpected answers, transport failures, and the database check."""
-    return (len(summary["errors"]) + summary["transport_errors"] + summary["replays_differing"]
-            + sum(summary["checks"].values()))
+    return (
+        len(summary["errors"])
+        + summary["transport_errors"]
+        + summary["replays_differing"]
+        + sum(summary["checks"].values())
+    )
 
 
 ENDPOINT_ES = {
@@ -408,12 +509,18 @@ ENDPOINT_ES = {
     "report": "informe (`GET /responses/{id}/report.pdf`)",
 }
 CHECK_ES = {
-    "managers_unfinished": "gerentes sin terminar", "responses_lost": "respuestas perdidas",
-    "responses_duplicated": "respuestas duplicadas", "answers_lost": "valores perdidos",
-    "answers_wrong": "valores distintos", "answers_extra": "valores sobrantes",
-    "answer_events_missing": "eventos de cambio faltantes", "answer_events_extra": "eventos de cambio sobrantes",
-    "lifecycle_events_wrong": "eventos de creación o envío erróneos", "not_submitted": "sin enviar",
-    "snapshot_missing": "sin resultado guardado", "snapshot_differs": "resultado distinto del recalculado",
+    "managers_unfinished": "gerentes sin terminar",
+    "responses_lost": "respuestas perdidas",
+    "responses_duplicated": "respuestas duplicadas",
+    "answers_lost": "valores perdidos",
+    "answers_wrong": "valores distintos",
+    "answers_extra": "valores sobrantes",
+    "answer_events_missing": "eventos de cambio faltantes",
+    "answer_events_extra": "eventos de cambio sobrantes",
+    "lifecycle_events_wrong": "eventos de creación o envío erróneos",
+    "not_submitted": "sin enviar",
+    "snapshot_missing": "sin resultado guardado",
+    "snapshot_differs": "resultado distinto del recalculado",
     "pdf_missing": "sin PDF",
 }
 
@@ -426,8 +533,10 @@ def markdown(summary: dict) -> str:
         return numero(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 0) if ordered else "—"
 
     def row(name: str, ordered: list[float]) -> str:
-        return (f"| {name} | {numero(len(ordered), 0)} | {numero(len(ordered) / elapsed, 1)} | {ms(ordered, .5)} | "
-                f"{ms(ordered, .95)} | {ms(ordered, .99)} | {ms(ordered, 1)} |")
+        return (
+            f"| {name} | {numero(len(ordered), 0)} | {numero(len(ordered) / elapsed, 1)} | {ms(ordered, 0.5)} | "
+            f"{ms(ordered, 0.95)} | {ms(ordered, 0.99)} | {ms(ordered, 1)} |"
+        )
 
     elapsed = summary["elapsed"]
     lines = [
@@ -447,14 +556,19 @@ def markdown(summary: dict) -> str:
         "",
         f"- conflictos previstos (409 por versión obsoleta: se relee y se guarda de nuevo): autoguardado "
         f"{conflicts.get('autosave', 0)}, envío {conflicts.get('submit', 0)}",
-        "- otros errores: " + (", ".join(f"{text} × {count}" for text, count in errors.most_common()) or "0")
+        "- otros errores: "
+        + (", ".join(f"{text} × {count}" for text, count in errors.most_common()) or "0")
         + f"; errores de transporte: {summary['transport_errors']}; "
         f"repeticiones idempotentes con otra respuesta: {summary['replays_differing']}",
         f"- verificación en la base de datos ({numero(summary['answers_sent'], 0)} valores confirmados): "
         + ", ".join(f"{CHECK_ES[name]} {value}" for name, value in checks.items()),
         f"- {summary['cpu']}",
         "- promedio de carga de la máquina (1, 5, 15 min): antes {}, después {}".format(
-            *(" / ".join(numero(value, 2) for value in load) for load in (summary["load_before"], summary["load_after"]))),
+            *(
+                " / ".join(numero(value, 2) for value in load)
+                for load in (summary["load_before"], summary["load_after"])
+            )
+        ),
     ]
     return "\n".join(lines)
 
@@ -463,17 +577,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--managers", type=int, default=200)
-    parser.add_argument("--second-tab", type=float, default=0.25, help="share of managers filling from two tabs at once")
+    parser.add_argument(
+        "--second-tab", type=float, default=0.25, help="share of managers filling from two tabs at once"
+    )
     parser.add_argument("--think", type=float, default=0.0, help="mean seconds of reading between two sections")
     parser.add_argument("--ramp", type=float, default=0.0, help="seconds over which the managers arrive (0 = at once)")
-    parser.add_argument("--timeout", type=float, default=900.0, help="seconds after which unfinished managers count as failures")
+    parser.add_argument(
+        "--timeout", type=float, default=900.0, help="seconds after which unfinished managers count as failures"
+    )
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--seed", type=int, default=20261122)
     args = parser.parse_args()
-    summary = run(backend=args.backend, managers=args.managers, port=args.port, workers=args.workers,
-                  second_tab=args.second_tab, think_time=args.think, ramp=args.ramp, timeout=args.timeout,
-                  seed=args.seed)
+    summary = run(
+        backend=args.backend,
+        managers=args.managers,
+        port=args.port,
+        workers=args.workers,
+        second_tab=args.second_tab,
+        think_time=args.think,
+        ramp=args.ramp,
+        timeout=args.timeout,
+        seed=args.seed,
+    )
     print(markdown(summary))
     if failures(summary):
         sys.exit(1)

@@ -41,9 +41,19 @@ def instructions(tree: Path, mode: str, count: int, workdir: Path) -> int:
     script = workdir / "program.py"
     script.write_text(PROGRAM, encoding="utf-8")
     done = subprocess.run(
-        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={workdir / 'callgrind.out'}",
-         sys.executable, str(script), str(tree), mode, str(count)],
-        capture_output=True, text=True, check=True,
+        [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={workdir / 'callgrind.out'}",
+            sys.executable,
+            str(script),
+            str(tree),
+            mode,
+            str(count),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return int(re.search(r"Collected : (\d+)", done.stderr).group(1))
 
@@ -56,8 +66,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", required=True, help="the commit to compare with")
     parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument("--mode", choices=("full", "valid"), default="full",
-                        help="full: validate and score (scoring.score); valid: score_valid only")
+    parser.add_argument(
+        "--mode",
+        choices=("full", "valid"),
+        default="full",
+        help="full: validate and score (scoring.score); valid: score_valid only",
+    )
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind)")

@@ -55,7 +55,12 @@ from reports.render import prepare_worker  # noqa: E402
 
 QUESTIONNAIRE = ROOT / "questionnaires" / "nacional-2026.1.yaml"
 SEED = 20261122
-REGIONS = [(16, "Ñuble", "Centro-Sur"), (9, "La Araucanía", "Sur"), (5, "Valparaíso", "Centro"), (4, "Coquimbo", "Norte")]
+REGIONS = [
+    (16, "Ñuble", "Centro-Sur"),
+    (9, "La Araucanía", "Sur"),
+    (5, "Valparaíso", "Centro"),
+    (4, "Coquimbo", "Norte"),
+]
 
 
 @lru_cache(maxsize=1)
@@ -125,22 +130,35 @@ def context_for(index: int) -> ReportContext:
     return ReportContext(
         cooperative=ReportCooperative(
             name=f"{'Grupo pre-cooperativo' if pre else 'Cooperativa Agrícola'} Número {index} de {region} Limitada",
-            rut=f"{76_000_000 + index * 7}-{index % 10}", legal_type="precooperativo" if pre else "agricola",
-            legal_type_label="Grupo pre-cooperativo" if pre else "Cooperativa agrícola", region_code=code,
-            region_name=region, macrozone=zone, comuna="Comuna de prueba", sectors=("Frutas", "Hortalizas"),
+            rut=f"{76_000_000 + index * 7}-{index % 10}",
+            legal_type="precooperativo" if pre else "agricola",
+            legal_type_label="Grupo pre-cooperativo" if pre else "Cooperativa agrícola",
+            region_code=code,
+            region_name=region,
+            macrozone=zone,
+            comuna="Comuna de prueba",
+            sectors=("Frutas", "Hortalizas"),
         ),
         diagnosis=ReportDiagnosis(
-            response_id=1000 + index, revision=1, status="validated" if index % 4 == 0 else "submitted",
-            mode="interview" if interview else "self", round_name="Diagnóstico nacional 2026",
-            submitted_at=datetime(2026, 5, 4, 15, 30, tzinfo=timezone.utc), submitted_by="Gerencia",
+            response_id=1000 + index,
+            revision=1,
+            status="validated" if index % 4 == 0 else "submitted",
+            mode="interview" if interview else "self",
+            round_name="Diagnóstico nacional 2026",
+            submitted_at=datetime(2026, 5, 4, 15, 30, tzinfo=timezone.utc),
+            submitted_by="Gerencia",
             interviewer_name="Equipo de terreno" if interview else None,
             institution="Universidad de Talca" if interview else None,
             interview_date=date(2026, 5, 3) if interview else None,
             interview_place="Sede de la organización" if interview else None,
             interviewee_role="Presidente" if interview else None,
         ),
-        questionnaire=q, snapshot=snapshot, answers=answers, generated_on=date(2026, 11, 22),
-        peers=peers, previous=previous,
+        questionnaire=q,
+        snapshot=snapshot,
+        answers=answers,
+        generated_on=date(2026, 11, 22),
+        peers=peers,
+        previous=previous,
     )
 
 
@@ -162,8 +180,10 @@ def main() -> None:
     states = compiled.status()
     built = sum(state == "compiled" for state in states.values())
     in_use = not args.pure and inline.__file__.endswith(compiled.EXTENSION_SUFFIX)
-    print(f"WeasyPrint modules: {f'{built} of {len(states)} compiled' if in_use else 'pure Python'}; "
-          f"font subsetting: {'HarfBuzz' if ffi.harfbuzz_subset is not None else 'fontTools (slow)'}")
+    print(
+        f"WeasyPrint modules: {f'{built} of {len(states)} compiled' if in_use else 'pure Python'}; "
+        f"font subsetting: {'HarfBuzz' if ffi.harfbuzz_subset is not None else 'fontTools (slow)'}"
+    )
 
     import io
 
@@ -180,9 +200,11 @@ def main() -> None:
         cpu.append(time.process_time() - started_cpu)
         pages.append(len(PdfReader(io.BytesIO(pdf)).pages))
     q1, median, q3 = statistics.quantiles(timings, n=4)
-    print(f"{args.count} reports, one process: median {median:.3f} s (quartiles {q1:.3f}–{q3:.3f} s; "
-          f"CPU median {statistics.median(cpu):.3f} s), {statistics.median(pages):.0f} pages "
-          f"(min {min(pages)}, max {max(pages)})")
+    print(
+        f"{args.count} reports, one process: median {median:.3f} s (quartiles {q1:.3f}–{q3:.3f} s; "
+        f"CPU median {statistics.median(cpu):.3f} s), {statistics.median(pages):.0f} pages "
+        f"(min {min(pages)}, max {max(pages)})"
+    )
 
     if args.round:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -192,9 +214,11 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers, once they have exited
         cpu_total = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-        print(f"{args.round} reports on {args.workers} processes: {elapsed:.1f} s "
-              f"({args.round / elapsed:.1f} reports/s, {statistics.mean(sizes) / 1024:.0f} KiB per PDF); "
-              f"workers' CPU {cpu_total:.1f} s, {cpu_total / args.round:.3f} s per report")
+        print(
+            f"{args.round} reports on {args.workers} processes: {elapsed:.1f} s "
+            f"({args.round / elapsed:.1f} reports/s, {statistics.mean(sizes) / 1024:.0f} KiB per PDF); "
+            f"workers' CPU {cpu_total:.1f} s, {cpu_total / args.round:.3f} s per report"
+        )
 
 
 if __name__ == "__main__":

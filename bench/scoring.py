@@ -91,6 +91,7 @@ def main() -> None:
         for answers in sets:
             handle.write(orjson.dumps(answers) + b"\n")
         batch_file = handle.name
+
     def run_batch(jobs: int) -> float:
         output_file = batch_file + ".out"
         try:

@@ -23,6 +23,15 @@ from .context import (  # noqa: E402
 from .render import RENDERER_VERSION, cache_key, render_html, render_pdf  # noqa: E402
 
 __all__ = [
-    "MIN_PEERS", "PeerGroup", "PeerStats", "PreviousDiagnosis", "RENDERER_VERSION", "ReportContext",
-    "ReportCooperative", "ReportDiagnosis", "cache_key", "render_html", "render_pdf",
+    "MIN_PEERS",
+    "PeerGroup",
+    "PeerStats",
+    "PreviousDiagnosis",
+    "RENDERER_VERSION",
+    "ReportContext",
+    "ReportCooperative",
+    "ReportDiagnosis",
+    "cache_key",
+    "render_html",
+    "render_pdf",
 ]

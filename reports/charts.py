@@ -49,8 +49,17 @@ class Figure:
     shapes: list[str] = field(default_factory=list)
     labels: list[Label] = field(default_factory=list)
 
-    def label(self, x: float, y: float, text: str | Sequence[str], *, width: float, align: str = "left",
-              css: str = "", middle: bool = False) -> None:
+    def label(
+        self,
+        x: float,
+        y: float,
+        text: str | Sequence[str],
+        *,
+        width: float,
+        align: str = "left",
+        css: str = "",
+        middle: bool = False,
+    ) -> None:
         """A label; ``align`` right puts its right edge at x, center its middle; ``middle``
         centres its lines vertically on y."""
         lines = (text,) if isinstance(text, str) else tuple(text)
@@ -80,8 +89,10 @@ class Figure:
             bottom = first.y
             for label in column:
                 height = LINE_MM * len(label.lines)
-                parts.append(f'<p class="fli{_css(label)}" style="margin-top:{label.y - bottom:.2f}mm;'
-                             f'height:{height:.2f}mm">{_text(label)}</p>')
+                parts.append(
+                    f'<p class="fli{_css(label)}" style="margin-top:{label.y - bottom:.2f}mm;'
+                    f'height:{height:.2f}mm">{_text(label)}</p>'
+                )
                 bottom = label.y + height
             parts.append("</div>")
         parts.append("</div>")
@@ -133,19 +144,27 @@ def marker(light: str, x: float, y: float, size: float = 1.4) -> str:
         return f'<circle cx="{x:.2f}" cy="{y:.2f}" r="{size:.2f}" fill="{colour}" {stroke}/>'
     if light == "yellow":
         h = size * 1.2
-        return (f'<path d="M{x:.2f} {y - h:.2f}L{x + h:.2f} {y + h * 0.8:.2f}L{x - h:.2f} {y + h * 0.8:.2f}Z" '
-                f'fill="{colour}" {stroke}/>')
+        return (
+            f'<path d="M{x:.2f} {y - h:.2f}L{x + h:.2f} {y + h * 0.8:.2f}L{x - h:.2f} {y + h * 0.8:.2f}Z" '
+            f'fill="{colour}" {stroke}/>'
+        )
     if light == "red":
-        return (f'<rect x="{x - size:.2f}" y="{y - size:.2f}" width="{2 * size:.2f}" height="{2 * size:.2f}" '
-                f'fill="{colour}" {stroke}/>')
-    return (f'<path d="M{x:.2f} {y - size * 1.3:.2f}L{x + size * 1.3:.2f} {y:.2f}L{x:.2f} {y + size * 1.3:.2f}'
-            f'L{x - size * 1.3:.2f} {y:.2f}Z" fill="#ffffff" {stroke}/>')
+        return (
+            f'<rect x="{x - size:.2f}" y="{y - size:.2f}" width="{2 * size:.2f}" height="{2 * size:.2f}" '
+            f'fill="{colour}" {stroke}/>'
+        )
+    return (
+        f'<path d="M{x:.2f} {y - size * 1.3:.2f}L{x + size * 1.3:.2f} {y:.2f}L{x:.2f} {y + size * 1.3:.2f}'
+        f'L{x - size * 1.3:.2f} {y:.2f}Z" fill="#ffffff" {stroke}/>'
+    )
 
 
 def _line(x1: float, y1: float, x2: float, y2: float, colour: str = GRID, width: float = 0.2, dash: str = "") -> str:
     dashes = f' stroke-dasharray="{dash}"' if dash else ""
-    return (f'<line x1="{x1:.2f}" y1="{y1:.2f}" x2="{x2:.2f}" y2="{y2:.2f}" stroke="{colour}" '
-            f'stroke-width="{width}"{dashes}/>')
+    return (
+        f'<line x1="{x1:.2f}" y1="{y1:.2f}" x2="{x2:.2f}" y2="{y2:.2f}" stroke="{colour}" '
+        f'stroke-width="{width}"{dashes}/>'
+    )
 
 
 def wrap(text: str, width: int, lines: int) -> list[str]:
@@ -162,7 +181,7 @@ def wrap(text: str, width: int, lines: int) -> list[str]:
     if current:
         result.append(current)
     if len(result) > lines:
-        result = result[: lines - 1] + [" ".join(result[lines - 1:])]
+        result = result[: lines - 1] + [" ".join(result[lines - 1 :])]
     return [fmt.shorten(line, width) for line in result]
 
 
@@ -184,8 +203,12 @@ def radar(axes: Sequence[tuple[str, float | None, str]], *, green: float, red: f
     width, height, radius = 150.0, 96.0, 31.0
     cx, cy = width / 2, 48.0
     count = len(axes)
-    figure = Figure(width, height, "Gráfico radial de las dimensiones: " + "; ".join(
-        f"{title}: {_score_word(light, score)}" for title, score, light in axes))
+    figure = Figure(
+        width,
+        height,
+        "Gráfico radial de las dimensiones: "
+        + "; ".join(f"{title}: {_score_word(light, score)}" for title, score, light in axes),
+    )
 
     def point(index: int, value: float) -> tuple[float, float]:
         angle = -math.pi / 2 + 2 * math.pi * index / count
@@ -204,8 +227,9 @@ def radar(axes: Sequence[tuple[str, float | None, str]], *, green: float, red: f
     known = [score for _, score, _ in axes if score is not None]
     if len(known) == count:
         points = " ".join(f"{x:.2f},{y:.2f}" for x, y in (point(i, s) for i, s in enumerate(known)))
-        shapes.append(f'<polygon points="{points}" fill="{ACCENT}" fill-opacity="0.16" stroke="{ACCENT}" '
-                      'stroke-width="0.6"/>')
+        shapes.append(
+            f'<polygon points="{points}" fill="{ACCENT}" fill-opacity="0.16" stroke="{ACCENT}" stroke-width="0.6"/>'
+        )
     for i, (_, score, light) in enumerate(axes):
         if score is not None:
             shapes.append(marker(light, *point(i, score), size=1.6))
@@ -222,8 +246,9 @@ def radar(axes: Sequence[tuple[str, float | None, str]], *, green: float, red: f
             top = y - 2 - LINE_MM * len(lines) if dy < 0 else y + 2
             figure.label(x, top, lines, width=46, align="center")
         else:
-            figure.label(x + (3 if dx > 0 else -3), y + dy * 4, lines, width=40,
-                         align="left" if dx > 0 else "right", middle=True)
+            figure.label(
+                x + (3 if dx > 0 else -3), y + dy * 4, lines, width=40, align="left" if dx > 0 else "right", middle=True
+            )
     return figure
 
 
@@ -250,8 +275,12 @@ def bars(rows: Sequence[Bar], *, green: float, red: float) -> Figure:
     label_w, bar_x, bar_w, row_h, head_h, top = 66.0, 69.0, 78.0, 7.0, 6.0, 6.0
     width = 174.0
     height = top + sum(head_h if r.heading else row_h for r in rows) + 1
-    figure = Figure(width, height, "Gráfico de barras de las subcategorías: " + "; ".join(
-        f"{r.label}: {_score_word(r.light, r.score)}" for r in rows if not r.heading))
+    figure = Figure(
+        width,
+        height,
+        "Gráfico de barras de las subcategorías: "
+        + "; ".join(f"{r.label}: {_score_word(r.light, r.score)}" for r in rows if not r.heading),
+    )
     shapes = figure.shapes
     shapes.append(patterns(prefix))
     for tick in (0, 25, 50, 75, 100):
@@ -274,11 +303,18 @@ def bars(rows: Sequence[Bar], *, green: float, red: float) -> Figure:
         else:
             length = max(bar_w * row.score / 100, 0.3)
             fill = COLOURS["green"] if row.light == "green" else f"url(#{prefix}-{row.light})"  # green is solid
-            shapes.append(f'<rect x="{bar_x}" y="{y + 1.3:.2f}" width="{length:.2f}" height="{row_h - 2.6:.2f}" '
-                          f'fill="{fill}" stroke="{INK}" stroke-width="0.15"/>')
+            shapes.append(
+                f'<rect x="{bar_x}" y="{y + 1.3:.2f}" width="{length:.2f}" height="{row_h - 2.6:.2f}" '
+                f'fill="{fill}" stroke="{INK}" stroke-width="0.15"/>'
+            )
             shapes.append(marker(row.light, bar_x + bar_w + 3, mid, size=1.2))
-            figure.label(bar_x + bar_w + 5.5, mid, _score_word(row.light, row.score), width=width - bar_x - bar_w - 5.5,
-                         middle=True)
+            figure.label(
+                bar_x + bar_w + 5.5,
+                mid,
+                _score_word(row.light, row.score),
+                width=width - bar_x - bar_w - 5.5,
+                middle=True,
+            )
         for own, light in ((row.red, "red"), (row.green, "green")):
             if own is not None:  # this row's own threshold differs from the chart's
                 x = bar_x + bar_w * own
@@ -306,9 +342,16 @@ def peers(rows: Sequence[PeerRow]) -> Figure:
     label_w, bar_x, bar_w, row_h, top = 56.0, 60.0, 100.0, 6.5, 5.0
     width = 174.0
     height = top + row_h * len(rows) + 7
-    figure = Figure(width, height, "Comparación con pares: " + "; ".join(
-        f"{r.label}: esta organización {fmt.puntaje(r.own)}, mediana {fmt.puntaje(r.median)}, "
-        f"cuartiles {fmt.puntaje(r.q1)} a {fmt.puntaje(r.q3)}" for r in rows))
+    figure = Figure(
+        width,
+        height,
+        "Comparación con pares: "
+        + "; ".join(
+            f"{r.label}: esta organización {fmt.puntaje(r.own)}, mediana {fmt.puntaje(r.median)}, "
+            f"cuartiles {fmt.puntaje(r.q1)} a {fmt.puntaje(r.q3)}"
+            for r in rows
+        ),
+    )
     shapes = figure.shapes
     shapes.append(
         "<defs>"
@@ -328,20 +371,25 @@ def peers(rows: Sequence[PeerRow]) -> Figure:
         shapes.append(_line(bar_x, mid, bar_x + bar_w, mid, GRID, 0.3))
         if row.q1 is not None and row.q3 is not None:
             x1, x3 = bar_x + bar_w * row.q1 / 100, bar_x + bar_w * row.q3 / 100
-            shapes.append(f'<rect x="{x1:.2f}" y="{y + 1.3:.2f}" width="{max(x3 - x1, 0.3):.2f}" '
-                          f'height="{row_h - 2.6:.2f}" fill="url(#peer-box)" stroke="{MUTED}" stroke-width="0.2"/>')
+            shapes.append(
+                f'<rect x="{x1:.2f}" y="{y + 1.3:.2f}" width="{max(x3 - x1, 0.3):.2f}" '
+                f'height="{row_h - 2.6:.2f}" fill="url(#peer-box)" stroke="{MUTED}" stroke-width="0.2"/>'
+            )
         if row.median is not None:
             xm = bar_x + bar_w * row.median / 100
             shapes.append(_line(xm, y + 0.8, xm, y + row_h - 0.8, INK, 0.7))
         if row.own is not None:
             shapes.append(marker(row.own_light, bar_x + bar_w * row.own / 100, mid, size=1.4))
     legend = bottom + 3.5
-    shapes.append(f'<rect x="{bar_x}" y="{legend - 1.2:.2f}" width="5" height="2.4" fill="url(#peer-box)" '
-                  f'stroke="{MUTED}" stroke-width="0.2"/>')
+    shapes.append(
+        f'<rect x="{bar_x}" y="{legend - 1.2:.2f}" width="5" height="2.4" fill="url(#peer-box)" '
+        f'stroke="{MUTED}" stroke-width="0.2"/>'
+    )
     figure.label(bar_x + 6.5, legend, "mitad central de los pares", width=34, middle=True, css="fl-scale")
     shapes.append(_line(bar_x + 42, legend - 1.4, bar_x + 42, legend + 1.4, INK, 0.7))
     figure.label(bar_x + 44, legend, "mediana", width=14, middle=True, css="fl-scale")
     shapes.append(marker("", bar_x + 61, legend, size=1.1))
-    figure.label(bar_x + 63.5, legend, "esta organización (forma según su color)", width=50, middle=True,
-                 css="fl-scale")
+    figure.label(
+        bar_x + 63.5, legend, "esta organización (forma según su color)", width=50, middle=True, css="fl-scale"
+    )
     return figure

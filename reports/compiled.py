@@ -182,8 +182,12 @@ def guard() -> list[str]:
     if stale:
         import warnings
 
-        warnings.warn(f"compiled WeasyPrint modules out of date, using their source instead: {', '.join(stale)} "
-                      "(python -m reports.speedups rebuilds them)", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"compiled WeasyPrint modules out of date, using their source instead: {', '.join(stale)} "
+            "(python -m reports.speedups rebuilds them)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         use_pure_python(stale)
     return stale
 
@@ -253,12 +257,14 @@ def _compile(modules: list[str], build_root: Path, jobs: int) -> list[str]:
         compiled = []
         for extension in extensions:
             try:
-                compiled += cythonize([extension], language_level=3, quiet=True,
-                                      compiler_directives={"binding": True})
+                compiled += cythonize([extension], language_level=3, quiet=True, compiler_directives={"binding": True})
             except CompileError:
                 print(f"  {extension.name}: Cython no lo compila; queda en Python puro", file=sys.stderr)
-        setuptools_setup(name="coopdiag-speedups", ext_modules=compiled,
-                         script_args=["-q", "build_ext", "--inplace", "-j", str(jobs)])
+        setuptools_setup(
+            name="coopdiag-speedups",
+            ext_modules=compiled,
+            script_args=["-q", "build_ext", "--inplace", "-j", str(jobs)],
+        )
     finally:
         os.chdir(cwd)
     return [e.name for e in compiled if (build_root / (e.name.replace(".", "/") + EXTENSION_SUFFIX)).is_file()]
@@ -280,6 +286,7 @@ def build(*, jobs: int | None = None, force: bool = False) -> dict[str, str]:
         for module in done:
             shutil.copyfile(build_root / (module.replace(".", "/") + EXTENSION_SUFFIX), binary_of(module))
             recorded[module] = _entry(source_of(module))
-    _stamp_path().write_text(json.dumps({"python": sys.version.split()[0], "modules": recorded}, indent=1,
-                                        sort_keys=True), encoding="utf-8")
+    _stamp_path().write_text(
+        json.dumps({"python": sys.version.split()[0], "modules": recorded}, indent=1, sort_keys=True), encoding="utf-8"
+    )
     return status()

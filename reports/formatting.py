@@ -121,11 +121,15 @@ def critical_dimension_note(subcategories: list[str], score: float | None, score
     titles of those with critical failures, ``score`` the dimension's (0–100, may be null)
     and ``score_light`` the light its score alone would give (None when unknown). The score
     itself is shown beside the light, on the pages as on the PDF, each in its own units."""
-    where = ("una falla crítica en " if len(subcategories) == 1 else "fallas críticas en ") + _quoted_list(subcategories)
+    where = ("una falla crítica en " if len(subcategories) == 1 else "fallas críticas en ") + _quoted_list(
+        subcategories
+    )
     rule = "una falla crítica deja en rojo toda la dimensión, cualquiera sea su puntaje"
     if score is None:
-        return (f"Está en rojo, sin puntaje, porque tiene {where}: {rule}. No tiene puntaje porque menos "
-                "de la mitad de sus partes tiene resultado.")
+        return (
+            f"Está en rojo, sin puntaje, porque tiene {where}: {rule}. No tiene puntaje porque menos "
+            "de la mitad de sus partes tiene resultado."
+        )
     if score_light in ("green", "yellow"):
         return f"Con su puntaje quedaría en {LIGHT_WORDS[score_light].lower()}, pero está en rojo porque tiene {where}: {rule}."
     return f"Está en rojo porque tiene {where}: {rule}."
@@ -141,8 +145,10 @@ def ns_note(share: float | None) -> str | None:
     «No sé» (None otherwise)."""
     if share is None or share <= NS_NOTE_ABOVE:
         return None
-    return (f"El {ns_share_words(share)} de las preguntas que se aplican se respondió «No sé»: el resultado "
-            "tiene menos datos y puede cambiar cuando se conozcan esas respuestas.")
+    return (
+        f"El {ns_share_words(share)} de las preguntas que se aplican se respondió «No sé»: el resultado "
+        "tiene menos datos y puede cambiar cuando se conozcan esas respuestas."
+    )
 
 
 def fecha(value: date | datetime | None, *, with_time: bool = False) -> str:
@@ -259,6 +265,6 @@ def shorten(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
-    if " " in cut[limit // 2:]:
+    if " " in cut[limit // 2 :]:
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,;:.-") + "…"

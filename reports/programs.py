@@ -79,17 +79,20 @@ class Catalogue:
     general: Need
 
     def need_for(self, subcategory_id: str, dimension_id: str) -> Need:
-        return (
-            self.by_subcategory.get(subcategory_id)
-            or self.by_dimension.get(dimension_id)
-            or self.general
-        )
+        return self.by_subcategory.get(subcategory_id) or self.by_dimension.get(dimension_id) or self.general
 
     def topics_for(self, subcategory_id: str, dimension_id: str) -> tuple[str, ...]:
         return self.need_for(subcategory_id, dimension_id).topics
 
-    def suggest(self, subcategory_id: str, dimension_id: str, *, pre_cooperative: bool, limit: int = 3,
-                already_used: Iterable[str] = ()) -> list[Programme]:
+    def suggest(
+        self,
+        subcategory_id: str,
+        dimension_id: str,
+        *,
+        pre_cooperative: bool,
+        limit: int = 3,
+        already_used: Iterable[str] = (),
+    ) -> list[Programme]:
         """The programmes for a subcategory, best first: those on its first topic, then the
         next topic…; within a topic, those for whom the programme is meant before those whose
         audience is unknown, then file order. ``already_used``: agency slugs whose programmes
@@ -104,10 +107,7 @@ class Catalogue:
             topic = min(topics.index(t) for t in programme.topics if t in topics)
             return (topic, programme.topics.index(topics[topic]), programme.audience is None)
 
-        fitting = [
-            p for p in self.programmes
-            if _serves(p, code) and need.admits(p) and p.agency_id not in used
-        ]
+        fitting = [p for p in self.programmes if _serves(p, code) and need.admits(p) and p.agency_id not in used]
         return sorted(fitting, key=rank)[:limit]
 
     def agency_names(self, slugs: Iterable[str]) -> list[str]:
@@ -159,10 +159,12 @@ def _need(value: object, where: str, topics: dict[str, str], kinds: dict[str, st
         raise _fail(f"{where} has unknown keys {sorted(extra)} (allowed: {sorted(_NEED_KEYS)})")
     need = Need(
         topics=_keys(value.get("temas"), where, topics, "topics"),
-        exclude_topics=frozenset(_keys(value.get("excluir_temas", []), f"{where} excluir_temas", topics, "topics",
-                                       allow_empty=True)),
-        exclude_support=frozenset(_keys(value.get("excluir_apoyo", []), f"{where} excluir_apoyo", kinds,
-                                        "kinds of support", allow_empty=True)),
+        exclude_topics=frozenset(
+            _keys(value.get("excluir_temas", []), f"{where} excluir_temas", topics, "topics", allow_empty=True)
+        ),
+        exclude_support=frozenset(
+            _keys(value.get("excluir_apoyo", []), f"{where} excluir_apoyo", kinds, "kinds of support", allow_empty=True)
+        ),
     )
     if need.exclude_topics.intersection(need.topics):
         raise _fail(f"{where} both wants and excludes {sorted(need.exclude_topics.intersection(need.topics))}")
@@ -192,10 +194,14 @@ def _programme(item: object, topics: dict[str, str], agencies: dict[str, str], k
     if audience is not None and (not isinstance(audience, list) or not audience or set(audience) - AUDIENCES):
         raise _fail(f"{where} has an unknown audience {audience}")
     return Programme(
-        id=item["id"], agency=_text(item, "agencia", where), agency_id=agency_id, name=_text(item, "nombre", where),
+        id=item["id"],
+        agency=_text(item, "agencia", where),
+        agency_id=agency_id,
+        name=_text(item, "nombre", where),
         audience=tuple(audience) if audience is not None else None,
         support=_keys(item.get("apoyo"), f"{where} apoyo", kinds, "kinds of support"),
-        description=_text(item, "descripcion", where), topics=_keys(item.get("temas"), where, topics, "topics"),
+        description=_text(item, "descripcion", where),
+        topics=_keys(item.get("temas"), where, topics, "topics"),
         source=source.strip(),
     )
 
@@ -218,14 +224,18 @@ def parse_catalogue(data: dict) -> Catalogue:
         topics=topics,
         agencies=agencies,
         support_kinds=kinds,
-        by_subcategory={k: _need(v, f"subcategory {k}", topics, kinds)
-                        for k, v in (data.get("subcategorias") or {}).items()},
+        by_subcategory={
+            k: _need(v, f"subcategory {k}", topics, kinds) for k, v in (data.get("subcategorias") or {}).items()
+        },
         by_dimension={k: _need(v, f"dimension {k}", topics, kinds) for k, v in (data.get("dimensiones") or {}).items()},
         general=_need(data.get("general"), "general", topics, kinds),
     )
     # Every need must give each type of organisation at least one programme, exclusions applied.
-    needs = {**{f"subcategory {k}": v for k, v in catalogue.by_subcategory.items()},
-             **{f"dimension {k}": v for k, v in catalogue.by_dimension.items()}, "general": catalogue.general}
+    needs = {
+        **{f"subcategory {k}": v for k, v in catalogue.by_subcategory.items()},
+        **{f"dimension {k}": v for k, v in catalogue.by_dimension.items()},
+        "general": catalogue.general,
+    }
     for where, need in needs.items():
         for code in (PRE_COOPERATIVE, ASSOCIATIVE):
             if not any(need.admits(p) and _serves(p, code) for p in programmes):

@@ -107,8 +107,16 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        fecha=fmt.fecha, numero=fmt.numero, puntaje=fmt.puntaje, cobertura=fmt.cobertura, umbral=fmt.umbral,
-        puntos=fmt.puntos, rut=fmt.rut, luz=fmt.light_word, icono=fmt.light_icon, mensaje=fmt.light_message,
+        fecha=fmt.fecha,
+        numero=fmt.numero,
+        puntaje=fmt.puntaje,
+        cobertura=fmt.cobertura,
+        umbral=fmt.umbral,
+        puntos=fmt.puntos,
+        rut=fmt.rut,
+        luz=fmt.light_word,
+        icono=fmt.light_icon,
+        mensaje=fmt.light_message,
     )
     return env
 
@@ -121,10 +129,15 @@ def _chart_rows(overall: view.Level, questionnaire) -> list[charts.Bar]:
         rows.append(charts.Bar(label=f"{dimension.number}. {dimension.title}", score=None, light="", heading=True))
         for sub in dimension.children:
             own = thresholds.get(sub.id, base)
-            rows.append(charts.Bar(
-                label=f"{sub.number} {sub.title}", score=sub.score if sub.is_lit else None, light=sub.light,
-                green=own.green if own.green != base.green else None, red=own.red if own.red != base.red else None,
-            ))
+            rows.append(
+                charts.Bar(
+                    label=f"{sub.number} {sub.title}",
+                    score=sub.score if sub.is_lit else None,
+                    light=sub.light,
+                    green=own.green if own.green != base.green else None,
+                    red=own.red if own.red != base.red else None,
+                )
+            )
     return rows
 
 
@@ -137,11 +150,20 @@ def page_data(context: ReportContext) -> dict[str, Any]:
     peers = view.peer_groups(context.peers, overall)
     for group in peers:
         if group["enough"]:
-            group["chart"] = charts.peers([
-                charts.PeerRow(r["title"], r["own"] if r["own_light"] in fmt.LIGHTS else None, r["own_light"],
-                               r["median"], r["q1"], r["q3"])
-                for r in group["rows"] if r["comparable"]
-            ])
+            group["chart"] = charts.peers(
+                [
+                    charts.PeerRow(
+                        r["title"],
+                        r["own"] if r["own_light"] in fmt.LIGHTS else None,
+                        r["own_light"],
+                        r["median"],
+                        r["q1"],
+                        r["q3"],
+                    )
+                    for r in group["rows"]
+                    if r["comparable"]
+                ]
+            )
     cooperative = context.cooperative
     return {
         "ctx": context,
@@ -155,15 +177,19 @@ def page_data(context: ReportContext) -> dict[str, Any]:
         "overall": overall,
         "counts": view.counts_sentence(overall),
         "priorities": view.priorities(overall),
-        "radar": charts.radar([(d.title, d.score if d.is_lit else None, d.light) for d in overall.children],
-                              green=thresholds.green, red=thresholds.red),
+        "radar": charts.radar(
+            [(d.title, d.score if d.is_lit else None, d.light) for d in overall.children],
+            green=thresholds.green,
+            red=thresholds.red,
+        ),
         "bars": charts.bars(_chart_rows(overall, questionnaire), green=thresholds.green, red=thresholds.red),
         "peers": peers,
         "min_peers": MIN_PEERS,
         "changes": view.changes(context.previous, overall),
         "snapshot_key": view.questionnaire_key(context.snapshot) or questionnaire.key,
-        "recommendations": view.recommendations(overall, pre_cooperative=cooperative.is_pre_cooperative,
-                                                already_used=agencies_in_use(context.answers)),
+        "recommendations": view.recommendations(
+            overall, pre_cooperative=cooperative.is_pre_cooperative, already_used=agencies_in_use(context.answers)
+        ),
         "annex": view.annex(questionnaire, answers),
         "profile": view.profile(questionnaire, answers),
         "thresholds": view.thresholds(questionnaire),
@@ -197,15 +223,21 @@ def _fonts_and_stylesheet():
         from weasyprint.text.fonts import FontConfiguration
 
         fonts = FontConfiguration()
-        stylesheet = CSS(string=STYLESHEET.read_text(encoding="utf-8"), base_url=BASE_URL,
-                         url_fetcher=url_fetcher(), font_config=fonts)
+        stylesheet = CSS(
+            string=STYLESHEET.read_text(encoding="utf-8"),
+            base_url=BASE_URL,
+            url_fetcher=url_fetcher(),
+            font_config=fonts,
+        )
         state = _per_thread.state = (fonts, stylesheet)
     return state
 
 
 #: A small page with the report's type faces, rendered once to load them (prepare_worker).
-_WARM_UP = ('<!DOCTYPE html><html lang="es-CL"><head><meta charset="utf-8"/><title>.</title></head>'
-            '<body><p>Ñandú <b>Árbol</b> <i>ñ</i> · → ✓ ● ▲ ■ ◆ «»</p></body></html>')
+_WARM_UP = (
+    '<!DOCTYPE html><html lang="es-CL"><head><meta charset="utf-8"/><title>.</title></head>'
+    "<body><p>Ñandú <b>Árbol</b> <i>ñ</i> · → ✓ ● ▲ ■ ◆ «»</p></body></html>"
+)
 
 
 def prepare_worker() -> None:
@@ -342,8 +374,7 @@ def cache_key(context: ReportContext) -> str:
         "previous": asdict(context.previous) if context.previous is not None else None,
         "generated_on": context.generated_on,
     }
-    data = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_NAIVE_UTC,
-                        default=_default)
+    data = orjson.dumps(
+        payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_NAIVE_UTC, default=_default
+    )
     return hashlib.sha256(data).hexdigest()
-
-

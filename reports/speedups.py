@@ -17,8 +17,10 @@ def _summary(states: dict[str, str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reports.speedups",
-                                     description="Compila con Cython los módulos de WeasyPrint que más usa un informe.")
+    parser = argparse.ArgumentParser(
+        prog="python -m reports.speedups",
+        description="Compila con Cython los módulos de WeasyPrint que más usa un informe.",
+    )
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--check", action="store_true", help="solo revisar; sale con 1 si falta alguno")
     group.add_argument("--remove", action="store_true", help="borrar los módulos compilados")
@@ -39,8 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"No se pudo compilar: falta {error.name} (pip install '.[speedups]').", file=sys.stderr)
         return 1
     except Exception as error:  # noqa: BLE001 - a compiler missing or failing: the reports still work, slower
-        print(f"No se pudo compilar ({type(error).__name__}: {error}); los informes funcionan, más lentos.",
-              file=sys.stderr)
+        print(
+            f"No se pudo compilar ({type(error).__name__}: {error}); los informes funcionan, más lentos.",
+            file=sys.stderr,
+        )
         return 1
     print(_summary(states))
     return 0 if all(state in ("compiled", "absent") for state in states.values()) else 1

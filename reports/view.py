@@ -102,8 +102,14 @@ class Answers:
 
 def _level(data: dict[str, Any], *, id: str, title: str, number: str = "", dimension_id: str = "") -> Level:  # noqa: A002
     return Level(
-        id=id, title=title, light=data.get("light") or "insufficient_data", score=data.get("score"),
-        coverage=data.get("coverage"), capped=bool(data.get("capped")), number=number, dimension_id=dimension_id,
+        id=id,
+        title=title,
+        light=data.get("light") or "insufficient_data",
+        score=data.get("score"),
+        coverage=data.get("coverage"),
+        capped=bool(data.get("capped")),
+        number=number,
+        dimension_id=dimension_id,
     )
 
 
@@ -119,17 +125,25 @@ def results(context: ReportContext, answers: Answers) -> Level:
     for d_index, dim in enumerate(scored_dimensions(snapshot, context.questionnaire), start=1):
         model = dimension_models.get(dim.get("id", ""))
         sub_titles = {s.id: s.title for s in model.subcategories} if model else {}
-        dimension = _level(dim, id=dim.get("id", ""), title=model.title if model else dim.get("id", ""),
-                           number=str(d_index))
+        dimension = _level(
+            dim, id=dim.get("id", ""), title=model.title if model else dim.get("id", ""), number=str(d_index)
+        )
         dimension.critical_note = critical_note(dim, model.thresholds if model else None, sub_titles, method)
         for s_index, sub in enumerate(dim.get("subcategories") or [], start=1):
-            level = _level(sub, id=sub.get("id", ""), title=sub_titles.get(sub.get("id"), sub.get("id", "")),
-                           number=f"{d_index}.{s_index}", dimension_id=dimension.id)
+            level = _level(
+                sub,
+                id=sub.get("id", ""),
+                title=sub_titles.get(sub.get("id"), sub.get("id", "")),
+                number=f"{d_index}.{s_index}",
+                dimension_id=dimension.id,
+            )
             level.unknown = critical_unknowns(sub, context.questionnaire)
             if level.light in ("red", "yellow"):
                 critical = list(sub.get("critical_failures") or [])
                 level.critical = [answers.described(qid) for qid in critical]
-                level.pulled = [answers.described(qid) for qid in sub.get("pulled_down_by") or [] if qid not in critical]
+                level.pulled = [
+                    answers.described(qid) for qid in sub.get("pulled_down_by") or [] if qid not in critical
+                ]
             dimension.children.append(level)
         overall.children.append(dimension)
     return overall
@@ -209,20 +223,26 @@ def _question_text(questionnaire: scoring.Questionnaire | None, question_id: str
 def critical_unknowns(subcategory: dict[str, Any], questionnaire: scoring.Questionnaire | None) -> list[str]:
     """The subcategory's critical questions answered «No sé» (``critical_unknown``; absent in
     method 1 snapshots), each as a plain sentence: «No se sabe si …: verifíquelo.»"""
-    return [fmt.critical_unknown(_question_text(questionnaire, str(qid)))
-            for qid in subcategory.get("critical_unknown") or []]
+    return [
+        fmt.critical_unknown(_question_text(questionnaire, str(qid)))
+        for qid in subcategory.get("critical_unknown") or []
+    ]
 
 
-def critical_note(dimension: dict[str, Any], thresholds: scoring.Thresholds | None,
-                  titles: dict[str, str], method: int) -> str | None:
+def critical_note(
+    dimension: dict[str, Any], thresholds: scoring.Thresholds | None, titles: dict[str, str], method: int
+) -> str | None:
     """Why a dimension is red when the critical rule made it so (method 2 and later: a
     subcategory with critical failures), whatever its score, which may be null. ``titles``
     names the subcategories; ``thresholds`` (the dimension's) say what its score alone would
     give. None for any other dimension, and for method 1 (no such rule)."""
     if method < 2 or dimension.get("light") != "red":
         return None
-    failing = [titles.get(sub.get("id"), sub.get("id", "")) for sub in dimension.get("subcategories") or []
-               if sub.get("critical_failures")]
+    failing = [
+        titles.get(sub.get("id"), sub.get("id", ""))
+        for sub in dimension.get("subcategories") or []
+        if sub.get("critical_failures")
+    ]
     if not failing:
         return None
     score = dimension.get("score")
@@ -252,8 +272,10 @@ def counts_sentence(overall: Level) -> str:
 def priorities(overall: Level) -> list[tuple[str, list[Level]]]:
     """The red, then the yellow subcategories, for the summary."""
     subs = subcategories(overall)
-    groups = [("En rojo, requieren atención urgente", [s for s in subs if s.light == "red"]),
-              ("En amarillo, requieren atención", [s for s in subs if s.light == "yellow"])]
+    groups = [
+        ("En rojo, requieren atención urgente", [s for s in subs if s.light == "red"]),
+        ("En amarillo, requieren atención", [s for s in subs if s.light == "yellow"]),
+    ]
     return [(label, items) for label, items in groups if items]
 
 
@@ -274,14 +296,27 @@ def peer_groups(peers: tuple[PeerGroup, ...], overall: Level) -> list[dict[str, 
                 stat = stats.get(level.id)
                 if stat is None:
                     continue
-                rows.append({
-                    "title": level.title, "own": level.score, "own_light": level.light,
-                    "median": stat.median, "q1": stat.q1, "q3": stat.q3, "count": stat.count,
-                    "comparable": stat.count >= MIN_PEERS and stat.median is not None,
-                    "position": _position(level.score, stat.q1, stat.q3),
-                })
-        groups.append({"label": group.label, "count": group.count, "enough": group.count >= MIN_PEERS and bool(rows),
-                       "rows": rows})
+                rows.append(
+                    {
+                        "title": level.title,
+                        "own": level.score,
+                        "own_light": level.light,
+                        "median": stat.median,
+                        "q1": stat.q1,
+                        "q3": stat.q3,
+                        "count": stat.count,
+                        "comparable": stat.count >= MIN_PEERS and stat.median is not None,
+                        "position": _position(level.score, stat.q1, stat.q3),
+                    }
+                )
+        groups.append(
+            {
+                "label": group.label,
+                "count": group.count,
+                "enough": group.count >= MIN_PEERS and bool(rows),
+                "rows": rows,
+            }
+        )
     return groups
 
 
@@ -312,12 +347,16 @@ def changes(previous: PreviousDiagnosis | None, overall: Level) -> dict[str, Any
         old_score = old.get("score") if old.get("light") in fmt.LIGHTS else None
         new_score = level.score if level.is_lit else None
         difference = new_score - old_score if old_score is not None and new_score is not None else None
-        rows.append({
-            "title": level.title,
-            "before_light": old.get("light"), "before_score": old_score,
-            "after_light": level.light, "after_score": new_score,
-            "difference": difference,
-        })
+        rows.append(
+            {
+                "title": level.title,
+                "before_light": old.get("light"),
+                "before_score": old_score,
+                "after_light": level.light,
+                "after_score": new_score,
+                "difference": difference,
+            }
+        )
     before_key = questionnaire_key(previous.snapshot)
     return {
         "round_name": previous.round_name,
@@ -354,15 +393,21 @@ def recommendations(overall: Level, *, pre_cooperative: bool, already_used: Iter
         for sub in subs:
             if sub.light != light:
                 continue
-            programmes = catalogue_.suggest(sub.id, sub.dimension_id, pre_cooperative=pre_cooperative,
-                                            already_used=in_use)
+            programmes = catalogue_.suggest(
+                sub.id, sub.dimension_id, pre_cooperative=pre_cooperative, already_used=in_use
+            )
             for programme in programmes:
                 used.setdefault(programme.id, programme)
             items.append({"sub": sub, "programmes": programmes})
     agencies = catalogue_.agency_names(in_use)
     words = " y ".join([", ".join(agencies[:-1]), agencies[-1]] if len(agencies) > 1 else agencies)
-    return {"items": items, "catalogue": list(used.values()), "already_used": agencies, "already_used_words": words,
-            "sources": catalogue_.sources(used.values())}
+    return {
+        "items": items,
+        "catalogue": list(used.values()),
+        "already_used": agencies,
+        "already_used_words": words,
+        "sources": catalogue_.sources(used.values()),
+    }
 
 
 # --------------------------------------------------------------------------- annex
@@ -381,8 +426,15 @@ def annex(questionnaire: scoring.Questionnaire, answers: Answers) -> list[dict[s
                     words, note = "No corresponde", "muted"
                 else:
                     words, note = answers.words(question), ("computed" if question.type == "computed" else "")
-                rows.append({"id": question.id, "text": question.text, "answer": words, "note": note,
-                             "critical": question.critical})
+                rows.append(
+                    {
+                        "id": question.id,
+                        "text": question.text,
+                        "answer": words,
+                        "note": note,
+                        "critical": question.critical,
+                    }
+                )
             subs.append({"title": sub.title, "rows": rows})
         sections.append({"title": dimension.title, "subcategories": subs})
     return sections
@@ -397,7 +449,9 @@ def thresholds(questionnaire: scoring.Questionnaire) -> dict[str, Any]:
     overrides = []
     for dimension in questionnaire.dimensions:
         if dimension.thresholds != base:
-            overrides.append({"title": dimension.title, "green": dimension.thresholds.green, "red": dimension.thresholds.red})
+            overrides.append(
+                {"title": dimension.title, "green": dimension.thresholds.green, "red": dimension.thresholds.red}
+            )
         for sub in dimension.subcategories:
             if sub.thresholds != dimension.thresholds:
                 overrides.append({"title": sub.title, "green": sub.thresholds.green, "red": sub.thresholds.red})

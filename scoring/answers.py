@@ -61,8 +61,10 @@ def answer_check(question: Question) -> Check:
         return AnswerError(qid, code, message)
 
     if question.type == "computed":
+
         def check_computed(value: Any) -> AnswerError | None:
             return error("computed_answered", "es una pregunta calculada: su valor sale de la fórmula y no se responde")
+
         return check_computed
 
     allows_na = question.na
@@ -74,10 +76,11 @@ def answer_check(question: Question) -> Check:
         if value == "na":
             if allows_na:
                 return None
-            return error("na_not_allowed", "\"na\" (no aplica) no está permitido en esta pregunta")
+            return error("na_not_allowed", '"na" (no aplica) no está permitido en esta pregunta')
         return False
 
     if question.type == "yes_no":
+
         def check(value: Any) -> AnswerError | None:
             if isinstance(value, bool):
                 return None
@@ -85,12 +88,14 @@ def answer_check(question: Question) -> Check:
             if outcome is False:
                 return error("wrong_type", f"se espera true o false (sí/no), no {_show(value)}")
             return outcome
+
         return check
 
     if question.type in ("choice", "multi"):
         allowed = {option.value for option in question.options}
         listing = ", ".join(sorted(allowed))
         if question.type == "choice":
+
             def check(value: Any) -> AnswerError | None:
                 if isinstance(value, str):
                     if value in allowed:
@@ -100,6 +105,7 @@ def answer_check(question: Question) -> Check:
                         return error("unknown_option", f"'{value}' no es una opción; las opciones son: {listing}")
                     return outcome
                 return error("wrong_type", f"se espera el valor de una opción (texto), no {_show(value)}")
+
             return check
 
         def check_multi(value: Any) -> AnswerError | None:
@@ -107,7 +113,9 @@ def answer_check(question: Question) -> Check:
                 seen: set[str] = set()
                 for item in value:
                     if not isinstance(item, str):
-                        return error("wrong_type", f"la lista debe contener valores de opciones (texto), no {_show(item)}")
+                        return error(
+                            "wrong_type", f"la lista debe contener valores de opciones (texto), no {_show(item)}"
+                        )
                     if item not in allowed:
                         return error("unknown_option", f"'{item}' no es una opción; las opciones son: {listing}")
                     if item in seen:
@@ -118,6 +126,7 @@ def answer_check(question: Question) -> Check:
             if outcome is False:
                 return error("wrong_type", f"se espera una lista de opciones, no {_show(value)}")
             return outcome
+
         return check_multi
 
     if question.type == "number":
@@ -142,9 +151,11 @@ def answer_check(question: Question) -> Check:
             if high is not None and value > high:
                 return error("out_of_bounds", f"{value} es mayor que el máximo permitido ({_format_number(high)})")
             return None
+
         return check_number
 
     if question.type == "date":
+
         def check_date(value: Any) -> AnswerError | None:
             if isinstance(value, str):
                 outcome = reserved(value)
@@ -158,6 +169,7 @@ def answer_check(question: Question) -> Check:
                         pass
                 return error("invalid_date", f"{value!r} no es una fecha válida con formato AAAA-MM-DD")
             return error("wrong_type", f"se espera una fecha AAAA-MM-DD (texto), no {_show(value)}")
+
         return check_date
 
     # text
@@ -166,6 +178,7 @@ def answer_check(question: Question) -> Check:
             outcome = reserved(value)
             return None if outcome is False else outcome
         return error("wrong_type", f"se espera un texto, no {_show(value)}")
+
     return check_text
 
 
@@ -222,7 +235,9 @@ def validate_answers(questionnaire: Questionnaire, answers: Any) -> list[AnswerE
         check = checks.get(question_id)
         if check is None:
             errors.append(
-                AnswerError(str(question_id), "unknown_question", f"'{question_id}' no es una pregunta de este cuestionario")
+                AnswerError(
+                    str(question_id), "unknown_question", f"'{question_id}' no es una pregunta de este cuestionario"
+                )
             )
         else:
             problem = check(value)

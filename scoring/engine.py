@@ -134,6 +134,7 @@ def _scored_result(question: Question, score_of: Callable[[Any], float] | None):
                 question.id, Status.SCORED, value, question.weight, question.critical
             )
         return found
+
     return result
 
 
@@ -161,11 +162,22 @@ def _step(q: _QuestionPlan, condition_keys: dict[str, int], referenced: bool) ->
         kind = _UNSCORED
     unscored = q.unscored
     return (
-        q.id, q.index, kind, q.relevant,
-        None if q.relevant_text is None else condition_keys.get(q.relevant_text), _full_lookup(q),
-        q.scored_result, q.formula, q.formula_inputs, referenced, q.not_relevant, unscored,
-        q.na if q.scored else unscored, q.ns if q.scored else unscored,
-        q.unanswered if q.scored else unscored, q.undefined if q.scored else unscored,
+        q.id,
+        q.index,
+        kind,
+        q.relevant,
+        None if q.relevant_text is None else condition_keys.get(q.relevant_text),
+        _full_lookup(q),
+        q.scored_result,
+        q.formula,
+        q.formula_inputs,
+        referenced,
+        q.not_relevant,
+        unscored,
+        q.na if q.scored else unscored,
+        q.ns if q.scored else unscored,
+        q.unanswered if q.scored else unscored,
+        q.undefined if q.scored else unscored,
     )
 
 
@@ -193,6 +205,7 @@ def build_plan(questionnaire: Questionnaire) -> Plan:
             formula = ex.compile_node(node, multi_ids=multi_ids)
             inputs = tuple(ex.referenced_ids(node))
             deps += inputs
+
         def fixed(status: Status, score: float | None = None, q: Question = question) -> QuestionResult:
             return QuestionResult.build(q.id, status, score, q.weight, q.critical)
 
@@ -257,7 +270,10 @@ def build_plan(questionnaire: Questionnaire) -> Plan:
             )
         dimensions.append(
             _DimensionPlan(
-                dimension.id, dimension.weight, dimension.thresholds.green, dimension.thresholds.red,
+                dimension.id,
+                dimension.weight,
+                dimension.thresholds.green,
+                dimension.thresholds.red,
                 tuple(subcategories),
             )
         )
@@ -322,8 +338,24 @@ def evaluate(plan: Plan, answers: Mapping[str, Any]) -> tuple[dict[str, object],
         results[index] = lookup[answers.get(qid)]
     shared_conditions: dict[int, bool] = {}
     relevant: bool | None
-    for (qid, index, kind, condition, condition_key, lookup, scored_result, formula, inputs, referenced,
-         not_relevant, unscored, na, ns, unanswered, undefined) in plan.steps:
+    for (
+        qid,
+        index,
+        kind,
+        condition,
+        condition_key,
+        lookup,
+        scored_result,
+        formula,
+        inputs,
+        referenced,
+        not_relevant,
+        unscored,
+        na,
+        ns,
+        unanswered,
+        undefined,
+    ) in plan.steps:
         if condition is not None:
             if condition_key is None:
                 relevant = condition(values) is True
@@ -421,7 +453,9 @@ def _by_loss(result: QuestionResult) -> float:
     return result.loss
 
 
-def roll_up(children, green: float, red: float, *, critical: bool = False) -> tuple[float | None, Light, float | None, bool]:
+def roll_up(
+    children, green: float, red: float, *, critical: bool = False
+) -> tuple[float | None, Light, float | None, bool]:
     """The same rule for a dimension over its subcategories and for the overall over dimensions.
 
     ``critical``: a dimension with a subcategory that has critical failures, red whatever
@@ -474,7 +508,7 @@ def score_valid(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> Dia
     for dim in plan.dimensions:
         subs = []
         for sub in dim.subcategories:
-            questions = tuple(results[sub.start:sub.end])
+            questions = tuple(results[sub.start : sub.end])
             memo = sub.memo
             found = memo.get(questions)
             if found is None:

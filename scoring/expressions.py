@@ -446,6 +446,7 @@ def _make_add(left: Evaluator, right: Evaluator) -> Evaluator:
         if a.__class__ in _NUMBER_TYPES and b.__class__ in _NUMBER_TYPES:
             return _finite(a + b)
         return MISSING
+
     return add
 
 
@@ -455,6 +456,7 @@ def _make_subtract(left: Evaluator, right: Evaluator) -> Evaluator:
         if a.__class__ in _NUMBER_TYPES and b.__class__ in _NUMBER_TYPES:
             return _finite(a - b)
         return MISSING
+
     return subtract
 
 
@@ -464,6 +466,7 @@ def _make_multiply(left: Evaluator, right: Evaluator) -> Evaluator:
         if a.__class__ in _NUMBER_TYPES and b.__class__ in _NUMBER_TYPES:
             return _finite(a * b)
         return MISSING
+
     return multiply
 
 
@@ -476,6 +479,7 @@ def _make_divide(left: Evaluator, right: Evaluator) -> Evaluator:
             except OverflowError:  # a quotient of huge integers that no float can hold
                 return MISSING
         return MISSING  # a missing or non-numeric operand, or division by zero
+
     return divide
 
 
@@ -497,9 +501,11 @@ def compile_node(node: Node, *, multi_ids: frozenset[str] = frozenset()) -> Eval
     if isinstance(node, Selected):
         qid, wanted = node.question_id, node.value
         if qid in multi_ids:
+
             def selected_multi(values: Values) -> bool:
                 answer = values.get(qid)
                 return isinstance(answer, list) and wanted in answer
+
             return selected_multi
         return lambda values: values.get(qid) == wanted
     if isinstance(node, Negate):
@@ -508,6 +514,7 @@ def compile_node(node: Node, *, multi_ids: frozenset[str] = frozenset()) -> Eval
         def negate(values: Values) -> object:
             value: Any = operand(values)
             return -value if _is_number(value) else MISSING
+
         return negate
     if isinstance(node, Not):
         operand = compile_node(node.operand, multi_ids=multi_ids)
@@ -515,6 +522,7 @@ def compile_node(node: Node, *, multi_ids: frozenset[str] = frozenset()) -> Eval
         def negation(values: Values) -> object:
             value = operand(values)
             return (not value) if isinstance(value, bool) else MISSING
+
         return negation
     if isinstance(node, Arithmetic):
         left = compile_node(node.left, multi_ids=multi_ids)
@@ -531,6 +539,7 @@ def compile_node(node: Node, *, multi_ids: frozenset[str] = frozenset()) -> Eval
         left = compile_node(node.left, multi_ids=multi_ids)
         right = compile_node(node.right, multi_ids=multi_ids)
         if node.op == "and":
+
             def conjunction(values: Values) -> object:
                 a = left(values)
                 if a is False:
@@ -541,6 +550,7 @@ def compile_node(node: Node, *, multi_ids: frozenset[str] = frozenset()) -> Eval
                 if a is True and b is True:
                     return True
                 return MISSING  # a non-boolean operand counts as unknown
+
             return conjunction
 
         def disjunction(values: Values) -> object:
@@ -553,5 +563,6 @@ def compile_node(node: Node, *, multi_ids: frozenset[str] = frozenset()) -> Eval
             if a is False and b is False:
                 return False
             return MISSING
+
         return disjunction
     raise TypeError(f"unknown node {node!r}")  # pragma: no cover - parser makes only the nodes above

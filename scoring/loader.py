@@ -125,9 +125,7 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
         try:
             hash(key)
         except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, "clave no válida", key_node.start_mark
-            ) from None
+            raise yaml.constructor.ConstructorError(None, None, "clave no válida", key_node.start_mark) from None
         if key in mapping:
             raise _DuplicateKey(key, key_node.start_mark)
         mapping[key] = loader.construct_object(value_node, deep=deep)
@@ -290,10 +288,14 @@ class _Checker:
             self.problem("", "version", "falta este campo obligatorio")
         elif isinstance(version, float):
             # YAML reads 2026.10 as the number 2026.1: refuse rather than change the version
-            self.problem("", "version", f"escriba la versión entre comillas (por ejemplo \"2026.1\"): sin comillas "
-                         f"se lee como el número {version} y podría cambiar (2026.10 se leería 2026.1)")
+            self.problem(
+                "",
+                "version",
+                f'escriba la versión entre comillas (por ejemplo "2026.1"): sin comillas '
+                f"se lee como el número {version} y podría cambiar (2026.10 se leería 2026.1)",
+            )
         elif isinstance(version, bool) or not isinstance(version, (str, int)) or not str(version).strip():
-            self.problem("", "version", f"debe ser un texto como \"2026.1\", no {_describe(version)}")
+            self.problem("", "version", f'debe ser un texto como "2026.1", no {_describe(version)}')
         else:
             built["version"] = str(version)
         language = top.get("language", "es-CL")
@@ -321,7 +323,8 @@ class _Checker:
                 if dim_id is not None:
                     if dim_id in seen:
                         self.problem(
-                            f"dimensión n.º {index}", "id",
+                            f"dimensión n.º {index}",
+                            "id",
                             f"el id '{dim_id}' ya lo usa la dimensión n.º {seen[dim_id]}; debe ser único entre las dimensiones",
                         )
                     else:
@@ -346,14 +349,19 @@ class _Checker:
             data = self.mapping(item, provisional, "una verificación")
             if data is None:
                 continue
-            check_id = self.slug(data, "id", provisional, QUESTION_ID_RE,
-                                 "use minúsculas, dígitos o '_', empezando por una letra")
+            check_id = self.slug(
+                data, "id", provisional, QUESTION_ID_RE, "use minúsculas, dígitos o '_', empezando por una letra"
+            )
             place = f"verificación '{check_id}'" if check_id else provisional
             self.unknown_keys(data, CHECK_KEYS, place)
             if check_id is not None:
                 if check_id in seen:
-                    self.problem(place, "id", f"el id '{check_id}' ya lo usa la verificación n.º {seen[check_id]}; "
-                                 "debe ser único entre las verificaciones")
+                    self.problem(
+                        place,
+                        "id",
+                        f"el id '{check_id}' ya lo usa la verificación n.º {seen[check_id]}; "
+                        "debe ser único entre las verificaciones",
+                    )
                 else:
                     seen[check_id] = index
             message = self.text(data, "message", place, required=True)
@@ -370,8 +378,9 @@ class _Checker:
             names = self.check_names(node, place)
             if not names:
                 self.problem(place, "expression", "la expresión no usa ninguna pregunta: siempre daría lo mismo")
-            checks.append({"id": check_id, "expression": source, "message": message,
-                           "severity": severity, "questions": names})
+            checks.append(
+                {"id": check_id, "expression": source, "message": message, "severity": severity, "questions": names}
+            )
         return checks
 
     def check_names(self, node: ex.Node, place: str) -> list[str]:
@@ -391,12 +400,19 @@ class _Checker:
                 continue
             if isinstance(part, ex.Selected):
                 if target.type not in ("choice", "multi"):
-                    self.problem(place, "expression", f"selected() solo se aplica a preguntas de selección; "
-                                 f"'{qid}' es de tipo {target.type}")
+                    self.problem(
+                        place,
+                        "expression",
+                        f"selected() solo se aplica a preguntas de selección; '{qid}' es de tipo {target.type}",
+                    )
                     continue
                 if part.value not in target.options:
-                    self.problem(place, "expression", f"selected({qid}, '{part.value}'): '{part.value}' no es una "
-                                 f"opción de '{qid}' (opciones: {', '.join(sorted(target.options))})")
+                    self.problem(
+                        place,
+                        "expression",
+                        f"selected({qid}, '{part.value}'): '{part.value}' no es una "
+                        f"opción de '{qid}' (opciones: {', '.join(sorted(target.options))})",
+                    )
                     continue
             if qid not in names:
                 names.append(qid)
@@ -440,7 +456,8 @@ class _Checker:
         if sub_id is not None:
             if sub_id in self.subcategory_places:
                 self.problem(
-                    place, "id",
+                    place,
+                    "id",
                     f"el id '{sub_id}' ya lo usa {self.subcategory_places[sub_id]}; debe ser único en todo el archivo",
                 )
             else:
@@ -471,7 +488,10 @@ class _Checker:
         if data is None:
             return None
         qid = self.slug(
-            data, "id", provisional, QUESTION_ID_RE,
+            data,
+            "id",
+            provisional,
+            QUESTION_ID_RE,
             "use minúsculas, dígitos o '_', empezando por una letra (es un nombre de variable)",
         )
         place = f"{parent} › pregunta '{qid}'" if qid else provisional
@@ -540,7 +560,8 @@ class _Checker:
                     if info.formula is not None:
                         for bad in ex.non_arithmetic_parts(info.formula):
                             self.problem(
-                                place, "formula",
+                                place,
+                                "formula",
                                 f"una fórmula solo admite números, ids de preguntas numéricas o calculadas, "
                                 f"+ - * / y paréntesis (posición {bad.position + 1})",
                             )
@@ -548,7 +569,11 @@ class _Checker:
 
         if qid is not None:
             if qid in self.questions:
-                self.problem(place, "id", f"el id '{qid}' ya lo usa {self.questions[qid].place}; debe ser único en todo el archivo")
+                self.problem(
+                    place,
+                    "id",
+                    f"el id '{qid}' ya lo usa {self.questions[qid].place}; debe ser único en todo el archivo",
+                )
             elif qtype is not None:
                 info.position = len(self.questions)
                 self.questions[qid] = info
@@ -558,7 +583,9 @@ class _Checker:
         try:
             return ex.parse(source)
         except ex.ExpressionSyntaxError as error:
-            self.problem(place, key, f"expresión no válida en la posición {error.position + 1}: {error.message} (en {source!r})")
+            self.problem(
+                place, key, f"expresión no válida en la posición {error.position + 1}: {error.message} (en {source!r})"
+            )
             return None
 
     def options(self, data: dict, place: str, info: _QuestionInfo) -> list[dict]:
@@ -587,9 +614,13 @@ class _Checker:
                 self.problem(oplace, "value", f"debe ser un texto no vacío, no {_describe(value)}")
                 continue
             if value in RESERVED_VALUES:
-                self.problem(oplace, "value", f"'{value}' está reservado (no aplica / no sabe) y no puede ser una opción")
+                self.problem(
+                    oplace, "value", f"'{value}' está reservado (no aplica / no sabe) y no puede ser una opción"
+                )
             elif value in info.options:
-                self.problem(oplace, "value", f"el valor '{value}' está repetido; cada opción debe tener un valor único")
+                self.problem(
+                    oplace, "value", f"el valor '{value}' está repetido; cada opción debe tener un valor único"
+                )
             info.options.add(value)
             label = self.text(option, "label", oplace, required=False)
             entry: dict[str, Any] = {"value": value, "label": label if label is not None else value}
@@ -602,7 +633,8 @@ class _Checker:
             options.append(entry)
         if 0 < with_score < len(raw):
             self.problem(
-                place, "options",
+                place,
+                "options",
                 f"{with_score} de {len(raw)} opciones tienen puntaje: o todas tienen 'score' (pregunta puntuada) o ninguna",
             )
         return options
@@ -630,18 +662,25 @@ class _Checker:
                 self.problem(bplace, "min", "el primer tramo no lleva 'min': cubre todos los números hasta su 'max'")
             if index > 1:
                 if band.get("min") is None:
-                    self.problem(bplace, "min", "falta 'min': todo tramo salvo el primero empieza donde termina el anterior")
+                    self.problem(
+                        bplace, "min", "falta 'min': todo tramo salvo el primero empieza donde termina el anterior"
+                    )
                 elif low is not None and previous_max is not None and low != previous_max:
                     self.problem(
-                        bplace, "min",
+                        bplace,
+                        "min",
                         f"'min' ({low}) debe ser igual al 'max' del tramo anterior ({previous_max}), sin huecos ni solapes",
                     )
             if index == last and band.get("max") is not None:
                 self.problem(bplace, "max", "el último tramo no lleva 'max': cubre todos los números desde su 'min'")
             if index < last and band.get("max") is None:
-                self.problem(bplace, "max", "falta 'max': todo tramo salvo el último termina donde empieza el siguiente")
+                self.problem(
+                    bplace, "max", "falta 'max': todo tramo salvo el último termina donde empieza el siguiente"
+                )
             if low is not None and high is not None and not low < high:
-                self.problem(bplace, "max", f"'max' ({high}) debe ser mayor que 'min' ({low}); los tramos van en orden creciente")
+                self.problem(
+                    bplace, "max", f"'max' ({high}) debe ser mayor que 'min' ({low}); los tramos van en orden creciente"
+                )
             score = None
             if band.get("score") is None:
                 self.problem(bplace, "score", "falta el puntaje del tramo")
@@ -676,7 +715,8 @@ class _Checker:
                 if target.position >= info.position:
                     what = "a sí misma" if target.id == info.id else f"a '{node.id}', que viene después en el archivo"
                     self.problem(
-                        info.place, "relevant",
+                        info.place,
+                        "relevant",
                         f"la condición se refiere {what}; solo puede usar preguntas anteriores",
                     )
                     continue
@@ -687,20 +727,23 @@ class _Checker:
                     continue
                 if target.position >= info.position:
                     self.problem(
-                        info.place, "relevant",
+                        info.place,
+                        "relevant",
                         f"selected() se refiere a '{node.question_id}', que no viene antes en el archivo",
                     )
                     continue
                 if target.type not in ("choice", "multi"):
                     self.problem(
-                        info.place, "relevant",
+                        info.place,
+                        "relevant",
                         f"selected() solo se aplica a preguntas de selección (choice o multi); "
                         f"'{node.question_id}' es de tipo {target.type}",
                     )
                     continue
                 if node.value not in target.options:
                     self.problem(
-                        info.place, "relevant",
+                        info.place,
+                        "relevant",
                         f"selected({node.question_id}, '{node.value}'): '{node.value}' no es una opción de "
                         f"'{node.question_id}' (opciones: {', '.join(sorted(target.options))})",
                     )
@@ -718,7 +761,8 @@ class _Checker:
                     continue
                 if target.type not in ("number", "computed"):
                     self.problem(
-                        info.place, "formula",
+                        info.place,
+                        "formula",
                         f"'{node.id}' es de tipo {target.type}; una fórmula solo usa preguntas number o computed",
                     )
                     continue
@@ -737,8 +781,7 @@ class _Checker:
         # name later questions, so a loop can close through formulas alone or through a
         # formula plus a relevance condition.
         graph = {
-            qid: list(dict.fromkeys(formula_refs.get(qid, []) + relevant_refs.get(qid, [])))
-            for qid in self.questions
+            qid: list(dict.fromkeys(formula_refs.get(qid, []) + relevant_refs.get(qid, []))) for qid in self.questions
         }
         state: dict[str, int] = {}  # 1 = on the current path, 2 = done
         reported: set[frozenset[str]] = set()
@@ -756,7 +799,7 @@ class _Checker:
                     stack[-1] = (node, next_index + 1)
                     child = children[next_index]
                     if state.get(child) == 1:
-                        cycle = path[path.index(child):] + [child]
+                        cycle = path[path.index(child) :] + [child]
                         key = frozenset(cycle)
                         if key not in reported:
                             reported.add(key)

@@ -45,8 +45,7 @@ LIGHT_MESSAGES: dict[Light, str] = {
         "que hay algunas otras que necesitan atención; ¡Deténgase y analice!"
     ),
     Light.RED: (
-        "Urgencia en la atención a una determinada categoría o subcategoría; "
-        "¡Tome medidas antes de continuar!"
+        "Urgencia en la atención a una determinada categoría o subcategoría; ¡Tome medidas antes de continuar!"
     ),
     Light.INSUFFICIENT_DATA: "Hay muy pocas respuestas para emitir un juicio.",
     Light.NOT_APPLICABLE: "Nada de esta sección se aplica a la organización.",
@@ -103,7 +102,11 @@ class QuestionResult:
     def build(cls, id: str, status: Status, score: float | None, weight: float, critical: bool) -> QuestionResult:  # noqa: A002
         counted = score is not None  # `scored` only: method 2 leaves `ns` out of the score
         return cls(
-            id, status, score, weight, critical,
+            id,
+            status,
+            score,
+            weight,
+            critical,
             applicable_weight=weight if status.value in _COUNTED_IN_COVERAGE else 0.0,
             answered_weight=weight if counted else 0.0,
             points=weight * score if score is not None else 0.0,
@@ -179,14 +182,20 @@ def _subcategory_json(subcategory: SubcategoryResult) -> bytes:
 
 
 def _dimension_json(dimension: DimensionResult) -> bytes:
-    head = {"id": dimension.id, "score": percent(dimension.score), "light": dimension.light._value_,
-            "coverage": fraction(dimension.coverage)}
-    return b"".join((
-        orjson.dumps(head)[:-1],
-        b',"subcategories":[',
-        b",".join(map(_subcategory_json, dimension.subcategories)),
-        b"]}",
-    ))
+    head = {
+        "id": dimension.id,
+        "score": percent(dimension.score),
+        "light": dimension.light._value_,
+        "coverage": fraction(dimension.coverage),
+    }
+    return b"".join(
+        (
+            orjson.dumps(head)[:-1],
+            b',"subcategories":[',
+            b",".join(map(_subcategory_json, dimension.subcategories)),
+            b"]}",
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,15 +228,17 @@ class DiagnosisResult:
     def to_json(self) -> bytes:
         """``to_dict()`` serialised compactly (what ``orjson.dumps(self.to_dict())`` gives), built
         from each subcategory's JSON, which is made once per distinct subcategory result."""
-        return b"".join((
-            b'{"method":%d,"questionnaire":' % METHOD,
-            orjson.dumps({"id": self.questionnaire_id, "version": self.questionnaire_version}),
-            b',"overall":',
-            orjson.dumps(self.overall.to_dict()),
-            b',"dimensions":[',
-            b",".join(map(_dimension_json, self.dimensions)),
-            b"]}",
-        ))
+        return b"".join(
+            (
+                b'{"method":%d,"questionnaire":' % METHOD,
+                orjson.dumps({"id": self.questionnaire_id, "version": self.questionnaire_version}),
+                b',"overall":',
+                orjson.dumps(self.overall.to_dict()),
+                b',"dimensions":[',
+                b",".join(map(_dimension_json, self.dimensions)),
+                b"]}",
+            )
+        )
 
     def subcategory(self, subcategory_id: str) -> SubcategoryResult:
         for dimension in self.dimensions:

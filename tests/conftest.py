@@ -45,8 +45,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     base_url = os.environ.get(PG_URL_ENV, "").strip()
     if not base_url:
         message = (
-            f"{PG_URL_ENV} is not set: PostgreSQL tests need it, e.g. "
-            "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+            f"{PG_URL_ENV} is not set: PostgreSQL tests need it, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test"
         )
         if in_ci():
             pytest.fail(message + " (CI is set: the PostgreSQL runs are mandatory there)")
@@ -216,9 +215,14 @@ class ApiEnv:
         self._count += 1
         with self.session() as session:
             user = create_user(
-                session=session, email=f"{role}{self._count}@example.cl", full_name=f"{role.title()} {self._count}",
-                role=role, password=password, institution=institution,
-                cooperative_ids=list(cooperatives), macrozones=list(macrozones),
+                session=session,
+                email=f"{role}{self._count}@example.cl",
+                full_name=f"{role.title()} {self._count}",
+                role=role,
+                password=password,
+                institution=institution,
+                cooperative_ids=list(cooperatives),
+                macrozones=list(macrozones),
             )
             token = issue_api_token(session=session, user=user, name="pruebas")
             session.commit()

@@ -608,8 +608,13 @@ def score_subcategory(ev: _Evaluator, sub: dict, thresholds: dict) -> dict:
             elif status == "ns":
                 unknown.append(q["id"])  # READING R11
         qs.append({"id": q["id"], "status": status, "score": s if status == "scored" else None})
-    node = {"id": sub["id"], "weight": sub.get("weight", 1), "questions": qs,
-            "critical_failures": failures, "critical_unknown": unknown}
+    node = {
+        "id": sub["id"],
+        "weight": sub.get("weight", 1),
+        "questions": qs,
+        "critical_failures": failures,
+        "critical_unknown": unknown,
+    }
     if A == 0:
         node.update(light="not_applicable", score=None, coverage=None)
         return node

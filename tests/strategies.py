@@ -126,8 +126,21 @@ def _atom(draw, q: dict, others: list[dict]) -> str:
     """A boolean-ish condition about an earlier question q."""
     qid, t = q["id"], q["type"]
     if t == "yes_no":
-        return draw(st.sampled_from([qid, f"not {qid}", f"{qid} == true", f"{qid} != false", f"{qid} == false",
-                                      f"{qid} == 1", f"{qid} != 'yes'", f"{qid} > false", f"{qid} <= false"]))
+        return draw(
+            st.sampled_from(
+                [
+                    qid,
+                    f"not {qid}",
+                    f"{qid} == true",
+                    f"{qid} != false",
+                    f"{qid} == false",
+                    f"{qid} == 1",
+                    f"{qid} != 'yes'",
+                    f"{qid} > false",
+                    f"{qid} <= false",
+                ]
+            )
+        )
     if t in ("choice", "multi"):
         v = draw(st.sampled_from([o["value"] for o in q["options"]]))
         forms = [f"selected({qid}, '{v}')", f'selected({qid}, "{v}")', f"not selected({qid}, '{v}')"]
@@ -171,7 +184,13 @@ def _condition(draw, refs: list[dict], depth: int = 0) -> str:
     if choice == 4:
         return "not (" + _condition(draw, refs, depth + 1) + ")"
     if choice == 5:
-        return draw(st.sampled_from(["true", "false"])) + " " + draw(st.sampled_from(["and", "or"])) + " " + _condition(draw, refs, depth + 1)
+        return (
+            draw(st.sampled_from(["true", "false"]))
+            + " "
+            + draw(st.sampled_from(["and", "or"]))
+            + " "
+            + _condition(draw, refs, depth + 1)
+        )
     op = draw(st.sampled_from(["and", "or"]))
     a = _condition(draw, refs, depth + 1)
     b = _condition(draw, refs, depth + 1)
@@ -239,8 +258,9 @@ def questionnaires(draw) -> dict:
         qs.append(q)
     for i, t in enumerate(flat_types):
         if t == "computed":
-            refs = [ids[j] for j, tj in enumerate(flat_types)
-                    if tj == "number" or (tj == "computed" and rank[j] < rank[i])]
+            refs = [
+                ids[j] for j, tj in enumerate(flat_types) if tj == "number" or (tj == "computed" and rank[j] < rank[i])
+            ]
             f = _formula(draw, refs)
             if not _refs_in(f, set(refs)):
                 f = f"{draw(st.sampled_from(refs))} + {f}"
@@ -286,7 +306,7 @@ def questionnaires(draw) -> dict:
     for di, dim in enumerate(shape):
         subs = []
         for nq in dim:
-            s = {"id": f"s{sub_no}-x", "title": f"Sub {sub_no}", "questions": qs[k:k + nq]}
+            s = {"id": f"s{sub_no}-x", "title": f"Sub {sub_no}", "questions": qs[k : k + nq]}
             if draw(st.integers(0, 2)) == 0:
                 s["weight"] = draw(WEIGHTS)
             s.update(_maybe_thresholds(draw))
@@ -406,8 +426,7 @@ def _critical_dimension(draw, data: dict) -> tuple[dict, dict]:
     crit_good = draw(st.sampled_from(["yes", "no", True, False]))
     good_answer = crit_good is True or crit_good == "yes"
     first = new_q(critical=True, good=crit_good, weight=draw(WEIGHTS))
-    crit_sub = {"id": "sk0-x", "title": "Crítica", "weight": draw(st.sampled_from([0.5, 1, 1])),
-                "questions": [first]}
+    crit_sub = {"id": "sk0-x", "title": "Crítica", "weight": draw(st.sampled_from([0.5, 1, 1])), "questions": [first]}
     # mostly a critical failure, sometimes a critical unknown or a pass
     answers[first["id"]] = draw(st.sampled_from([not good_answer] * 3 + ["ns", good_answer]))
     for _ in range(draw(st.integers(0, 2))):
@@ -419,8 +438,14 @@ def _critical_dimension(draw, data: dict) -> tuple[dict, dict]:
         qs = [new_q() for _ in range(draw(st.integers(1, 3)))]
         for q in qs:
             answers[q["id"]] = draw(st.sampled_from(["ns", "ns", "absent", None, True, False]))
-        subs.append({"id": f"sk{j + 1}-x", "title": "Poco sabida", "weight": draw(st.sampled_from([1, 1.5, 2, 3])),
-                     "questions": qs})
+        subs.append(
+            {
+                "id": f"sk{j + 1}-x",
+                "title": "Poco sabida",
+                "weight": draw(st.sampled_from([1, 1.5, 2, 3])),
+                "questions": qs,
+            }
+        )
     answers = {qid: a for qid, a in answers.items() if a != "absent"}
     dim = {"id": "dk", "title": "Dim crítica", "subcategories": subs}
     if draw(st.booleans()):

@@ -208,8 +208,22 @@ def test_text_valid(value):
 
 @pytest.mark.parametrize(
     "value",
-    ["2026-02-30", "2026-13-01", "2026-00-10", "2025-02-29", "2026-1-5", "2026-01-5", "26-01-05", "05/01/2026",
-     "2026/01/05", "2026-01-05T10:00", "20260105", "hoy", "", " 2026-01-05"],
+    [
+        "2026-02-30",
+        "2026-13-01",
+        "2026-00-10",
+        "2025-02-29",
+        "2026-1-5",
+        "2026-01-5",
+        "26-01-05",
+        "05/01/2026",
+        "2026/01/05",
+        "2026-01-05T10:00",
+        "20260105",
+        "hoy",
+        "",
+        " 2026-01-05",
+    ],
 )
 def test_bad_dates(value):
     assert_invalid("dt", value, "invalid_date")
@@ -238,7 +252,9 @@ def test_na_where_allowed(qid):
     assert_valid(qid, "na")
 
 
-@pytest.mark.parametrize("qid", ["yn", "yn_na", "ch", "ch_na", "mu", "num", "bounded", "whole", "whole_bounded", "banded", "tx", "dt"])
+@pytest.mark.parametrize(
+    "qid", ["yn", "yn_na", "ch", "ch_na", "mu", "num", "bounded", "whole", "whole_bounded", "banded", "tx", "dt"]
+)
 def test_ns_is_allowed_everywhere_except_computed(qid):
     assert_valid(qid, "ns")
 
@@ -311,7 +327,9 @@ def test_answers_to_questions_that_are_not_relevant_are_still_checked():
 
 
 def test_null_and_absent_mean_unanswered():
-    data = single(yes_no("a"), choice("c", {"x": 1, "y": 0}), multi("m", {"x": 1}), number("n", bands=BANDS), text("t"), date("d"))
+    data = single(
+        yes_no("a"), choice("c", {"x": 1, "y": 0}), multi("m", {"x": 1}), number("n", bands=BANDS), text("t"), date("d")
+    )
     assert validate_answers(load(data), {"a": None, "c": None, "m": None, "n": None, "t": None, "d": None}) == []
     with_nulls = run(data, {"a": None, "c": None, "m": None, "n": None, "t": None, "d": None})
     absent = run(data, {})

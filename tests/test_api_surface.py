@@ -36,8 +36,15 @@ def concrete(path: str) -> str:
 
 def test_the_api_has_the_expected_domains(api_env):
     paths = {path for _, path in api_operations(api_env.client.app)}
-    for prefix in ("/api/v1/auth/", "/api/v1/users", "/api/v1/invitations", "/api/v1/cooperatives",
-                   "/api/v1/rounds", "/api/v1/questionnaires", "/api/v1/responses"):
+    for prefix in (
+        "/api/v1/auth/",
+        "/api/v1/users",
+        "/api/v1/invitations",
+        "/api/v1/cooperatives",
+        "/api/v1/rounds",
+        "/api/v1/questionnaires",
+        "/api/v1/responses",
+    ):
         assert any(p.startswith(prefix) for p in paths), prefix
 
 
@@ -73,8 +80,12 @@ def test_unknown_api_path_uses_the_error_shape(api_env):
 def test_ids_beyond_any_key_are_not_found_not_500(api_env):
     _, admin = api_env.user("admin")
     client = api_env.client
-    for path in ("/api/v1/responses/99999999999999999999999", "/api/v1/cooperatives/2147483648",
-                 "/api/v1/users/99999999999", "/api/v1/rounds/123456789012345"):
+    for path in (
+        "/api/v1/responses/99999999999999999999999",
+        "/api/v1/cooperatives/2147483648",
+        "/api/v1/users/99999999999",
+        "/api/v1/rounds/123456789012345",
+    ):
         reply = client.get(path, headers=admin)
         assert reply.status_code == 404, (path, reply.status_code)
         assert reply.json()["error"]["code"] == "not_found"

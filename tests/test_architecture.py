@@ -68,10 +68,13 @@ def _top(name: str) -> str:
 FORBIDDEN_IN_PURE = {"app", "fastapi", "starlette", "sqlalchemy", "alembic", "uvicorn"}
 
 
-@pytest.mark.parametrize(("package", "forbidden"), [
-    ("scoring", FORBIDDEN_IN_PURE | {"reports"}),  # the method knows nothing of how it is shown
-    ("reports", FORBIDDEN_IN_PURE),
-])
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("scoring", FORBIDDEN_IN_PURE | {"reports"}),  # the method knows nothing of how it is shown
+        ("reports", FORBIDDEN_IN_PURE),
+    ],
+)
 def test_pure_packages_import_nothing_from_the_app_nor_the_web_or_the_database(package, forbidden):
     offending = [
         f"{path.relative_to(ROOT)}:{line} imports {name}"
@@ -158,8 +161,10 @@ def test_packages_init_modules_import_nothing_from_the_app():
     graph above does not draw, so they must not exist."""
     offending = [
         f"{path.relative_to(ROOT)}:{line} imports {name}"
-        for module, path in _modules("app").items() if path.name == "__init__.py"
-        for name, line in _imported_names(module, path) if _top(name) == "app"
+        for module, path in _modules("app").items()
+        if path.name == "__init__.py"
+        for name, line in _imported_names(module, path)
+        if _top(name) == "app"
     ]
     assert not offending, "\n".join(offending)
 
@@ -179,9 +184,13 @@ def _error_classes() -> set[str]:
         grew = False
         for tree in trees:
             for node in ast.walk(tree):
-                if isinstance(node, ast.ClassDef) and node.name not in classes and any(
-                    (base.id if isinstance(base, ast.Name) else getattr(base, "attr", None)) in classes
-                    for base in node.bases
+                if (
+                    isinstance(node, ast.ClassDef)
+                    and node.name not in classes
+                    and any(
+                        (base.id if isinstance(base, ast.Name) else getattr(base, "attr", None)) in classes
+                        for base in node.bases
+                    )
                 ):
                     classes.add(node.name)
                     grew = True
@@ -200,8 +209,13 @@ def test_no_error_class_carries_a_status_code_or_headers():
         for node in ast.walk(_tree(path)):
             if isinstance(node, ast.ClassDef) and node.name in classes:
                 for statement in node.body:
-                    targets = (statement.targets if isinstance(statement, ast.Assign)
-                               else [statement.target] if isinstance(statement, ast.AnnAssign) else [])
+                    targets = (
+                        statement.targets
+                        if isinstance(statement, ast.Assign)
+                        else [statement.target]
+                        if isinstance(statement, ast.AnnAssign)
+                        else []
+                    )
                     for target in targets:
                         if isinstance(target, ast.Name) and target.id in ("status_code", "headers"):
                             offending.append(f"{path.relative_to(ROOT)}:{statement.lineno} {node.name}.{target.id}")
@@ -241,6 +255,7 @@ LABEL_HOMES = {
     "CooperativeState": "app/cooperatives/models.py",
 }
 REGIONS_HOME = "app/settings.py"
+
 
 def _enum_values() -> dict[str, dict[str, str]]:
     """Each enumeration's members and values, read from its home module."""
@@ -304,7 +319,8 @@ def _label_copies() -> dict[tuple[str, str], list[int]]:
 def test_labels_are_written_once_next_to_their_model():
     copies = _label_copies()
     assert not copies, (
-        "labels written outside their home (import them from " + ", ".join(sorted(set(LABEL_HOMES.values())))
+        "labels written outside their home (import them from "
+        + ", ".join(sorted(set(LABEL_HOMES.values())))
         + f"): {copies}"
     )
 
@@ -341,8 +357,13 @@ def test_region_names_are_written_once():
             if path.relative_to(ROOT).as_posix() == REGIONS_HOME:
                 continue
             for node in ast.walk(_tree(path)):
-                if isinstance(node, (ast.Dict, ast.List, ast.Tuple, ast.Set)) and sum(
-                    isinstance(v, ast.Constant) and v.value in names for v in (node.values if isinstance(node, ast.Dict) else node.elts)
-                ) >= 2:
+                if (
+                    isinstance(node, (ast.Dict, ast.List, ast.Tuple, ast.Set))
+                    and sum(
+                        isinstance(v, ast.Constant) and v.value in names
+                        for v in (node.values if isinstance(node, ast.Dict) else node.elts)
+                    )
+                    >= 2
+                ):
                     offending.append(f"{path.relative_to(ROOT)}:{node.lineno} a table of regions")
     assert not offending, f"import REGIONS from {REGIONS_HOME}:\n" + "\n".join(offending)

@@ -48,8 +48,9 @@ def make_rut(number: int) -> str:
 
 def add_cooperative(env, number: int, region_code: int = 7) -> int:
     with env.session() as session:
-        cooperative = Cooperative(rut=make_rut(number), name=f"Cooperativa {number}", legal_type="agricola",
-                                  region_code=region_code)
+        cooperative = Cooperative(
+            rut=make_rut(number), name=f"Cooperativa {number}", legal_type="agricola", region_code=region_code
+        )
         session.add(cooperative)
         session.commit()
         return cooperative.id
@@ -103,8 +104,10 @@ def test_login_me_logout_and_cookie_flags(api_env):
 
     me = client.get(f"{API}/auth/me")
     assert me.status_code == 200
-    assert me.json() == {"user": body["user"] | {"last_login_at": me.json()["user"]["last_login_at"]},
-                         "csrf_token": csrf}
+    assert me.json() == {
+        "user": body["user"] | {"last_login_at": me.json()["user"]["last_login_at"]},
+        "csrf_token": csrf,
+    }
 
     assert client.post(f"{API}/auth/logout").status_code == 403  # no CSRF header
     assert client.get(f"{API}/auth/me").status_code == 200
@@ -134,8 +137,11 @@ def test_session_id_changes_at_each_login(api_env):
     assert hashes == {sha256(second)}  # the browser's previous session was closed
     assert TestClient(api_env.client.app, cookies={"coopdiag_session": first}).get(f"{API}/auth/me").status_code == 401
     # A planted (attacker-chosen) cookie is never adopted: login issues a new id.
-    planted = fresh_client(api_env).post(f"{API}/auth/login", json={"email": user.email, "password": PASSWORD},
-                                         headers={"Cookie": "coopdiag_session=elegido-por-el-atacante"})
+    planted = fresh_client(api_env).post(
+        f"{API}/auth/login",
+        json={"email": user.email, "password": PASSWORD},
+        headers={"Cookie": "coopdiag_session=elegido-por-el-atacante"},
+    )
     assert planted.status_code == 200
     issued = planted.cookies["coopdiag_session"]
     assert issued != "elegido-por-el-atacante"
@@ -170,8 +176,12 @@ def test_secure_cookie_in_production(api_env, questionnaires_dir):
     from app.settings import Settings
 
     user, _ = api_env.user("field", institution="Universidad de Talca")
-    settings = Settings(database_url=api_env.settings.database_url, questionnaires_dir=questionnaires_dir,
-                        environment="production", secret_key="s" * 32)
+    settings = Settings(
+        database_url=api_env.settings.database_url,
+        questionnaires_dir=questionnaires_dir,
+        environment="production",
+        secret_key="s" * 32,
+    )
     with TestClient(create_app(settings), base_url="https://testserver") as client:
         response = login(client, user.email)
         assert response.status_code == 200
@@ -219,8 +229,11 @@ def test_change_password_closes_other_sessions(api_env):
     assert login(elsewhere, user.email).status_code == 200
     url = f"{API}/auth/password"
 
-    wrong = here.post(url, json={"current_password": "no-es-la-clave", "new_password": "nueva-clave-larga"},
-                      headers={"X-CSRF-Token": csrf})
+    wrong = here.post(
+        url,
+        json={"current_password": "no-es-la-clave", "new_password": "nueva-clave-larga"},
+        headers={"X-CSRF-Token": csrf},
+    )
     assert wrong.status_code == 422 and error_of(wrong)["details"][0]["field"] == "current_password"
     short = here.post(url, json={"current_password": PASSWORD, "new_password": "corta"}, headers={"X-CSRF-Token": csrf})
     assert short.status_code == 422 and error_of(short)["details"][0]["field"] == "new_password"
@@ -229,8 +242,9 @@ def test_change_password_closes_other_sessions(api_env):
     assert no_csrf.status_code == 403
     assert elsewhere.get(f"{API}/auth/me").status_code == 200  # nothing changed so far
 
-    ok = here.post(url, json={"current_password": PASSWORD, "new_password": "nueva-clave-larga"},
-                   headers={"X-CSRF-Token": csrf})
+    ok = here.post(
+        url, json={"current_password": PASSWORD, "new_password": "nueva-clave-larga"}, headers={"X-CSRF-Token": csrf}
+    )
     assert ok.status_code == 204
     assert here.get(f"{API}/auth/me").status_code == 200
     assert elsewhere.get(f"{API}/auth/me").status_code == 401
@@ -238,8 +252,9 @@ def test_change_password_closes_other_sessions(api_env):
     assert login(fresh_client(api_env), user.email).status_code == 401
     assert login(fresh_client(api_env), user.email, "nueva-clave-larga").status_code == 200
     # With an API token (no session) it works too.
-    by_token = api_env.client.post(url, json={"current_password": "nueva-clave-larga", "new_password": "otra-clave-larga"},
-                                   headers=headers)
+    by_token = api_env.client.post(
+        url, json={"current_password": "nueva-clave-larga", "new_password": "otra-clave-larga"}, headers=headers
+    )
     assert by_token.status_code == 204
     assert here.get(f"{API}/auth/me").status_code == 401
 
@@ -260,10 +275,15 @@ def test_deactivated_user_loses_sessions_and_tokens(api_env):
     assert again.status_code == 401 and error_of(again)["message"] == "El correo o la contraseña no son correctos."
     with api_env.session() as session:
         assert session.scalar(select(func.count()).select_from(WebSession).where(WebSession.user_id == target.id)) == 0
-        assert all(t.revoked_at is not None for t in session.scalars(select(ApiToken).where(ApiToken.user_id == target.id)))
+        assert all(
+            t.revoked_at is not None for t in session.scalars(select(ApiToken).where(ApiToken.user_id == target.id))
+        )
 
     # Reactivated: can log in again (tokens stay revoked).
-    assert api_env.client.patch(f"{API}/users/{target.id}", json={"is_active": True}, headers=admin_headers).status_code == 200
+    assert (
+        api_env.client.patch(f"{API}/users/{target.id}", json={"is_active": True}, headers=admin_headers).status_code
+        == 200
+    )
     assert login(fresh_client(api_env), target.email).status_code == 200
     assert api_env.client.get(f"{API}/auth/me", headers=target_headers).status_code == 401
 
@@ -278,8 +298,14 @@ def invite(env, headers, **fields):
 def test_invitation_happy_path_and_single_use(api_env):
     _, admin_headers = api_env.user("admin")
     coop_a, coop_b = add_cooperative(api_env, 76100003), add_cooperative(api_env, 76100004)
-    created = invite(api_env, admin_headers, email="Gerente@Coop.cl", full_name="Rosa Gerente", role="manager",
-                     cooperative_ids=[coop_a, coop_b, coop_a])
+    created = invite(
+        api_env,
+        admin_headers,
+        email="Gerente@Coop.cl",
+        full_name="Rosa Gerente",
+        role="manager",
+        cooperative_ids=[coop_a, coop_b, coop_a],
+    )
     assert created.status_code == 201, created.text
     body = created.json()
     token = body["token"]
@@ -295,8 +321,13 @@ def test_invitation_happy_path_and_single_use(api_env):
     shown = public.get(f"{API}/invitations/{token}")
     assert shown.status_code == 200
     assert shown.json() | {"expires_at": None} == {
-        "email": "gerente@coop.cl", "full_name": "Rosa Gerente", "role": "manager", "institution": None,
-        "expires_at": None, "valid": True, "problem": None,
+        "email": "gerente@coop.cl",
+        "full_name": "Rosa Gerente",
+        "role": "manager",
+        "institution": None,
+        "expires_at": None,
+        "valid": True,
+        "problem": None,
     }
     assert public.get(f"{API}/invitations/no-existe").status_code == 404
 
@@ -325,8 +356,12 @@ def test_invitation_happy_path_and_single_use(api_env):
         assert session.get(User, user["id"]).password_hash.startswith("$argon2")
 
     # The email now has an account: inviting it again is a conflict.
-    assert invite(api_env, admin_headers, email="gerente@coop.cl", full_name="X", role="manager",
-                  cooperative_ids=[coop_a]).status_code == 409
+    assert (
+        invite(
+            api_env, admin_headers, email="gerente@coop.cl", full_name="X", role="manager", cooperative_ids=[coop_a]
+        ).status_code
+        == 409
+    )
 
 
 def test_invitation_concurrent_accepts_create_one_account(api_env):
@@ -352,8 +387,15 @@ def test_invitation_concurrent_accepts_create_one_account(api_env):
 
 def test_invitation_expiry(api_env):
     _, admin_headers = api_env.user("admin")
-    token = invite(api_env, admin_headers, email="campo@u.cl", full_name="Pedro Campo", role="field",
-                   institution="Universidad de La Frontera", macrozones=["Sur"]).json()["token"]
+    token = invite(
+        api_env,
+        admin_headers,
+        email="campo@u.cl",
+        full_name="Pedro Campo",
+        role="field",
+        institution="Universidad de La Frontera",
+        macrozones=["Sur"],
+    ).json()["token"]
     with api_env.session() as session:
         session.execute(update(Invitation).values(expires_at=datetime.now(timezone.utc) - timedelta(minutes=1)))
         session.commit()
@@ -402,7 +444,9 @@ def test_users_list_filter_and_patch(api_env):
     field, _ = api_env.user("field", macrozones=["Norte"])
     listing = api_env.client.get(f"{API}/users?per_page=2", headers=headers).json()
     assert listing["total"] == 4 and listing["pages"] == 2 and len(listing["items"]) == 2
-    assert [u["email"] for u in api_env.client.get(f"{API}/users?role=field", headers=headers).json()["items"]] == [field.email]
+    assert [u["email"] for u in api_env.client.get(f"{API}/users?role=field", headers=headers).json()["items"]] == [
+        field.email
+    ]
     assert api_env.client.get(f"{API}/users?q=MANAGER", headers=headers).json()["total"] == 1
     bad = api_env.client.get(f"{API}/users?role=jefe", headers=headers)
     assert bad.status_code == 422 and error_of(bad)["details"][0]["field"] == "role"
@@ -410,18 +454,28 @@ def test_users_list_filter_and_patch(api_env):
     coop = add_cooperative(api_env, 76100006)
     changed = api_env.client.patch(
         f"{API}/users/{field.id}",
-        json={"cooperative_ids": [coop], "macrozones": ["Sur", "Austral"], "institution": "Universidad Católica del Norte"},
+        json={
+            "cooperative_ids": [coop],
+            "macrozones": ["Sur", "Austral"],
+            "institution": "Universidad Católica del Norte",
+        },
         headers=headers,
     )
     assert changed.status_code == 200, changed.text
     assert changed.json()["cooperative_ids"] == [coop] and changed.json()["macrozones"] == ["Austral", "Sur"]
-    invalid = api_env.client.patch(f"{API}/users/{field.id}", json={"macrozones": ["Marte"], "full_name": "Otro"},
-                                   headers=headers)
+    invalid = api_env.client.patch(
+        f"{API}/users/{field.id}", json={"macrozones": ["Marte"], "full_name": "Otro"}, headers=headers
+    )
     assert invalid.status_code == 422 and error_of(invalid)["details"][0]["field"] == "macrozones"
     assert api_env.client.get(f"{API}/users/{field.id}", headers=headers).json()["full_name"] == field.full_name
-    missing_coop = api_env.client.patch(f"{API}/users/{manager.id}", json={"cooperative_ids": [424242]}, headers=headers)
+    missing_coop = api_env.client.patch(
+        f"{API}/users/{manager.id}", json={"cooperative_ids": [424242]}, headers=headers
+    )
     assert missing_coop.status_code == 422
-    assert api_env.client.patch(f"{API}/users/{manager.id}", json={"role": "analyst"}, headers=headers).json()["role"] == "analyst"
+    assert (
+        api_env.client.patch(f"{API}/users/{manager.id}", json={"role": "analyst"}, headers=headers).json()["role"]
+        == "analyst"
+    )
     assert api_env.client.get(f"{API}/users/999999", headers=headers).status_code == 404
 
     # The last active admin can neither be demoted nor deactivated.
@@ -429,7 +483,10 @@ def test_users_list_filter_and_patch(api_env):
         response = api_env.client.patch(f"{API}/users/{admin.id}", json=change, headers=headers)
         assert response.status_code == 409 and "último administrador" in error_of(response)["message"]
     _, second_admin = api_env.user("admin")
-    assert api_env.client.patch(f"{API}/users/{admin.id}", json={"role": "analyst"}, headers=second_admin).status_code == 200
+    assert (
+        api_env.client.patch(f"{API}/users/{admin.id}", json={"role": "analyst"}, headers=second_admin).status_code
+        == 200
+    )
 
 
 # --------------------------------------------------------------------------- API tokens
@@ -484,7 +541,9 @@ def test_authorization_matrix(api_env):
         "manager": api_env.user("manager", cooperatives=[coop]),
     }
     victim, victim_headers = api_env.user("manager", cooperatives=[coop])
-    victim_token = api_env.client.post(f"{API}/users/me/tokens", json={"name": "ajeno"}, headers=victim_headers).json()["id"]
+    victim_token = api_env.client.post(f"{API}/users/me/tokens", json={"name": "ajeno"}, headers=victim_headers).json()[
+        "id"
+    ]
     client = api_env.client
     invitation_of = {
         "manager": {"role": "manager", "cooperative_ids": [coop]},
@@ -505,15 +564,19 @@ def test_authorization_matrix(api_env):
             "get own": client.get(f"{API}/users/{user.id}", headers=headers).status_code,
             "get other": client.get(f"{API}/users/{victim.id}", headers=headers).status_code,
             "patch own": client.patch(f"{API}/users/{user.id}", json={"full_name": "Yo"}, headers=headers).status_code,
-            "patch other": client.patch(f"{API}/users/{victim.id}", json={"full_name": "Otro"}, headers=headers).status_code,
+            "patch other": client.patch(
+                f"{API}/users/{victim.id}", json={"full_name": "Otro"}, headers=headers
+            ).status_code,
             "list invitations": client.get(f"{API}/invitations", headers=headers).status_code,
             "list own tokens": client.get(f"{API}/users/me/tokens", headers=headers).status_code,
             "create own token": client.post(f"{API}/users/me/tokens", json={"name": "m"}, headers=headers).status_code,
             "revoke other's token": client.delete(f"{API}/users/me/tokens/{victim_token}", headers=headers).status_code,
             "me": client.get(f"{API}/auth/me", headers=headers).status_code,
             "change own password": client.post(
-                f"{API}/auth/password", json={"current_password": PASSWORD, "new_password": "clave-nueva-123"},
-                headers=headers).status_code,
+                f"{API}/auth/password",
+                json={"current_password": PASSWORD, "new_password": "clave-nueva-123"},
+                headers=headers,
+            ).status_code,
         }
         assert got == {
             "list users": 200 if is_admin else 403,
@@ -541,10 +604,18 @@ def test_authorization_matrix(api_env):
 
     # Without credentials: 401 everywhere except the public invitation endpoints.
     anonymous = fresh_client(api_env)
-    for method, path in [("get", "/users"), ("get", f"/users/{victim.id}"), ("patch", f"/users/{victim.id}"),
-                         ("get", "/invitations"), ("post", "/invitations"), ("get", "/users/me/tokens"),
-                         ("post", "/users/me/tokens"), ("delete", f"/users/me/tokens/{victim_token}"),
-                         ("get", "/auth/me"), ("post", "/auth/password")]:
+    for method, path in [
+        ("get", "/users"),
+        ("get", f"/users/{victim.id}"),
+        ("patch", f"/users/{victim.id}"),
+        ("get", "/invitations"),
+        ("post", "/invitations"),
+        ("get", "/users/me/tokens"),
+        ("post", "/users/me/tokens"),
+        ("delete", f"/users/me/tokens/{victim_token}"),
+        ("get", "/auth/me"),
+        ("post", "/auth/password"),
+    ]:
         kwargs = {"json": {}} if method in ("post", "patch") else {}
         response = getattr(anonymous, method)(f"{API}{path}", **kwargs)
         assert response.status_code in (401, 422), (method, path, response.status_code)
@@ -552,7 +623,10 @@ def test_authorization_matrix(api_env):
             assert response.status_code == 401, (method, path)
     assert anonymous.patch(f"{API}/users/{victim.id}", json={"full_name": "X"}).status_code == 401
     assert anonymous.post(f"{API}/users/me/tokens", json={"name": "x"}).status_code == 401
-    assert anonymous.post(f"{API}/invitations", json={"email": "a@b.cl", "full_name": "A", "role": "analyst"}).status_code == 401
+    assert (
+        anonymous.post(f"{API}/invitations", json={"email": "a@b.cl", "full_name": "A", "role": "analyst"}).status_code
+        == 401
+    )
     assert anonymous.post(f"{API}/auth/logout").status_code == 204
     bogus = anonymous.get(f"{API}/users", headers={"Authorization": "Bearer no-es-un-token"})
     assert bogus.status_code == 401
@@ -565,8 +639,13 @@ def run_cli(*args: str, database_url: str, stdin: str | None = None) -> subproce
     env = {k: v for k, v in os.environ.items() if not k.startswith("COOPDIAG_")}
     env["COOPDIAG_DATABASE_URL"] = database_url
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args], input=stdin or "", capture_output=True, text=True, env=env,
-        cwd=Path(__file__).resolve().parent.parent, timeout=60,
+        [sys.executable, "-m", "app.cli", *args],
+        input=stdin or "",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=60,
     )
 
 
@@ -575,24 +654,63 @@ def test_cli_users_create_and_token(tmp_path, monkeypatch, capsys):
     assert run_cli("db", "upgrade", database_url=url).returncode == 0
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO cooperatives (rut, name, legal_type, state, legally_current, region_code, sectors, approved,"
-            " created_at, updated_at) VALUES (:rut, 'Cooperativa Campesina Los Andes', 'campesina', 'activa', 1, 7,"
-            " '[]', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"), {"rut": make_rut(76123456)})
+        connection.execute(
+            text(
+                "INSERT INTO cooperatives (rut, name, legal_type, state, legally_current, region_code, sectors, approved,"
+                " created_at, updated_at) VALUES (:rut, 'Cooperativa Campesina Los Andes', 'campesina', 'activa', 1, 7,"
+                " '[]', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            ),
+            {"rut": make_rut(76123456)},
+        )
         coop_id = connection.execute(text("SELECT id FROM cooperatives")).scalar_one()
 
-    ok = run_cli("users", "create", "--role", "admin", "--email", "Admin@ODEPA.cl", "--name", "Ana Admin",
-                 "--password", "clave-del-admin", database_url=url)
+    ok = run_cli(
+        "users",
+        "create",
+        "--role",
+        "admin",
+        "--email",
+        "Admin@ODEPA.cl",
+        "--name",
+        "Ana Admin",
+        "--password",
+        "clave-del-admin",
+        database_url=url,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "Usuario creado: admin@odepa.cl" in ok.stderr
     rut_text = cl_rut.format(make_rut(76123456))  # 76.123.456-X
-    manager = run_cli("users", "create", "--role", "manager", "--email", "gerente@coop.cl", "--name", "Gerente",
-                      "--cooperative", rut_text, "--cooperative", str(coop_id), database_url=url,
-                      stdin="clave-del-gerente\n")  # the password from standard input
+    manager = run_cli(
+        "users",
+        "create",
+        "--role",
+        "manager",
+        "--email",
+        "gerente@coop.cl",
+        "--name",
+        "Gerente",
+        "--cooperative",
+        rut_text,
+        "--cooperative",
+        str(coop_id),
+        database_url=url,
+        stdin="clave-del-gerente\n",
+    )  # the password from standard input
     assert manager.returncode == 0, manager.stderr
 
-    bad_role = run_cli("users", "create", "--role", "jefe", "--email", "x@y.cl", "--name", "X",
-                       "--password", "clave-larga-1", database_url=url)
+    bad_role = run_cli(
+        "users",
+        "create",
+        "--role",
+        "jefe",
+        "--email",
+        "x@y.cl",
+        "--name",
+        "X",
+        "--password",
+        "clave-larga-1",
+        database_url=url,
+    )
     assert bad_role.returncode == 2 and "Rol desconocido «jefe»" in bad_role.stderr
     assert "Traceback" not in bad_role.stderr
 
@@ -601,15 +719,61 @@ def test_cli_users_create_and_token(tmp_path, monkeypatch, capsys):
     get_settings.cache_clear()
     failures = [
         (("--role", "admin", "--email", "admin@odepa.cl", "--name", "X", "--password", "clave-larga-1"), "Ya existe"),
-        (("--role", "admin", "--email", "corta@odepa.cl", "--name", "X", "--password", "corta"), "al menos 10 caracteres"),
-        (("--role", "manager", "--email", "m@y.cl", "--name", "X", "--password", "clave-larga-1",
-          "--cooperative", "77.777.777-0"), "RUT"),
-        (("--role", "manager", "--email", "m@y.cl", "--name", "X", "--password", "clave-larga-1",
-          "--cooperative", "999"), "no existe la cooperativa"),
-        (("--role", "manager", "--email", "m@y.cl", "--name", "X", "--password", "clave-larga-1"),
-         "un gerente debe tener al menos una cooperativa"),
-        (("--role", "field", "--email", "f@y.cl", "--name", "X", "--password", "clave-larga-1",
-          "--institution", "UTalca", "--macrozone", "Marte"), "macrozona desconocida"),
+        (
+            ("--role", "admin", "--email", "corta@odepa.cl", "--name", "X", "--password", "corta"),
+            "al menos 10 caracteres",
+        ),
+        (
+            (
+                "--role",
+                "manager",
+                "--email",
+                "m@y.cl",
+                "--name",
+                "X",
+                "--password",
+                "clave-larga-1",
+                "--cooperative",
+                "77.777.777-0",
+            ),
+            "RUT",
+        ),
+        (
+            (
+                "--role",
+                "manager",
+                "--email",
+                "m@y.cl",
+                "--name",
+                "X",
+                "--password",
+                "clave-larga-1",
+                "--cooperative",
+                "999",
+            ),
+            "no existe la cooperativa",
+        ),
+        (
+            ("--role", "manager", "--email", "m@y.cl", "--name", "X", "--password", "clave-larga-1"),
+            "un gerente debe tener al menos una cooperativa",
+        ),
+        (
+            (
+                "--role",
+                "field",
+                "--email",
+                "f@y.cl",
+                "--name",
+                "X",
+                "--password",
+                "clave-larga-1",
+                "--institution",
+                "UTalca",
+                "--macrozone",
+                "Marte",
+            ),
+            "macrozona desconocida",
+        ),
         (("--role", "admin", "--email", "sin-arroba", "--name", "X", "--password", "clave-larga-1"), "no es válido"),
         (("--email", "f@y.cl", "--name", "X"), "faltan argumentos obligatorios"),
     ]

@@ -25,10 +25,14 @@ def test_the_saved_json_is_the_response_model_json(api_env, world):  # noqa: F81
     _, fh = env.user("field", cooperatives=[world.coop_a], password=None)
     rid = create(env, fh, world, mode="interview", answers={"junta_anual": True}).json()["id"]
     # numbers a float, a big integer; the interview's strings have accents and a date
-    saved = env.client.patch(answers_url(rid), headers=fh, json={
-        "answers": {"activo_corriente": 1500000.25, "pasivo_corriente": 10**20, "actas_al_dia": "parcial"},
-        "version": 1,
-    })
+    saved = env.client.patch(
+        answers_url(rid),
+        headers=fh,
+        json={
+            "answers": {"activo_corriente": 1500000.25, "pasivo_corriente": 10**20, "actas_al_dia": "parcial"},
+            "version": 1,
+        },
+    )
     assert saved.status_code == 200, saved.text
     read = env.client.get(f"/api/v1/responses/{rid}", headers=fh)  # serialised by FastAPI with ResponseOut
     assert saved.content == read.content
@@ -52,7 +56,12 @@ def test_a_save_costs_four_statements(api_env, world):  # noqa: F811
     _, mh = env.user("manager", cooperatives=[world.coop_a], password=None)
     rid = create(env, mh, world).json()["id"]
     # the first use of the token records it (an UPDATE, at most once a minute): not counted
-    assert env.client.patch(answers_url(rid), json={"answers": {"junta_anual": True}, "version": 1}, headers=mh).status_code == 200
+    assert (
+        env.client.patch(
+            answers_url(rid), json={"answers": {"junta_anual": True}, "version": 1}, headers=mh
+        ).status_code
+        == 200
+    )
 
     statements: list[str] = []
 

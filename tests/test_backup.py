@@ -23,10 +23,14 @@ def every_row(database_url: str) -> dict[str, list[tuple]]:
     try:
         with engine.connect() as connection:
             rows = {
-                table.name: [tuple(row) for row in connection.execute(select(table).order_by(*table.primary_key.columns))]
+                table.name: [
+                    tuple(row) for row in connection.execute(select(table).order_by(*table.primary_key.columns))
+                ]
                 for table in Base.metadata.sorted_tables
             }
-            rows["alembic_version"] = [tuple(r) for r in connection.execute(text("SELECT version_num FROM alembic_version"))]
+            rows["alembic_version"] = [
+                tuple(r) for r in connection.execute(text("SELECT version_num FROM alembic_version"))
+            ]
     finally:
         engine.dispose()
     return rows
@@ -34,8 +38,9 @@ def every_row(database_url: str) -> dict[str, list[tuple]]:
 
 def cli(*args: str, database_url: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "COOPDIAG_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env, cwd=cwd,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300
+    )
 
 
 def test_backup_and_restore_round_trip_every_row(migrated_db_url, tmp_path):

@@ -14,8 +14,9 @@ def test_limits_per_path():
 def test_declared_too_large_is_refused_before_reading(api_env):
     _, headers = api_env.user("admin")
     body = b"{" + b" " * MAX_BODY_BYTES + b"}"
-    reply = api_env.client.post("/api/v1/cooperatives", content=body,
-                                headers={**headers, "Content-Type": "application/json"})
+    reply = api_env.client.post(
+        "/api/v1/cooperatives", content=body, headers={**headers, "Content-Type": "application/json"}
+    )
     assert reply.status_code == 413
     error = reply.json()["error"]
     assert error["code"] == "too_large" and "2 MB" in error["message"]
@@ -31,19 +32,30 @@ def test_streamed_too_large_is_refused_while_reading(api_env):
             yield b"x" * 65536
         yield b'"}'
 
-    reply = api_env.client.post("/api/v1/cooperatives", content=chunks(),
-                                headers={**headers, "Content-Type": "application/json"})
+    reply = api_env.client.post(
+        "/api/v1/cooperatives", content=chunks(), headers={**headers, "Content-Type": "application/json"}
+    )
     assert reply.status_code == 413 and reply.json()["error"]["code"] == "too_large"
 
 
 def test_pages_get_a_spanish_413(api_env):
-    reply = api_env.client.post("/ingresar", content=b"a" * (MAX_BODY_BYTES + 1),
-                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    reply = api_env.client.post(
+        "/ingresar", content=b"a" * (MAX_BODY_BYTES + 1), headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert reply.status_code == 413 and "demasiado grande" in reply.text
 
 
 def test_normal_bodies_pass(api_env):
     _, headers = api_env.user("admin")
-    reply = api_env.client.post("/api/v1/cooperatives", headers=headers, json={
-        "rut": "76.086.428-5", "name": "Cooperativa Normal", "legal_type": "agricola", "region_code": 7, "notes": "n" * 4000})
+    reply = api_env.client.post(
+        "/api/v1/cooperatives",
+        headers=headers,
+        json={
+            "rut": "76.086.428-5",
+            "name": "Cooperativa Normal",
+            "legal_type": "agricola",
+            "region_code": 7,
+            "notes": "n" * 4000,
+        },
+    )
     assert reply.status_code == 201, reply.text

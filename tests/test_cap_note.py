@@ -60,26 +60,47 @@ def test_capped_dimension_is_explained(migrated_db_url):
         with app.state.sessionmaker() as session:
             load_demo(session=session, settings=settings)
             admin = session.scalar(select(User).where(User.email == "admin@demo.coopdiag.cl"))
-            cooperative = session.scalars(select(Cooperative).where(Cooperative.legal_type == "agricola").order_by(Cooperative.id)).first()
+            cooperative = session.scalars(
+                select(Cooperative).where(Cooperative.legal_type == "agricola").order_by(Cooperative.id)
+            ).first()
             cap_round = create_round(
-                session=session, user=admin, name="Ronda de prueba de la regla de tope", opens_on=date(2026, 1, 1),
-                closes_on=date(2026, 12, 31), state="open", questionnaire_id="diagnostico-nacional", version="2026.1",
+                session=session,
+                user=admin,
+                name="Ronda de prueba de la regla de tope",
+                opens_on=date(2026, 1, 1),
+                closes_on=date(2026, 12, 31),
+                state="open",
+                questionnaire_id="diagnostico-nacional",
+                version="2026.1",
             )
             response, _ = responses.create_response(
-                session=session, user=admin, settings=settings,
+                session=session,
+                user=admin,
+                settings=settings,
                 data={"cooperative_id": cooperative.id, "round_id": cap_round.id, "mode": "self", "answers": None},
                 idempotency_key=str(uuid.uuid4()),
             )
             response = responses.update_answers(
-                session=session, user=admin, settings=settings, response_id=response.id, answers=capped_answers(),
+                session=session,
+                user=admin,
+                settings=settings,
+                response_id=response.id,
+                answers=capped_answers(),
                 version=response.version,
             )
-            responses.submit(session=session, user=admin, settings=settings, response_id=response.id, version=response.version)
+            responses.submit(
+                session=session, user=admin, settings=settings, response_id=response.id, version=response.version
+            )
             session.commit()
-            snapshots = session.execute(select(Response.id, Response.result_snapshot).where(Response.result_snapshot.is_not(None))).all()
+            snapshots = session.execute(
+                select(Response.id, Response.result_snapshot).where(Response.result_snapshot.is_not(None))
+            ).all()
         capped = [rid for rid, snapshot in snapshots if any(d.get("capped") for d in snapshot["dimensions"])]
-        plain = [rid for rid, snapshot in snapshots if not any(d.get("capped") for d in snapshot["dimensions"])
-                 and not snapshot["overall"].get("capped")]
+        plain = [
+            rid
+            for rid, snapshot in snapshots
+            if not any(d.get("capped") for d in snapshot["dimensions"]) and not snapshot["overall"].get("capped")
+        ]
         assert response.id in capped and plain
         client.post("/ingresar", data={"email": "analista@demo.coopdiag.cl", "password": "demo-analista-2026"})
         assert NOTE in client.get(f"/analisis/respuestas/{response.id}").text

@@ -40,8 +40,15 @@ QUESTIONNAIRE = doc(
     title="Cuestionario de prueba",
 )
 
-GOOD = {"junta_anual": True, "actas": "parcial", "consejo_vigente": True, "mujeres": False,
-        "activo": 300, "pasivo": 100, "servicios": ["venta"]}
+GOOD = {
+    "junta_anual": True,
+    "actas": "parcial",
+    "consejo_vigente": True,
+    "mujeres": False,
+    "activo": 300,
+    "pasivo": 100,
+    "servicios": ["venta"],
+}
 ALSO_GOOD = {"junta_anual": False, "actas": "si"}
 BAD = {"junta_anual": "si", "fantasma": 1}
 
@@ -135,7 +142,17 @@ def test_score_prints_one_json_object(qfile, tmp_path):
     assert set(result["overall"]) >= {"score", "light", "coverage"}
     assert [d["id"] for d in result["dimensions"]] == ["gobernanza", "finanzas"]
     questions = [q["id"] for d in result["dimensions"] for s in d["subcategories"] for q in s["questions"]]
-    assert questions == ["junta_anual", "actas", "consejo_vigente", "mujeres", "activo", "pasivo", "razon", "servicios", "comentario"]
+    assert questions == [
+        "junta_anual",
+        "actas",
+        "consejo_vigente",
+        "mujeres",
+        "activo",
+        "pasivo",
+        "razon",
+        "servicios",
+        "comentario",
+    ]
 
 
 def test_score_reads_a_json_questionnaire(tmp_path):
@@ -211,7 +228,9 @@ def test_batch_blank_line_gets_its_own_error_line(qfile, tmp_path):
 def test_batch_in_parallel_gives_the_same_output_in_order(qfile, tmp_path):
     sets = [GOOD, ALSO_GOOD, {"nope": 1}, {}] * 150  # several chunks
     batch = write(tmp_path, "lote.jsonl", "".join(json.dumps(s) + "\n" for s in sets))
-    serial, parallel = coopdiag_all(["score", qfile, "--batch", batch], ["score", qfile, "--batch", batch, "--jobs", "2"])
+    serial, parallel = coopdiag_all(
+        ["score", qfile, "--batch", batch], ["score", qfile, "--batch", batch, "--jobs", "2"]
+    )
     assert serial.returncode == parallel.returncode == 1
     assert parallel.stdout == serial.stdout
     assert len(json_lines(parallel.stdout)) == len(sets)
@@ -228,17 +247,20 @@ def test_byte_order_mark_is_accepted(qfile, tmp_path):
 
 
 def test_batch_invalid_lines_exit_1_with_line_numbers(qfile, tmp_path):
-    content = "\n".join(
-        [
-            json.dumps(GOOD),  # 1
-            json.dumps(BAD),  # 2
-            json.dumps(ALSO_GOOD),  # 3
-            "{esto no es json",  # 4
-            json.dumps({"activo": -5}),  # 5
-            "[1, 2, 3]",  # 6
-            json.dumps(GOOD),  # 7
-        ]
-    ) + "\n"
+    content = (
+        "\n".join(
+            [
+                json.dumps(GOOD),  # 1
+                json.dumps(BAD),  # 2
+                json.dumps(ALSO_GOOD),  # 3
+                "{esto no es json",  # 4
+                json.dumps({"activo": -5}),  # 5
+                "[1, 2, 3]",  # 6
+                json.dumps(GOOD),  # 7
+            ]
+        )
+        + "\n"
+    )
     batch = write(tmp_path, "lote.jsonl", content)
     completed = coopdiag("score", qfile, "--batch", batch)
     assert completed.returncode == 1
@@ -368,7 +390,13 @@ def test_show_prints_the_tree_with_counts(qfile):
     for node in ("gobernanza", "asamblea", "consejo", "finanzas", "liquidez"):
         assert node in out
     # dimensions and subcategories appear in file order
-    assert out.index("gobernanza") < out.index("asamblea") < out.index("consejo") < out.index("finanzas") < out.index("liquidez")
+    assert (
+        out.index("gobernanza")
+        < out.index("asamblea")
+        < out.index("consejo")
+        < out.index("finanzas")
+        < out.index("liquidez")
+    )
     # counts of questions: 2 + 2 in gobernanza, 5 in liquidez
     gob_line = next(line for line in out.splitlines() if "gobernanza" in line)
     liq_line = next(line for line in out.splitlines() if "liquidez" in line)

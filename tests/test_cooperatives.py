@@ -17,8 +17,13 @@ RUT_A, RUT_B, RUT_C, RUT_D, RUT_K = "76000000-0", "76000001-9", "76000002-7", "7
 
 def add_cooperative(env, **fields) -> int:
     values = {
-        "rut": RUT_A, "name": "Cooperativa de prueba", "legal_type": "agricola", "state": "activa",
-        "region_code": 7, "sectors": [], "approved": True,
+        "rut": RUT_A,
+        "name": "Cooperativa de prueba",
+        "legal_type": "agricola",
+        "state": "activa",
+        "region_code": 7,
+        "sectors": [],
+        "approved": True,
     }
     values.update(fields)
     with env.session() as session:
@@ -30,10 +35,19 @@ def add_cooperative(env, **fields) -> int:
 
 def new_body(**fields) -> dict:
     body = {
-        "rut": "76.000.001-9", "name": "Cooperativa Campesina Los Álamos", "legal_type": "campesina",
-        "region_code": 16, "comuna": "Chillán", "sectors": ["berries", "lacteos"],
-        "members_women": 12, "members_men": 20, "members_under_35": 5, "founding_year": 1998,
-        "contact_name": "María Pérez", "contact_email": "Maria.Perez@Ejemplo.cl", "contact_phone": "+56 9 1234 5678",
+        "rut": "76.000.001-9",
+        "name": "Cooperativa Campesina Los Álamos",
+        "legal_type": "campesina",
+        "region_code": 16,
+        "comuna": "Chillán",
+        "sectors": ["berries", "lacteos"],
+        "members_women": 12,
+        "members_men": 20,
+        "members_under_35": 5,
+        "founding_year": 1998,
+        "contact_name": "María Pérez",
+        "contact_email": "Maria.Perez@Ejemplo.cl",
+        "contact_phone": "+56 9 1234 5678",
     }
     body.update(fields)
     return body
@@ -66,7 +80,9 @@ def test_rut_is_normalised(text, expected):
     assert normalize_rut(text) == expected
 
 
-@pytest.mark.parametrize(("text", "fragment"), [("76000001-8", "dígito verificador"), ("hola", "no es un RUT"), ("", "falta")])
+@pytest.mark.parametrize(
+    ("text", "fragment"), [("76000001-8", "dígito verificador"), ("hola", "no es un RUT"), ("", "falta")]
+)
 def test_bad_rut_has_a_spanish_message(text, fragment):
     with pytest.raises(ValueError, match=fragment):
         normalize_rut(text)
@@ -103,7 +119,9 @@ def test_create_validates_normalises_and_refuses_duplicates(api_env):
 
     bad = env.client.post(
         API,
-        json=new_body(rut="76000001-8", region_code=17, sectors=["trigo"], contact_email="no-es-correo", legal_type="sa"),
+        json=new_body(
+            rut="76000001-8", region_code=17, sectors=["trigo"], contact_email="no-es-correo", legal_type="sa"
+        ),
         headers=admin,
     )
     assert bad.status_code == 422
@@ -132,7 +150,9 @@ def test_patch_changes_only_what_is_sent_and_validates(api_env):
     coop = add_cooperative(env, rut=RUT_A, name="Cooperativa Uno", members_women=3, members_men=3)
     add_cooperative(env, rut=RUT_B, name="Cooperativa Dos")
 
-    changed = env.client.patch(f"{API}/{coop}", json={"region_code": 13, "comuna": None, "rut": "76.000.002-7"}, headers=analyst)
+    changed = env.client.patch(
+        f"{API}/{coop}", json={"region_code": 13, "comuna": None, "rut": "76.000.002-7"}, headers=analyst
+    )
     assert changed.status_code == 200, changed.text
     assert changed.json()["macrozone"] == "Centro" and changed.json()["rut"] == RUT_C
     assert changed.json()["name"] == "Cooperativa Uno"
@@ -155,14 +175,42 @@ def test_patch_changes_only_what_is_sent_and_validates(api_env):
 def test_search_and_filters(api_env):
     env = api_env
     _, admin = env.user("admin", password=None)
-    nuble = add_cooperative(env, rut=RUT_A, name="Cooperativa Campesina ÑUBLE Sur", region_code=16,
-                            sectors=["berries", "lacteos"], legal_type="campesina")
-    maule = add_cooperative(env, rut=RUT_B, name="Vitivinícola del Maule", region_code=7,
-                            sectors=["vitivinicola"], legal_type="agricola", state="inactiva")
-    norte = add_cooperative(env, rut=RUT_K, name="Apícola Atacama", region_code=3,
-                            sectors=["apicola"], legal_type="servicios", approved=False)
-    stgo = add_cooperative(env, rut=RUT_D, name="Lechera Metropolitana", region_code=13,
-                           sectors=["lacteos"], legal_type="agricola", state="en_formacion", legally_current=False)
+    nuble = add_cooperative(
+        env,
+        rut=RUT_A,
+        name="Cooperativa Campesina ÑUBLE Sur",
+        region_code=16,
+        sectors=["berries", "lacteos"],
+        legal_type="campesina",
+    )
+    maule = add_cooperative(
+        env,
+        rut=RUT_B,
+        name="Vitivinícola del Maule",
+        region_code=7,
+        sectors=["vitivinicola"],
+        legal_type="agricola",
+        state="inactiva",
+    )
+    norte = add_cooperative(
+        env,
+        rut=RUT_K,
+        name="Apícola Atacama",
+        region_code=3,
+        sectors=["apicola"],
+        legal_type="servicios",
+        approved=False,
+    )
+    stgo = add_cooperative(
+        env,
+        rut=RUT_D,
+        name="Lechera Metropolitana",
+        region_code=13,
+        sectors=["lacteos"],
+        legal_type="agricola",
+        state="en_formacion",
+        legally_current=False,
+    )
 
     def search(**params):
         return ids(env.client.get(API, params=params, headers=admin))
@@ -199,9 +247,14 @@ def test_search_and_filters(api_env):
     by_id = {item["id"]: item for item in env.client.get(API, headers=admin).json()["items"]}
     assert by_id[norte]["macrozone"] == "Norte" and by_id[stgo]["legally_current"] is False
 
-    for params, field in [({"region": 17}, "region"), ({"macrozone": "Oriente"}, "macrozone"),
-                          ({"sector": "trigo"}, "sector"), ({"legal_type": "sa"}, "legal_type"),
-                          ({"state": "x"}, "state"), ({"per_page": 0}, "per_page")]:
+    for params, field in [
+        ({"region": 17}, "region"),
+        ({"macrozone": "Oriente"}, "macrozone"),
+        ({"sector": "trigo"}, "sector"),
+        ({"legal_type": "sa"}, "legal_type"),
+        ({"state": "x"}, "state"),
+        ({"per_page": 0}, "per_page"),
+    ]:
         refused = env.client.get(API, params=params, headers=admin)
         assert refused.status_code == 422, params
         assert error_fields(refused) == {field}
@@ -254,8 +307,11 @@ def matrix(api_env):
 
 # role -> (sees own, sees other)
 VISIBLE = {
-    "admin": (True, True), "analyst": (True, True), "manager": (True, False),
-    "field": (True, False), "field_zone": (False, True),
+    "admin": (True, True),
+    "analyst": (True, True),
+    "manager": (True, False),
+    "field": (True, False),
+    "field_zone": (False, True),
 }
 
 
@@ -283,8 +339,12 @@ def test_edit_and_approve_matrix(matrix):
 
     # role -> expected status for (own, other) with a registry field
     expected_registry = {
-        "admin": (200, 200), "analyst": (200, 200), "manager": (403, 404),
-        "field": (403, 404), "field_zone": (404, 403), "nobody": (401, 401),
+        "admin": (200, 200),
+        "analyst": (200, 200),
+        "manager": (403, 404),
+        "field": (403, 404),
+        "field_zone": (404, 403),
+        "nobody": (401, 401),
     }
     for role, (own_status, other_status) in expected_registry.items():
         assert patch(role, own, {"comuna": "Talca"}).status_code == own_status, role
@@ -300,8 +360,12 @@ def test_edit_and_approve_matrix(matrix):
     assert patch("manager", other, {"contact_name": "X"}).status_code == 404
 
     expected_approve = {
-        "admin": (200, 200), "analyst": (200, 200), "manager": (403, 404),
-        "field": (403, 404), "field_zone": (404, 403), "nobody": (401, 401),
+        "admin": (200, 200),
+        "analyst": (200, 200),
+        "manager": (403, 404),
+        "field": (403, 404),
+        "field_zone": (404, 403),
+        "nobody": (401, 401),
     }
     for role, (own_status, other_status) in expected_approve.items():
         assert approve(role, own).status_code == own_status, role
@@ -319,7 +383,9 @@ def test_edit_and_approve_matrix(matrix):
 
 def test_field_registration_waits_for_approval(matrix):
     env, own, other, headers = matrix
-    created = env.client.post(API, json=new_body(rut=RUT_K, name="Cooperativa en terreno", region_code=9), headers=headers["field"])
+    created = env.client.post(
+        API, json=new_body(rut=RUT_K, name="Cooperativa en terreno", region_code=9), headers=headers["field"]
+    )
     assert created.status_code == 201
     pending = created.json()
     assert pending["approved"] is False and pending["macrozone"] == "Sur"

@@ -62,9 +62,15 @@ PROP_SETTINGS = settings(
 def questionnaire(questions_by_sub, thresholds=None, dims=None):
     """Build a raw questionnaire: one dimension per list of subcategories."""
     if dims is None:
-        dims = [{"id": "d1", "title": "D", "subcategories": [
-            {"id": f"s{i}", "title": "S", "questions": qs} for i, qs in enumerate(questions_by_sub, 1)
-        ]}]
+        dims = [
+            {
+                "id": "d1",
+                "title": "D",
+                "subcategories": [
+                    {"id": f"s{i}", "title": "S", "questions": qs} for i, qs in enumerate(questions_by_sub, 1)
+                ],
+            }
+        ]
     data = {"id": "t", "version": "1", "title": "T", "dimensions": dims}
     if thresholds:
         data["thresholds"] = thresholds
@@ -76,8 +82,13 @@ def yn(qid, **kw):
 
 
 def choice(qid, scores, **kw):
-    return {"id": qid, "text": qid, "type": "choice",
-            "options": [{"value": v, "label": v, "score": s} for v, s in scores.items()], **kw}
+    return {
+        "id": qid,
+        "text": qid,
+        "type": "choice",
+        "options": [{"value": v, "label": v, "score": s} for v, s in scores.items()],
+        **kw,
+    }
 
 
 def number(qid, **kw):
@@ -105,6 +116,7 @@ def sub(result, sid):
 
 def project(out: dict) -> dict:
     """Keep only the keys scoring.md section 5 defines."""
+
     def node(n):
         return {"score": n.get("score"), "light": n.get("light"), "coverage": n.get("coverage")}
 
@@ -113,12 +125,22 @@ def project(out: dict) -> dict:
         "questionnaire": {"id": out["questionnaire"]["id"], "version": out["questionnaire"]["version"]},
         "overall": node(out["overall"]),
         "dimensions": [
-            {"id": d["id"], **node(d), "subcategories": [
-                {"id": s["id"], **node(s), "critical_failures": s.get("critical_failures", "<absent>"),
-                 "critical_unknown": s.get("critical_unknown", "<absent>"),
-                 "questions": [{"id": q["id"], "status": q["status"], "score": q.get("score")}
-                               for q in s["questions"]]}
-                for s in d["subcategories"]]}
+            {
+                "id": d["id"],
+                **node(d),
+                "subcategories": [
+                    {
+                        "id": s["id"],
+                        **node(s),
+                        "critical_failures": s.get("critical_failures", "<absent>"),
+                        "critical_unknown": s.get("critical_unknown", "<absent>"),
+                        "questions": [
+                            {"id": q["id"], "status": q["status"], "score": q.get("score")} for q in s["questions"]
+                        ],
+                    }
+                    for s in d["subcategories"]
+                ],
+            }
             for d in out["dimensions"]
         ],
     }
@@ -156,67 +178,72 @@ def engine_result(data, answers):
 
 
 def repro(data, answers) -> str:
-    return "questionnaire=" + json.dumps(data, ensure_ascii=False) + "\nanswers=" + json.dumps(answers, ensure_ascii=False)
+    return (
+        "questionnaire=" + json.dumps(data, ensure_ascii=False) + "\nanswers=" + json.dumps(answers, ensure_ascii=False)
+    )
 
 
 # ==========================================================================
 # 1. The reference itself, on hand-computed cases
 
 
-@pytest.mark.parametrize("text, values, expected", [
-    ("1 + 2 * 3", {}, 7),
-    ("(1 + 2) * 3", {}, 9),
-    ("-2 * 3", {}, -6),
-    ("- -2", {}, 2),
-    ("10 / 4", {}, 2.5),
-    ("7 - 2 - 1", {}, 4),
-    ("8 / 2 / 2", {}, 2),
-    ("1 / 0", {}, MISSING),
-    ("1 / (2 - 2)", {}, MISSING),
-    ("0 / 5", {}, 0),
-    ("x + 1", {}, MISSING),
-    ("x * 0", {}, MISSING),
-    ("1 == 1.0", {}, True),
-    ("a == 1", {"a": True}, False),          # booleans are not numbers
-    ("a != 1", {"a": True}, True),
-    ("a < 1", {"a": True}, MISSING),         # ordering between kinds
-    ("a + 1", {"a": True}, MISSING),         # READING R5
-    ("true == 1", {}, False),
-    ("false != 0", {}, True),
-    ("'a' == 1", {}, False),
-    ("'1' == 1", {}, False),
-    ("'a' != 'a'", {}, False),
-    ("'a' < 'b'", {}, True),                 # READING R4
-    ("\"a b\" == 'a b'", {}, True),
-    ("x > 1", {}, MISSING),
-    ("x == 1", {}, MISSING),
-    ("x != 1", {}, MISSING),
-    ("false and x > 1", {}, False),
-    ("x > 1 and false", {}, False),
-    ("true and x > 1", {}, MISSING),
-    ("true or x > 1", {}, True),
-    ("x > 1 or true", {}, True),
-    ("false or x > 1", {}, MISSING),
-    ("not (x > 1)", {}, MISSING),
-    ("not x > 1", {"x": 0}, True),
-    ("not 1 < 2", {}, False),
-    ("not not true", {}, True),
-    ("true or false and false", {}, True),   # and binds tighter than or
-    ("not true or true", {}, True),          # not binds tighter than or
-    ("not false and false", {}, False),      # (not false) and false
-    ("1 + 2 == 3 and 2 * 3 > 5", {}, True),
-    ("selected(m, 'a')", {}, False),
-    ("not selected(m, 'a')", {}, True),
-    ("selected(m, 'a')", {"m": ["b", "a"]}, True),
-    ("selected(m, 'c')", {"m": ["b", "a"]}, False),
-    ("selected(m, 'a')", {"m": []}, False),
-    ("selected(c, 'a')", {"c": "a"}, True),
-    ("selected(c, \"b\")", {"c": "a"}, False),
-    ("b", {"b": True}, True),
-    ("b", {}, MISSING),
-    ("n >= 2.5", {"n": 2.5}, True),
-    ("n <= 2", {"n": 2.5}, False),
-])
+@pytest.mark.parametrize(
+    "text, values, expected",
+    [
+        ("1 + 2 * 3", {}, 7),
+        ("(1 + 2) * 3", {}, 9),
+        ("-2 * 3", {}, -6),
+        ("- -2", {}, 2),
+        ("10 / 4", {}, 2.5),
+        ("7 - 2 - 1", {}, 4),
+        ("8 / 2 / 2", {}, 2),
+        ("1 / 0", {}, MISSING),
+        ("1 / (2 - 2)", {}, MISSING),
+        ("0 / 5", {}, 0),
+        ("x + 1", {}, MISSING),
+        ("x * 0", {}, MISSING),
+        ("1 == 1.0", {}, True),
+        ("a == 1", {"a": True}, False),  # booleans are not numbers
+        ("a != 1", {"a": True}, True),
+        ("a < 1", {"a": True}, MISSING),  # ordering between kinds
+        ("a + 1", {"a": True}, MISSING),  # READING R5
+        ("true == 1", {}, False),
+        ("false != 0", {}, True),
+        ("'a' == 1", {}, False),
+        ("'1' == 1", {}, False),
+        ("'a' != 'a'", {}, False),
+        ("'a' < 'b'", {}, True),  # READING R4
+        ("\"a b\" == 'a b'", {}, True),
+        ("x > 1", {}, MISSING),
+        ("x == 1", {}, MISSING),
+        ("x != 1", {}, MISSING),
+        ("false and x > 1", {}, False),
+        ("x > 1 and false", {}, False),
+        ("true and x > 1", {}, MISSING),
+        ("true or x > 1", {}, True),
+        ("x > 1 or true", {}, True),
+        ("false or x > 1", {}, MISSING),
+        ("not (x > 1)", {}, MISSING),
+        ("not x > 1", {"x": 0}, True),
+        ("not 1 < 2", {}, False),
+        ("not not true", {}, True),
+        ("true or false and false", {}, True),  # and binds tighter than or
+        ("not true or true", {}, True),  # not binds tighter than or
+        ("not false and false", {}, False),  # (not false) and false
+        ("1 + 2 == 3 and 2 * 3 > 5", {}, True),
+        ("selected(m, 'a')", {}, False),
+        ("not selected(m, 'a')", {}, True),
+        ("selected(m, 'a')", {"m": ["b", "a"]}, True),
+        ("selected(m, 'c')", {"m": ["b", "a"]}, False),
+        ("selected(m, 'a')", {"m": []}, False),
+        ("selected(c, 'a')", {"c": "a"}, True),
+        ('selected(c, "b")', {"c": "a"}, False),
+        ("b", {"b": True}, True),
+        ("b", {}, MISSING),
+        ("n >= 2.5", {"n": 2.5}, True),
+        ("n <= 2", {"n": 2.5}, False),
+    ],
+)
 def test_reference_expressions(text, values, expected):
     got = eval_text(text, values)
     if expected is MISSING:
@@ -232,13 +259,24 @@ def test_reference_expression_errors(text):
 
 
 def test_reference_simple_scores():
-    data = questionnaire([[
-        yn("q1"),
-        choice("q2", {"a": 1, "b": 0.5, "c": 0}, weight=2),
-        {"id": "q3", "text": "q3", "type": "multi",
-         "options": [{"value": "a", "label": "A", "score": 0.5}, {"value": "b", "label": "B", "score": 0.75}]},
-        number("q4", bands=BANDS),
-    ]])
+    data = questionnaire(
+        [
+            [
+                yn("q1"),
+                choice("q2", {"a": 1, "b": 0.5, "c": 0}, weight=2),
+                {
+                    "id": "q3",
+                    "text": "q3",
+                    "type": "multi",
+                    "options": [
+                        {"value": "a", "label": "A", "score": 0.5},
+                        {"value": "b", "label": "B", "score": 0.75},
+                    ],
+                },
+                number("q4", bands=BANDS),
+            ]
+        ]
+    )
     r = reference_score(data, {"q1": True, "q2": "b", "q3": ["a", "b"], "q4": 5})
     assert qscores(r) == {"q1": 100.0, "q2": 50.0, "q3": 100.0, "q4": 100.0}
     s = sub(r, "s1")
@@ -250,23 +288,43 @@ def test_reference_simple_scores():
 
 
 def test_reference_statuses_and_coverage():
-    data = questionnaire([[
-        yn("q1"),
-        yn("q2"),
-        yn("q3", na=True),
-        {"id": "q4", "text": "q4", "type": "text"},
-        yn("q5", relevant="q1"),
-        yn("q6", good="no"),
-        {"id": "q7", "text": "q7", "type": "choice", "options": [{"value": "a", "label": "A"}]},
-        yn("q8", relevant="q3 or true"),
-    ]])
+    data = questionnaire(
+        [
+            [
+                yn("q1"),
+                yn("q2"),
+                yn("q3", na=True),
+                {"id": "q4", "text": "q4", "type": "text"},
+                yn("q5", relevant="q1"),
+                yn("q6", good="no"),
+                {"id": "q7", "text": "q7", "type": "choice", "options": [{"value": "a", "label": "A"}]},
+                yn("q8", relevant="q3 or true"),
+            ]
+        ]
+    )
     answers = {"q2": "ns", "q3": "na", "q4": "ns", "q5": True, "q6": False, "q7": "a", "q8": None}
     r = reference_score(data, answers)
-    assert statuses(r) == {"q1": "unanswered", "q2": "ns", "q3": "na", "q4": "unscored", "q5": "not_relevant",
-                           "q6": "scored", "q7": "unscored", "q8": "unanswered"}
+    assert statuses(r) == {
+        "q1": "unanswered",
+        "q2": "ns",
+        "q3": "na",
+        "q4": "unscored",
+        "q5": "not_relevant",
+        "q6": "scored",
+        "q7": "unscored",
+        "q8": "unanswered",
+    }
     # v2: an `ns` is not counted in the score (null), only in coverage as not answered
-    assert qscores(r) == {"q1": None, "q2": None, "q3": None, "q4": None, "q5": None, "q6": 100.0,
-                          "q7": None, "q8": None}
+    assert qscores(r) == {
+        "q1": None,
+        "q2": None,
+        "q3": None,
+        "q4": None,
+        "q5": None,
+        "q6": 100.0,
+        "q7": None,
+        "q8": None,
+    }
     s = sub(r, "s1")
     # A = q1 + q2 + q6 + q8 = 4, B = q6 = 1
     assert (s["score"], s["light"], s["coverage"]) == (None, "insufficient_data", 0.25)
@@ -311,11 +369,21 @@ def test_reference_critical_rule():
     # v2: a critical `ns` is an unknown, not a failure; alone it is insufficient data
     s = sub(reference_score(data, {"q1": "ns"}), "s1")
     assert (s["score"], s["light"], s["coverage"], s["critical_failures"], s["critical_unknown"]) == (
-        None, "insufficient_data", 0.0, [], ["q1"])
+        None,
+        "insufficient_data",
+        0.0,
+        [],
+        ["q1"],
+    )
     # ... and it keeps a subcategory from green (score unchanged)
     s = sub(reference_score(data, {"q1": "ns", "q2": True, "q3": True, "q4": True}), "s1")
     assert (s["score"], s["light"], s["coverage"], s["critical_failures"], s["critical_unknown"]) == (
-        100.0, "yellow", 0.75, [], ["q1"])
+        100.0,
+        "yellow",
+        0.75,
+        [],
+        ["q1"],
+    )
     # a yellow or red stays as it is
     s = sub(reference_score(data, {"q1": "ns", "q2": False, "q3": True, "q4": True}), "s1")
     assert (s["score"], s["light"], s["critical_unknown"]) == (66.7, "yellow", ["q1"])
@@ -331,19 +399,30 @@ def test_reference_critical_rule():
     data_rel = questionnaire([[yn("g", good="no"), yn("q1", critical=True, relevant="g"), yn("q2")]])
     s = sub(reference_score(data_rel, {"g": False, "q1": "ns", "q2": True}), "s1")
     assert (s["light"], s["critical_unknown"], statuses(reference_score(data_rel, {"g": False, "q1": "ns"}))["q1"]) == (
-        "green", [], "not_relevant")
+        "green",
+        [],
+        "not_relevant",
+    )
     # critical with a low but non-zero score is not a failure
-    data = questionnaire([[choice("q1", {"a": 0.1, "b": 0}, critical=True), choice("q2", {"a": 0, "b": 1}, critical=True)]])
+    data = questionnaire(
+        [[choice("q1", {"a": 0.1, "b": 0}, critical=True), choice("q2", {"a": 0, "b": 1}, critical=True)]]
+    )
     s = sub(reference_score(data, {"q1": "a", "q2": "b"}), "s1")
     assert (s["score"], s["light"], s["critical_failures"]) == (55.0, "yellow", [])
     s = sub(reference_score(data, {"q1": "b", "q2": "a"}), "s1")
     assert (s["score"], s["light"], s["critical_failures"]) == (0.0, "red", ["q1", "q2"])
     # failures and unknowns together, each in file order: red
-    data = questionnaire([[yn("q1", critical=True), yn("q2", critical=True), yn("q3", critical=True),
-                           yn("q4", critical=True), yn("q5")]])
+    data = questionnaire(
+        [[yn("q1", critical=True), yn("q2", critical=True), yn("q3", critical=True), yn("q4", critical=True), yn("q5")]]
+    )
     s = sub(reference_score(data, {"q1": "ns", "q2": False, "q3": "ns", "q4": False, "q5": True}), "s1")
     assert (s["score"], s["light"], s["coverage"], s["critical_failures"], s["critical_unknown"]) == (
-        33.3, "red", 0.6, ["q2", "q4"], ["q1", "q3"])
+        33.3,
+        "red",
+        0.6,
+        ["q2", "q4"],
+        ["q1", "q3"],
+    )
 
 
 def test_reference_dimension_critical_rule():
@@ -364,10 +443,13 @@ def test_reference_dimension_critical_rule():
     # critical failure in a dimension with coverage < 0.5: red, null score (READING R14)
     heavy = {"id": "s2", "title": "S", "weight": 3, "questions": [yn("b1"), yn("b2")]}
     other = {"id": "s3", "title": "S", "questions": [yn("e1")]}
-    data = questionnaire(None, dims=[
-        {"id": "d1", "title": "D", "subcategories": [crit_sub, heavy]},
-        {"id": "d2", "title": "D", "weight": 2, "subcategories": [other]},
-    ])
+    data = questionnaire(
+        None,
+        dims=[
+            {"id": "d1", "title": "D", "subcategories": [crit_sub, heavy]},
+            {"id": "d2", "title": "D", "weight": 2, "subcategories": [other]},
+        ],
+    )
     answers = {"c1": False, "a1": True, "b1": "ns", "b2": "ns", "e1": True}
     r = reference_score(data, answers)
     s1, s2 = r["dimensions"][0]["subcategories"]
@@ -396,18 +478,25 @@ def test_reference_dimension_critical_rule():
     data["dimensions"][0]["subcategories"][1]["weight"] = 1
     r = reference_score(data, answers)
     assert (r["dimensions"][0]["score"], r["dimensions"][0]["light"], r["dimensions"][0]["coverage"]) == (
-        50.0, "red", 0.5)
+        50.0,
+        "red",
+        0.5,
+    )
 
 
 def test_reference_computed_statuses():
-    data = questionnaire([[
-        yn("gate"),
-        number("n1"),
-        number("n2", relevant="gate"),
-        computed("c1", "n1 / n2", bands=BANDS),
-        computed("c2", "c1 * 2", bands=BANDS),
-        computed("c3", "n1 + 1"),  # unscored
-    ]])
+    data = questionnaire(
+        [
+            [
+                yn("gate"),
+                number("n1"),
+                number("n2", relevant="gate"),
+                computed("c1", "n1 / n2", bands=BANDS),
+                computed("c2", "c1 * 2", bands=BANDS),
+                computed("c3", "n1 + 1"),  # unscored
+            ]
+        ]
+    )
 
     def st_(answers):
         s = statuses(reference_score(data, answers))
@@ -420,9 +509,9 @@ def test_reference_computed_statuses():
     assert st_({"gate": True, "n1": 4, "n2": None}) == ("unanswered", "unanswered", "unscored")
     assert st_({"gate": True, "n1": "ns", "n2": 2})[0] == "undefined"
     assert st_({"gate": True, "n1": 4, "n2": 0})[0] == "undefined"
-    assert st_({"gate": True, "n1": "ns"})[0] == "unanswered"   # n2 relevant and unanswered
-    assert st_({"gate": False, "n1": 4})[0] == "undefined"      # n2 not relevant
-    assert st_({"gate": False})[0] == "unanswered"              # n1 relevant and unanswered
+    assert st_({"gate": True, "n1": "ns"})[0] == "unanswered"  # n2 relevant and unanswered
+    assert st_({"gate": False, "n1": 4})[0] == "undefined"  # n2 not relevant
+    assert st_({"gate": False})[0] == "unanswered"  # n1 relevant and unanswered
     assert st_({"gate": False, "n2": 3, "n1": "ns"})[0] == "undefined"
     # READING R1: c2 names c1 directly; c1 is relevant and (being computed)
     # has no answer, so c2 is `unanswered` even when c1 is `undefined`.
@@ -433,31 +522,52 @@ def test_reference_computed_statuses():
 
 
 def test_reference_not_relevant_computed_and_relevance_through_computed():
-    data = questionnaire([[
-        number("n1"),
-        computed("c1", "n1 * 2", bands=BANDS, relevant="n1 > 0"),
-        yn("q1", relevant="c1 >= 4"),
-        yn("q2", relevant="not (c1 >= 4)"),
-    ]])
+    data = questionnaire(
+        [
+            [
+                number("n1"),
+                computed("c1", "n1 * 2", bands=BANDS, relevant="n1 > 0"),
+                yn("q1", relevant="c1 >= 4"),
+                yn("q2", relevant="not (c1 >= 4)"),
+            ]
+        ]
+    )
     assert statuses(reference_score(data, {"n1": 3, "q1": True, "q2": True})) == {
-        "n1": "unscored", "c1": "scored", "q1": "scored", "q2": "not_relevant"}
+        "n1": "unscored",
+        "c1": "scored",
+        "q1": "scored",
+        "q2": "not_relevant",
+    }
     assert statuses(reference_score(data, {"n1": 1, "q1": True, "q2": True})) == {
-        "n1": "unscored", "c1": "scored", "q1": "not_relevant", "q2": "scored"}
+        "n1": "unscored",
+        "c1": "scored",
+        "q1": "not_relevant",
+        "q2": "scored",
+    }
     # c1 not relevant -> missing -> both q1 and q2 not relevant
     assert statuses(reference_score(data, {"n1": -1, "q1": True, "q2": True})) == {
-        "n1": "unscored", "c1": "not_relevant", "q1": "not_relevant", "q2": "not_relevant"}
+        "n1": "unscored",
+        "c1": "not_relevant",
+        "q1": "not_relevant",
+        "q2": "not_relevant",
+    }
 
 
 def test_reference_aggregation_coverage_and_cap():
     subs = [
-        {"id": "s1", "title": "S", "questions": [choice("a", {"x": 0.9})]},          # green 0.9
-        {"id": "s2", "title": "S", "questions": [choice("b", {"x": 0.3})]},          # red 0.3
-        {"id": "s3", "title": "S", "questions": [yn("c")]},                          # insufficient
-        {"id": "s4", "title": "S", "questions": [yn("e", na=True)]},                 # not applicable
+        {"id": "s1", "title": "S", "questions": [choice("a", {"x": 0.9})]},  # green 0.9
+        {"id": "s2", "title": "S", "questions": [choice("b", {"x": 0.3})]},  # red 0.3
+        {"id": "s3", "title": "S", "questions": [yn("c")]},  # insufficient
+        {"id": "s4", "title": "S", "questions": [yn("e", na=True)]},  # not applicable
     ]
     data = questionnaire(None, dims=[{"id": "d1", "title": "D", "subcategories": subs}])
     r = reference_score(data, {"a": "x", "b": "x", "e": "na"})
-    assert [s["light"] for s in r["dimensions"][0]["subcategories"]] == ["green", "red", "insufficient_data", "not_applicable"]
+    assert [s["light"] for s in r["dimensions"][0]["subcategories"]] == [
+        "green",
+        "red",
+        "insufficient_data",
+        "not_applicable",
+    ]
     assert [s["coverage"] for s in r["dimensions"][0]["subcategories"]] == [1.0, 1.0, 0.0, None]
     d = r["dimensions"][0]
     assert (d["score"], d["light"], d["coverage"]) == (60.0, "yellow", 0.6667)
@@ -477,10 +587,13 @@ def test_reference_aggregation_coverage_and_cap():
         {"id": "s1", "title": "S", "questions": [choice("a", {"x": 1})]},
         {"id": "s2", "title": "S", "weight": 2, "questions": [yn("b")]},
     ]
-    data = questionnaire(None, dims=[
-        {"id": "d1", "title": "D", "subcategories": subs},
-        {"id": "d2", "title": "D", "subcategories": [{"id": "s3", "title": "S", "questions": [yn("c", na=True)]}]},
-    ])
+    data = questionnaire(
+        None,
+        dims=[
+            {"id": "d1", "title": "D", "subcategories": subs},
+            {"id": "d2", "title": "D", "subcategories": [{"id": "s3", "title": "S", "questions": [yn("c", na=True)]}]},
+        ],
+    )
     r = reference_score(data, {"a": "x", "c": "na"})
     d1, d2 = r["dimensions"]
     assert (d1["score"], d1["light"], d1["coverage"]) == (None, "insufficient_data", 0.3333)
@@ -497,33 +610,66 @@ def test_reference_all_not_applicable():
     r = reference_score(data, {"a": "na", "t": "hola"})
     assert r["overall"] == {"score": None, "light": "not_applicable", "coverage": None}
     assert sub(r, "s1") | {"questions": None} == {
-        "id": "s1", "score": None, "light": "not_applicable", "coverage": None,
-        "critical_failures": [], "critical_unknown": [], "questions": None}
+        "id": "s1",
+        "score": None,
+        "light": "not_applicable",
+        "coverage": None,
+        "critical_failures": [],
+        "critical_unknown": [],
+        "questions": None,
+    }
 
 
 def test_reference_threshold_inheritance_and_rounding():
     data = {
-        "id": "t", "version": "1", "title": "T", "thresholds": {"green": 0.9, "red": 0.6},
+        "id": "t",
+        "version": "1",
+        "title": "T",
+        "thresholds": {"green": 0.9, "red": 0.6},
         "dimensions": [
-            {"id": "d1", "title": "D", "thresholds": {"green": 0.5, "red": 0.2}, "subcategories": [
-                {"id": "s1", "title": "S", "questions": [choice("a", {"x": 0.55})]},
-                {"id": "s2", "title": "S", "thresholds": {"green": 0.56, "red": 0.555},
-                 "questions": [choice("b", {"x": 0.55})]},
-            ]},
-            {"id": "d2", "title": "D", "subcategories": [
-                {"id": "s3", "title": "S", "questions": [choice("c", {"x": 0.79996, "y": 0.79994, "z": 0.59996})]},
-                {"id": "s4", "title": "S", "thresholds": {"green": 0.8, "red": 0.5},
-                 "questions": [choice("e", {"x": 0.79996, "y": 0.79994})]},
-            ]},
-        ]}
+            {
+                "id": "d1",
+                "title": "D",
+                "thresholds": {"green": 0.5, "red": 0.2},
+                "subcategories": [
+                    {"id": "s1", "title": "S", "questions": [choice("a", {"x": 0.55})]},
+                    {
+                        "id": "s2",
+                        "title": "S",
+                        "thresholds": {"green": 0.56, "red": 0.555},
+                        "questions": [choice("b", {"x": 0.55})],
+                    },
+                ],
+            },
+            {
+                "id": "d2",
+                "title": "D",
+                "subcategories": [
+                    {"id": "s3", "title": "S", "questions": [choice("c", {"x": 0.79996, "y": 0.79994, "z": 0.59996})]},
+                    {
+                        "id": "s4",
+                        "title": "S",
+                        "thresholds": {"green": 0.8, "red": 0.5},
+                        "questions": [choice("e", {"x": 0.79996, "y": 0.79994})],
+                    },
+                ],
+            },
+        ],
+    }
     r = reference_score(data, {"a": "x", "b": "x", "c": "x", "e": "x"})
     assert [s["light"] for s in r["dimensions"][0]["subcategories"]] == ["green", "red"]
     # 0.55 is green under d1's thresholds, but s2 is red: cap rule
     assert r["dimensions"][0]["light"] == "yellow" and r["dimensions"][0]["score"] == 55.0
     assert sub(r, "s3")["light"] == "yellow"  # 0.8 under the file's 0.9 / 0.6
     assert sub(r, "s4") | {"questions": None} == {
-        "id": "s4", "score": 80.0, "light": "green", "coverage": 1.0, "critical_failures": [], "critical_unknown": [],
-        "questions": None}
+        "id": "s4",
+        "score": 80.0,
+        "light": "green",
+        "coverage": 1.0,
+        "critical_failures": [],
+        "critical_unknown": [],
+        "questions": None,
+    }
     r = reference_score(data, {"a": "x", "b": "x", "c": "z", "e": "y"})
     assert sub(r, "s3")["light"] == "yellow"  # 0.59996 rounds to 0.6 >= red 0.6
     assert sub(r, "s4")["light"] == "yellow" and sub(r, "s4")["score"] == 80.0  # 0.7999 < 0.8
@@ -565,9 +711,11 @@ def test_every_question_in_file_order(case):
     out = engine_output(data, answers)
     assert [d["id"] for d in out["dimensions"]] == [d["id"] for d in data["dimensions"]]
     assert [s["id"] for d in out["dimensions"] for s in d["subcategories"]] == [
-        s["id"] for d in data["dimensions"] for s in d["subcategories"]]
+        s["id"] for d in data["dimensions"] for s in d["subcategories"]
+    ]
     assert [q["id"] for d in out["dimensions"] for s in d["subcategories"] for q in s["questions"]] == [
-        q["id"] for q in all_questions(data)]
+        q["id"] for q in all_questions(data)
+    ]
     for d in out["dimensions"]:
         for s in d["subcategories"]:
             order = [q["id"] for q in s["questions"]]
@@ -636,8 +784,9 @@ def _check_v2_invariants(data, out):
             qs = {q["id"]: q for q in s["questions"]}
             critical = {q["id"] for q in raw_subs[s["id"]]["questions"] if q.get("critical")}
             assert isinstance(s["critical_failures"], list) and isinstance(s["critical_unknown"], list)
-            assert s["critical_failures"] == [q for q in qs if q in critical and qs[q]["status"] == "scored"
-                                              and qs[q]["score"] == 0]
+            assert s["critical_failures"] == [
+                q for q in qs if q in critical and qs[q]["status"] == "scored" and qs[q]["score"] == 0
+            ]
             assert s["critical_unknown"] == [q for q in qs if q in critical and qs[q]["status"] == "ns"]
             for q in s["questions"]:
                 if q["status"] != "scored":
@@ -669,8 +818,11 @@ def _unreferenced(data, types=None):
         for key in ("relevant", "formula"):
             if q.get(key):
                 referenced |= set(ref.names_in(ref.parse(q[key]))) & ids
-    return [q for q in all_questions(data)
-            if q["id"] not in referenced and q["type"] != "computed" and (types is None or q["type"] in types)]
+    return [
+        q
+        for q in all_questions(data)
+        if q["id"] not in referenced and q["type"] != "computed" and (types is None or q["type"] in types)
+    ]
 
 
 @st.composite
@@ -771,7 +923,8 @@ def test_reference_is_total_on_generated_cases(case):
     data, answers = case
     r = reference_score(data, answers)
     assert [q["id"] for d in r["dimensions"] for s in d["subcategories"] for q in s["questions"]] == [
-        q["id"] for q in all_questions(data)]
+        q["id"] for q in all_questions(data)
+    ]
     json.dumps(r, allow_nan=False)
     _check_v2_invariants(data, r)
 
@@ -801,8 +954,12 @@ def _cli_available() -> bool:
 
 
 @pytest.mark.skipif(not _cli_available(), reason="coopdiag CLI not available yet")
-@settings(deadline=None, max_examples=3, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+@settings(
+    deadline=None,
+    max_examples=3,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 @given(st.data())
 def test_cli_matches_reference(tmp_path_factory, data):
     import yaml
@@ -816,16 +973,23 @@ def test_cli_matches_reference(tmp_path_factory, data):
     # single answer set
     afile = tmp / "a.json"
     afile.write_text(json.dumps(answer_sets[0]), encoding="utf-8")
-    proc = subprocess.run(_cli() + ["score", str(qfile), str(afile)], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=60)
+    proc = subprocess.run(
+        _cli() + ["score", str(qfile), str(afile)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr + "\n" + repro(qdata, answer_sets[0])
     diff = first_difference(project(json.loads(proc.stdout)), reference_score(qdata, answer_sets[0]))
     assert diff is None, f"CLI != reference at {diff}\n{repro(qdata, answer_sets[0])}"
     # batch
     bfile = tmp / "a.jsonl"
     bfile.write_text("".join(json.dumps(a) + "\n" for a in answer_sets), encoding="utf-8")
-    proc = subprocess.run(_cli() + ["score", str(qfile), "--batch", str(bfile)], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=60)
+    proc = subprocess.run(
+        _cli() + ["score", str(qfile), "--batch", str(bfile)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
     assert len(lines) == len(answer_sets)
@@ -840,53 +1004,145 @@ def test_cli_matches_reference(tmp_path_factory, data):
 
 def _hand_cases():
     B = BANDS
-    gate = [yn("gate"), number("n1"), number("n2", relevant="gate"),
-            computed("c1", "n1 / n2", bands=B), computed("c2", "c1 * 2", bands=B), computed("c3", "n1 + 1")]
+    gate = [
+        yn("gate"),
+        number("n1"),
+        number("n2", relevant="gate"),
+        computed("c1", "n1 / n2", bands=B),
+        computed("c2", "c1 * 2", bands=B),
+        computed("c3", "n1 + 1"),
+    ]
     cases = [
-        (questionnaire([gate]), a) for a in (
-            {"gate": True, "n1": 4, "n2": 2}, {"gate": True, "n1": 4}, {"gate": True, "n1": "ns", "n2": 2},
-            {"gate": True, "n1": 4, "n2": 0}, {"gate": True, "n1": "ns"}, {"gate": False, "n1": 4}, {"gate": False},
-            {"gate": False, "n2": 3, "n1": "ns"}, {"gate": True, "n1": 4, "n2": None})
+        (questionnaire([gate]), a)
+        for a in (
+            {"gate": True, "n1": 4, "n2": 2},
+            {"gate": True, "n1": 4},
+            {"gate": True, "n1": "ns", "n2": 2},
+            {"gate": True, "n1": 4, "n2": 0},
+            {"gate": True, "n1": "ns"},
+            {"gate": False, "n1": 4},
+            {"gate": False},
+            {"gate": False, "n2": 3, "n1": "ns"},
+            {"gate": True, "n1": 4, "n2": None},
+        )
     ]
     crit = questionnaire([[yn("q1", critical=True), yn("q2"), yn("q3"), yn("q4")]])
-    cases += [(crit, {"q1": False, "q2": True, "q3": True, "q4": True}), (crit, {"q1": "ns"}),
-              (crit, {"q2": True, "q3": True, "q4": True})]
-    stat = questionnaire([[yn("q1"), yn("q2"), yn("q3", na=True), {"id": "q4", "text": "q4", "type": "text"},
-                           yn("q5", relevant="q1"), yn("q6", good="no"),
-                           {"id": "q7", "text": "q7", "type": "choice", "options": [{"value": "a", "label": "A"}]},
-                           yn("q8", relevant="q3 or true")]])
-    cases += [(stat, {"q2": "ns", "q3": "na", "q4": "ns", "q5": True, "q6": False, "q7": "a", "q8": None}),
-              (stat, {"q2": "ns", "q3": "na", "q4": "ns", "q5": True, "q6": None, "q7": "a"})]
-    logic = questionnaire([[yn("a"), number("n"), yn("b1", relevant="a == 1"), yn("b2", relevant="a != 1"),
-                            yn("b3", relevant="false and n > 1"), yn("b4", relevant="true or n > 1"),
-                            yn("b5", relevant="not (n > 1)"), yn("b6", relevant="n / 0 == 1 or true"),
-                            yn("b7", relevant="n < 'x'"), yn("b8", relevant="not (n < 'x')"),
-                            yn("b9", relevant="n == 'x' or n != true")]])
-    cases += [(logic, {"a": True, "b1": True, "b2": True, "b3": True, "b4": True, "b5": True, "b6": True,
-                       "b7": True, "b8": True, "b9": True}),
-              (logic, {"a": True, "n": 0, "b1": True, "b2": True, "b3": True, "b4": True, "b5": True,
-                       "b6": True, "b7": True, "b8": True, "b9": True})]
+    cases += [
+        (crit, {"q1": False, "q2": True, "q3": True, "q4": True}),
+        (crit, {"q1": "ns"}),
+        (crit, {"q2": True, "q3": True, "q4": True}),
+    ]
+    stat = questionnaire(
+        [
+            [
+                yn("q1"),
+                yn("q2"),
+                yn("q3", na=True),
+                {"id": "q4", "text": "q4", "type": "text"},
+                yn("q5", relevant="q1"),
+                yn("q6", good="no"),
+                {"id": "q7", "text": "q7", "type": "choice", "options": [{"value": "a", "label": "A"}]},
+                yn("q8", relevant="q3 or true"),
+            ]
+        ]
+    )
+    cases += [
+        (stat, {"q2": "ns", "q3": "na", "q4": "ns", "q5": True, "q6": False, "q7": "a", "q8": None}),
+        (stat, {"q2": "ns", "q3": "na", "q4": "ns", "q5": True, "q6": None, "q7": "a"}),
+    ]
+    logic = questionnaire(
+        [
+            [
+                yn("a"),
+                number("n"),
+                yn("b1", relevant="a == 1"),
+                yn("b2", relevant="a != 1"),
+                yn("b3", relevant="false and n > 1"),
+                yn("b4", relevant="true or n > 1"),
+                yn("b5", relevant="not (n > 1)"),
+                yn("b6", relevant="n / 0 == 1 or true"),
+                yn("b7", relevant="n < 'x'"),
+                yn("b8", relevant="not (n < 'x')"),
+                yn("b9", relevant="n == 'x' or n != true"),
+            ]
+        ]
+    )
+    cases += [
+        (
+            logic,
+            {
+                "a": True,
+                "b1": True,
+                "b2": True,
+                "b3": True,
+                "b4": True,
+                "b5": True,
+                "b6": True,
+                "b7": True,
+                "b8": True,
+                "b9": True,
+            },
+        ),
+        (
+            logic,
+            {
+                "a": True,
+                "n": 0,
+                "b1": True,
+                "b2": True,
+                "b3": True,
+                "b4": True,
+                "b5": True,
+                "b6": True,
+                "b7": True,
+                "b8": True,
+                "b9": True,
+            },
+        ),
+    ]
     # version 2: ns weights, critical unknowns, critical dimensions
     ns_w = questionnaire([[yn("q1", weight=3), yn("q2", weight=1), choice("q3", {"a": 0.5, "b": 0}, weight=2)]])
-    cases += [(ns_w, {"q1": "ns", "q2": True, "q3": "a"}), (ns_w, {"q1": True, "q2": "ns", "q3": "ns"}),
-              (ns_w, {"q1": "ns", "q2": True, "q3": "ns"}), (ns_w, {"q1": "ns", "q2": "ns", "q3": "ns"})]
-    cases += [(crit, {"q1": "ns", "q2": True, "q3": True, "q4": True}), (crit, {"q1": "ns", "q2": True, "q3": True}),
-              (crit, {"q1": "ns", "q2": False, "q3": False, "q4": True}), (crit, {"q1": False})]
-    crit4 = questionnaire([[yn("q1", critical=True), yn("q2", critical=True), yn("q3", critical=True),
-                            yn("q4", critical=True), yn("q5")]])
+    cases += [
+        (ns_w, {"q1": "ns", "q2": True, "q3": "a"}),
+        (ns_w, {"q1": True, "q2": "ns", "q3": "ns"}),
+        (ns_w, {"q1": "ns", "q2": True, "q3": "ns"}),
+        (ns_w, {"q1": "ns", "q2": "ns", "q3": "ns"}),
+    ]
+    cases += [
+        (crit, {"q1": "ns", "q2": True, "q3": True, "q4": True}),
+        (crit, {"q1": "ns", "q2": True, "q3": True}),
+        (crit, {"q1": "ns", "q2": False, "q3": False, "q4": True}),
+        (crit, {"q1": False}),
+    ]
+    crit4 = questionnaire(
+        [[yn("q1", critical=True), yn("q2", critical=True), yn("q3", critical=True), yn("q4", critical=True), yn("q5")]]
+    )
     cases += [(crit4, {"q1": "ns", "q2": False, "q3": "ns", "q4": False, "q5": True})]
     rel = questionnaire([[yn("g", good="no"), yn("q1", critical=True, relevant="g"), yn("q2")]])
     cases += [(rel, {"g": False, "q1": "ns", "q2": True}), (rel, {"g": True, "q1": "ns", "q2": True})]
     crit_sub = {"id": "s1", "title": "S", "questions": [yn("c1", critical=True), yn("a1"), yn("a2"), yn("a3")]}
-    dims = [{"id": "d1", "title": "D", "subcategories": [crit_sub, {"id": "s2", "title": "S", "questions": [yn("b1")]}]}]
+    dims = [
+        {"id": "d1", "title": "D", "subcategories": [crit_sub, {"id": "s2", "title": "S", "questions": [yn("b1")]}]}
+    ]
     two = questionnaire(None, dims=dims)
-    cases += [(two, {"c1": False, "a1": True, "a2": True, "a3": True, "b1": True}),
-              (two, {"c1": "ns", "a1": True, "a2": True, "a3": True, "b1": True})]
+    cases += [
+        (two, {"c1": False, "a1": True, "a2": True, "a3": True, "b1": True}),
+        (two, {"c1": "ns", "a1": True, "a2": True, "a3": True, "b1": True}),
+    ]
     for w2 in (1, 2, 3):
-        dims = [{"id": "d1", "title": "D", "subcategories": [
-                    crit_sub, {"id": "s2", "title": "S", "weight": 3, "questions": [yn("b1"), yn("b2")]}]},
-                {"id": "d2", "title": "D", "weight": w2, "subcategories": [
-                    {"id": "s3", "title": "S", "questions": [yn("e1")]}]}]
+        dims = [
+            {
+                "id": "d1",
+                "title": "D",
+                "subcategories": [crit_sub, {"id": "s2", "title": "S", "weight": 3, "questions": [yn("b1"), yn("b2")]}],
+            },
+            {
+                "id": "d2",
+                "title": "D",
+                "weight": w2,
+                "subcategories": [{"id": "s3", "title": "S", "questions": [yn("e1")]}],
+            },
+        ]
         low = questionnaire(None, dims=dims)
         base = {"c1": False, "a1": True, "b1": "ns", "b2": "ns", "e1": True}
         cases += [(low, base), (low, dict(base, e1="ns")), (low, dict(base, b1=True, b2=True))]
@@ -935,10 +1191,13 @@ def _yaml_1_2ish_load(text: str):
     class Loader(yaml.SafeLoader):
         pass
 
-    Loader.yaml_implicit_resolvers = {k: [r for r in v if r[0] != "tag:yaml.org,2002:bool"]
-                                      for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-    Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                                 list("tTfF"))
+    Loader.yaml_implicit_resolvers = {
+        k: [r for r in v if r[0] != "tag:yaml.org,2002:bool"]
+        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    )
     return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
 
 
@@ -962,4 +1221,6 @@ def test_engine_matches_reference_on_shipped_questionnaires(path, data):
     answers = data.draw(answers_for(raw))
     got = project(scoring.score(q, copy.deepcopy(answers)).to_dict())
     diff = first_difference(got, reference_score(raw, answers))
-    assert diff is None, f"engine != reference on {path.name} at {diff}\nanswers={json.dumps(answers, ensure_ascii=False)}"
+    assert diff is None, (
+        f"engine != reference on {path.name} at {diff}\nanswers={json.dumps(answers, ensure_ascii=False)}"
+    )

@@ -103,9 +103,15 @@ QUESTIONNAIRE = textwrap.dedent(
 
 HYPERLINK = '=HYPERLINK("http://malo.example","clic")'
 #: Scores: asamblea 75 yellow, perfil not applicable, gobernanza 75 yellow, liquidez 100 green, overall 87.5 green.
-ANSWERS_A = {"junta_anual": True, "actas": "parcial", "canales": ["feria", "supermercado"],
-             "comentario": "+56 9 1234 5678, llamar", "fecha_balance": "2025-12-31",
-             "activo": 1_500_000.5, "pasivo": 1_000_000}
+ANSWERS_A = {
+    "junta_anual": True,
+    "actas": "parcial",
+    "canales": ["feria", "supermercado"],
+    "comentario": "+56 9 1234 5678, llamar",
+    "fecha_balance": "2025-12-31",
+    "activo": 1_500_000.5,
+    "pasivo": 1_000_000,
+}
 #: Everything red: a critical failure and a current ratio of 0.5.
 ANSWERS_B = {"junta_anual": False, "canales": [], "comentario": "@SUMA(A1)", "activo": 500_000, "pasivo": 1_000_000}
 ANSWERS_C = {"junta_anual": True, "comentario": "-1 socio"}  # a draft
@@ -124,13 +130,29 @@ def questionnaire() -> scoring.Questionnaire:
     return scoring.load_questionnaire(QUESTIONNAIRE)
 
 
-def store(session, *, coop_id: int, round_id: int, answers: dict, status: str, revision: int = 1,
-          is_current: bool = True, mode: str = "self", day: int = 2) -> Response:
+def store(
+    session,
+    *,
+    coop_id: int,
+    round_id: int,
+    answers: dict,
+    status: str,
+    revision: int = 1,
+    is_current: bool = True,
+    mode: str = "self",
+    day: int = 2,
+) -> Response:
     """A response as the app leaves it, with a result snapshot once submitted."""
     response = Response(
-        cooperative_id=coop_id, round_id=round_id, mode=mode, status=status, answers=answers,
-        revision=revision, is_current=is_current,
-        created_at=datetime(2026, 3, day, 12, 0, tzinfo=UTC), updated_at=datetime(2026, 3, day, 15, 30, tzinfo=UTC),
+        cooperative_id=coop_id,
+        round_id=round_id,
+        mode=mode,
+        status=status,
+        answers=answers,
+        revision=revision,
+        is_current=is_current,
+        created_at=datetime(2026, 3, day, 12, 0, tzinfo=UTC),
+        updated_at=datetime(2026, 3, day, 15, 30, tzinfo=UTC),
     )
     if status in ("submitted", "validated"):
         response.result_snapshot = snapshot_of(scoring.score(questionnaire(), answers))
@@ -147,32 +169,75 @@ def make_world(env, write_questionnaire) -> World:
     D without a response; A and B also answered an earlier round."""
     with env.session() as session:
         register_path(session=session, path=write_questionnaire("exportes.yaml", source=QUESTIONNAIRE))
-        version = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "exportes-prueba"))
+        version = session.scalar(
+            select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "exportes-prueba")
+        )
         coops = {
-            "A": Cooperative(rut="76123456-0", name="Cooperativa Campesina Los Aromos", legal_type="campesina",
-                             region_code=13, comuna="Peñalolén", sectors=["hortalizas", "apicola"],
-                             members_women=12, members_men=8, members_under_35=3),
-            "B": Cooperative(rut="65000000-5", name=HYPERLINK, legal_type="agricola", region_code=9, sectors=["lacteos"]),
-            "C": Cooperative(rut="70000000-0", name="Cooperativa del Maule; Ltda.", legal_type="servicios",
-                             region_code=7, sectors=[], members_women=150),
+            "A": Cooperative(
+                rut="76123456-0",
+                name="Cooperativa Campesina Los Aromos",
+                legal_type="campesina",
+                region_code=13,
+                comuna="Peñalolén",
+                sectors=["hortalizas", "apicola"],
+                members_women=12,
+                members_men=8,
+                members_under_35=3,
+            ),
+            "B": Cooperative(
+                rut="65000000-5", name=HYPERLINK, legal_type="agricola", region_code=9, sectors=["lacteos"]
+            ),
+            "C": Cooperative(
+                rut="70000000-0",
+                name="Cooperativa del Maule; Ltda.",
+                legal_type="servicios",
+                region_code=7,
+                sectors=[],
+                members_women=150,
+            ),
             "D": Cooperative(rut="71000000-8", name="Cooperativa Sin Respuesta", legal_type="campesina", region_code=5),
         }
-        current = DiagnosisRound(name="Ronda nacional 2026", questionnaire_version_id=version.id,
-                                 opens_on=date(2026, 3, 1), closes_on=date(2026, 12, 31), state="open")
-        earlier = DiagnosisRound(name="Ronda piloto 2025", questionnaire_version_id=version.id,
-                                 opens_on=date(2025, 3, 1), closes_on=date(2025, 12, 31), state="closed")
+        current = DiagnosisRound(
+            name="Ronda nacional 2026",
+            questionnaire_version_id=version.id,
+            opens_on=date(2026, 3, 1),
+            closes_on=date(2026, 12, 31),
+            state="open",
+        )
+        earlier = DiagnosisRound(
+            name="Ronda piloto 2025",
+            questionnaire_version_id=version.id,
+            opens_on=date(2025, 3, 1),
+            closes_on=date(2025, 12, 31),
+            state="closed",
+        )
         session.add_all([*coops.values(), current, earlier])
         session.flush()
         ids = {key: coop.id for key, coop in coops.items()}
         # The earlier round: A was red, B yellow; a returned revision of B in the current round is not current.
         store(session, coop_id=ids["A"], round_id=earlier.id, answers=ANSWERS_B, status="validated")
-        store(session, coop_id=ids["B"], round_id=earlier.id, answers=ANSWERS_A | {"activo": 1_200_000}, status="submitted")
-        old_b = store(session, coop_id=ids["B"], round_id=current.id, answers=ANSWERS_A, status="validated",
-                      is_current=False)
+        store(
+            session,
+            coop_id=ids["B"],
+            round_id=earlier.id,
+            answers=ANSWERS_A | {"activo": 1_200_000},
+            status="submitted",
+        )
+        old_b = store(
+            session, coop_id=ids["B"], round_id=current.id, answers=ANSWERS_A, status="validated", is_current=False
+        )
         responses = {
             "A": store(session, coop_id=ids["A"], round_id=current.id, answers=ANSWERS_A, status="submitted"),
-            "B": store(session, coop_id=ids["B"], round_id=current.id, answers=ANSWERS_B, status="validated",
-                       revision=2, mode="interview", day=4),
+            "B": store(
+                session,
+                coop_id=ids["B"],
+                round_id=current.id,
+                answers=ANSWERS_B,
+                status="validated",
+                revision=2,
+                mode="interview",
+                day=4,
+            ),
             "C": store(session, coop_id=ids["C"], round_id=current.id, answers=ANSWERS_C, status="draft", day=5),
         }
         responses["B"].previous_revision_id = old_b.id
@@ -215,43 +280,129 @@ def expected_wide(world: World) -> list[dict[str, str]]:
     common = {"ronda_id": str(world.round_id), "ronda": "Ronda nacional 2026"}
     no_result = {name: "" for name in HEADER.split(",") if name.startswith(("puntaje_", "luz_"))}
     b = common | {
-        "cooperativa_id": str(world.coops["B"]), "rut": "65000000-5", "nombre": "'" + HYPERLINK,
-        "tipo_juridico": "agricola", "region_codigo": "9", "region": "La Araucanía", "macrozona": "Sur", "comuna": "",
-        "rubros": "lacteos", "registro_socias_mujeres": "", "registro_socios_hombres": "", "registro_socios_total": "", "registro_socios_menores_35": "",
-        "respuesta_id": str(world.responses["B"]), "revision": "2", "estado": "validada",
-        "modalidad": "entrevista de terreno", "creada": "2026-03-04T09:00:00-03:00",
-        "actualizada": "2026-03-04T12:30:00-03:00", "enviada": "2026-03-04T12:30:00-03:00",
-        "validada": "2026-03-05T10:05:00-03:00", "fecha_entrevista": "2026-03-03",
-        "junta_anual": "no", "actas": "", "canales": "", "comentario": "'@SUMA(A1)", "fecha_balance": "",
-        "activo": "500000", "pasivo": "1000000", "razon": "0.5",
-        "puntaje_general": "0", "luz_general": "rojo", "puntaje_d_gobernanza": "0", "luz_d_gobernanza": "rojo",
-        "puntaje_s_asamblea": "0", "luz_s_asamblea": "rojo", "puntaje_s_perfil": "", "luz_s_perfil": "no aplica",
-        "puntaje_d_finanzas": "0", "luz_d_finanzas": "rojo", "puntaje_s_liquidez": "0", "luz_s_liquidez": "rojo",
+        "cooperativa_id": str(world.coops["B"]),
+        "rut": "65000000-5",
+        "nombre": "'" + HYPERLINK,
+        "tipo_juridico": "agricola",
+        "region_codigo": "9",
+        "region": "La Araucanía",
+        "macrozona": "Sur",
+        "comuna": "",
+        "rubros": "lacteos",
+        "registro_socias_mujeres": "",
+        "registro_socios_hombres": "",
+        "registro_socios_total": "",
+        "registro_socios_menores_35": "",
+        "respuesta_id": str(world.responses["B"]),
+        "revision": "2",
+        "estado": "validada",
+        "modalidad": "entrevista de terreno",
+        "creada": "2026-03-04T09:00:00-03:00",
+        "actualizada": "2026-03-04T12:30:00-03:00",
+        "enviada": "2026-03-04T12:30:00-03:00",
+        "validada": "2026-03-05T10:05:00-03:00",
+        "fecha_entrevista": "2026-03-03",
+        "junta_anual": "no",
+        "actas": "",
+        "canales": "",
+        "comentario": "'@SUMA(A1)",
+        "fecha_balance": "",
+        "activo": "500000",
+        "pasivo": "1000000",
+        "razon": "0.5",
+        "puntaje_general": "0",
+        "luz_general": "rojo",
+        "puntaje_d_gobernanza": "0",
+        "luz_d_gobernanza": "rojo",
+        "puntaje_s_asamblea": "0",
+        "luz_s_asamblea": "rojo",
+        "puntaje_s_perfil": "",
+        "luz_s_perfil": "no aplica",
+        "puntaje_d_finanzas": "0",
+        "luz_d_finanzas": "rojo",
+        "puntaje_s_liquidez": "0",
+        "luz_s_liquidez": "rojo",
     }
     a = common | {
-        "cooperativa_id": str(world.coops["A"]), "rut": "76123456-0", "nombre": "Cooperativa Campesina Los Aromos",
-        "tipo_juridico": "campesina", "region_codigo": "13", "region": "Metropolitana de Santiago",
-        "macrozona": "Centro", "comuna": "Peñalolén", "rubros": "hortalizas|apicola", "registro_socias_mujeres": "12",
-        "registro_socios_hombres": "8", "registro_socios_total": "20", "registro_socios_menores_35": "3",
-        "respuesta_id": str(world.responses["A"]), "revision": "1", "estado": "enviada", "modalidad": "autodiagnóstico",
-        "creada": "2026-03-02T09:00:00-03:00", "actualizada": "2026-03-02T12:30:00-03:00",
-        "enviada": "2026-03-02T12:30:00-03:00", "validada": "", "fecha_entrevista": "",
-        "junta_anual": "si", "actas": "parcial", "canales": "feria|supermercado", "comentario": "'+56 9 1234 5678, llamar",
-        "fecha_balance": "2025-12-31", "activo": "1500000.5", "pasivo": "1000000",
-        "razon": "1.5000005", "puntaje_general": "87.5", "luz_general": "verde", "puntaje_d_gobernanza": "75", "luz_d_gobernanza": "amarillo",
-        "puntaje_s_asamblea": "75", "luz_s_asamblea": "amarillo", "puntaje_s_perfil": "", "luz_s_perfil": "no aplica",
-        "puntaje_d_finanzas": "100", "luz_d_finanzas": "verde", "puntaje_s_liquidez": "100", "luz_s_liquidez": "verde",
+        "cooperativa_id": str(world.coops["A"]),
+        "rut": "76123456-0",
+        "nombre": "Cooperativa Campesina Los Aromos",
+        "tipo_juridico": "campesina",
+        "region_codigo": "13",
+        "region": "Metropolitana de Santiago",
+        "macrozona": "Centro",
+        "comuna": "Peñalolén",
+        "rubros": "hortalizas|apicola",
+        "registro_socias_mujeres": "12",
+        "registro_socios_hombres": "8",
+        "registro_socios_total": "20",
+        "registro_socios_menores_35": "3",
+        "respuesta_id": str(world.responses["A"]),
+        "revision": "1",
+        "estado": "enviada",
+        "modalidad": "autodiagnóstico",
+        "creada": "2026-03-02T09:00:00-03:00",
+        "actualizada": "2026-03-02T12:30:00-03:00",
+        "enviada": "2026-03-02T12:30:00-03:00",
+        "validada": "",
+        "fecha_entrevista": "",
+        "junta_anual": "si",
+        "actas": "parcial",
+        "canales": "feria|supermercado",
+        "comentario": "'+56 9 1234 5678, llamar",
+        "fecha_balance": "2025-12-31",
+        "activo": "1500000.5",
+        "pasivo": "1000000",
+        "razon": "1.5000005",
+        "puntaje_general": "87.5",
+        "luz_general": "verde",
+        "puntaje_d_gobernanza": "75",
+        "luz_d_gobernanza": "amarillo",
+        "puntaje_s_asamblea": "75",
+        "luz_s_asamblea": "amarillo",
+        "puntaje_s_perfil": "",
+        "luz_s_perfil": "no aplica",
+        "puntaje_d_finanzas": "100",
+        "luz_d_finanzas": "verde",
+        "puntaje_s_liquidez": "100",
+        "luz_s_liquidez": "verde",
     }
-    c = common | no_result | {
-        "cooperativa_id": str(world.coops["C"]), "rut": "70000000-0", "nombre": "Cooperativa del Maule; Ltda.",
-        "tipo_juridico": "servicios", "region_codigo": "7", "region": "Maule", "macrozona": "Centro-Sur",
-        "comuna": "", "rubros": "", "registro_socias_mujeres": "150", "registro_socios_hombres": "", "registro_socios_total": "150",
-        "registro_socios_menores_35": "", "respuesta_id": str(world.responses["C"]), "revision": "1", "estado": "borrador",
-        "modalidad": "autodiagnóstico", "creada": "2026-03-05T09:00:00-03:00",
-        "actualizada": "2026-03-05T12:30:00-03:00", "enviada": "", "validada": "", "fecha_entrevista": "",
-        "junta_anual": "si", "actas": "", "canales": "", "comentario": "'-1 socio", "fecha_balance": "",
-        "activo": "", "pasivo": "", "razon": "",
-    }
+    c = (
+        common
+        | no_result
+        | {
+            "cooperativa_id": str(world.coops["C"]),
+            "rut": "70000000-0",
+            "nombre": "Cooperativa del Maule; Ltda.",
+            "tipo_juridico": "servicios",
+            "region_codigo": "7",
+            "region": "Maule",
+            "macrozona": "Centro-Sur",
+            "comuna": "",
+            "rubros": "",
+            "registro_socias_mujeres": "150",
+            "registro_socios_hombres": "",
+            "registro_socios_total": "150",
+            "registro_socios_menores_35": "",
+            "respuesta_id": str(world.responses["C"]),
+            "revision": "1",
+            "estado": "borrador",
+            "modalidad": "autodiagnóstico",
+            "creada": "2026-03-05T09:00:00-03:00",
+            "actualizada": "2026-03-05T12:30:00-03:00",
+            "enviada": "",
+            "validada": "",
+            "fecha_entrevista": "",
+            "junta_anual": "si",
+            "actas": "",
+            "canales": "",
+            "comentario": "'-1 socio",
+            "fecha_balance": "",
+            "activo": "",
+            "pasivo": "",
+            "razon": "",
+        }
+    )
     return [b, a, c]
 
 
@@ -260,7 +411,7 @@ def test_wide_csv_is_exactly_the_known_world(api_env, world, analyst):
     assert reply.status_code == 200, reply.text
     assert reply.headers["content-type"] == "text/csv; charset=utf-8"
     assert reply.headers["content-disposition"] == (
-        "attachment; filename=\"respuestas-ronda-nacional-2026-wide.csv\"; "
+        'attachment; filename="respuestas-ronda-nacional-2026-wide.csv"; '
         "filename*=UTF-8''respuestas-ronda-nacional-2026-wide.csv"
     )
     body = reply.content.decode("utf-8")
@@ -269,8 +420,20 @@ def test_wide_csv_is_exactly_the_known_world(api_env, world, analyst):
     assert lines[0] == HEADER and lines[-1] == "" and len(lines) == 5
     # Quoting: a field holding the separator or a quote is quoted, quotes doubled.
     assert '"\'=HYPERLINK(""http://malo.example"",""clic"")"' in lines[1]
-    assert lines[2].split(",")[-12:] == ["87.5", "verde", "75", "amarillo", "75", "amarillo", "", "no aplica",
-                                         "100", "verde", "100", "verde"]
+    assert lines[2].split(",")[-12:] == [
+        "87.5",
+        "verde",
+        "75",
+        "amarillo",
+        "75",
+        "amarillo",
+        "",
+        "no aplica",
+        "100",
+        "verde",
+        "100",
+        "verde",
+    ]
     assert csv_rows(body) == expected_wide(world)
 
 
@@ -308,7 +471,15 @@ def test_values_are_neutralised_and_numbers_stay_numbers():
     standard = CsvDialect.of(Flavour.STANDARD).formatter()
     excel = CsvDialect.of(Flavour.EXCEL).formatter()
     assert [standard(v) for v in (-5, -2.5, 2_000_000.0, 0.1, None, True, False, ["=a", "b"])] == [
-        "-5", "-2.5", "2000000", "0.1", "", "si", "no", "'=a|b"]
+        "-5",
+        "-2.5",
+        "2000000",
+        "0.1",
+        "",
+        "si",
+        "no",
+        "'=a|b",
+    ]
     assert [excel(v) for v in (-2.5, 1e20)] == ["-2,5", "1e+20"]
     assert CsvDialect.of(Flavour.EXCEL, separator=Separator.COMMA) == CsvDialect(",", True, True)
 
@@ -340,7 +511,11 @@ def test_xlsx_reads_back_with_types_and_neutralised_formulas(api_env, world, ana
     assert a["fecha_balance"] == datetime(2025, 12, 31) and a["creada"] == datetime(2026, 3, 2, 9, 0)
     assert a["canales"] == "feria|supermercado" and a["junta_anual"] == "si" and a["luz_d_gobernanza"] == "amarillo"
     assert a["comentario"] == "'+56 9 1234 5678, llamar"
-    assert b["nombre"] == "'" + HYPERLINK and b["comentario"] == "'@SUMA(A1)" and b["validada"] == datetime(2026, 3, 5, 10, 5)
+    assert (
+        b["nombre"] == "'" + HYPERLINK
+        and b["comentario"] == "'@SUMA(A1)"
+        and b["validada"] == datetime(2026, 3, 5, 10, 5)
+    )
     assert c["comentario"] == "'-1 socio" and c["puntaje_general"] is None and c["luz_general"] is None
     # No cell is a formula: every text is a plain string cell.
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
@@ -353,14 +528,17 @@ def test_xlsx_reads_back_with_types_and_neutralised_formulas(api_env, world, ana
 
 
 def test_xlsx_writer_escapes_xml_and_drops_control_characters(tmp_path):
-    table = exports.Table("hoja <1> \"a\"", [exports.Column("a", ""), exports.Column("b", "")],
-                          [["<b>&\x01\x1f", 1.5], [None, date(2026, 1, 31)], [float("nan"), -3]])
+    table = exports.Table(
+        'hoja <1> "a"',
+        [exports.Column("a", ""), exports.Column("b", "")],
+        [["<b>&\x01\x1f", 1.5], [None, date(2026, 1, 31)], [float("nan"), -3]],
+    )
     with open(tmp_path / "t.xlsx", "wb") as target:
         writer = exports.XlsxWriter(target)
         assert writer.add(table) == 3
         writer.close()
     assert workbook_rows((tmp_path / "t.xlsx").read_bytes()) == {
-        "hoja <1> \"a\"": [["a", "b"], ["<b>&", 1.5], [None, datetime(2026, 1, 31)], [None, -3]],
+        'hoja <1> "a"': [["a", "b"], ["<b>&", 1.5], [None, datetime(2026, 1, 31)], [None, -3]],
     }
 
 
@@ -372,9 +550,21 @@ def test_long_shape_has_one_row_per_stored_or_computed_answer(api_env, world, an
     assert reply.status_code == 200, reply.text
     assert "respuestas-ronda-nacional-2026-long.csv" in reply.headers["content-disposition"]
     rows = csv_rows(reply.content.decode())
-    assert list(rows[0]) == ["respuesta_id", "cooperativa_id", "rut", "ronda_id", "revision", "estado", "pregunta_id",
-                             "valor", "estado_pregunta", "puntaje_pregunta"]
-    got = [(r["rut"], r["pregunta_id"], r["valor"], r["estado"], r["estado_pregunta"], r["puntaje_pregunta"]) for r in rows]
+    assert list(rows[0]) == [
+        "respuesta_id",
+        "cooperativa_id",
+        "rut",
+        "ronda_id",
+        "revision",
+        "estado",
+        "pregunta_id",
+        "valor",
+        "estado_pregunta",
+        "puntaje_pregunta",
+    ]
+    got = [
+        (r["rut"], r["pregunta_id"], r["valor"], r["estado"], r["estado_pregunta"], r["puntaje_pregunta"]) for r in rows
+    ]
     assert got == [
         ("65000000-5", "junta_anual", "no", "validada", "con puntaje", "0"),
         ("65000000-5", "canales", "", "validada", "sin puntaje", ""),
@@ -423,13 +613,20 @@ def test_codebook_describes_every_column(api_env, world, analyst):
     assert set(HEADER.split(",")) | {"pregunta_id", "valor", "estado_pregunta", "puntaje_pregunta"} == set(rows)
     actas = rows["actas"]
     assert (actas["dimension"], actas["subcategoria"], actas["tipo"], actas["relevante"]) == (
-        "gobernanza", "asamblea", "opción única", "junta_anual == true")
+        "gobernanza",
+        "asamblea",
+        "opción única",
+        "junta_anual == true",
+    )
     assert actas["opciones"] == "si=Sí | parcial=Parcialmente | no=No | na=No aplica | ns=No sabe"
     assert actas["descripcion"] == "¿Las actas están al día?"
     assert rows["junta_anual"]["opciones"] == "si=Sí | no=No | ns=No sabe"
     assert "crítica" in rows["junta_anual"]["notas"]
     assert (rows["activo"]["unidad"], rows["activo"]["notas"]) == ("CLP", "obligatoria; mínimo 0; sin puntaje")
-    assert (rows["razon"]["formula"], rows["razon"]["formato"]) == ("activo / pasivo", "ancho (columna); largo (pregunta_id)")
+    assert (rows["razon"]["formula"], rows["razon"]["formato"]) == (
+        "activo / pasivo",
+        "ancho (columna); largo (pregunta_id)",
+    )
     assert rows["razon"]["tipo"] == "calculada" and "calculada con la fórmula" in rows["razon"]["notas"]
     assert rows["luz_s_perfil"]["subcategoria"] == "perfil" and rows["luz_s_perfil"]["dimension"] == "gobernanza"
     assert rows["puntaje_general"]["grupo"] == "resultado" and rows["rut"]["formato"] == "ambos"
@@ -453,9 +650,15 @@ FILTERS = [
     ({"status": "validated", "macrozone": "Centro"}, []),
 ]
 BAD_PARAMETERS = [
-    ({"format": "pdf"}, "format"), ({"shape": "ancho"}, "shape"), ({"flavour": "libreoffice"}, "flavour"),
-    ({"separator": "tab"}, "separator"), ({"status": "perdida"}, "status"), ({"legal_type": "x"}, "legal_type"),
-    ({"region": 99}, "region"), ({"macrozone": "Polo Sur"}, "macrozone"), ({"sector": "oro"}, "sector"),
+    ({"format": "pdf"}, "format"),
+    ({"shape": "ancho"}, "shape"),
+    ({"flavour": "libreoffice"}, "flavour"),
+    ({"separator": "tab"}, "separator"),
+    ({"status": "perdida"}, "status"),
+    ({"legal_type": "x"}, "legal_type"),
+    ({"region": 99}, "region"),
+    ({"macrozone": "Polo Sur"}, "macrozone"),
+    ({"sector": "oro"}, "sector"),
     ({"per_page": 0, "format": "json"}, "per_page"),
 ]
 
@@ -472,8 +675,11 @@ def test_filters_and_bad_parameters(api_env, world, analyst):
 
 
 def test_who_may_export(api_env, world):
-    urls = [f"/api/v1/rounds/{world.round_id}/export", f"/api/v1/rounds/{world.round_id}/codebook",
-            f"/api/v1/rounds/{world.round_id}/export?format=xlsx"]
+    urls = [
+        f"/api/v1/rounds/{world.round_id}/export",
+        f"/api/v1/rounds/{world.round_id}/codebook",
+        f"/api/v1/rounds/{world.round_id}/export?format=xlsx",
+    ]
     for role, expected in (("admin", 200), ("analyst", 200), ("field", 403), ("manager", 403)):
         _, headers = api_env.user(role, cooperatives=list(world.coops.values()) if role == "manager" else ())
         for url in urls:
@@ -498,8 +704,13 @@ def test_csv_streams_in_chunks_on_a_session_of_its_own(api_env, world, monkeypat
 
     with api_env.session() as session:
         download = exports.export_round(
-            session=session, sessions=sessions, user=session.merge(user), settings=api_env.settings,
-            round_id=world.round_id, filters=exports.ExportFilters(), options=exports.ExportOptions(),
+            session=session,
+            sessions=sessions,
+            user=session.merge(user),
+            settings=api_env.settings,
+            round_id=world.round_id,
+            filters=exports.ExportFilters(),
+            options=exports.ExportOptions(),
         )
     assert opened == []  # nothing is read before the body is
     chunks = list(download.chunks)
@@ -560,13 +771,30 @@ def test_wide_column_names_are_unique_and_say_their_source(name):
 def test_a_question_named_like_a_fixed_column_gets_its_own_name():
     from app.exchange.exports import wide_columns
 
-    questionnaire = scoring.questionnaire_from_data({
-        "id": "choque", "version": "1", "title": "T", "dimensions": [{"id": "d", "title": "D", "subcategories": [
-            {"id": "s", "title": "S", "questions": [
-                {"id": "rut", "text": "¿RUT del gerente?", "type": "text"},
-                {"id": "puntaje_general", "text": "¿Puntaje?", "type": "number"},
-                {"id": "ok", "text": "¿Ok?", "type": "yes_no"}]}]}],
-    })
+    questionnaire = scoring.questionnaire_from_data(
+        {
+            "id": "choque",
+            "version": "1",
+            "title": "T",
+            "dimensions": [
+                {
+                    "id": "d",
+                    "title": "D",
+                    "subcategories": [
+                        {
+                            "id": "s",
+                            "title": "S",
+                            "questions": [
+                                {"id": "rut", "text": "¿RUT del gerente?", "type": "text"},
+                                {"id": "puntaje_general", "text": "¿Puntaje?", "type": "number"},
+                                {"id": "ok", "text": "¿Ok?", "type": "yes_no"},
+                            ],
+                        }
+                    ],
+                }
+            ],
+        }
+    )
     columns = [c.name for c in wide_columns(questionnaire)]
     assert len(columns) == len(set(columns))
     assert "pregunta_rut" in columns and "pregunta_puntaje_general" in columns and "ok" in columns

@@ -66,10 +66,14 @@ ANSWERS = {
 
 def evaluate(expression: str, extra: list[dict] | None = None, answers: dict | None = None):
     """The value of a boolean expression: True, False or M (missing)."""
-    questions = INPUTS + (extra or []) + [
-        yes_no("probe", relevant=expression),
-        yes_no("probe_not", relevant=f"not ({expression})"),
-    ]
+    questions = (
+        INPUTS
+        + (extra or [])
+        + [
+            yes_no("probe", relevant=expression),
+            yes_no("probe_not", relevant=f"not ({expression})"),
+        ]
+    )
     all_answers = {**ANSWERS, **(answers or {})}
     result = run(single(*questions), all_answers)
     positive = status(result, "probe") != "not_relevant"

@@ -63,7 +63,9 @@ class TcpProxy:
 
     def stop(self) -> None:
         if self._listener is not None:
-            with contextlib.suppress(OSError):  # shutdown wakes the thread blocked in accept(); close alone does not on Linux
+            with contextlib.suppress(
+                OSError
+            ):  # shutdown wakes the thread blocked in accept(); close alone does not on Linux
                 self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
@@ -91,7 +93,9 @@ def _token(sessionmaker, role="admin") -> dict[str, str]:
     from app.auth.service import create_user, issue_api_token
 
     with sessionmaker() as session:
-        user = create_user(session=session, email=f"{role}@falla.cl", full_name="Prueba", role=role, password="clave-segura-123")
+        user = create_user(
+            session=session, email=f"{role}@falla.cl", full_name="Prueba", role=role, password="clave-segura-123"
+        )
         token = issue_api_token(session=session, user=user, name="pruebas")
         session.commit()
     return {"Authorization": f"Bearer {token}"}
@@ -113,23 +117,30 @@ def test_postgresql_outage_gives_503_then_recovers_without_restart(migrated_db_u
             down = client.post("/api/v1/cooperatives", json=NEW_COOP, headers=headers)
             assert down.status_code == 503
             error = down.json()["error"]
-            assert error["code"] == "database_unavailable" and "no hay conexión con la base de datos" in error["message"]
+            assert (
+                error["code"] == "database_unavailable" and "no hay conexión con la base de datos" in error["message"]
+            )
             assert down.headers["retry-after"] == "10"
 
             proxy.start()  # back on the same address: the pool reconnects by itself
             again = client.post("/api/v1/cooperatives", json=NEW_COOP, headers=headers)
             assert again.status_code == 201, again.text
             with app.state.sessionmaker() as session:
-                assert session.scalar(select(Cooperative.name).where(Cooperative.rut == "76086428-5")) == NEW_COOP["name"]
+                assert (
+                    session.scalar(select(Cooperative.name).where(Cooperative.rut == "76086428-5")) == NEW_COOP["name"]
+                )
     finally:
         proxy.stop()
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-@pytest.mark.parametrize(("pragma", "cause"), [
-    ("PRAGMA query_only = ON", "solo lectura"),
-    ("PRAGMA max_page_count = {pages}", "espacio en el disco"),
-])
+@pytest.mark.parametrize(
+    ("pragma", "cause"),
+    [
+        ("PRAGMA query_only = ON", "solo lectura"),
+        ("PRAGMA max_page_count = {pages}", "espacio en el disco"),
+    ],
+)
 def test_sqlite_refusing_writes_gives_503_and_nothing_changes(migrated_db_url, questionnaires_dir, pragma, cause):
     app, client = _app(migrated_db_url, questionnaires_dir)
     with client:

@@ -19,7 +19,11 @@ from test_tabular import xlsx as _xlsx
 
 FUZZ = settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 CELL = st.one_of(
-    st.none(), st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=30), st.integers(-10**20, 10**20), st.floats(allow_nan=True), st.booleans(),
+    st.none(),
+    st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=30),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=True),
+    st.booleans(),
     st.sampled_from(["Sí", "no", "ns", "No aplica", "45292", "31-02-2024", "1.234,5", "76.123.456-0", "=1+1", "Ñuble"]),
 )
 
@@ -39,8 +43,10 @@ def test_random_bytes(data, name):
 
 
 @FUZZ
-@given(st.lists(st.lists(st.text(alphabet='ab;,\t"\r\n ñ=', max_size=8), max_size=6), max_size=8),
-       st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "utf-16"]))
+@given(
+    st.lists(st.lists(st.text(alphabet='ab;,\t"\r\n ñ=', max_size=8), max_size=6), max_size=8),
+    st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "utf-16"]),
+)
 def test_mangled_csv(rows, encoding):
     text = "\n".join(";".join(row) for row in rows)
     data = text.encode(encoding, errors="replace")
@@ -55,14 +61,17 @@ BASE_XLSX = _xlsx([["RUT", "Razón social"], ["76.123.456-0", "x"]])
 @FUZZ
 @given(st.integers(0, len(BASE_XLSX) - 1), st.binary(min_size=1, max_size=20))
 def test_mangled_xlsx_bytes(offset, junk):
-    data = BASE_XLSX[:offset] + junk + BASE_XLSX[offset + len(junk):]
+    data = BASE_XLSX[:offset] + junk + BASE_XLSX[offset + len(junk) :]
     _read(data, "a.xlsx")
 
 
 @FUZZ
-@given(st.sampled_from(["xl/worksheets/sheet1.xml", "xl/workbook.xml", "xl/sharedStrings.xml", "[Content_Types].xml",
-                        "xl/styles.xml"]),
-       st.binary(max_size=300))
+@given(
+    st.sampled_from(
+        ["xl/worksheets/sheet1.xml", "xl/workbook.xml", "xl/sharedStrings.xml", "[Content_Types].xml", "xl/styles.xml"]
+    ),
+    st.binary(max_size=300),
+)
 def test_mangled_xlsx_parts(part, content):
     source = zipfile.ZipFile(io.BytesIO(BASE_XLSX))
     out = io.BytesIO()
@@ -90,7 +99,8 @@ def test_registry_rows_give_problems_only(rows):
 QUESTIONNAIRE = scoring.questionnaire_from_data(yaml.safe_load(sample_questionnaire()))
 QUESTIONS = {q.id: q for q in QUESTIONNAIRE.questions}
 INTERVIEW_COLUMNS = [Column(c) for c, _, _ in interviews.FIXED_COLUMNS] + [
-    Column(q.id) for q in QUESTIONNAIRE.questions if q.type != "computed"]
+    Column(q.id) for q in QUESTIONNAIRE.questions if q.type != "computed"
+]
 
 
 @FUZZ

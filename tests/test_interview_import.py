@@ -20,23 +20,50 @@ from app.responses.models import Response, ResponseEvent
 from app.rounds.models import DiagnosisRound
 from conftest import sample_questionnaire
 
-FIXED = ["clave_entrevista", "rut_cooperativa", "entrevistador", "institucion", "fecha", "lugar", "cargo_entrevistado",
-         "enviar"]
-QUESTIONS = ["junta_anual", "actas_al_dia", "consejo_vigente", "consejo_mujeres", "activo_corriente", "pasivo_corriente"]
+FIXED = [
+    "clave_entrevista",
+    "rut_cooperativa",
+    "entrevistador",
+    "institucion",
+    "fecha",
+    "lugar",
+    "cargo_entrevistado",
+    "enviar",
+]
+QUESTIONS = [
+    "junta_anual",
+    "actas_al_dia",
+    "consejo_vigente",
+    "consejo_mujeres",
+    "activo_corriente",
+    "pasivo_corriente",
+]
 DETAILS = ["Ana Pérez", "INDAP", datetime(2026, 10, 5), "Sede, Talca", "Gerente"]
 
 
 @pytest.fixture
 def world(api_env):
     with api_env.session() as session:
-        version = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "prueba-mini"))
+        version = session.scalar(
+            select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "prueba-mini")
+        )
         centro = Cooperative(rut="76123456-0", name="=Los Aromos", legal_type="campesina", region_code=13, sectors=[])
         sur = Cooperative(rut="65000000-5", name="Lago Sur", legal_type="agricola", region_code=9, sectors=[])
         centro2 = Cooperative(rut="12345678-5", name="Valle Central", legal_type="agricola", region_code=6, sectors=[])
-        open_round = DiagnosisRound(name="Ronda 2026", questionnaire_version_id=version.id,
-                                    opens_on=date(2026, 1, 1), closes_on=date(2026, 12, 31), state="open")
-        closed = DiagnosisRound(name="Ronda 2025", questionnaire_version_id=version.id,
-                                opens_on=date(2025, 1, 1), closes_on=date(2025, 12, 31), state="closed")
+        open_round = DiagnosisRound(
+            name="Ronda 2026",
+            questionnaire_version_id=version.id,
+            opens_on=date(2026, 1, 1),
+            closes_on=date(2026, 12, 31),
+            state="open",
+        )
+        closed = DiagnosisRound(
+            name="Ronda 2025",
+            questionnaire_version_id=version.id,
+            opens_on=date(2025, 1, 1),
+            closes_on=date(2025, 12, 31),
+            state="closed",
+        )
         session.add_all([centro, sur, centro2, open_round, closed])
         session.commit()
         return {"centro": centro.id, "sur": sur.id, "centro2": centro2.id, "round": open_round.id, "closed": closed.id}
@@ -60,8 +87,12 @@ def filled(template_bytes: bytes, rows: list[list]) -> bytes:
 
 
 def upload(env, headers, round_id, data, *, dry_run=False, name="entrevistas.xlsx"):
-    return env.client.post(f"/api/v1/rounds/{round_id}/interviews/import", params={"dry_run": str(dry_run).lower()},
-                           headers=headers, files={"archivo": (name, data)})
+    return env.client.post(
+        f"/api/v1/rounds/{round_id}/interviews/import",
+        params={"dry_run": str(dry_run).lower()},
+        headers=headers,
+        files={"archivo": (name, data)},
+    )
 
 
 def responses(env) -> list[Response]:
@@ -82,9 +113,11 @@ def test_template_sheets_columns_lists_and_visibility(api_env, world):
     assert sheet["I1"].comment.text.startswith("¿Se celebró la junta general")
     lists = {str(v.sqref).split(":")[0]: v.formula1 for v in sheet.data_validations.dataValidation}
     choices = book["listas"]
+
     def values(formula):
         column = formula.split("!")[1].split(":")[0].replace("$", "")[0]
         return [c.value for c in choices[column] if c.value is not None]
+
     assert values(lists["I2"]) == ["si", "no", "ns"]  # junta_anual
     assert values(lists["J2"]) == ["si", "parcial", "no", "ns"]  # actas_al_dia
     assert values(lists["H2"]) == ["si", "no"]  # enviar
@@ -92,15 +125,20 @@ def test_template_sheets_columns_lists_and_visibility(api_env, world):
     assert lists["B2"].startswith("cooperativas!")
     cooperatives = [[c.value for c in row] for row in book["cooperativas"].iter_rows(min_row=2)]
     # only what a field team member of Centro may see; a name that looks like a formula is neutralised
-    assert sorted(cooperatives) == [["12.345.678-5", "Valle Central", "Libertador General Bernardo O'Higgins", None],
-                                    ["76.123.456-0", "'=Los Aromos", "Metropolitana de Santiago", None]]
+    assert sorted(cooperatives) == [
+        ["12.345.678-5", "Valle Central", "Libertador General Bernardo O'Higgins", None],
+        ["76.123.456-0", "'=Los Aromos", "Metropolitana de Santiago", None],
+    ]
     codebook = {row[0].value: [c.value for c in row] for row in book["codigos"].iter_rows(min_row=2)}
     assert set(FIXED + QUESTIONS) <= set(codebook)
     assert codebook["actas_al_dia"][3] == "si=Sí | parcial=Parcialmente | no=No | ns=No sabe"
     assert codebook["consejo_mujeres"][5] == "consejo_vigente == true"
     assert codebook["activo_corriente"][4] == "CLP"
     _, manager = api_env.user("manager", cooperatives=[world["centro"]])
-    assert api_env.client.get(f"/api/v1/rounds/{world['round']}/interview-template.xlsx", headers=manager).status_code == 403
+    assert (
+        api_env.client.get(f"/api/v1/rounds/{world['round']}/interview-template.xlsx", headers=manager).status_code
+        == 403
+    )
     _, analyst = api_env.user("analyst")
     assert api_env.client.get("/api/v1/rounds/999/interview-template.xlsx", headers=analyst).status_code == 404
 
@@ -120,14 +158,32 @@ def test_import_creates_submitted_and_draft_interviews_once(api_env, world):
     done = upload(api_env, headers, world["round"], data)
     assert done.status_code == 200, done.text
     assert [(item["row"], item["clave_entrevista"], item["status"]) for item in done.json()["created"]] == [
-        (2, "E-1", "submitted"), (3, "E-2", "draft")]
+        (2, "E-1", "submitted"),
+        (3, "E-2", "draft"),
+    ]
     first, second = responses(api_env)
     assert (first.cooperative_id, first.mode, first.status, first.created_by_id, first.submitted_by_id) == (
-        world["centro"], "interview", "submitted", field.id, field.id)
-    assert first.answers == {"junta_anual": True, "actas_al_dia": "parcial", "consejo_vigente": True,
-                             "consejo_mujeres": False, "activo_corriente": 1500000, "pasivo_corriente": 1000000}
-    assert (first.interviewer_name, first.institution, first.interview_date, first.interview_place,
-            first.interviewee_role) == ("Ana Pérez", "INDAP", date(2026, 10, 5), "Sede, Talca", "Gerente")
+        world["centro"],
+        "interview",
+        "submitted",
+        field.id,
+        field.id,
+    )
+    assert first.answers == {
+        "junta_anual": True,
+        "actas_al_dia": "parcial",
+        "consejo_vigente": True,
+        "consejo_mujeres": False,
+        "activo_corriente": 1500000,
+        "pasivo_corriente": 1000000,
+    }
+    assert (
+        first.interviewer_name,
+        first.institution,
+        first.interview_date,
+        first.interview_place,
+        first.interviewee_role,
+    ) == ("Ana Pérez", "INDAP", date(2026, 10, 5), "Sede, Talca", "Gerente")
     assert first.idempotency_key == interviews.idempotency_key(world["round"], "E-1")
     with api_env.session() as session:
         kinds = [e.kind for e in session.scalars(select(ResponseEvent).where(ResponseEvent.response_id == first.id))]
@@ -137,13 +193,20 @@ def test_import_creates_submitted_and_draft_interviews_once(api_env, world):
     engine = scoring.score(scoring.questionnaire_from_data(yaml.safe_load(sample_questionnaire())), first.answers)
     assert first.result_snapshot["overall"] == {**engine.to_dict()["overall"], "capped": engine.overall.capped}
     assert (second.status, second.answers, second.interview_date) == (
-        "draft", {"actas_al_dia": "no", "consejo_vigente": "ns", "pasivo_corriente": 3.5}, date(2026, 10, 5))
+        "draft",
+        {"actas_al_dia": "no", "consejo_vigente": "ns", "pasivo_corriente": 3.5},
+        date(2026, 10, 5),
+    )
     # the API serves them like any response
     got = api_env.client.get(f"/api/v1/responses/{first.id}", headers=headers).json()
     assert got["status"] == "submitted" and got["result_summary"]["overall"]["light"]
 
     again = upload(api_env, headers, world["round"], data)
-    assert again.status_code == 200 and again.json()["summary"]["unchanged"] == 2 and again.json()["summary"]["created"] == 0
+    assert (
+        again.status_code == 200
+        and again.json()["summary"]["unchanged"] == 2
+        and again.json()["summary"]["created"] == 0
+    )
     assert len(responses(api_env)) == 2
 
     changed = filled(template(api_env, headers, world["round"]), [rows[0], [*rows[1][:-1], 7]])
@@ -171,7 +234,10 @@ def test_every_problem_reported_and_nothing_written(api_env, world):
     error = response.json()["error"]
     assert error["code"] == "import_refused" and "no se importó ninguna entrevista" in error["message"]
     found = {(d["row"], d["column"]): d for d in error["details"]}
-    assert "se espera true o false" in found[(2, "junta_anual")]["message"] and found[(2, "junta_anual")]["value"] == "quizás"
+    assert (
+        "se espera true o false" in found[(2, "junta_anual")]["message"]
+        and found[(2, "junta_anual")]["value"] == "quizás"
+    )
     assert "'regular' no es una opción" in found[(2, "actas_al_dia")]["message"]
     assert found[(2, "activo_corriente")]["message"] == "no es un número"
     assert "menor que el mínimo permitido (0)" in found[(2, "pasivo_corriente")]["message"]
@@ -182,7 +248,10 @@ def test_every_problem_reported_and_nothing_written(api_env, world):
     assert "falta el dato «nombre de quien entrevistó»" in found[(6, "entrevistador")]["message"]
     assert "no es una fecha" in found[(6, "fecha")]["message"]
     assert found[(6, "enviar")]["message"] == "debe ser «sí» o «no»"
-    assert "no se puede enviar: faltan 4 preguntas obligatorias (actas_al_dia, consejo_vigente, activo_corriente" in found[(7, "enviar")]["message"]
+    assert (
+        "no se puede enviar: faltan 4 preguntas obligatorias (actas_al_dia, consejo_vigente, activo_corriente"
+        in found[(7, "enviar")]["message"]
+    )
     assert responses(api_env) == []
 
 
@@ -199,7 +268,10 @@ def test_csv_latin1_analyst_anywhere_and_closed_round(api_env, world):
     assert response.status_code == 200, response.text
     (created,) = responses(api_env)
     assert (created.cooperative_id, created.answers, created.interviewer_name) == (
-        world["sur"], {"junta_anual": "ns", "actas_al_dia": "no"}, "José Núñez")
+        world["sur"],
+        {"junta_anual": "ns", "actas_al_dia": "no"},
+        "José Núñez",
+    )
     closed = upload(api_env, analyst, world["closed"], data, name="entrevistas.csv")
     assert closed.status_code == 409 and "cerrada" in closed.json()["error"]["message"]
     _, manager = api_env.user("manager", cooperatives=[world["sur"]])
@@ -224,13 +296,24 @@ def test_existing_response_and_unknown_columns(api_env, world):
 
 @pytest.mark.parametrize(
     ("kind", "cell", "expected"),
-    [("yes_no", "SÍ", True), ("yes_no", "No sabe", "ns"), ("yes_no", "talvez", "talvez"),
-     ("choice", "Parcialmente", "parcial"), ("choice", "PARCIAL", "parcial"), ("multi", "a; B|c", ["a", "b", "c"]), ("multi", "Ninguna", []),
-     ("number", "1.234,5", 1234.5), ("date", 45292, "2024-01-01"), ("date", "31-01-2024", "2024-01-31"),
-     ("text", 12.0, "12")],
+    [
+        ("yes_no", "SÍ", True),
+        ("yes_no", "No sabe", "ns"),
+        ("yes_no", "talvez", "talvez"),
+        ("choice", "Parcialmente", "parcial"),
+        ("choice", "PARCIAL", "parcial"),
+        ("multi", "a; B|c", ["a", "b", "c"]),
+        ("multi", "Ninguna", []),
+        ("number", "1.234,5", 1234.5),
+        ("date", 45292, "2024-01-01"),
+        ("date", "31-01-2024", "2024-01-31"),
+        ("text", 12.0, "12"),
+    ],
 )
 def test_cell_answer(kind, cell, expected):
-    options = [{"value": v, "label": label, "score": 1} for v, label in (("si", "Sí"), ("parcial", "Parcialmente"),
-                                                                          ("a", "A"), ("b", "B"), ("c", "C"))]
+    options = [
+        {"value": v, "label": label, "score": 1}
+        for v, label in (("si", "Sí"), ("parcial", "Parcialmente"), ("a", "A"), ("b", "B"), ("c", "C"))
+    ]
     question = scoring.Question(id="q", text="q", type=kind, options=options if kind in ("choice", "multi") else ())
     assert interviews.cell_answer(question, cell) == expected

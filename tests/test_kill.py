@@ -49,13 +49,21 @@ def _prepare(database_url: str, folder: Path) -> tuple[list[int], int, str]:
     with make_sessionmaker(engine)() as session:
         register_questionnaires(session=session, directory=folder)
         version = session.scalar(select(QuestionnaireVersion))
-        round_ = DiagnosisRound(name="Ronda 2026", questionnaire_version_id=version.id, opens_on=date(2026, 1, 1),
-                                closes_on=date(2026, 12, 31), state="open")
-        coops = [Cooperative(rut=f"7{i + 1}000000-0", name=f"Cooperativa {i}", legal_type="agricola",
-                             region_code=7) for i in range(CLIENTS)]
+        round_ = DiagnosisRound(
+            name="Ronda 2026",
+            questionnaire_version_id=version.id,
+            opens_on=date(2026, 1, 1),
+            closes_on=date(2026, 12, 31),
+            state="open",
+        )
+        coops = [
+            Cooperative(rut=f"7{i + 1}000000-0", name=f"Cooperativa {i}", legal_type="agricola", region_code=7)
+            for i in range(CLIENTS)
+        ]
         session.add_all([round_, *coops])
-        user = create_user(session=session, email="admin@kill.cl", full_name="Admin", role="admin",
-                           password="clave-segura-123")
+        user = create_user(
+            session=session, email="admin@kill.cl", full_name="Admin", role="admin", password="clave-segura-123"
+        )
         token = issue_api_token(session=session, user=user, name="kill")
         session.commit()
         ids = [coop.id for coop in coops]
@@ -66,16 +74,34 @@ def _prepare(database_url: str, folder: Path) -> tuple[list[int], int, str]:
 
 class Server:
     def __init__(self, database_url: str, questionnaires: Path, port: int) -> None:
-        self.env = {**os.environ, "COOPDIAG_DATABASE_URL": database_url, "COOPDIAG_QUESTIONNAIRES_DIR": str(questionnaires),
-                    "COOPDIAG_REPORTS_CACHE_DIR": "", "PYTHONPATH": str(ROOT)}
+        self.env = {
+            **os.environ,
+            "COOPDIAG_DATABASE_URL": database_url,
+            "COOPDIAG_QUESTIONNAIRES_DIR": str(questionnaires),
+            "COOPDIAG_REPORTS_CACHE_DIR": "",
+            "PYTHONPATH": str(ROOT),
+        }
         self.port = port
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(self.port),
-             "--log-level", "warning"],
-            env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            env=self.env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -84,7 +110,9 @@ class Server:
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise RuntimeError("uvicorn did not start: " + (self.process.stderr.read().decode() if self.process.stderr else ""))
+        raise RuntimeError(
+            "uvicorn did not start: " + (self.process.stderr.read().decode() if self.process.stderr else "")
+        )
 
     def kill(self) -> None:
         assert self.process is not None
@@ -113,9 +141,14 @@ class ManagerClient:
                 step = 0
                 while not stop.is_set():
                     step += 1
-                    answers = {"junta_anual": step % 2 == 0, "actas_al_dia": ("si", "parcial", "no")[step % 3],
-                               "consejo_vigente": True, "consejo_mujeres": step % 2 == 1,
-                               "activo_corriente": step * 1000, "pasivo_corriente": 1000}
+                    answers = {
+                        "junta_anual": step % 2 == 0,
+                        "actas_al_dia": ("si", "parcial", "no")[step % 3],
+                        "consejo_vigente": True,
+                        "consejo_mujeres": step % 2 == 1,
+                        "activo_corriente": step * 1000,
+                        "pasivo_corriente": 1000,
+                    }
                     self.in_flight = {"answers": answers, "version": self.version}
                     saved = http.patch(f"/api/v1/responses/{self.response_id}/answers", json=self.in_flight)
                     self.in_flight = None
@@ -136,8 +169,9 @@ def _check_consistent(database_url: str) -> dict[str, int]:
         for response in session.scalars(select(Response)):
             counts["responses"] += 1
             replayed: dict = {}
-            for event in session.scalars(select(ResponseEvent).where(ResponseEvent.response_id == response.id)
-                                         .order_by(ResponseEvent.id)):
+            for event in session.scalars(
+                select(ResponseEvent).where(ResponseEvent.response_id == response.id).order_by(ResponseEvent.id)
+            ):
                 if event.kind == "answer_changed":
                     if event.new_value is None:
                         replayed.pop(event.question_id, None)
@@ -147,8 +181,11 @@ def _check_consistent(database_url: str) -> dict[str, int]:
             if response.status == "submitted":
                 counts["submitted"] += 1
                 assert response.result_snapshot is not None and response.submitted_at is not None
-                submitted_events = session.scalar(select(func.count()).where(
-                    ResponseEvent.response_id == response.id, ResponseEvent.kind == "submitted"))
+                submitted_events = session.scalar(
+                    select(func.count()).where(
+                        ResponseEvent.response_id == response.id, ResponseEvent.kind == "submitted"
+                    )
+                )
                 assert submitted_events == 1
             else:
                 assert response.result_snapshot is None
@@ -180,8 +217,9 @@ def test_sigkill_mid_autosave_and_submit_leaves_nothing_partial(migrated_db_url,
                     for client in clients[:2]:
                         if client.response_id and client.response_id not in submitted:
                             try:
-                                reply = http.post(f"/api/v1/responses/{client.response_id}/submit",
-                                                  json={"version": client.version})
+                                reply = http.post(
+                                    f"/api/v1/responses/{client.response_id}/submit", json={"version": client.version}
+                                )
                             except httpx.HTTPError:
                                 return
                             if reply.status_code == 200:
@@ -192,7 +230,9 @@ def test_sigkill_mid_autosave_and_submit_leaves_nothing_partial(migrated_db_url,
         submitter.start()
         # Kill once the run is in full swing: a submission done and the others saving.
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not (submitted and sum(c.version for c in clients[2:]) >= 5 * (CLIENTS - 2)):
+        while time.monotonic() < deadline and not (
+            submitted and sum(c.version for c in clients[2:]) >= 5 * (CLIENTS - 2)
+        ):
             time.sleep(0.05)
         time.sleep(0.2)
         server.kill()

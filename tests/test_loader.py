@@ -89,7 +89,16 @@ def question_of(data: dict, qid: str) -> dict:
 def test_good_file_loads():
     questionnaire = load(good())
     assert [q.id for q in questionnaire.questions] == [
-        "activo", "pasivo", "razon", "balance", "asamblea", "servicios", "comentario", "fecha", "mujeres", "capacita",
+        "activo",
+        "pasivo",
+        "razon",
+        "balance",
+        "asamblea",
+        "servicios",
+        "comentario",
+        "fecha",
+        "mujeres",
+        "capacita",
     ]
 
 
@@ -354,7 +363,9 @@ def test_red_above_green_is_refused(level):
     assert all(part in found[0].place for part in place)
 
 
-@pytest.mark.parametrize("thresholds", [{"green": 0.6, "red": 0.6}, {"green": 1, "red": 0}, {"green": 0, "red": 0}, {"green": 1, "red": 1}])
+@pytest.mark.parametrize(
+    "thresholds", [{"green": 0.6, "red": 0.6}, {"green": 1, "red": 0}, {"green": 0, "red": 0}, {"green": 1, "red": 1}]
+)
 def test_threshold_edges_are_allowed(thresholds):
     data = good()
     data["thresholds"] = thresholds
@@ -614,7 +625,9 @@ def test_formula_naming_a_question_that_is_not_a_number(target):
     find(problems(data), key="formula", place="'k'", message="t")
 
 
-@pytest.mark.parametrize("formula", ["a > 1", "a == 1 and a < 3", "not a", "selected(c, 'x')", "'texto'", "true", "a + 'b'"])
+@pytest.mark.parametrize(
+    "formula", ["a > 1", "a == 1 and a < 3", "not a", "selected(c, 'x')", "'texto'", "true", "a + 'b'"]
+)
 def test_formula_must_be_arithmetic(formula):
     data = single(number("a"), choice("c", {"x": 1}), computed("k", formula))
     find(problems(data), key="formula", place="'k'")
@@ -697,7 +710,10 @@ def test_all_problems_are_listed_at_once():
 def test_five_distinct_problems_are_five_problems():
     data = doc(
         dim("d1", sub("s1", yes_no("a", weight=-1), choice("c", {"a": 1, "a2": 7}))),
-        dim("d2", sub("s2", yes_no("b", relevant="zzz"), computed("k", "k + 1"), number("x", bands=[{"min": 0, "score": 1}]))),
+        dim(
+            "d2",
+            sub("s2", yes_no("b", relevant="zzz"), computed("k", "k + 1"), number("x", bands=[{"min": 0, "score": 1}])),
+        ),
     )
     found = problems(data)
     assert len(found) == 5, [str(p) for p in found]

@@ -47,8 +47,9 @@ def test_account_locked_after_five_failures_then_released(api_env, monkeypatch):
     assert _login(api_env.client, user.email, PASSWORD).status_code == 200
     with api_env.session() as session:
         since = max(session.scalars(select(LoginFailure.at))) - throttle.LIMITS.window
-        recent = session.scalar(select(func.count()).where(LoginFailure.key == f"email:{user.email}",
-                                                           LoginFailure.at > since))
+        recent = session.scalar(
+            select(func.count()).where(LoginFailure.key == f"email:{user.email}", LoginFailure.at > since)
+        )
     assert recent == 0
 
 

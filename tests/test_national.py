@@ -64,7 +64,10 @@ def test_golden_output(national, national_raw, case):
     assert reference["overall"] == {k: expected["overall"][k] for k in ("score", "light", "coverage")}
     for ref_dim, dim in zip(reference["dimensions"], expected["dimensions"], strict=True):
         assert (ref_dim["id"], ref_dim["score"], ref_dim["light"], ref_dim["coverage"]) == (
-            dim["id"], dim["score"], dim["light"], dim["coverage"]
+            dim["id"],
+            dim["score"],
+            dim["light"],
+            dim["coverage"],
         )
         for ref_sub, sub in zip(ref_dim["subcategories"], dim["subcategories"], strict=True):
             for key in ("id", "score", "light", "coverage", "critical_failures", "questions"):
@@ -128,11 +131,19 @@ def test_empty_answer_set_is_insufficient_data(national):
 
 def test_capped_tells_when_the_cap_rule_turned_green_into_yellow():
     data = {
-        "id": "cap", "version": "1", "title": "Cap",
-        "dimensions": [{"id": "d", "title": "D", "subcategories": [
-            {"id": f"s{i}", "title": f"S{i}", "questions": [{"id": f"q{i}", "text": "Q", "type": "yes_no"}]}
-            for i in range(5)
-        ]}],
+        "id": "cap",
+        "version": "1",
+        "title": "Cap",
+        "dimensions": [
+            {
+                "id": "d",
+                "title": "D",
+                "subcategories": [
+                    {"id": f"s{i}", "title": f"S{i}", "questions": [{"id": f"q{i}", "text": "Q", "type": "yes_no"}]}
+                    for i in range(5)
+                ],
+            }
+        ],
     }
     questionnaire = scoring.questionnaire_from_data(data)
     capped = scoring.score(questionnaire, {"q0": False, "q1": True, "q2": True, "q3": True, "q4": True})

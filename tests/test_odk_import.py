@@ -92,22 +92,61 @@ VARIED = textwrap.dedent(
 
 #: Answers of the varied questionnaire: every type, split multi, companions ns / na.
 VARIED_ANSWERS = [
-    {"junta": True, "canales": ["feria", "exportacion"], "socios": 25, "ventas": 120_500_000.75,
-     "comentario": "Entrevista en la sede; la gerenta respondió", "fecha_balance": "2025-12-31"},
+    {
+        "junta": True,
+        "canales": ["feria", "exportacion"],
+        "socios": 25,
+        "ventas": 120_500_000.75,
+        "comentario": "Entrevista en la sede; la gerenta respondió",
+        "fecha_balance": "2025-12-31",
+    },
     {"junta": "na", "canales": "ns", "socios": 0, "ventas": "na", "comentario": "ns", "fecha_balance": "ns"},
-    {"junta": False, "canales": "na", "socios": 4999, "ventas": 0, "comentario": "Sin novedades",
-     "fecha_balance": "na"},
+    {
+        "junta": False,
+        "canales": "na",
+        "socios": 4999,
+        "ventas": 0,
+        "comentario": "Sin novedades",
+        "fecha_balance": "na",
+    },
 ]
 
-SAMPLE_COMPLETE = {"junta_anual": True, "actas_al_dia": "parcial", "consejo_vigente": True,
-                   "consejo_mujeres": False, "activo_corriente": 1_500_000, "pasivo_corriente": 1_000_000}
+SAMPLE_COMPLETE = {
+    "junta_anual": True,
+    "actas_al_dia": "parcial",
+    "consejo_vigente": True,
+    "consejo_mujeres": False,
+    "activo_corriente": 1_500_000,
+    "pasivo_corriente": 1_000_000,
+}
 SAMPLE_INCOMPLETE = {"junta_anual": "ns", "consejo_vigente": False}
 
 DEFAULTS = {"interview_place": "Sede de la cooperativa", "interviewee_role": "Gerente"}
-ODK_TAIL = ["meta-instanceID", "KEY", "SubmitterID", "SubmitterName", "AttachmentsPresent", "AttachmentsExpected",
-            "Status", "ReviewState", "DeviceID", "Edits", "FormVersion"]
-KOBO_TAIL = ["_id", "_uuid", "_submission_time", "_validation_status", "_notes", "_status", "_submitted_by",
-             "__version__", "_tags", "_index"]
+ODK_TAIL = [
+    "meta-instanceID",
+    "KEY",
+    "SubmitterID",
+    "SubmitterName",
+    "AttachmentsPresent",
+    "AttachmentsExpected",
+    "Status",
+    "ReviewState",
+    "DeviceID",
+    "Edits",
+    "FormVersion",
+]
+KOBO_TAIL = [
+    "_id",
+    "_uuid",
+    "_submission_time",
+    "_validation_status",
+    "_notes",
+    "_status",
+    "_submitted_by",
+    "__version__",
+    "_tags",
+    "_index",
+]
 
 
 # --------------------------------------------------------------------------- fake exports from our XLSForm
@@ -152,8 +191,11 @@ class Interview:
 def _cells(questionnaire: scoring.Questionnaire, interview: Interview) -> dict[str, Any]:
     """Field name → the value ODK Collect stores (text, as in the XForm instance; None = empty)."""
     questions = {q.id: q for q in questionnaire.questions}
-    cells: dict[str, Any] = {"start": interview.start, "end": "2026-10-05T11:02:40.000-03:00",
-                             "rut_cooperativa": interview.rut}
+    cells: dict[str, Any] = {
+        "start": interview.start,
+        "end": "2026-10-05T11:02:40.000-03:00",
+        "rut_cooperativa": interview.rut,
+    }
     for field in form_fields(questionnaire):
         name = field.name
         if name in questions:
@@ -186,8 +228,23 @@ def odk_csv(questionnaire: scoring.Questionnaire, interviews: list[Interview], *
         cells = _cells(questionnaire, interview)
         values = [cells.get(name) for name in ["start", "end"] + [f.name for f in fields]]
         instance = f"uuid:{interview.uuid}"
-        writer.writerow([interview.submitted, *values, instance, instance, 7 + index, interview.submitter, 0, 0, "",
-                         interview.review, "collect:x1y2", 0, interview.form_version or questionnaire.version])
+        writer.writerow(
+            [
+                interview.submitted,
+                *values,
+                instance,
+                instance,
+                7 + index,
+                interview.submitter,
+                0,
+                0,
+                "",
+                interview.review,
+                "collect:x1y2",
+                0,
+                interview.form_version or questionnaire.version,
+            ]
+        )
     return out.getvalue().encode("utf-8")
 
 
@@ -209,18 +266,29 @@ def odk_json(questionnaire: scoring.Questionnaire, interviews: list[Interview]) 
             node[field.name] = cell
         record["meta"] = {"instanceID": f"uuid:{interview.uuid}"}
         record["__system"] = {
-            "submissionDate": interview.submitted, "updatedAt": None, "submitterId": "7",
-            "submitterName": interview.submitter, "attachmentsPresent": 0, "attachmentsExpected": 0,
-            "status": None, "reviewState": interview.review or None, "deviceId": "collect:x1y2", "edits": 0,
+            "submissionDate": interview.submitted,
+            "updatedAt": None,
+            "submitterId": "7",
+            "submitterName": interview.submitter,
+            "attachmentsPresent": 0,
+            "attachmentsExpected": 0,
+            "status": None,
+            "reviewState": interview.review or None,
+            "deviceId": "collect:x1y2",
+            "edits": 0,
             "formVersion": interview.form_version or questionnaire.version,
         }
         value.append(record)
-    body = {"@odata.context": f"https://central.example.cl/v1/projects/1/forms/{questionnaire.id}.svc/$metadata#Submissions",
-            "value": value}
+    body = {
+        "@odata.context": f"https://central.example.cl/v1/projects/1/forms/{questionnaire.id}.svc/$metadata#Submissions",
+        "value": value,
+    }
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
-def kobo_rows(questionnaire: scoring.Questionnaire, interviews: list[Interview], *, split: str = "both") -> tuple[list[str], list[list[Any]]]:
+def kobo_rows(
+    questionnaire: scoring.Questionnaire, interviews: list[Interview], *, split: str = "both"
+) -> tuple[list[str], list[list[Any]]]:
     """KoboToolbox's export: '/' group paths, select_multiple as one column ('joined'), one per
     option with 1/0 ('split') or both; then Kobo's metadata columns."""
     questions = {q.id: q for q in questionnaire.questions}
@@ -234,16 +302,31 @@ def kobo_rows(questionnaire: scoring.Questionnaire, interviews: list[Interview],
         if question is not None and question.type == "multi" and split in ("split", "both"):
             for option in [o.value for o in question.options] + (["na"] if question.na else []) + ["ns"]:
                 header.append(f"{column}/{option}")
-                getters.append(lambda cells, name=field.name, option=option: (
-                    None if cells.get(name) is None else int(option in cells[name].split())))
+                getters.append(
+                    lambda cells, name=field.name, option=option: (
+                        None if cells.get(name) is None else int(option in cells[name].split())
+                    )
+                )
     header += KOBO_TAIL
     rows = []
     for index, interview in enumerate(interviews):
         cells = _cells(questionnaire, interview)
         status = "Not Approved" if interview.review else ""
-        rows.append([get(cells) for get in getters] + [
-            1000 + index, interview.uuid, interview.submitted.replace("Z", "")[:19], status, "", "submitted_via_web",
-            interview.submitter, "vGk3tQ2pLx8", "", index + 1])
+        rows.append(
+            [get(cells) for get in getters]
+            + [
+                1000 + index,
+                interview.uuid,
+                interview.submitted.replace("Z", "")[:19],
+                status,
+                "",
+                "submitted_via_web",
+                interview.submitter,
+                "vGk3tQ2pLx8",
+                "",
+                index + 1,
+            ]
+        )
     return header, rows
 
 
@@ -278,14 +361,23 @@ def kobo_json(questionnaire, interviews) -> bytes:
         for field in form_fields(questionnaire):
             if cells.get(field.name) is not None:
                 record["/".join((*field.path, field.name))] = cells[field.name]
-        record.update({
-            "meta/instanceID": f"uuid:{interview.uuid}", "_xform_id_string": "aXk2", "_uuid": interview.uuid,
-            "_attachments": [], "_status": "submitted_via_web", "_geolocation": [None, None],
-            "_submission_time": interview.submitted.replace("Z", "")[:19], "_tags": [], "_notes": [],
-            "_validation_status": {"uid": "validation_status_not_approved", "label": "Not Approved"}
-            if interview.review else {},
-            "_submitted_by": interview.submitter,
-        })
+        record.update(
+            {
+                "meta/instanceID": f"uuid:{interview.uuid}",
+                "_xform_id_string": "aXk2",
+                "_uuid": interview.uuid,
+                "_attachments": [],
+                "_status": "submitted_via_web",
+                "_geolocation": [None, None],
+                "_submission_time": interview.submitted.replace("Z", "")[:19],
+                "_tags": [],
+                "_notes": [],
+                "_validation_status": {"uid": "validation_status_not_approved", "label": "Not Approved"}
+                if interview.review
+                else {},
+                "_submitted_by": interview.submitter,
+            }
+        )
         results.append(record)
     return json.dumps({"count": len(results), "next": None, "previous": None, "results": results}).encode("utf-8")
 
@@ -302,7 +394,10 @@ class World:
 
 
 COOPS = {  # letter: (RUT, region)
-    "A": ("76123456-0", 13), "B": ("65000000-5", 9), "C": ("70000000-1", 5), "D": ("71000000-K", 13),
+    "A": ("76123456-0", 13),
+    "B": ("65000000-5", 9),
+    "C": ("70000000-1", 5),
+    "D": ("71000000-K", 13),
     "E": ("76543210-3", 6),
 }
 
@@ -320,25 +415,41 @@ def world(api_env, write_questionnaire) -> World:
         register_path(session=session, path=write_questionnaire("varios.yaml", source=VARIED))
         versions = {row.questionnaire_id: row.id for row in session.scalars(select(QuestionnaireVersion))}
         rounds = {
-            name: DiagnosisRound(name=f"Ronda {name}", questionnaire_version_id=versions[qid], opens_on=date(2026, 1, 1),
-                                 closes_on=date(2026, 12, 31), state=state)
-            for name, qid, state in (("sample", "prueba-mini", "open"), ("national", "diagnostico-nacional", "open"),
-                                     ("varied", "odk-varios", "open"), ("closed", "prueba-mini", "closed"))
+            name: DiagnosisRound(
+                name=f"Ronda {name}",
+                questionnaire_version_id=versions[qid],
+                opens_on=date(2026, 1, 1),
+                closes_on=date(2026, 12, 31),
+                state=state,
+            )
+            for name, qid, state in (
+                ("sample", "prueba-mini", "open"),
+                ("national", "diagnostico-nacional", "open"),
+                ("varied", "odk-varios", "open"),
+                ("closed", "prueba-mini", "closed"),
+            )
         }
         coops = {
-            letter: Cooperative(rut=rut, name=f"Cooperativa {letter}", legal_type="campesina", region_code=region,
-                                sectors=[])
+            letter: Cooperative(
+                rut=rut, name=f"Cooperativa {letter}", legal_type="campesina", region_code=region, sectors=[]
+            )
             for letter, (rut, region) in COOPS.items()
         }
         session.add_all([*rounds.values(), *coops.values()])
         session.commit()
-        return World({k: r.id for k, r in rounds.items()}, {k: c.id for k, c in coops.items()},
-                     {k: rut for k, (rut, _) in COOPS.items()}, questionnaires)
+        return World(
+            {k: r.id for k, r in rounds.items()},
+            {k: c.id for k, c in coops.items()},
+            {k: rut for k, (rut, _) in COOPS.items()},
+            questionnaires,
+        )
 
 
 def post(env, headers, round_id: int, content: bytes, filename: str, *, data: dict | None = None, **params):
     return env.client.post(
-        f"/api/v1/rounds/{round_id}/odk-import", params=params, headers=headers,
+        f"/api/v1/rounds/{round_id}/odk-import",
+        params=params,
+        headers=headers,
         files={"file": (filename, content, "application/octet-stream")},
         data=DEFAULTS if data is None else data,
     )
@@ -362,11 +473,18 @@ def test_odk_csv_and_json_round_trip_national_and_reimport(api_env, world):
     national = world.questionnaires["national"]
     strong, weak, pre = national_case("fuerte"), national_case("debil"), national_case("precooperativo")
     round_id = world.rounds["national"]
-    csv_file = odk_csv(national, [
-        Interview(format_rut(world.ruts["A"]), strong, "0b8c6a5e-1f2d-4c3b-9a8e-7d6c5b4a3f21", submitter="Tablet 3"),
-        Interview(world.ruts["B"].lower(), weak, "1c9d7b6f-2e3a-4d4c-8b9f-8e7d6c5b4a32"),
-    ])
-    json_file = odk_json(national, [Interview(world.ruts["C"].replace("-", ""), pre, "2dae8c70-3f4b-4e5d-9cae-9f8e7d6c5b43")])
+    csv_file = odk_csv(
+        national,
+        [
+            Interview(
+                format_rut(world.ruts["A"]), strong, "0b8c6a5e-1f2d-4c3b-9a8e-7d6c5b4a3f21", submitter="Tablet 3"
+            ),
+            Interview(world.ruts["B"].lower(), weak, "1c9d7b6f-2e3a-4d4c-8b9f-8e7d6c5b4a32"),
+        ],
+    )
+    json_file = odk_json(
+        national, [Interview(world.ruts["C"].replace("-", ""), pre, "2dae8c70-3f4b-4e5d-9cae-9f8e7d6c5b43")]
+    )
 
     response = post(env, admin, round_id, csv_file, "nacional.csv")
     assert response.status_code == 200, response.text
@@ -389,8 +507,12 @@ def test_odk_csv_and_json_round_trip_national_and_reimport(api_env, world):
     a = responses[world.coops["A"]]
     assert a.interviewer_name == "Tablet 3" and a.idempotency_key == "uuid:0b8c6a5e-1f2d-4c3b-9a8e-7d6c5b4a3f21"
     with env.session() as session:
-        kinds = [e.kind for e in session.scalars(select(ResponseEvent).where(ResponseEvent.response_id == a.id)
-                                                 .order_by(ResponseEvent.id))]
+        kinds = [
+            e.kind
+            for e in session.scalars(
+                select(ResponseEvent).where(ResponseEvent.response_id == a.id).order_by(ResponseEvent.id)
+            )
+        ]
     assert kinds[0] == "created" and kinds[-1] == "submitted" and kinds.count("answer_changed") == len(a.answers)
 
     # A second import of both files creates nothing and says so.
@@ -409,8 +531,10 @@ def test_kobo_csv_round_trip_every_answer_type(api_env, world, split):
     env = api_env
     _, analyst = env.user("analyst", institution="Universidad de Talca")
     varied = world.questionnaires["varied"]
-    interviews = [Interview(world.ruts[letter], answers, f"kobo-{split}-{letter}")
-                  for letter, answers in zip("ABC", VARIED_ANSWERS)]
+    interviews = [
+        Interview(world.ruts[letter], answers, f"kobo-{split}-{letter}")
+        for letter, answers in zip("ABC", VARIED_ANSWERS)
+    ]
     content = kobo_csv(varied, interviews, split=split)
     response = post(env, analyst, world.rounds["varied"], content, "odk_varios.csv")
     assert response.status_code == 200, response.text
@@ -430,10 +554,13 @@ def test_kobo_json_and_xlsx_round_trip_and_skipped_submissions(api_env, world):
     env = api_env
     _, field = env.user("field", macrozones=["Centro"], institution="Prodesal Talca")  # regions 5, 13, 6
     varied = world.questionnaires["varied"]
-    json_file = kobo_json(varied, [
-        Interview(world.ruts["A"], VARIED_ANSWERS[0], "9a1b"),
-        Interview(world.ruts["C"], VARIED_ANSWERS[1], "9a1c", review="not approved"),
-    ])
+    json_file = kobo_json(
+        varied,
+        [
+            Interview(world.ruts["A"], VARIED_ANSWERS[0], "9a1b"),
+            Interview(world.ruts["C"], VARIED_ANSWERS[1], "9a1c", review="not approved"),
+        ],
+    )
     response = post(env, field, world.rounds["varied"], json_file, "data.json")
     assert response.status_code == 200, response.text
     report = response.json()
@@ -455,16 +582,29 @@ def test_incomplete_interview_is_a_draft_and_dry_run_writes_nothing(api_env, wor
     env = api_env
     _, field = env.user("field", macrozones=["Centro"], institution="INDAP")
     sample = world.questionnaires["sample"]
-    content = odk_csv(sample, [
-        Interview(world.ruts["A"], SAMPLE_COMPLETE, "aa-1"),
-        Interview(world.ruts["D"], SAMPLE_INCOMPLETE, "aa-2"),
-    ], groups=False)  # exported with "remove group names"
+    content = odk_csv(
+        sample,
+        [
+            Interview(world.ruts["A"], SAMPLE_COMPLETE, "aa-1"),
+            Interview(world.ruts["D"], SAMPLE_INCOMPLETE, "aa-2"),
+        ],
+        groups=False,
+    )  # exported with "remove group names"
     preview = post(env, field, world.rounds["sample"], content, "prueba.csv", dry_run="true")
     assert preview.status_code == 200, preview.text
     report = preview.json()
     assert report["dry_run"] is True and report["committed"] is False
-    assert report["summary"] == {"rows": 2, "created": 0, "to_create": 2, "already_imported": 0, "skipped": 0,
-                                 "refused": 0, "submitted": 1, "drafts": 1, "problems": 0}
+    assert report["summary"] == {
+        "rows": 2,
+        "created": 0,
+        "to_create": 2,
+        "already_imported": 0,
+        "skipped": 0,
+        "refused": 0,
+        "submitted": 1,
+        "drafts": 1,
+        "problems": 0,
+    }
     assert [row["status"] for row in report["rows"]] == ["submitted", "draft"]
     assert stored(env, world.rounds["sample"]) == {}
 
@@ -476,8 +616,11 @@ def test_incomplete_interview_is_a_draft_and_dry_run_writes_nothing(api_env, wor
     assert draft.status == "draft" and draft.answers == SAMPLE_INCOMPLETE and draft.result_snapshot is None
     # The field team finishes the draft through the API like any other.
     headers = {**field, "If-Match": f'"{draft.version}"'}
-    finish = env.client.patch(f"/api/v1/responses/{draft.id}/answers", headers=headers,
-                              json={"answers": {"actas_al_dia": "si", "activo_corriente": 10, "pasivo_corriente": 5}})
+    finish = env.client.patch(
+        f"/api/v1/responses/{draft.id}/answers",
+        headers=headers,
+        json={"answers": {"actas_al_dia": "si", "activo_corriente": 10, "pasivo_corriente": 5}},
+    )
     assert finish.status_code == 200, finish.text
 
 
@@ -495,7 +638,9 @@ def test_bad_rows_are_reported_and_nothing_is_half_saved(api_env, world):
         Interview("76.123.456-1", SAMPLE_COMPLETE, "bb-3"),  # wrong check digit
         Interview(world.ruts["B"], SAMPLE_COMPLETE, "bb-4", overrides={"junta_anual": "quizás"}),
         Interview(world.ruts["C"], SAMPLE_COMPLETE, "bb-5", overrides={"activo_corriente": "1.500.000,5"}),
-        Interview(world.ruts["D"], SAMPLE_COMPLETE, "bb-6", overrides={"activo_corriente": "-5", "actas_al_dia": "tal_vez"}),
+        Interview(
+            world.ruts["D"], SAMPLE_COMPLETE, "bb-6", overrides={"activo_corriente": "-5", "actas_al_dia": "tal_vez"}
+        ),
         Interview(world.ruts["E"], SAMPLE_COMPLETE, "bb-1"),  # the same submission twice
         Interview(world.ruts["A"], SAMPLE_COMPLETE, "bb-8"),  # a second interview of A
         Interview(world.ruts["E"], SAMPLE_COMPLETE, "bb-9", form_version="2025.9"),
@@ -517,7 +662,9 @@ def test_bad_rows_are_reported_and_nothing_is_half_saved(api_env, world):
     assert "«si», «no», «ns»" in by_row[5][0]["message"]
     assert "punto decimal" in by_row[6][0]["message"] and by_row[6][0]["value"] == "1.500.000,5"
     assert {d["column"].rsplit("-", 1)[-1] for d in by_row[7]} == {"activo_corriente", "actas_al_dia"}
-    assert any("mínimo" in d["message"] for d in by_row[7]) and any("no es una opción" in d["message"] for d in by_row[7])
+    assert any("mínimo" in d["message"] for d in by_row[7]) and any(
+        "no es una opción" in d["message"] for d in by_row[7]
+    )
     assert "fila 2" in by_row[8][0]["message"] and by_row[8][0]["column"] == "meta-instanceID"
     assert "fila 2" in by_row[9][0]["message"]
     assert "2025.9" in by_row[10][0]["message"] and by_row[10][0]["column"] == "FormVersion"
@@ -634,7 +781,10 @@ def test_every_column_of_the_national_form_is_recognised():
                 assert target.role == Role.IGNORED
             elif field.name.endswith("_sin_dato"):
                 assert target.role == Role.NO_DATA and target.name == field.name.removesuffix("_sin_dato")
-            elif field.type.startswith(("select", "integer", "decimal", "text", "date")) and field.name != "rut_cooperativa":
+            elif (
+                field.type.startswith(("select", "integer", "decimal", "text", "date"))
+                and field.name != "rut_cooperativa"
+            ):
                 assert (target.role, target.name) == (Role.ANSWER, field.name)
     option = form.target("dim-negocio/sub-servicios_socios/servicios_ofrecidos/credito")
     assert (option.role, option.name, option.option) == (Role.OPTION, "servicios_ofrecidos", "credito")
@@ -647,7 +797,7 @@ def test_json_export_too_large_or_too_long_is_refused(monkeypatch):
 
     monkeypatch.setattr(odk_import, "MAX_JSON_BYTES", 50)
     with pytest.raises(Invalid, match="el máximo es"):
-        read_export(b'{"value": [' + b'{"a": 1},' * 10 + b'{}]}', "x.json", Source.ODK)
+        read_export(b'{"value": [' + b'{"a": 1},' * 10 + b"{}]}", "x.json", Source.ODK)
     monkeypatch.setattr(odk_import, "MAX_JSON_BYTES", 10_000)
     monkeypatch.setattr(odk_import, "MAX_SUBMISSIONS", 2)
     with pytest.raises(Invalid, match="tiene 3 envíos"):

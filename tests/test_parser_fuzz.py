@@ -19,8 +19,41 @@ from scoring.expressions import parse
 ROOT = Path(__file__).resolve().parents[1]
 FUZZ = settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 
-TOKENS = ["a", "b_1", "x", "1", "2.5", "-", "+", "*", "/", "(", ")", "==", "!=", "<", "<=", ">", ">=", "and", "or",
-          "not", "true", "false", '"si"', "'no'", "selected", ",", " ", "1e309", "ñandú", "\x00", "\n", "''", '"']
+TOKENS = [
+    "a",
+    "b_1",
+    "x",
+    "1",
+    "2.5",
+    "-",
+    "+",
+    "*",
+    "/",
+    "(",
+    ")",
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "and",
+    "or",
+    "not",
+    "true",
+    "false",
+    '"si"',
+    "'no'",
+    "selected",
+    ",",
+    " ",
+    "1e309",
+    "ñandú",
+    "\x00",
+    "\n",
+    "''",
+    '"',
+]
 
 
 def _parse_or_refuse(source: str) -> None:
@@ -56,16 +89,46 @@ def _load_or_refuse(text: str) -> None:
         scoring.load_questionnaire(text, source="fuzz")
 
 
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=True),
-                    st.text(max_size=20))
+SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**20), 10**20), st.floats(allow_nan=True), st.text(max_size=20)
+)
 STRUCTURES = st.recursive(
     SCALARS,
-    lambda children: st.one_of(st.lists(children, max_size=4),
-                               st.dictionaries(st.sampled_from(
-                                   ["id", "version", "title", "dimensions", "subcategories", "questions", "type", "text",
-                                    "options", "value", "label", "score", "weight", "bands", "min", "max", "formula",
-                                    "relevant", "critical", "na", "thresholds", "green", "red", "x"]),
-                                   children, max_size=6)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "id",
+                    "version",
+                    "title",
+                    "dimensions",
+                    "subcategories",
+                    "questions",
+                    "type",
+                    "text",
+                    "options",
+                    "value",
+                    "label",
+                    "score",
+                    "weight",
+                    "bands",
+                    "min",
+                    "max",
+                    "formula",
+                    "relevant",
+                    "critical",
+                    "na",
+                    "thresholds",
+                    "green",
+                    "red",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=6,
+        ),
+    ),
     max_leaves=40,
 )
 
@@ -85,8 +148,12 @@ def test_loader_random_structures_as_yaml_and_json(data):
 
 NATIONAL = scoring.load_questionnaire((ROOT / "questionnaires" / "nacional-2026.1.yaml").read_text(encoding="utf-8"))
 QUESTION_IDS = [q.id for q in NATIONAL.questions]
-VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=4), st.dictionaries(st.text(max_size=5), SCALARS, max_size=3),
-                   st.sampled_from(["na", "ns", "si", "no", ""]))
+VALUES = st.one_of(
+    SCALARS,
+    st.lists(SCALARS, max_size=4),
+    st.dictionaries(st.text(max_size=5), SCALARS, max_size=3),
+    st.sampled_from(["na", "ns", "si", "no", ""]),
+)
 
 
 @FUZZ

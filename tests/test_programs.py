@@ -30,12 +30,21 @@ SERCOTEC_2025 = "SERCOTEC, informe 2025"
 #: `perfil` dimension never gets a light, so never a suggestion; see below).
 NATIONAL_2027 = {
     "gestion_financiera": ("contabilidad", "liquidez_solvencia", "resultados", "financiamiento"),
-    "gobernanza": ("situacion_legal", "junta_general", "consejo_administracion", "control_interno",
-                   "genero_generaciones"),
-    "negocio": ("planificacion", "servicios_socios", "mercados", "calidad_riesgos", "sostenibilidad",
-                "digitalizacion"),
-    "principios": ("adhesion_control_democratico", "participacion_economica", "autonomia", "educacion",
-                   "intercooperacion_comunidad"),
+    "gobernanza": (
+        "situacion_legal",
+        "junta_general",
+        "consejo_administracion",
+        "control_interno",
+        "genero_generaciones",
+    ),
+    "negocio": ("planificacion", "servicios_socios", "mercados", "calidad_riesgos", "sostenibilidad", "digitalizacion"),
+    "principios": (
+        "adhesion_control_democratico",
+        "participacion_economica",
+        "autonomia",
+        "educacion",
+        "intercooperacion_comunidad",
+    ),
 }
 PROFILE_2027 = ("perfil_organizacion", "empleo", "programas_publicos")
 #: The values of the 2027.1 question «programmes already used» (agency level).
@@ -64,18 +73,30 @@ def test_every_programme_names_its_source_with_a_year():
     assert {p.source for p in programmes} == {MAP, SERCOTEC_2025}
     for item in raw()["programas"]:
         assert item.get("fuente"), item["id"]
-    sercotec_2025 = {"sercotec_creacion_fortalecimiento", "sercotec_fortalecimiento_gremial", "sercotec_ruta_digital",
-                     "sercotec_negocios_digitales", "sercotec_sello_impacta_sustentable",
-                     "sercotec_centros_desarrollo_negocios", "sercotec_capital_semilla_emprende",
-                     "sercotec_cdn_cooperativo", "sercotec_pymes_globales"}
+    sercotec_2025 = {
+        "sercotec_creacion_fortalecimiento",
+        "sercotec_fortalecimiento_gremial",
+        "sercotec_ruta_digital",
+        "sercotec_negocios_digitales",
+        "sercotec_sello_impacta_sustentable",
+        "sercotec_centros_desarrollo_negocios",
+        "sercotec_capital_semilla_emprende",
+        "sercotec_cdn_cooperativo",
+        "sercotec_pymes_globales",
+    }
     assert all(by_id()[pid].source == SERCOTEC_2025 for pid in sercotec_2025)
     assert by_id()["corfo_red_asociativa"].source == MAP
 
 
-@pytest.mark.parametrize("source, message", [
-    (None, "has no source"), ("", "has no source"), ("   ", "has no source"),
-    ("Mapa de instrumentos", "gives no year"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        (None, "has no source"),
+        ("", "has no source"),
+        ("   ", "has no source"),
+        ("Mapa de instrumentos", "gives no year"),
+    ],
+)
 def test_a_programme_without_a_source_fails_loading(source, message):
     data = raw()
     if source is None:
@@ -86,13 +107,16 @@ def test_a_programme_without_a_source_fails_loading(source, message):
         parse_catalogue(data)
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("agencia_id", "subsecretaria", "needs `agencia_id`"),
-    ("apoyo", ["regalo"], "unknown kinds of support"),
-    ("apoyo", [], "non-empty list of kinds of support"),
-    ("atiende", ["X"], "unknown audience"),
-    ("nombre", "", "needs `nombre`"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("agencia_id", "subsecretaria", "needs `agencia_id`"),
+        ("apoyo", ["regalo"], "unknown kinds of support"),
+        ("apoyo", [], "non-empty list of kinds of support"),
+        ("atiende", ["X"], "unknown audience"),
+        ("nombre", "", "needs `nombre`"),
+    ],
+)
 def test_other_programme_fields_are_checked(field, value, message):
     data = raw()
     data["programas"][0][field] = value
@@ -153,9 +177,16 @@ def test_sercotec_current_programme_names_are_separate():
     assert {"Fortalecimiento Gremial", "Creación y Fortalecimiento de Cooperativas"} <= names
     assert not any("Gremial y Cooperativo" in p.name for p in programmes.values())
     assert programmes["sercotec_creacion_fortalecimiento"].audience == ("P", "A")
-    for name in ("Ruta Digital", "Negocios Digitales", "Sello Impacta Sustentable", "Centros de Desarrollo de Negocios",
-                 "Capital Semilla Emprende", "Capital Pioneras", "Capital Abeja Emprende",
-                 "Academias de Mujeres Empresarias"):
+    for name in (
+        "Ruta Digital",
+        "Negocios Digitales",
+        "Sello Impacta Sustentable",
+        "Centros de Desarrollo de Negocios",
+        "Capital Semilla Emprende",
+        "Capital Pioneras",
+        "Capital Abeja Emprende",
+        "Academias de Mujeres Empresarias",
+    ):
         assert name in names, name
 
 
@@ -191,13 +222,19 @@ def test_no_individual_womens_programme_for_women_on_the_board(sub):
     for pre in (True, False):
         ids = {p.id for p in widened.suggest(sub, "gobernanza", pre_cooperative=pre, limit=100)}
         assert ids and not ids & INDIVIDUAL_WOMEN
-    assert {p.id for p in widened.suggest("consejo_administracion", "gobernanza", pre_cooperative=False,
-                                          limit=100)} & INDIVIDUAL_WOMEN
+    assert {
+        p.id for p in widened.suggest("consejo_administracion", "gobernanza", pre_cooperative=False, limit=100)
+    } & INDIVIDUAL_WOMEN
 
 
-@pytest.mark.parametrize("sub, dimension", [
-    ("financiamiento", "gestion_financiera"), ("resultados", "gestion_financiera"), ("autonomia", "principios"),
-])
+@pytest.mark.parametrize(
+    "sub, dimension",
+    [
+        ("financiamiento", "gestion_financiera"),
+        ("resultados", "gestion_financiera"),
+        ("autonomia", "principios"),
+    ],
+)
 def test_subsidy_dependence_is_not_answered_with_subsidies(sub, dimension):
     for pre in (True, False):
         suggested = catalogue().suggest(sub, dimension, pre_cooperative=pre, limit=100)
@@ -213,27 +250,32 @@ def test_subsidy_dependence_is_not_answered_with_subsidies(sub, dimension):
 def test_agencies_already_used_are_left_out():
     everything = catalogue().suggest("mercados", "negocio", pre_cooperative=False, limit=100)
     assert {"indap", "corfo", "sercotec", "prochile"} <= {p.agency_id for p in everything}
-    without = catalogue().suggest("mercados", "negocio", pre_cooperative=False, limit=100,
-                                  already_used={"indap", "corfo", "ninguno"})
+    without = catalogue().suggest(
+        "mercados", "negocio", pre_cooperative=False, limit=100, already_used={"indap", "corfo", "ninguno"}
+    )
     assert without and not {p.agency_id for p in without} & {"indap", "corfo"}
     assert [p for p in everything if p.agency_id not in {"indap", "corfo"}] == without
-    top = catalogue().suggest("financiamiento", "gestion_financiera", pre_cooperative=False,
-                              already_used={"bancoestado"})
+    top = catalogue().suggest(
+        "financiamiento", "gestion_financiera", pre_cooperative=False, already_used={"bancoestado"}
+    )
     assert "bancoestado_creditos" not in {p.id for p in top} and "indap_creditos" in {p.id for p in top}
     # «ninguno» alone changes nothing; every agency used leaves nothing to suggest.
     assert catalogue().suggest("mercados", "negocio", pre_cooperative=False, already_used={"ninguno"}) == everything[:3]
     assert catalogue().suggest("mercados", "negocio", pre_cooperative=False, already_used=AGENCY_VALUES) == []
 
 
-@pytest.mark.parametrize("answers, expected", [
-    ({USED_PROGRAMMES_QUESTION: ["indap", "corfo"]}, {"indap", "corfo"}),
-    ({USED_PROGRAMMES_QUESTION: ["ninguno"]}, {"ninguno"}),
-    ({USED_PROGRAMMES_QUESTION: "indap sercotec"}, {"indap", "sercotec"}),
-    ({USED_PROGRAMMES_QUESTION: "ns"}, set()),
-    ({USED_PROGRAMMES_QUESTION: None}, set()),
-    ({}, set()),
-    (None, set()),
-])
+@pytest.mark.parametrize(
+    "answers, expected",
+    [
+        ({USED_PROGRAMMES_QUESTION: ["indap", "corfo"]}, {"indap", "corfo"}),
+        ({USED_PROGRAMMES_QUESTION: ["ninguno"]}, {"ninguno"}),
+        ({USED_PROGRAMMES_QUESTION: "indap sercotec"}, {"indap", "sercotec"}),
+        ({USED_PROGRAMMES_QUESTION: "ns"}, set()),
+        ({USED_PROGRAMMES_QUESTION: None}, set()),
+        ({}, set()),
+        (None, set()),
+    ],
+)
 def test_agencies_in_use_from_the_answers(answers, expected):
     assert agencies_in_use(answers) == expected
 
@@ -258,13 +300,17 @@ def test_every_2027_subcategory_gets_a_suggestion_for_each_organisation_type():
 
 def test_new_subcategories_get_the_programmes_that_fit_them():
     assert {"sercotec_ruta_digital", "sercotec_negocios_digitales"} <= suggested_ids(
-        "digitalizacion", "negocio", pre_cooperative=False)
+        "digitalizacion", "negocio", pre_cooperative=False
+    )
     assert {"sercotec_crece_sostenible", "sercotec_sello_impacta_sustentable"} <= suggested_ids(
-        "sostenibilidad", "negocio", pre_cooperative=False)
+        "sostenibilidad", "negocio", pre_cooperative=False
+    )
     assert {"prochile_silvoagropecuario", "sercotec_pymes_globales"} <= suggested_ids(
-        "mercados", "negocio", pre_cooperative=False)
-    assert "sercotec_centros_desarrollo_negocios" in suggested_ids("financiamiento", "gestion_financiera",
-                                                                   pre_cooperative=True)
+        "mercados", "negocio", pre_cooperative=False
+    )
+    assert "sercotec_centros_desarrollo_negocios" in suggested_ids(
+        "financiamiento", "gestion_financiera", pre_cooperative=True
+    )
 
 
 def test_the_2027_questionnaire_when_present():
@@ -294,18 +340,30 @@ def test_the_report_leaves_out_the_agencies_the_organisation_uses():
     answers = json.loads((ROOT / "tests" / "data" / "nacional" / "debil.json").read_text(encoding="utf-8"))
     snapshot = snapshot_of(scoring.score(national, answers))
     base = ReportContext(
-        cooperative=ReportCooperative(name="Cooperativa de prueba", rut="76123456-7", legal_type="campesina",
-                                      legal_type_label="Cooperativa campesina", region_code=16, region_name="Ñuble",
-                                      macrozone="Centro-Sur"),
-        diagnosis=ReportDiagnosis(response_id=1, revision=1, status="submitted", mode="self",
-                                  round_name="Ronda de prueba"),
-        questionnaire=national, snapshot=snapshot, answers=answers, generated_on=date(2026, 11, 21),
+        cooperative=ReportCooperative(
+            name="Cooperativa de prueba",
+            rut="76123456-7",
+            legal_type="campesina",
+            legal_type_label="Cooperativa campesina",
+            region_code=16,
+            region_name="Ñuble",
+            macrozone="Centro-Sur",
+        ),
+        diagnosis=ReportDiagnosis(
+            response_id=1, revision=1, status="submitted", mode="self", round_name="Ronda de prueba"
+        ),
+        questionnaire=national,
+        snapshot=snapshot,
+        answers=answers,
+        generated_on=date(2026, 11, 21),
     )
     plain = render_html(base)
     assert "Fuentes: " + MAP in plain and "No se sugieren programas de" not in plain
     used = render_html(replace(base, answers={**answers, USED_PROGRAMMES_QUESTION: ["fia", "indap", "ninguno"]}))
-    assert "No se sugieren programas de INDAP y FIA: la organización declaró que ya trabaja con esas instituciones." \
+    assert (
+        "No se sugieren programas de INDAP y FIA: la organización declaró que ya trabaja con esas instituciones."
         in used
+    )
     assert "FIA: Curso de competencias contables" in plain and "FIA: Curso de competencias contables" not in used
     section = used.split("Recomendaciones: programas de apoyo público")[1].split("<h1>Metodología")[0]
     suggested = re.findall(r'<p class="(?:rec|prog)[^"]*">(.*?)</p>', section)

@@ -34,10 +34,22 @@ from conftest import sample_questionnaire
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "clave-segura-123"
 
-STRONG = {"junta_anual": True, "actas_al_dia": "si", "consejo_vigente": True, "consejo_mujeres": True,
-          "activo_corriente": 3_000_000, "pasivo_corriente": 1_000_000}
-WEAK = {"junta_anual": False, "actas_al_dia": "no", "consejo_vigente": True, "consejo_mujeres": False,
-        "activo_corriente": 500_000, "pasivo_corriente": 1_000_000}
+STRONG = {
+    "junta_anual": True,
+    "actas_al_dia": "si",
+    "consejo_vigente": True,
+    "consejo_mujeres": True,
+    "activo_corriente": 3_000_000,
+    "pasivo_corriente": 1_000_000,
+}
+WEAK = {
+    "junta_anual": False,
+    "actas_al_dia": "no",
+    "consejo_vigente": True,
+    "consejo_mujeres": False,
+    "activo_corriente": 500_000,
+    "pasivo_corriente": 1_000_000,
+}
 
 
 def pdf_text(content: bytes) -> str:
@@ -59,7 +71,11 @@ class World:
 def _stored(session, *, coop_id, round_id, version_id, answers, status="submitted") -> Response:
     questionnaire = scoring.load_questionnaire(sample_questionnaire())
     response = Response(
-        cooperative_id=coop_id, round_id=round_id, mode="self", status=status, answers=answers,
+        cooperative_id=coop_id,
+        round_id=round_id,
+        mode="self",
+        status=status,
+        answers=answers,
         result_snapshot=snapshot_of(scoring.score(questionnaire, answers)),
         snapshot_questionnaire_version_id=version_id,
         submitted_at=datetime(2026, 10, 3, 15, 0, tzinfo=timezone.utc),
@@ -71,34 +87,70 @@ def _stored(session, *, coop_id, round_id, version_id, answers, status="submitte
 
 def make_world(env, *, peers_in_centro: int = 5) -> World:
     with env.session() as session:
-        version = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "prueba-mini"))
-        coop = Cooperative(rut="76123456-0", name="Cooperativa Campesina Ñuñoa & Peñalolén <Ltda>",
-                           legal_type="campesina", region_code=13, comuna="Peñalolén", sectors=["hortalizas"])
-        other = Cooperative(rut="65000000-5", name="Cooperativa Agrícola Lago Sur", legal_type="agricola",
-                            region_code=9, sectors=["lacteos"])
-        current = DiagnosisRound(name="Ronda nacional 2026", questionnaire_version_id=version.id,
-                                 opens_on=date(2026, 3, 1), closes_on=date(2026, 12, 31), state="open")
-        earlier = DiagnosisRound(name="Ronda piloto 2025", questionnaire_version_id=version.id,
-                                 opens_on=date(2025, 3, 1), closes_on=date(2025, 12, 31), state="closed")
+        version = session.scalar(
+            select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "prueba-mini")
+        )
+        coop = Cooperative(
+            rut="76123456-0",
+            name="Cooperativa Campesina Ñuñoa & Peñalolén <Ltda>",
+            legal_type="campesina",
+            region_code=13,
+            comuna="Peñalolén",
+            sectors=["hortalizas"],
+        )
+        other = Cooperative(
+            rut="65000000-5",
+            name="Cooperativa Agrícola Lago Sur",
+            legal_type="agricola",
+            region_code=9,
+            sectors=["lacteos"],
+        )
+        current = DiagnosisRound(
+            name="Ronda nacional 2026",
+            questionnaire_version_id=version.id,
+            opens_on=date(2026, 3, 1),
+            closes_on=date(2026, 12, 31),
+            state="open",
+        )
+        earlier = DiagnosisRound(
+            name="Ronda piloto 2025",
+            questionnaire_version_id=version.id,
+            opens_on=date(2025, 3, 1),
+            closes_on=date(2025, 12, 31),
+            state="closed",
+        )
         session.add_all([coop, other, current, earlier])
         session.flush()
         peers = []
         for index in range(peers_in_centro):  # Valparaíso, Metropolitana, O'Higgins: all Centro
-            peer = Cooperative(rut=f"7{index + 1}000000-0", name=f"Cooperativa Par {index}", legal_type="agricola",
-                               region_code=(5, 13, 6)[index % 3], sectors=["hortalizas" if index % 2 else "apicola"])
+            peer = Cooperative(
+                rut=f"7{index + 1}000000-0",
+                name=f"Cooperativa Par {index}",
+                legal_type="agricola",
+                region_code=(5, 13, 6)[index % 3],
+                sectors=["hortalizas" if index % 2 else "apicola"],
+            )
             session.add(peer)
             peers.append(peer)
         session.flush()
         for index, peer in enumerate(peers):
-            _stored(session, coop_id=peer.id, round_id=current.id, version_id=version.id,
-                    answers=STRONG if index % 2 else WEAK)
+            _stored(
+                session,
+                coop_id=peer.id,
+                round_id=current.id,
+                version_id=version.id,
+                answers=STRONG if index % 2 else WEAK,
+            )
         response = _stored(session, coop_id=coop.id, round_id=current.id, version_id=version.id, answers=WEAK)
-        previous = _stored(session, coop_id=coop.id, round_id=earlier.id, version_id=version.id, answers=STRONG,
-                           status="validated")
+        previous = _stored(
+            session, coop_id=coop.id, round_id=earlier.id, version_id=version.id, answers=STRONG, status="validated"
+        )
         draft = Response(cooperative_id=other.id, round_id=current.id, mode="self", status="draft", answers={})
         session.add(draft)
         session.commit()
-        return World(coop.id, other.id, current.id, earlier.id, response.id, previous.id, draft.id, [p.id for p in peers])
+        return World(
+            coop.id, other.id, current.id, earlier.id, response.id, previous.id, draft.id, [p.id for p in peers]
+        )
 
 
 @pytest.fixture
@@ -119,8 +171,14 @@ def test_quartiles_inclusive_and_peer_groups_exclude_the_cooperative_itself():
 
     rows = [row(1, "Sur", ["berries"], 0.9)] + [row(10 + i, "Sur", ["berries"], i / 10) for i in range(5)]
     rows += [row(20 + i, "Norte", ["apicola"], 0.5) for i in range(3)]
-    groups = peer_stats.peer_groups(rows=rows, cooperative_id=1, macrozone="Sur", sectors=["berries", "apicola"],
-                                    keys=["overall", "d"], sector_label=str.upper)
+    groups = peer_stats.peer_groups(
+        rows=rows,
+        cooperative_id=1,
+        macrozone="Sur",
+        sectors=["berries", "apicola"],
+        keys=["overall", "d"],
+        sector_label=str.upper,
+    )
     by_label = {g.label: g for g in groups}
     sur = by_label["Misma macrozona (Sur)"]
     assert sur.count == 5  # the cooperative itself is not its own peer
@@ -138,8 +196,11 @@ def test_context_holds_stored_snapshot_peers_and_previous_diagnosis(api_env, wor
     with api_env.session() as session:
         response = session.get(Response, world.response)
         context, _ = service.build_context(
-            session=session, settings=api_env.settings, response=response,
-            cooperative=session.get(Cooperative, world.coop), round_=session.get(DiagnosisRound, world.round_id),
+            session=session,
+            settings=api_env.settings,
+            response=response,
+            cooperative=session.get(Cooperative, world.coop),
+            round_=session.get(DiagnosisRound, world.round_id),
             today=date(2026, 11, 22),
         )
     assert context.snapshot == response.result_snapshot
@@ -170,7 +231,9 @@ def test_report_pdf_is_the_stored_result_and_authorized_like_the_response(api_en
         reply = client.get(url, headers=headers)
         assert reply.status_code == 200, reply.text
         assert reply.headers["content-type"] == "application/pdf"
-        assert reply.headers["content-disposition"].startswith('attachment; filename="diagnostico-76123456-0-ronda-nacional-2026.pdf"')
+        assert reply.headers["content-disposition"].startswith(
+            'attachment; filename="diagnostico-76123456-0-ronda-nacional-2026.pdf"'
+        )
         assert reply.content.startswith(b"%PDF")
     text = pdf_text(client.get(url, headers=analyst).content)
     assert "Ñuñoa & Peñalolén <Ltda>" in text
@@ -216,7 +279,12 @@ def test_web_download_and_buttons(api_env, world):
     anonymous = client.get(path, follow_redirects=False)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/ingresar")
 
-    assert client.post("/ingresar", data={"email": manager.email, "password": PASSWORD}, follow_redirects=False).status_code == 303
+    assert (
+        client.post(
+            "/ingresar", data={"email": manager.email, "password": PASSWORD}, follow_redirects=False
+        ).status_code
+        == 303
+    )
     results = client.get(f"/diagnosticos/{world.response}/resultados")
     assert f'href="{path}"' in results.text and "Descargar informe PDF" in results.text
     reply = client.get(path)
@@ -273,13 +341,18 @@ def test_zip_stream_is_valid_and_holds_one_file_at_a_time():
 
 
 def _cli(args, env, cwd: Path):
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=180
+    )
 
 
 def test_cli_report_and_round_reports(api_env, world, tmp_path):
-    env = {**os.environ, "COOPDIAG_DATABASE_URL": api_env.settings.database_url,
-           "COOPDIAG_REPORTS_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "COOPDIAG_DATABASE_URL": api_env.settings.database_url,
+        "COOPDIAG_REPORTS_CACHE_DIR": str(tmp_path / "cache"),
+        "PYTHONPATH": str(ROOT),
+    }
     one = _cli(["report", str(world.response), "-o", str(tmp_path / "uno.pdf")], env, tmp_path)
     assert one.returncode == 0, one.stderr
     assert "Informe guardado" in one.stderr and "Traceback" not in one.stderr
@@ -290,13 +363,18 @@ def test_cli_report_and_round_reports(api_env, world, tmp_path):
     missing = _cli(["reports", "--round", "No existe", "--out", str(tmp_path / "z.zip")], env, tmp_path)
     assert missing.returncode == 2 and "no existe la ronda «No existe»" in missing.stderr
 
-    as_zip = _cli(["reports", "--round", "Ronda nacional 2026", "--out", str(tmp_path / "ronda.zip"), "--jobs", "2"],
-                  env, tmp_path)
+    as_zip = _cli(
+        ["reports", "--round", "Ronda nacional 2026", "--out", str(tmp_path / "ronda.zip"), "--jobs", "2"],
+        env,
+        tmp_path,
+    )
     assert as_zip.returncode == 0, as_zip.stderr
     assert f"{1 + len(world.peers)}/{1 + len(world.peers)} informes" in as_zip.stderr
     assert len(zipfile.ZipFile(tmp_path / "ronda.zip").namelist()) == 1 + len(world.peers)
     assert not (tmp_path / "ronda.zip.partial").exists()
 
-    as_dir = _cli(["reports", "--round", str(world.earlier_round_id), "--out", str(tmp_path / "carpeta")], env, tmp_path)
+    as_dir = _cli(
+        ["reports", "--round", str(world.earlier_round_id), "--out", str(tmp_path / "carpeta")], env, tmp_path
+    )
     assert as_dir.returncode == 0, as_dir.stderr
     assert [p.name for p in (tmp_path / "carpeta").iterdir()] == ["diagnostico-76123456-0-ronda-piloto-2025.pdf"]

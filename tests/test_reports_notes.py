@@ -64,12 +64,22 @@ dimensions:
 """
 
 COOPERATIVE = ReportCooperative(
-    name="Cooperativa Campesina Ñuble Sur Ltda.", rut="76123456-7", legal_type="campesina",
-    legal_type_label="Cooperativa campesina", region_code=16, region_name="Ñuble", macrozone="Centro-Sur",
+    name="Cooperativa Campesina Ñuble Sur Ltda.",
+    rut="76123456-7",
+    legal_type="campesina",
+    legal_type_label="Cooperativa campesina",
+    region_code=16,
+    region_name="Ñuble",
+    macrozone="Centro-Sur",
 )
 DIAGNOSIS = ReportDiagnosis(
-    response_id=42, revision=1, status="submitted", mode="self", round_name="Diagnóstico nacional 2026",
-    submitted_at=datetime(2026, 5, 4, 15, 30, tzinfo=timezone.utc), submitted_by="Ana Muñoz",
+    response_id=42,
+    revision=1,
+    status="submitted",
+    mode="self",
+    round_name="Diagnóstico nacional 2026",
+    submitted_at=datetime(2026, 5, 4, 15, 30, tzinfo=timezone.utc),
+    submitted_by="Ana Muñoz",
 )
 
 
@@ -104,9 +114,12 @@ def as_method_1(snapshot: dict) -> dict:
 def render(questionnaire, answers: dict, *, snapshot: dict | None = None, cooperative=COOPERATIVE) -> str:
     """The PDF's text, white space folded."""
     context = ReportContext(
-        cooperative=cooperative, diagnosis=DIAGNOSIS, questionnaire=questionnaire,
+        cooperative=cooperative,
+        diagnosis=DIAGNOSIS,
+        questionnaire=questionnaire,
         snapshot=snapshot if snapshot is not None else snapshot_of(scoring.score(questionnaire, answers)),
-        answers=answers, generated_on=date(2026, 11, 21),
+        answers=answers,
+        generated_on=date(2026, 11, 21),
     )
     reader = PdfReader(BytesIO(reports.render_pdf(context)))
     return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
@@ -120,7 +133,13 @@ def with_many_no_se(questionnaire: scoring.Questionnaire, answers: dict, count: 
     """``answers`` with the first ``count`` answered, scored, non-critical questions set to «No sé»."""
     changed = dict(answers)
     for question in questionnaire.questions:
-        if count and question.id in answers and question.scored and not question.critical and question.type != "computed":
+        if (
+            count
+            and question.id in answers
+            and question.scored
+            and not question.critical
+            and question.type != "computed"
+        ):
             changed[question.id] = "ns"
             count -= 1
     return changed
@@ -139,30 +158,56 @@ def test_light_message_for_a_pre_cooperative_group():
     assert not fmt.is_pre_cooperative({"tipo_organizacion": "ns"}) and not fmt.is_pre_cooperative(None)
 
 
-@pytest.mark.parametrize(("text", "sentence"), [
-    ("¿La cooperativa figura como vigente en el registro de cooperativas de DAES?", DAES_UNKNOWN),
-    ("¿La junta general de socios aprobó el balance del último ejercicio?",
-     "No se sabe si la junta general de socios aprobó el balance del último ejercicio: verifíquelo."),
-    ("¿Con qué frecuencia se reúne el consejo?", "No se sabe con qué frecuencia se reúne el consejo: verifíquelo."),
-    ("En los últimos doce meses, ¿se realizó la junta general ordinaria de socios?",
-     "No se sabe si en los últimos doce meses se realizó la junta general ordinaria de socios: verifíquelo."),
-    ("¿RUT vigente ante el SII?", "No se sabe si RUT vigente ante el SII: verifíquelo."),
-    ("Contabilidad completa a cargo de un contador", "No se sabe la respuesta a «Contabilidad completa a cargo de un contador»: verifíquelo."),
-])
+@pytest.mark.parametrize(
+    ("text", "sentence"),
+    [
+        ("¿La cooperativa figura como vigente en el registro de cooperativas de DAES?", DAES_UNKNOWN),
+        (
+            "¿La junta general de socios aprobó el balance del último ejercicio?",
+            "No se sabe si la junta general de socios aprobó el balance del último ejercicio: verifíquelo.",
+        ),
+        ("¿Con qué frecuencia se reúne el consejo?", "No se sabe con qué frecuencia se reúne el consejo: verifíquelo."),
+        (
+            "En los últimos doce meses, ¿se realizó la junta general ordinaria de socios?",
+            "No se sabe si en los últimos doce meses se realizó la junta general ordinaria de socios: verifíquelo.",
+        ),
+        ("¿RUT vigente ante el SII?", "No se sabe si RUT vigente ante el SII: verifíquelo."),
+        (
+            "Contabilidad completa a cargo de un contador",
+            "No se sabe la respuesta a «Contabilidad completa a cargo de un contador»: verifíquelo.",
+        ),
+    ],
+)
 def test_a_critical_unknown_in_plain_words(text, sentence):
     assert fmt.critical_unknown(text) == sentence
 
 
 def test_ns_share_counts_the_questions_that_apply():
-    snapshot = {"dimensions": [{"subcategories": [{"questions": [
-        {"id": "a", "status": "ns", "score": None}, {"id": "b", "status": "scored", "score": 100.0},
-        {"id": "c", "status": "unanswered", "score": None}, {"id": "d", "status": "na", "score": None},
-        {"id": "e", "status": "not_relevant", "score": None}, {"id": "f", "status": "unscored", "score": None},
-        {"id": "g", "status": "undefined", "score": None}, {"id": "h", "status": "scored", "score": 0.0},
-    ]}]}]}
+    snapshot = {
+        "dimensions": [
+            {
+                "subcategories": [
+                    {
+                        "questions": [
+                            {"id": "a", "status": "ns", "score": None},
+                            {"id": "b", "status": "scored", "score": 100.0},
+                            {"id": "c", "status": "unanswered", "score": None},
+                            {"id": "d", "status": "na", "score": None},
+                            {"id": "e", "status": "not_relevant", "score": None},
+                            {"id": "f", "status": "unscored", "score": None},
+                            {"id": "g", "status": "undefined", "score": None},
+                            {"id": "h", "status": "scored", "score": 0.0},
+                        ]
+                    }
+                ]
+            }
+        ]
+    }
     assert view.ns_share(snapshot) == 0.25
-    assert view.ns_note(snapshot) == ("El 25\u00a0% de las preguntas que se aplican se respondió «No sé»: el resultado "
-                                      "tiene menos datos y puede cambiar cuando se conozcan esas respuestas.")
+    assert view.ns_note(snapshot) == (
+        "El 25\u00a0% de las preguntas que se aplican se respondió «No sé»: el resultado "
+        "tiene menos datos y puede cambiar cuando se conozcan esas respuestas."
+    )
     assert view.ns_share({}) is None and view.ns_note(None) is None
     assert fmt.ns_note(0.10) is None  # over 10 %, not at it
     assert fmt.ns_note(0.105).startswith("El 10,5\u00a0% ")
@@ -171,15 +216,29 @@ def test_ns_share_counts_the_questions_that_apply():
 
 def test_the_critical_note_of_a_dimension():
     titles = {"registro": "Registro"}
-    dim = {"id": "legal", "light": "red", "score": 91.7,
-           "subcategories": [{"id": "registro", "critical_failures": ["vigente"]}, {"id": "socios", "critical_failures": []}]}
+    dim = {
+        "id": "legal",
+        "light": "red",
+        "score": 91.7,
+        "subcategories": [
+            {"id": "registro", "critical_failures": ["vigente"]},
+            {"id": "socios", "critical_failures": []},
+        ],
+    }
     thresholds = scoring.Thresholds(green=0.8, red=0.5)
     assert view.critical_note(dim, thresholds, titles, 2) == (
         "Con su puntaje quedaría en verde, pero está en rojo porque tiene una falla crítica en «Registro»: "
-        "una falla crítica deja en rojo toda la dimensión, cualquiera sea su puntaje.")
-    assert view.critical_note({**dim, "score": 60.0}, thresholds, titles, 2).startswith("Con su puntaje quedaría en amarillo")
-    assert view.critical_note({**dim, "score": 30.0}, thresholds, titles, 2).startswith("Está en rojo porque tiene una falla")
-    assert view.critical_note({**dim, "score": None}, thresholds, titles, 2).startswith("Está en rojo, sin puntaje, porque")
+        "una falla crítica deja en rojo toda la dimensión, cualquiera sea su puntaje."
+    )
+    assert view.critical_note({**dim, "score": 60.0}, thresholds, titles, 2).startswith(
+        "Con su puntaje quedaría en amarillo"
+    )
+    assert view.critical_note({**dim, "score": 30.0}, thresholds, titles, 2).startswith(
+        "Está en rojo porque tiene una falla"
+    )
+    assert view.critical_note({**dim, "score": None}, thresholds, titles, 2).startswith(
+        "Está en rojo, sin puntaje, porque"
+    )
     assert view.critical_note(dim, thresholds, titles, 1) is None  # method 1 had no such rule
     assert view.critical_note({**dim, "light": "yellow"}, thresholds, titles, 2) is None
     no_failure = {**dim, "subcategories": [{"id": "registro", "critical_failures": []}]}
@@ -198,8 +257,13 @@ def test_pdf_pre_cooperative_group_reads_su_organizacion(national):
 
 def test_pdf_dimension_red_by_a_critical_failure_says_why(national):
     text = render(national, {**answers_of("fuerte"), "vigente_daes": False})
-    assert folded("Con su puntaje quedaría en verde, pero está en rojo porque tiene una falla crítica en "
-                  "«Situación legal y registros»: una falla crítica deja en rojo toda la dimensión") in text
+    assert (
+        folded(
+            "Con su puntaje quedaría en verde, pero está en rojo porque tiene una falla crítica en "
+            "«Situación legal y registros»: una falla crítica deja en rojo toda la dimensión"
+        )
+        in text
+    )
     assert "Método de cálculo: 2" in text
     assert "«no sabe» es un dato que falta, no un 0" in text
 

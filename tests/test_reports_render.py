@@ -87,28 +87,49 @@ def answers_of(name: str) -> dict:
 
 
 COOPERATIVE = ReportCooperative(
-    name="Cooperativa Campesina Ñuble Sur Ltda.", rut="76123456-7", legal_type="campesina",
-    legal_type_label="Cooperativa campesina", region_code=16, region_name="Ñuble", macrozone="Centro-Sur",
-    comuna="San Carlos", sectors=("Frutas", "Hortalizas"),
+    name="Cooperativa Campesina Ñuble Sur Ltda.",
+    rut="76123456-7",
+    legal_type="campesina",
+    legal_type_label="Cooperativa campesina",
+    region_code=16,
+    region_name="Ñuble",
+    macrozone="Centro-Sur",
+    comuna="San Carlos",
+    sectors=("Frutas", "Hortalizas"),
 )
 SELF_DIAGNOSIS = ReportDiagnosis(
-    response_id=42, revision=1, status="submitted", mode="self", round_name="Diagnóstico nacional 2026",
-    submitted_at=datetime(2026, 5, 4, 15, 30, tzinfo=timezone.utc), submitted_by="Ana Muñoz",
+    response_id=42,
+    revision=1,
+    status="submitted",
+    mode="self",
+    round_name="Diagnóstico nacional 2026",
+    submitted_at=datetime(2026, 5, 4, 15, 30, tzinfo=timezone.utc),
+    submitted_by="Ana Muñoz",
 )
 INTERVIEW = ReportDiagnosis(
-    response_id=43, revision=2, status="validated", mode="interview", round_name="Diagnóstico nacional 2026",
+    response_id=43,
+    revision=2,
+    status="validated",
+    mode="interview",
+    round_name="Diagnóstico nacional 2026",
     submitted_at=datetime(2026, 5, 4, 15, 30, tzinfo=timezone.utc),
     validated_at=datetime(2026, 5, 10, 12, 0, tzinfo=timezone.utc),
-    interviewer_name="María José Pérez", institution="Universidad de Talca", interview_date=date(2026, 5, 3),
-    interview_place="Sede de la cooperativa, San Carlos", interviewee_role="Gerente",
+    interviewer_name="María José Pérez",
+    institution="Universidad de Talca",
+    interview_date=date(2026, 5, 3),
+    interview_place="Sede de la cooperativa, San Carlos",
+    interviewee_role="Gerente",
 )
 
 
 def context(questionnaire, answers: dict, **changes) -> ReportContext:
     """A context as the app builds it: the snapshot is what submission stores."""
     base = ReportContext(
-        cooperative=COOPERATIVE, diagnosis=SELF_DIAGNOSIS, questionnaire=questionnaire,
-        snapshot=snapshot_of(scoring.score(questionnaire, answers)), answers=answers,
+        cooperative=COOPERATIVE,
+        diagnosis=SELF_DIAGNOSIS,
+        questionnaire=questionnaire,
+        snapshot=snapshot_of(scoring.score(questionnaire, answers)),
+        answers=answers,
         generated_on=date(2026, 11, 21),
     )
     return replace(base, **changes)
@@ -142,21 +163,41 @@ def question_text(questionnaire, question_id: str) -> str:
 def weak(national) -> Rendered:
     keys = ["overall"] + [d.id for d in national.dimensions]
     previous = PreviousDiagnosis(
-        round_name="Diagnóstico piloto 2025", submitted_at=datetime(2025, 6, 2, 14, 0, tzinfo=timezone.utc),
+        round_name="Diagnóstico piloto 2025",
+        submitted_at=datetime(2025, 6, 2, 14, 0, tzinfo=timezone.utc),
         snapshot=snapshot_of(scoring.score(national, answers_of("fuerte"))),
     )
-    return Rendered(context(
-        national, answers_of("debil"), diagnosis=INTERVIEW, previous=previous,
-        peers=(PeerGroup("Misma macrozona (Centro-Sur)", 12, stats(keys, 61.5)), PeerGroup("Mismo rubro (Frutas)", 3)),
-    ))
+    return Rendered(
+        context(
+            national,
+            answers_of("debil"),
+            diagnosis=INTERVIEW,
+            previous=previous,
+            peers=(
+                PeerGroup("Misma macrozona (Centro-Sur)", 12, stats(keys, 61.5)),
+                PeerGroup("Mismo rubro (Frutas)", 3),
+            ),
+        )
+    )
 
 
 def test_cover_names_the_cooperative_and_the_interview(weak):
     for fragment in (
-        "Informe de diagnóstico", "Cooperativa Campesina Ñuble Sur Ltda.", "RUT 76.123.456-7",
-        "Ñuble (macrozona Centro-Sur)", "San Carlos", "Diagnóstico nacional 2026", "versión 2026.1",
-        "Entrevista de terreno", "María José Pérez, Universidad de Talca", "3 de mayo de 2026",
-        "Sede de la cooperativa, San Carlos", "Gerente", "revisión 2", "Validado", "10 de mayo de 2026",
+        "Informe de diagnóstico",
+        "Cooperativa Campesina Ñuble Sur Ltda.",
+        "RUT 76.123.456-7",
+        "Ñuble (macrozona Centro-Sur)",
+        "San Carlos",
+        "Diagnóstico nacional 2026",
+        "versión 2026.1",
+        "Entrevista de terreno",
+        "María José Pérez, Universidad de Talca",
+        "3 de mayo de 2026",
+        "Sede de la cooperativa, San Carlos",
+        "Gerente",
+        "revisión 2",
+        "Validado",
+        "10 de mayo de 2026",
         "21 de noviembre de 2026",
     ):
         assert fragment in weak, fragment
@@ -229,24 +270,41 @@ def test_annex_lists_every_question_with_its_answer_in_words(weak, national):
 
 
 def test_methodology_page_states_thresholds_and_rules(weak):
-    for fragment in ("Metodología", "verde desde 80 %, rojo bajo 50 %", "Preguntas críticas", "Regla de tope",
-                     "«datos insuficientes»"):
+    for fragment in (
+        "Metodología",
+        "verde desde 80 %, rojo bajo 50 %",
+        "Preguntas críticas",
+        "Regla de tope",
+        "«datos insuficientes»",
+    ):
         assert fragment in weak, fragment
 
 
 def test_pdf_metadata_bookmarks_pages_and_tags(weak):
     reader = weak.reader
-    assert reader.metadata.title == "Informe de diagnóstico: Cooperativa Campesina Ñuble Sur Ltda. (Diagnóstico nacional 2026)"
+    assert (
+        reader.metadata.title
+        == "Informe de diagnóstico: Cooperativa Campesina Ñuble Sur Ltda. (Diagnóstico nacional 2026)"
+    )
     assert reader.metadata.author == "coopdiag"
     root = reader.trailer["/Root"]
     assert root["/Lang"] == "es-CL"
     assert "/StructTreeRoot" in root  # tagged PDF
-    assert all(abs(float(page.mediabox.width) - 595.28) < 1 and abs(float(page.mediabox.height) - 841.89) < 1
-               for page in reader.pages)  # A4
+    assert all(
+        abs(float(page.mediabox.width) - 595.28) < 1 and abs(float(page.mediabox.height) - 841.89) < 1
+        for page in reader.pages
+    )  # A4
     titles = [item.title for item in reader.outline if not isinstance(item, list)]
-    for title in ("Portada", "Resumen ejecutivo", "Resultados por subcategoría", "1. Gestión financiera",
-                  "4. Principios cooperativos", "Comparación con organizaciones pares", "Metodología",
-                  "Anexo: respuestas del cuestionario"):
+    for title in (
+        "Portada",
+        "Resumen ejecutivo",
+        "Resultados por subcategoría",
+        "1. Gestión financiera",
+        "4. Principios cooperativos",
+        "Comparación con organizaciones pares",
+        "Metodología",
+        "Anexo: respuestas del cuestionario",
+    ):
         assert title in titles
     pages = len(reader.pages)
     assert f"Página 2 de {pages}" in weak and f"Página {pages} de {pages}" in weak
@@ -313,8 +371,7 @@ def test_an_out_of_date_compiled_module_is_imported_from_its_source():
         "from reports.render import html_to_pdf\n"
         "assert html_to_pdf('<html><body><p>Hola</p></body></html>').startswith(b'%PDF')\n"
     )
-    subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).resolve().parent.parent,
-                   timeout=120)
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).resolve().parent.parent, timeout=120)
 
 
 def test_compiled_weasyprint_writes_the_same_bytes_as_pure_python(weak, hostile, tmp_path):
@@ -337,8 +394,12 @@ def test_compiled_weasyprint_writes_the_same_bytes_as_pure_python(weak, hostile,
         "    html = (Path(sys.argv[1]) / f'{name}.html').read_text(encoding='utf-8')\n"
         "    (Path(sys.argv[1]) / f'{name}.pdf').write_bytes(html_to_pdf(html))\n"
     )
-    subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True,
-                   cwd=Path(__file__).resolve().parent.parent, timeout=120)
+    subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=120,
+    )
     assert (tmp_path / "weak.pdf").read_bytes() == weak.pdf
     assert (tmp_path / "hostile.pdf").read_bytes() == hostile.pdf
 
@@ -366,8 +427,13 @@ def test_a_strong_cooperative_alone_for_the_first_time(strong):
 
 @pytest.fixture(scope="module")
 def pre_cooperative(national) -> Rendered:
-    cooperative = replace(COOPERATIVE, name="Grupo de Apicultoras de Ñiquén", legal_type="precooperativo",
-                          legal_type_label="Grupo pre-cooperativo", rut="65432198-K")
+    cooperative = replace(
+        COOPERATIVE,
+        name="Grupo de Apicultoras de Ñiquén",
+        legal_type="precooperativo",
+        legal_type_label="Grupo pre-cooperativo",
+        rut="65432198-K",
+    )
     return Rendered(context(national, answers_of("precooperativo"), cooperative=cooperative))
 
 
@@ -433,15 +499,24 @@ def server():
 @pytest.fixture(scope="module")
 def hostile(small, server) -> Rendered:
     url = f"http://127.0.0.1:{server.port}"
-    comment = (f'Muy buen año <img src="{url}/comentario.png"> <link rel="stylesheet" href="{url}/estilo.css">'
-               f'<style>@import url({url}/importado.css);</style> <b>negrita</b> & «comillas» ' + "ñandú " * 120)
-    long_name = "Cooperativa Agrícola, Ganadera y Forestal de Pequeños Productores Campesinos de la Región de " \
-                "Ñuble, Provincia de Punilla, Comuna de Ñiquén y Alrededores «Unión y Esperanza» Limitada " * 2
+    comment = (
+        f'Muy buen año <img src="{url}/comentario.png"> <link rel="stylesheet" href="{url}/estilo.css">'
+        f"<style>@import url({url}/importado.css);</style> <b>negrita</b> & «comillas» " + "ñandú " * 120
+    )
+    long_name = (
+        "Cooperativa Agrícola, Ganadera y Forestal de Pequeños Productores Campesinos de la Región de "
+        "Ñuble, Provincia de Punilla, Comuna de Ñiquén y Alrededores «Unión y Esperanza» Limitada " * 2
+    )
     cooperative = replace(COOPERATIVE, name=f'{long_name}<img src="{url}/nombre.png">', comuna="Ñiquén")
-    diagnosis = replace(INTERVIEW, interview_place=f'<img src="{url}/lugar.png">Sede', interviewee_role="Tesorera & Secretaria")
+    diagnosis = replace(
+        INTERVIEW, interview_place=f'<img src="{url}/lugar.png">Sede', interviewee_role="Tesorera & Secretaria"
+    )
     answers = {"caja_ordenada": "na", "reuniones": "na", "comentario": comment}
-    return Rendered(context(small, answers, cooperative=cooperative, diagnosis=diagnosis,
-                            peers=(PeerGroup("Mismo rubro (Miel)", 4),)))
+    return Rendered(
+        context(
+            small, answers, cooperative=cooperative, diagnosis=diagnosis, peers=(PeerGroup("Mismo rubro (Miel)", 4),)
+        )
+    )
 
 
 def test_user_text_is_escaped_and_fetches_nothing(hostile, server):
@@ -493,8 +568,16 @@ def test_the_fetcher_refuses_network_files_and_data_even_in_raw_html(server, tmp
     assert pdf.startswith(b"%PDF")
     assert server.hits == []
     refused = " ".join(fetcher.refused)
-    for fragment in ("/raw.css", "/import.css", "/fondo.png", "/raw.png", "/seguro.png", secret.name, "data:",
-                     "etc/hostname"):
+    for fragment in (
+        "/raw.css",
+        "/import.css",
+        "/fondo.png",
+        "/raw.png",
+        "/seguro.png",
+        secret.name,
+        "data:",
+        "etc/hostname",
+    ):
         assert fragment in refused, fragment
 
 
@@ -505,8 +588,13 @@ def test_the_fetcher_serves_only_files_under_its_folder(tmp_path):
     (tmp_path / "fuera.svg").write_text("<svg/>", encoding="utf-8")
     fetcher = url_fetcher(root)
     assert fetcher.fetch((root / "logo.svg").as_uri()).read().startswith(b"<svg")
-    for url in ((tmp_path / "fuera.svg").as_uri(), (root / ".." / "fuera.svg").as_uri(), (root / "nada.svg").as_uri(),
-                "http://example.org/logo.svg", "ftp://example.org/x"):
+    for url in (
+        (tmp_path / "fuera.svg").as_uri(),
+        (root / ".." / "fuera.svg").as_uri(),
+        (root / "nada.svg").as_uri(),
+        "http://example.org/logo.svg",
+        "ftp://example.org/x",
+    ):
         with pytest.raises(ValueError):
             fetcher.fetch(url)
 
@@ -590,10 +678,27 @@ def test_every_national_subcategory_gets_programmes_for_both_organisation_types(
 
 
 def test_programme_data_errors_are_caught():
-    data = {"temas": {"t": "Tema"}, "subcategorias": {}, "dimensiones": {}, "general": ["t"],
-            "agencias": {"a": "A"}, "apoyos": {"asesoria": "Asesoría"},
-            "programas": [{"id": "x", "agencia": "A", "agencia_id": "a", "nombre": "N", "atiende": ["A"],
-                           "apoyo": ["asesoria"], "descripcion": "d", "temas": ["otro"], "fuente": "Fuente (2025)"}]}
+    data = {
+        "temas": {"t": "Tema"},
+        "subcategorias": {},
+        "dimensiones": {},
+        "general": ["t"],
+        "agencias": {"a": "A"},
+        "apoyos": {"asesoria": "Asesoría"},
+        "programas": [
+            {
+                "id": "x",
+                "agencia": "A",
+                "agencia_id": "a",
+                "nombre": "N",
+                "atiende": ["A"],
+                "apoyo": ["asesoria"],
+                "descripcion": "d",
+                "temas": ["otro"],
+                "fuente": "Fuente (2025)",
+            }
+        ],
+    }
     with pytest.raises(ValueError, match="unknown topics"):
         parse_catalogue(data)
     data["programas"][0]["temas"] = ["t"]
@@ -610,8 +715,11 @@ def test_chilean_formats(national):
     assert fmt.puntos(5.25) == "+5,2 puntos" and fmt.puntos(-1.0) == "−1,0 punto" and fmt.puntos(0.01) == "sin cambio"
     assert fmt.numero(1500000) == "1.500.000" and fmt.numero(2.5) == "2,5"
     words = {
-        ("vigente_daes", True): "Sí", ("vigente_daes", False): "No", ("vigente_daes", "ns"): "No sabe",
-        ("reserva_legal", "na"): "No aplica", ("vigente_daes", None): "Sin respuesta",
+        ("vigente_daes", True): "Sí",
+        ("vigente_daes", False): "No",
+        ("vigente_daes", "ns"): "No sabe",
+        ("reserva_legal", "na"): "No aplica",
+        ("vigente_daes", None): "Sin respuesta",
         ("libro_actas", "a_veces"): national.question("libro_actas").option("a_veces").label,
         ("socios_mujeres", 1200): "1.200 personas",
     }

@@ -50,11 +50,15 @@ def rescore_world(api_env):
         assert created.status_code == 201, created.text
         body = created.json()
         answers = {**COMPLETE, "junta_anual": "ns"} if coop == world.coop_a else COMPLETE
-        saved = api_env.client.patch(f"/api/v1/responses/{body['id']}/answers", headers=manager,
-                                     json={"version": body["version"], "answers": answers})
+        saved = api_env.client.patch(
+            f"/api/v1/responses/{body['id']}/answers",
+            headers=manager,
+            json={"version": body["version"], "answers": answers},
+        )
         assert saved.status_code == 200, saved.text
-        sent = api_env.client.post(f"/api/v1/responses/{body['id']}/submit", headers=manager,
-                                   json={"version": saved.json()["version"]})
+        sent = api_env.client.post(
+            f"/api/v1/responses/{body['id']}/submit", headers=manager, json={"version": saved.json()["version"]}
+        )
         assert sent.status_code == 200, sent.text
         ids.append(body["id"])
     # The first cooperative's result is turned into a method-1 snapshot; the second stays method 2.
@@ -134,8 +138,9 @@ def test_only_analysts_may_rescore(api_env, rescore_world):
 
 
 def _cli(args, env):
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=120, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], env=env, capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
 
 
 def test_cli_dry_run_then_adopt(api_env, rescore_world):
@@ -173,8 +178,9 @@ def test_analyst_page_preview_and_adopt(api_env, rescore_world):
     assert "Cooperativa Campesina Los Aromos" in preview.text and "Gobernanza" in preview.text
     refused = client.post(f"/analisis/rondas/{world.round_id}/recalcular", data={})
     assert refused.status_code == 403  # no CSRF token
-    done = client.post(f"/analisis/rondas/{world.round_id}/recalcular", data={"csrf_token": csrf},
-                       follow_redirects=False)
+    done = client.post(
+        f"/analisis/rondas/{world.round_id}/recalcular", data={"csrf_token": csrf}, follow_redirects=False
+    )
     assert done.status_code == 303
     after = client.get(done.headers["location"])
     assert "Se recalculó 1 resultado con el método 2" in after.text

@@ -54,14 +54,34 @@ def make_world(env) -> World:
         version = session.scalar(
             select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "prueba-mini")
         )
-        coop_a = Cooperative(rut="76123456-0", name="Cooperativa Campesina Los Aromos", legal_type="campesina",
-                             region_code=13, sectors=["hortalizas"])
-        coop_b = Cooperative(rut="65000000-5", name="Cooperativa Agrícola Lago Sur", legal_type="agricola",
-                             region_code=9, sectors=["leche"])
-        open_round = DiagnosisRound(name="Ronda 2026", questionnaire_version_id=version.id,
-                                    opens_on=date(2026, 1, 1), closes_on=date(2026, 12, 31), state="open")
-        closed_round = DiagnosisRound(name="Ronda 2025", questionnaire_version_id=version.id,
-                                      opens_on=date(2025, 1, 1), closes_on=date(2025, 12, 31), state="closed")
+        coop_a = Cooperative(
+            rut="76123456-0",
+            name="Cooperativa Campesina Los Aromos",
+            legal_type="campesina",
+            region_code=13,
+            sectors=["hortalizas"],
+        )
+        coop_b = Cooperative(
+            rut="65000000-5",
+            name="Cooperativa Agrícola Lago Sur",
+            legal_type="agricola",
+            region_code=9,
+            sectors=["leche"],
+        )
+        open_round = DiagnosisRound(
+            name="Ronda 2026",
+            questionnaire_version_id=version.id,
+            opens_on=date(2026, 1, 1),
+            closes_on=date(2026, 12, 31),
+            state="open",
+        )
+        closed_round = DiagnosisRound(
+            name="Ronda 2025",
+            questionnaire_version_id=version.id,
+            opens_on=date(2025, 1, 1),
+            closes_on=date(2025, 12, 31),
+            state="closed",
+        )
         session.add_all([coop_a, coop_b, open_round, closed_round])
         session.commit()
         return World(coop_a.id, coop_b.id, open_round.id, closed_round.id, version.id)
@@ -101,14 +121,18 @@ def test_lifecycle_end_to_end(api_env, world):
     assert r.headers["ETag"] == '"1"'
 
     # autosave a partial set
-    r = env.client.patch(f"/api/v1/responses/{rid}/answers", json={"answers": {"actas_al_dia": "si"}, "version": 1}, headers=mh)
+    r = env.client.patch(
+        f"/api/v1/responses/{rid}/answers", json={"answers": {"actas_al_dia": "si"}, "version": 1}, headers=mh
+    )
     assert r.status_code == 200, r.text
     assert r.json()["version"] == 2 and r.headers["ETag"] == '"2"'
 
     # the live preview before submission
     r = env.client.get(f"/api/v1/responses/{rid}/result", headers=mh)
     assert r.status_code == 200 and r.json()["preview"] is True
-    assert r.json()["result"] == snapshot_of(scoring.score(questionnaire(), {"junta_anual": True, "actas_al_dia": "si"}))
+    assert r.json()["result"] == snapshot_of(
+        scoring.score(questionnaire(), {"junta_anual": True, "actas_al_dia": "si"})
+    )
 
     # submit refused, listing what is missing
     r = env.client.post(f"/api/v1/responses/{rid}/submit", json={"version": 2}, headers=mh)
@@ -116,11 +140,17 @@ def test_lifecycle_end_to_end(api_env, world):
     error = r.json()["error"]
     assert error["code"] == "missing_required"
     assert set(error["missing"]) == {"consejo_vigente", "activo_corriente", "pasivo_corriente"}
-    assert {d["field"] for d in error["details"]} == {"answers.consejo_vigente", "answers.activo_corriente", "answers.pasivo_corriente"}
+    assert {d["field"] for d in error["details"]} == {
+        "answers.consejo_vigente",
+        "answers.activo_corriente",
+        "answers.pasivo_corriente",
+    }
     assert env.client.get(f"/api/v1/responses/{rid}", headers=mh).json()["status"] == "draft"
 
     # complete (If-Match instead of a body version) and submit
-    r = env.client.patch(f"/api/v1/responses/{rid}/answers", json={"answers": COMPLETE}, headers={**mh, "If-Match": '"2"'})
+    r = env.client.patch(
+        f"/api/v1/responses/{rid}/answers", json={"answers": COMPLETE}, headers={**mh, "If-Match": '"2"'}
+    )
     assert r.status_code == 200, r.text
     r = env.client.post(f"/api/v1/responses/{rid}/submit", json={"version": 3}, headers=mh)
     assert r.status_code == 200, r.text
@@ -128,7 +158,9 @@ def test_lifecycle_end_to_end(api_env, world):
     assert submitted["status"] == "submitted" and submitted["submitted_by_id"] == manager.id
     assert submitted["snapshot_questionnaire_version_id"] == world.version_id
     expected = snapshot_of(scoring.score(questionnaire(), COMPLETE))
-    assert {k: v for k, v in expected["overall"].items() if k != "capped"} == scoring.score(questionnaire(), COMPLETE).to_dict()["overall"]
+    assert {k: v for k, v in expected["overall"].items() if k != "capped"} == scoring.score(
+        questionnaire(), COMPLETE
+    ).to_dict()["overall"]
     with env.session() as session:
         assert session.get(Response, rid).result_snapshot == expected
     assert submitted["result_summary"]["overall"] == expected["overall"]
@@ -136,23 +168,31 @@ def test_lifecycle_end_to_end(api_env, world):
     assert r.json()["preview"] is False and r.json()["result"] == expected
 
     # a submitted response is not editable
-    r = env.client.patch(f"/api/v1/responses/{rid}/answers", json={"answers": {"junta_anual": False}, "version": 4}, headers=mh)
+    r = env.client.patch(
+        f"/api/v1/responses/{rid}/answers", json={"answers": {"junta_anual": False}, "version": 4}, headers=mh
+    )
     assert r.status_code == 409 and "enviada" in r.json()["error"]["message"]
 
     # return with a comment; the author sees it and may edit and resubmit
     r = env.client.post(f"/api/v1/responses/{rid}/return", json={"comment": "   ", "version": 4}, headers=ah)
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "comment"
-    r = env.client.post(f"/api/v1/responses/{rid}/return", json={"comment": "Revisar el pasivo corriente", "version": 4}, headers=ah)
+    r = env.client.post(
+        f"/api/v1/responses/{rid}/return", json={"comment": "Revisar el pasivo corriente", "version": 4}, headers=ah
+    )
     assert r.status_code == 200, r.text
     r = env.client.get(f"/api/v1/responses/{rid}", headers=mh)
     assert r.json()["status"] == "returned" and r.json()["return_comment"] == "Revisar el pasivo corriente"
     assert r.json()["version"] == 5
-    r = env.client.patch(f"/api/v1/responses/{rid}/answers", json={"answers": {"pasivo_corriente": 500000}, "version": 5}, headers=mh)
+    r = env.client.patch(
+        f"/api/v1/responses/{rid}/answers", json={"answers": {"pasivo_corriente": 500000}, "version": 5}, headers=mh
+    )
     assert r.status_code == 200, r.text
     r = env.client.post(f"/api/v1/responses/{rid}/submit", json={"version": 6}, headers=mh)
     assert r.status_code == 200, r.text
     final_answers = {**COMPLETE, "pasivo_corriente": 500000}
-    assert r.json()["result_summary"]["overall"] == snapshot_of(scoring.score(questionnaire(), final_answers))["overall"]
+    assert (
+        r.json()["result_summary"]["overall"] == snapshot_of(scoring.score(questionnaire(), final_answers))["overall"]
+    )
 
     # validate; validating again names the current status
     r = env.client.post(f"/api/v1/responses/{rid}/validate", json={"version": 7}, headers=ah)
@@ -161,7 +201,10 @@ def test_lifecycle_end_to_end(api_env, world):
     assert r.status_code == 409 and "validada" in r.json()["error"]["message"]
     with env.session() as session:
         before = session.get(Response, rid)
-        frozen = {c: getattr(before, c) for c in ("answers", "status", "version", "result_snapshot", "submitted_at", "validated_at", "revision")}
+        frozen = {
+            c: getattr(before, c)
+            for c in ("answers", "status", "version", "result_snapshot", "submitted_at", "validated_at", "revision")
+        }
 
     # reopen: revision 2 in draft, revision 1 untouched
     r = env.client.post(f"/api/v1/responses/{rid}/reopen", json={"version": 8, "comment": "Nuevo balance"}, headers=ah)
@@ -175,7 +218,10 @@ def test_lifecycle_end_to_end(api_env, world):
         assert {c: getattr(old, c) for c in frozen} == frozen
         assert old.is_current is False
     r = env.client.get(f"/api/v1/responses/{rid}/revisions", headers=mh)
-    assert [(i["revision"], i["is_current"], i["status"]) for i in r.json()["items"]] == [(1, False, "validated"), (2, True, "draft")]
+    assert [(i["revision"], i["is_current"], i["status"]) for i in r.json()["items"]] == [
+        (1, False, "validated"),
+        (2, True, "draft"),
+    ]
     r = env.client.post(f"/api/v1/responses/{rid}/reopen", json={"version": 8}, headers=ah)
     assert r.status_code == 409
     # the list shows the current revision only, unless asked
@@ -184,7 +230,9 @@ def test_lifecycle_end_to_end(api_env, world):
     r = env.client.get("/api/v1/responses", params={"current_only": "false"}, headers=mh)
     assert r.json()["total"] == 2
     # the new revision can be edited by the manager again
-    r = env.client.patch(f"/api/v1/responses/{new['id']}/answers", json={"answers": {"junta_anual": False}, "version": 1}, headers=mh)
+    r = env.client.patch(
+        f"/api/v1/responses/{new['id']}/answers", json={"answers": {"junta_anual": False}, "version": 1}, headers=mh
+    )
     assert r.status_code == 200
 
 
@@ -222,7 +270,11 @@ def test_idempotent_create_and_one_response_per_round(api_env, world):
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "Idempotency-Key"
     # closed round → 409 in Spanish
     r = create(env, mh, world, coop=world.coop_b, round_id=world.closed_round_id)
-    assert r.status_code == 409 and r.json()["error"]["code"] == "round_not_open" and "cerrada" in r.json()["error"]["message"]
+    assert (
+        r.status_code == 409
+        and r.json()["error"]["code"] == "round_not_open"
+        and "cerrada" in r.json()["error"]["message"]
+    )
     with env.session() as session:
         assert session.scalar(select(func.count()).select_from(Response)) == 1
 
@@ -234,11 +286,18 @@ def test_create_validation(api_env, world):
     body = {"cooperative_id": world.coop_a, "round_id": world.round_id, "mode": "interview", "interviewer_name": "Ana"}
     r = env.client.post("/api/v1/responses", json=body, headers={**fh, **key()})
     assert r.status_code == 422
-    assert {d["field"] for d in r.json()["error"]["details"]} == {"institution", "interview_date", "interview_place", "interviewee_role"}
+    assert {d["field"] for d in r.json()["error"]["details"]} == {
+        "institution",
+        "interview_date",
+        "interview_place",
+        "interviewee_role",
+    }
     # invalid initial answers are refused with their id, nothing created
     r = create(env, fh, world, mode="interview", answers={"activo_corriente": "mucho"})
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "answers.activo_corriente"
-    r = env.client.post("/api/v1/responses", json={"cooperative_id": world.coop_a, "mode": "self"}, headers={**fh, **key()})
+    r = env.client.post(
+        "/api/v1/responses", json={"cooperative_id": world.coop_a, "mode": "self"}, headers={**fh, **key()}
+    )
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "round_id"
     with env.session() as session:
         assert session.scalar(select(func.count()).select_from(Response)) == 0
@@ -248,7 +307,9 @@ def test_create_validation(api_env, world):
     # interview details can be patched with the version; a blank required one is refused
     r = env.client.patch(f"/api/v1/responses/{rid}", json={"interview_place": "  ", "version": 1}, headers=fh)
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "interview_place"
-    r = env.client.patch(f"/api/v1/responses/{rid}", json={"interview_place": "Predio de un socio", "version": 1}, headers=fh)
+    r = env.client.patch(
+        f"/api/v1/responses/{rid}", json={"interview_place": "Predio de un socio", "version": 1}, headers=fh
+    )
     assert r.status_code == 200 and r.json()["interview_place"] == "Predio de un socio" and r.json()["version"] == 2
     r = env.client.patch(f"/api/v1/responses/{rid}", json={"interviewee_role": "Presidente", "version": 1}, headers=fh)
     assert r.status_code == 409 and r.json()["error"]["current"]["interview_place"] == "Predio de un socio"
@@ -280,7 +341,9 @@ def test_idempotent_create_race_on_postgresql(api_env, world):
     assert len({r.json()["id"] for r in results}) == 1
     with env.session() as session:
         assert session.scalar(select(func.count()).select_from(Response)) == 1
-        assert session.scalar(select(func.count()).select_from(ResponseEvent).where(ResponseEvent.kind == "created")) == 1
+        assert (
+            session.scalar(select(func.count()).select_from(ResponseEvent).where(ResponseEvent.kind == "created")) == 1
+        )
 
 
 def test_invalid_answer_refused_and_nothing_applied(api_env, world):
@@ -289,13 +352,20 @@ def test_invalid_answer_refused_and_nothing_applied(api_env, world):
     rid = create(env, mh, world, answers={"junta_anual": True}).json()["id"]
     r = env.client.patch(
         f"/api/v1/responses/{rid}/answers",
-        json={"answers": {"actas_al_dia": "si", "activo_corriente": -5, "no_existe": 1, "razon_corriente": 2}, "version": 1},
+        json={
+            "answers": {"actas_al_dia": "si", "activo_corriente": -5, "no_existe": 1, "razon_corriente": 2},
+            "version": 1,
+        },
         headers=mh,
     )
     assert r.status_code == 422
     error = r.json()["error"]
     assert error["code"] == "invalid_answers"
-    assert {d["field"] for d in error["details"]} == {"answers.activo_corriente", "answers.no_existe", "answers.razon_corriente"}
+    assert {d["field"] for d in error["details"]} == {
+        "answers.activo_corriente",
+        "answers.no_existe",
+        "answers.razon_corriente",
+    }
     assert all(d["message"] for d in error["details"])
     current = env.client.get(f"/api/v1/responses/{rid}", headers=mh).json()
     assert current["answers"] == {"junta_anual": True} and current["version"] == 1
@@ -303,9 +373,15 @@ def test_invalid_answer_refused_and_nothing_applied(api_env, world):
     r = env.client.patch(f"/api/v1/responses/{rid}/answers", json={"answers": {"actas_al_dia": "si"}}, headers=mh)
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "version"
     # null removes an answer; an unchanged value is not recorded; nothing changed keeps the version
-    r = env.client.patch(f"/api/v1/responses/{rid}/answers", json={"answers": {"junta_anual": None, "actas_al_dia": "si"}, "version": 1}, headers=mh)
+    r = env.client.patch(
+        f"/api/v1/responses/{rid}/answers",
+        json={"answers": {"junta_anual": None, "actas_al_dia": "si"}, "version": 1},
+        headers=mh,
+    )
     assert r.json()["answers"] == {"actas_al_dia": "si"} and r.json()["version"] == 2
-    r = env.client.patch(f"/api/v1/responses/{rid}/answers", json={"answers": {"actas_al_dia": "si"}, "version": 2}, headers=mh)
+    r = env.client.patch(
+        f"/api/v1/responses/{rid}/answers", json={"answers": {"actas_al_dia": "si"}, "version": 2}, headers=mh
+    )
     assert r.status_code == 200 and r.json()["version"] == 2
 
 
@@ -314,8 +390,15 @@ def test_stale_version_gets_current_state(api_env, world):
     _, mh = env.user("manager", cooperatives=[world.coop_a], password=None)
     _, mh2 = env.user("manager", cooperatives=[world.coop_a], password=None)
     rid = create(env, mh, world).json()["id"]
-    assert env.client.patch(f"/api/v1/responses/{rid}/answers", json={"answers": {"junta_anual": True}, "version": 1}, headers=mh).status_code == 200
-    r = env.client.patch(f"/api/v1/responses/{rid}/answers", json={"answers": {"junta_anual": False}, "version": 1}, headers=mh2)
+    assert (
+        env.client.patch(
+            f"/api/v1/responses/{rid}/answers", json={"answers": {"junta_anual": True}, "version": 1}, headers=mh
+        ).status_code
+        == 200
+    )
+    r = env.client.patch(
+        f"/api/v1/responses/{rid}/answers", json={"answers": {"junta_anual": False}, "version": 1}, headers=mh2
+    )
     assert r.status_code == 409
     error = r.json()["error"]
     assert error["code"] == "stale_version"
@@ -336,8 +419,13 @@ def test_concurrent_autosaves_never_overwrite(api_env, world):
 
     def save(value):
         barrier.wait()
-        results.append(env.client.patch(f"/api/v1/responses/{rid}/answers",
-                                        json={"answers": {"activo_corriente": value}, "version": 1}, headers=mh))
+        results.append(
+            env.client.patch(
+                f"/api/v1/responses/{rid}/answers",
+                json={"answers": {"activo_corriente": value}, "version": 1},
+                headers=mh,
+            )
+        )
 
     threads = [threading.Thread(target=save, args=(v,)) for v in (10, 20, 30, 40)]
     for thread in threads:
@@ -350,7 +438,12 @@ def test_concurrent_autosaves_never_overwrite(api_env, world):
     with env.session() as session:
         row = session.get(Response, rid)
         assert row.version == 2 and row.answers == winner["answers"]
-        assert session.scalar(select(func.count()).select_from(ResponseEvent).where(ResponseEvent.kind == "answer_changed")) == 1
+        assert (
+            session.scalar(
+                select(func.count()).select_from(ResponseEvent).where(ResponseEvent.kind == "answer_changed")
+            )
+            == 1
+        )
 
 
 def test_audit_trail(api_env, world):
@@ -358,9 +451,16 @@ def test_audit_trail(api_env, world):
     manager, mh = env.user("manager", cooperatives=[world.coop_a], password=None)
     analyst, ah = env.user("analyst", password=None)
     rid = create(env, mh, world, answers={"junta_anual": True}).json()["id"]
-    env.client.patch(f"/api/v1/responses/{rid}/answers",
-                     json={"answers": {"junta_anual": False, "actas_al_dia": "si", "consejo_vigente": None}, "version": 1}, headers=mh)
-    env.client.patch(f"/api/v1/responses/{rid}/answers", json={"answers": {**COMPLETE, "junta_anual": False, "actas_al_dia": "si"}, "version": 2}, headers=mh)
+    env.client.patch(
+        f"/api/v1/responses/{rid}/answers",
+        json={"answers": {"junta_anual": False, "actas_al_dia": "si", "consejo_vigente": None}, "version": 1},
+        headers=mh,
+    )
+    env.client.patch(
+        f"/api/v1/responses/{rid}/answers",
+        json={"answers": {**COMPLETE, "junta_anual": False, "actas_al_dia": "si"}, "version": 2},
+        headers=mh,
+    )
     env.client.post(f"/api/v1/responses/{rid}/submit", json={"version": 3}, headers=mh)
     env.client.post(f"/api/v1/responses/{rid}/return", json={"comment": "Falta el acta", "version": 4}, headers=ah)
 
@@ -374,7 +474,12 @@ def test_audit_trail(api_env, world):
     assert changes[:3] == [("junta_anual", None, True), ("junta_anual", True, False), ("actas_al_dia", None, "si")]
     # consejo_vigente: null over nothing is not a change; the unchanged ones in the 2nd save are not recorded
     assert ("actas_al_dia", "si", "si") not in changes and ("junta_anual", False, False) not in changes
-    assert {q for q, _, _ in changes[3:]} == {"consejo_vigente", "consejo_mujeres", "activo_corriente", "pasivo_corriente"}
+    assert {q for q, _, _ in changes[3:]} == {
+        "consejo_vigente",
+        "consejo_mujeres",
+        "activo_corriente",
+        "pasivo_corriente",
+    }
     first = items[0]
     assert first["user_id"] == manager.id and first["user_name"] == manager.full_name
     assert first["at"].startswith("20") and ("+00:00" in first["at"] or first["at"].endswith("Z"))
@@ -396,11 +501,19 @@ def test_snapshot_is_read_back_not_recomputed(api_env, world):
 
     # The rules change: a new questionnaire version (every question weighted differently, no criticals)
     # replaces the round's version; the stored result must not move.
-    changed = sample_questionnaire(version="2026.2").replace("critical: true", "critical: false").replace(
-        "score: 0.5}", "score: 0}")
+    changed = (
+        sample_questionnaire(version="2026.2")
+        .replace("critical: true", "critical: false")
+        .replace("score: 0.5}", "score: 0}")
+    )
     with env.session() as session:
-        new_version = QuestionnaireVersion(questionnaire_id="prueba-mini", version="2026.2", title="x",
-                                           content_hash=hashlib.sha256(changed.encode()).hexdigest(), source=changed)
+        new_version = QuestionnaireVersion(
+            questionnaire_id="prueba-mini",
+            version="2026.2",
+            title="x",
+            content_hash=hashlib.sha256(changed.encode()).hexdigest(),
+            source=changed,
+        )
         session.add(new_version)
         session.flush()
         session.get(DiagnosisRound, world.round_id).questionnaire_version_id = new_version.id

@@ -21,12 +21,19 @@ from app.responses.models import Response
 from app.rounds.models import DiagnosisRound
 
 COMPLETE = {
-    "junta_anual": True, "actas_al_dia": "si", "consejo_vigente": True, "consejo_mujeres": True,
-    "activo_corriente": 2000000, "pasivo_corriente": 1000000,
+    "junta_anual": True,
+    "actas_al_dia": "si",
+    "consejo_vigente": True,
+    "consejo_mujeres": True,
+    "activo_corriente": 2000000,
+    "pasivo_corriente": 1000000,
 }
 INTERVIEW = {
-    "interviewer_name": "Luis Soto", "institution": "Universidad de La Frontera", "interview_date": date(2026, 9, 1),
-    "interview_place": "Temuco", "interviewee_role": "Presidenta",
+    "interviewer_name": "Luis Soto",
+    "institution": "Universidad de La Frontera",
+    "interview_date": date(2026, 9, 1),
+    "interview_place": "Temuco",
+    "interviewee_role": "Presidenta",
 }
 ROLES = ("admin", "analyst", "field", "field_zone", "manager")
 STAFF = ("admin", "analyst")
@@ -57,8 +64,13 @@ class Matrix:
     def round(self) -> int:
         with self.env.session() as session:
             n = next(self._rounds)
-            diagnosis_round = DiagnosisRound(name=f"Ronda {n}", questionnaire_version_id=self.version_id,
-                                             opens_on=date(2026, 1, 1), closes_on=date(2026, 12, 31), state="open")
+            diagnosis_round = DiagnosisRound(
+                name=f"Ronda {n}",
+                questionnaire_version_id=self.version_id,
+                opens_on=date(2026, 1, 1),
+                closes_on=date(2026, 12, 31),
+                state="open",
+            )
             session.add(diagnosis_round)
             session.commit()
             return diagnosis_round.id
@@ -68,8 +80,14 @@ class Matrix:
         round_id = self.round()
         with self.env.session() as session:
             response = Response(
-                cooperative_id=self.coop[target], round_id=round_id, revision=1, is_current=True, mode=mode,
-                status=status, answers=dict(COMPLETE), version=1,
+                cooperative_id=self.coop[target],
+                round_id=round_id,
+                revision=1,
+                is_current=True,
+                mode=mode,
+                status=status,
+                answers=dict(COMPLETE),
+                version=1,
                 result_snapshot={"overall": {"light": "green"}, "dimensions": []} if status != "draft" else None,
                 **(INTERVIEW if mode == "interview" else {}),
             )
@@ -119,25 +137,36 @@ def test_create_matrix(matrix):
         body = {"cooperative_id": matrix.coop[target], "round_id": matrix.round(), "mode": mode}
         if mode == "interview":
             body.update({**INTERVIEW, "interview_date": "2026-09-01"})
-        response = client.post("/api/v1/responses", json=body,
-                               headers={**matrix.headers[role], "Idempotency-Key": str(uuid.uuid4())})
+        response = client.post(
+            "/api/v1/responses", json=body, headers={**matrix.headers[role], "Idempotency-Key": str(uuid.uuid4())}
+        )
         matrix.check(f"create {mode} {role} {target}", expect_edit(role, target, mode, ok=201), response)
     assert not matrix.failures, "\n".join(matrix.failures)
 
 
 def test_read_matrix(matrix):
     client = matrix.env.client
-    ids = {(target, mode): matrix.fresh(target, mode, "submitted") for target in ("own", "other") for mode in ("self", "interview")}
+    ids = {
+        (target, mode): matrix.fresh(target, mode, "submitted")
+        for target in ("own", "other")
+        for mode in ("self", "interview")
+    }
     for role in ROLES:
         headers = matrix.headers[role]
-        listed = {item["id"] for item in client.get("/api/v1/responses", params={"per_page": 200}, headers=headers).json()["items"]}
+        listed = {
+            item["id"]
+            for item in client.get("/api/v1/responses", params={"per_page": 200}, headers=headers).json()["items"]
+        }
         visible = {rid for (target, _), rid in ids.items() if role in STAFF or target == "own"}
         if listed != visible:
             matrix.failures.append(f"list {role}: got {sorted(listed)}, expected {sorted(visible)}")
         for (target, mode), rid in ids.items():
             for path in ("", "/history", "/result", "/revisions"):
-                matrix.check(f"GET{path} {mode} {role} {target}", expect_read(role, target),
-                             client.get(f"/api/v1/responses/{rid}{path}", headers=headers))
+                matrix.check(
+                    f"GET{path} {mode} {role} {target}",
+                    expect_read(role, target),
+                    client.get(f"/api/v1/responses/{rid}{path}", headers=headers),
+                )
     for role in ROLES:  # an unknown id looks like an invisible one
         matrix.check(f"GET unknown {role}", 404, client.get("/api/v1/responses/999999", headers=matrix.headers[role]))
 
@@ -172,22 +201,50 @@ def test_write_matrix(matrix):
         headers = matrix.headers[role]
         label = f"{mode} {role} {target}"
         rid = matrix.fresh(target, mode)
-        matrix.check(f"PATCH answers {label}", expect_edit(role, target, mode),
-                     client.patch(f"/api/v1/responses/{rid}/answers", json={"answers": {"junta_anual": False}, "version": 1}, headers=headers), refused_id=rid)
+        matrix.check(
+            f"PATCH answers {label}",
+            expect_edit(role, target, mode),
+            client.patch(
+                f"/api/v1/responses/{rid}/answers",
+                json={"answers": {"junta_anual": False}, "version": 1},
+                headers=headers,
+            ),
+            refused_id=rid,
+        )
         rid = matrix.fresh(target, mode)
         change = {"interviewee_role": "Tesorero"} if mode == "interview" else {}
-        matrix.check(f"PATCH details {label}", expect_edit(role, target, mode),
-                     client.patch(f"/api/v1/responses/{rid}", json={**change, "version": 1}, headers=headers), refused_id=rid)
+        matrix.check(
+            f"PATCH details {label}",
+            expect_edit(role, target, mode),
+            client.patch(f"/api/v1/responses/{rid}", json={**change, "version": 1}, headers=headers),
+            refused_id=rid,
+        )
         rid = matrix.fresh(target, mode)
-        matrix.check(f"submit {label}", expect_edit(role, target, mode),
-                     client.post(f"/api/v1/responses/{rid}/submit", json={"version": 1}, headers=headers), refused_id=rid)
+        matrix.check(
+            f"submit {label}",
+            expect_edit(role, target, mode),
+            client.post(f"/api/v1/responses/{rid}/submit", json={"version": 1}, headers=headers),
+            refused_id=rid,
+        )
         rid = matrix.fresh(target, mode, "submitted")
-        matrix.check(f"return {label}", expect_review(role, target),
-                     client.post(f"/api/v1/responses/{rid}/return", json={"comment": "Corregir", "version": 1}, headers=headers), refused_id=rid)
+        matrix.check(
+            f"return {label}",
+            expect_review(role, target),
+            client.post(f"/api/v1/responses/{rid}/return", json={"comment": "Corregir", "version": 1}, headers=headers),
+            refused_id=rid,
+        )
         rid = matrix.fresh(target, mode, "submitted")
-        matrix.check(f"validate {label}", expect_review(role, target),
-                     client.post(f"/api/v1/responses/{rid}/validate", json={"version": 1}, headers=headers), refused_id=rid)
+        matrix.check(
+            f"validate {label}",
+            expect_review(role, target),
+            client.post(f"/api/v1/responses/{rid}/validate", json={"version": 1}, headers=headers),
+            refused_id=rid,
+        )
         rid = matrix.fresh(target, mode, "validated")
-        matrix.check(f"reopen {label}", expect_review(role, target, ok=201),
-                     client.post(f"/api/v1/responses/{rid}/reopen", json={"version": 1}, headers=headers), refused_id=rid)
+        matrix.check(
+            f"reopen {label}",
+            expect_review(role, target, ok=201),
+            client.post(f"/api/v1/responses/{rid}/reopen", json={"version": 1}, headers=headers),
+            refused_id=rid,
+        )
     assert not matrix.failures, "\n".join(matrix.failures)

@@ -34,8 +34,11 @@ def add_version(env, version: str = "2026.2") -> int:
     source = sample_questionnaire(version=version, title=f"Cuestionario {version}")
     with env.session() as session:
         row = QuestionnaireVersion(
-            questionnaire_id="prueba-mini", version=version, title=f"Cuestionario {version}",
-            content_hash=content_hash(source), source=source,
+            questionnaire_id="prueba-mini",
+            version=version,
+            title=f"Cuestionario {version}",
+            content_hash=content_hash(source),
+            source=source,
         )
         session.add(row)
         session.commit()
@@ -53,7 +56,9 @@ def sample_version_id(env) -> int:
 
 def add_response(env, round_id: int) -> None:
     with env.session() as session:
-        cooperative = Cooperative(rut="76000000-0", name="Cooperativa", legal_type="agricola", region_code=7, sectors=[])
+        cooperative = Cooperative(
+            rut="76000000-0", name="Cooperativa", legal_type="agricola", region_code=7, sectors=[]
+        )
         session.add(cooperative)
         session.flush()
         session.add(Response(cooperative_id=cooperative.id, round_id=round_id, mode="self", answers={}))
@@ -62,8 +67,11 @@ def add_response(env, round_id: int) -> None:
 
 def round_body(**fields) -> dict:
     body = {
-        "name": "Diagnóstico nacional 2026", "questionnaire_id": "prueba-mini", "version": "2026.1",
-        "opens_on": "2026-03-01", "closes_on": "2026-06-30",
+        "name": "Diagnóstico nacional 2026",
+        "questionnaire_id": "prueba-mini",
+        "version": "2026.1",
+        "opens_on": "2026-03-01",
+        "closes_on": "2026-06-30",
     }
     body.update(fields)
     return body
@@ -91,8 +99,15 @@ def test_rounds_crud_and_permissions(api_env):
     assert first["questionnaire_version_id"] == version_id
     assert first["questionnaire"]["version"] == "2026.1" and first["response_count"] == 0
     by_row_id = env.client.post(
-        ROUNDS, json={"name": "Piloto", "questionnaire_version_id": version_id, "opens_on": "2025-01-01",
-                      "closes_on": "2025-01-01", "state": "closed"}, headers=headers["admin"],
+        ROUNDS,
+        json={
+            "name": "Piloto",
+            "questionnaire_version_id": version_id,
+            "opens_on": "2025-01-01",
+            "closes_on": "2025-01-01",
+            "state": "closed",
+        },
+        headers=headers["admin"],
     )
     assert by_row_id.status_code == 201 and by_row_id.json()["state"] == "closed"
 
@@ -109,8 +124,13 @@ def test_rounds_crud_and_permissions(api_env):
     assert [item["name"] for item in closed["items"]] == ["Piloto"]
 
     for role, status in {"analyst": 403, "field": 403, "manager": 403, "nobody": 401}.items():
-        assert env.client.patch(f"{ROUNDS}/{first['id']}", json={"state": "open"}, headers=headers[role]).status_code == status
-    opened = env.client.patch(f"{ROUNDS}/{first['id']}", json={"state": "open", "closes_on": "2026-07-31"}, headers=headers["admin"])
+        assert (
+            env.client.patch(f"{ROUNDS}/{first['id']}", json={"state": "open"}, headers=headers[role]).status_code
+            == status
+        )
+    opened = env.client.patch(
+        f"{ROUNDS}/{first['id']}", json={"state": "open", "closes_on": "2026-07-31"}, headers=headers["admin"]
+    )
     assert opened.status_code == 200 and opened.json()["state"] == "open" and opened.json()["closes_on"] == "2026-07-31"
     assert opened.json()["name"] == "Diagnóstico nacional 2026"
     assert env.client.patch(f"{ROUNDS}/99999", json={"state": "open"}, headers=headers["admin"]).status_code == 404
@@ -179,8 +199,11 @@ def test_get_round_questionnaire_is_cached_by_content_hash(api_env):
     newer = add_version(env, "2026.2")
     one = env.client.post(ROUNDS, json=round_body(name="Uno"), headers=admin).json()
     two = env.client.post(ROUNDS, json=round_body(name="Dos"), headers=admin).json()
-    three = env.client.post(ROUNDS, json=round_body(name="Tres", questionnaire_id=None, version=None,
-                                                     questionnaire_version_id=newer), headers=admin).json()
+    three = env.client.post(
+        ROUNDS,
+        json=round_body(name="Tres", questionnaire_id=None, version=None, questionnaire_version_id=newer),
+        headers=admin,
+    ).json()
     with env.session() as session:
         q1 = get_round_questionnaire(session=session, round=session.get(DiagnosisRound, one["id"]))
         q2 = get_round_questionnaire(session=session, round=session.get(DiagnosisRound, two["id"]))
@@ -225,9 +248,17 @@ def test_questionnaire_endpoints(api_env):
     add_version(env, "2026.2")
     created = env.client.post(ROUNDS, json=round_body(), headers=headers["admin"]).json()
     add_response(env, created["id"])
-    listed = env.client.get(QUESTIONNAIRES, params={"questionnaire_id": "prueba-mini"}, headers=headers["analyst"]).json()
-    assert [(i["version"], i["rounds"], i["responses"]) for i in listed["items"]] == [("2026.1", 1, 1), ("2026.2", 0, 0)]
-    assert env.client.get(QUESTIONNAIRES, params={"questionnaire_id": "otro"}, headers=headers["analyst"]).json()["total"] == 0
+    listed = env.client.get(
+        QUESTIONNAIRES, params={"questionnaire_id": "prueba-mini"}, headers=headers["analyst"]
+    ).json()
+    assert [(i["version"], i["rounds"], i["responses"]) for i in listed["items"]] == [
+        ("2026.1", 1, 1),
+        ("2026.2", 0, 0),
+    ]
+    assert (
+        env.client.get(QUESTIONNAIRES, params={"questionnaire_id": "otro"}, headers=headers["analyst"]).json()["total"]
+        == 0
+    )
 
 
 # --------------------------------------------------------------------------- coopdiag questionnaire load
@@ -235,7 +266,11 @@ def test_questionnaire_endpoints(api_env):
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env, timeout=60,
+        [sys.executable, "-m", "app.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
         cwd=Path(__file__).resolve().parent.parent,
     )
 
@@ -280,8 +315,9 @@ def test_questionnaire_load_cli(tmp_path: Path, monkeypatch, capsys):
         # nothing registered, not even the new file
         assert [row.version for row in session.scalars(select(QuestionnaireVersion))] == ["2026.1"]
         version_id = session.scalar(select(QuestionnaireVersion.id))
-        diagnosis_round = DiagnosisRound(name="R", questionnaire_version_id=version_id,
-                                         opens_on=date(2026, 1, 1), closes_on=date(2026, 12, 31))
+        diagnosis_round = DiagnosisRound(
+            name="R", questionnaire_version_id=version_id, opens_on=date(2026, 1, 1), closes_on=date(2026, 12, 31)
+        )
         cooperative = Cooperative(rut="76000000-0", name="C", legal_type="agricola", region_code=7, sectors=[])
         session.add_all([diagnosis_round, cooperative])
         session.flush()

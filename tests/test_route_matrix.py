@@ -59,12 +59,19 @@ PUBLIC = "public"
 HOMES = {"admin": "/analisis", "analyst": "/analisis", "field": "/terreno", "manager": "/mis-cooperativas"}
 PASSWORD = "clave-segura-123"
 COMPLETE = {
-    "junta_anual": True, "actas_al_dia": "si", "consejo_vigente": True, "consejo_mujeres": True,
-    "activo_corriente": 2000000, "pasivo_corriente": 1000000,
+    "junta_anual": True,
+    "actas_al_dia": "si",
+    "consejo_vigente": True,
+    "consejo_mujeres": True,
+    "activo_corriente": 2000000,
+    "pasivo_corriente": 1000000,
 }
 INTERVIEW = {
-    "interviewer_name": "Luis Soto", "institution": "Universidad de La Frontera", "interview_date": "2026-03-02",
-    "interview_place": "Talca", "interviewee_role": "Presidenta",
+    "interviewer_name": "Luis Soto",
+    "institution": "Universidad de La Frontera",
+    "interview_date": "2026-03-02",
+    "interview_place": "Talca",
+    "interviewee_role": "Presidenta",
 }
 #: What no field member or manager of the world may ever read: cooperative B's name and RUT.
 FOREIGN = ("Cooperativa Ajena del Sur", "65000000-5", "65.000.000-5")
@@ -136,36 +143,66 @@ def create_response_body(w, role, target, ids):
 
 
 def new_cooperative(w) -> dict[str, Any]:
-    return {"rut": w.new_rut(), "name": f"Cooperativa Nueva {next(w.counter)}", "legal_type": "campesina",
-            "region_code": 13}
+    return {
+        "rut": w.new_rut(),
+        "name": f"Cooperativa Nueva {next(w.counter)}",
+        "legal_type": "campesina",
+        "region_code": 13,
+    }
 
 
 def invitation_body(w, role, target, ids):
-    return {"json": {"email": f"invitada{next(w.counter)}@example.cl", "full_name": "Invitada Matriz",
-                     "role": "manager", "cooperative_ids": [w.coop["own"]]}}
+    return {
+        "json": {
+            "email": f"invitada{next(w.counter)}@example.cl",
+            "full_name": "Invitada Matriz",
+            "role": "manager",
+            "cooperative_ids": [w.coop["own"]],
+        }
+    }
 
 
 def round_body(w, role, target, ids):
-    return {"json": {"name": f"Ronda creada {next(w.counter)}", "questionnaire_version_id": w.version_id,
-                     "opens_on": "2026-01-01", "closes_on": "2026-12-31", "state": "planned"}}
+    return {
+        "json": {
+            "name": f"Ronda creada {next(w.counter)}",
+            "questionnaire_version_id": w.version_id,
+            "opens_on": "2026-01-01",
+            "closes_on": "2026-12-31",
+            "state": "planned",
+        }
+    }
 
 
 def round_form(w, role, target, ids):
-    return {"data": {"name": f"Ronda de formulario {next(w.counter)}", "questionnaire_version_id": str(w.version_id),
-                     "opens_on": "2026-01-01", "closes_on": "2026-12-31", "state": "open"}}
+    return {
+        "data": {
+            "name": f"Ronda de formulario {next(w.counter)}",
+            "questionnaire_version_id": str(w.version_id),
+            "opens_on": "2026-01-01",
+            "closes_on": "2026-12-31",
+            "state": "open",
+        }
+    }
 
 
 def registry_file(w, role, target, ids):
     rows = ["RUT;Razón social;Tipo;Región", f"{w.new_rut()};Cooperativa Importada {next(w.counter)};campesina;13"]
-    return {"params": {"dry_run": "true"}, "files": {"archivo": ("registro.csv", ("\r\n".join(rows) + "\r\n").encode())}}
+    return {
+        "params": {"dry_run": "true"},
+        "files": {"archivo": ("registro.csv", ("\r\n".join(rows) + "\r\n").encode())},
+    }
 
 
 def odk_file(w, role, target, ids):
     """An ODK Central export of one interview of cooperative A, checked without saving (who
     may import which cooperative's rows is tests/test_odk_import.py's matter)."""
     content = odk_csv(w.questionnaire(), [Interview(rut="76123456-0", answers={}, uuid=str(uuid.uuid4()))])
-    return {"params": {"dry_run": "true"}, "data": {"institution": "INDAP", **DEFAULTS},
-            "files": {"file": ("envios.csv", content, "text/csv")}}
+    return {
+        "params": {"dry_run": "true"},
+        "data": {"institution": "INDAP", **DEFAULTS},
+        "files": {"file": ("envios.csv", content, "text/csv")},
+    }
 
 
 def template_file(w, role, target, ids):
@@ -173,71 +210,112 @@ def template_file(w, role, target, ids):
 
 
 def interview_form(w, role, target, ids):
-    return {"data": {"cooperativa": str(w.coop[target]), "ronda": str(w.new_round()),
-                     "idempotency_key": uuid.uuid4().hex, **INTERVIEW}}
+    return {
+        "data": {
+            "cooperativa": str(w.coop[target]),
+            "ronda": str(w.new_round()),
+            "idempotency_key": uuid.uuid4().hex,
+            **INTERVIEW,
+        }
+    }
 
 
 RULES: dict[tuple[str, str], Rule] = {
     # ---- JSON API: responses
-    ("POST", "/api/v1/responses"): Rule(201, scope="coop", act=frozenset({"admin", "field", "manager"}),
-                                        request=create_response_body),
+    ("POST", "/api/v1/responses"): Rule(
+        201, scope="coop", act=frozenset({"admin", "field", "manager"}), request=create_response_body
+    ),
     ("GET", "/api/v1/responses"): Rule(),
     ("GET", "/api/v1/responses/{response_id}"): Rule(scope="coop"),
     ("PATCH", "/api/v1/responses/{response_id}/answers"): Rule(
-        scope="coop", act=frozenset({"admin", "manager"}), record="self/draft", fresh=True,
-        request=lambda w, role, target, ids: {"json": {"answers": {"junta_anual": False}, "version": 1}}),
+        scope="coop",
+        act=frozenset({"admin", "manager"}),
+        record="self/draft",
+        fresh=True,
+        request=lambda w, role, target, ids: {"json": {"answers": {"junta_anual": False}, "version": 1}},
+    ),
     ("PATCH", "/api/v1/responses/{response_id}"): Rule(
-        scope="coop", act=INTERVIEWERS, record="interview/draft", fresh=True,
-        request=lambda w, role, target, ids: {"json": {"interview_place": "Curicó", "version": 1}}),
+        scope="coop",
+        act=INTERVIEWERS,
+        record="interview/draft",
+        fresh=True,
+        request=lambda w, role, target, ids: {"json": {"interview_place": "Curicó", "version": 1}},
+    ),
     ("POST", "/api/v1/responses/{response_id}/submit"): Rule(
-        scope="coop", act=frozenset({"admin", "manager"}), record="self/draft", fresh=True, request=version_body),
+        scope="coop", act=frozenset({"admin", "manager"}), record="self/draft", fresh=True, request=version_body
+    ),
     ("POST", "/api/v1/responses/{response_id}/return"): Rule(
-        scope="coop", act=STAFF, fresh=True,
-        request=lambda w, role, target, ids: {"json": {"comment": "Revise la liquidez.", "version": 1}}),
-    ("POST", "/api/v1/responses/{response_id}/validate"): Rule(scope="coop", act=STAFF, fresh=True, request=version_body),
-    ("POST", "/api/v1/responses/{response_id}/reopen"): Rule(201, scope="coop", act=STAFF, record="self/validated",
-                                                             fresh=True, request=version_body),
+        scope="coop",
+        act=STAFF,
+        fresh=True,
+        request=lambda w, role, target, ids: {"json": {"comment": "Revise la liquidez.", "version": 1}},
+    ),
+    ("POST", "/api/v1/responses/{response_id}/validate"): Rule(
+        scope="coop", act=STAFF, fresh=True, request=version_body
+    ),
+    ("POST", "/api/v1/responses/{response_id}/reopen"): Rule(
+        201, scope="coop", act=STAFF, record="self/validated", fresh=True, request=version_body
+    ),
     ("GET", "/api/v1/responses/{response_id}/history"): Rule(scope="coop"),
     ("GET", "/api/v1/responses/{response_id}/result"): Rule(scope="coop"),
     ("GET", "/api/v1/responses/{response_id}/revisions"): Rule(scope="coop"),
     ("GET", "/api/v1/responses/{response_id}/report.pdf"): Rule(scope="coop"),
     # ---- JSON API: accounts
-    ("POST", "/api/v1/auth/login"): Rule(gate=PUBLIC, spare="session", csrf=False,
-                                         request=lambda w, role, target, ids: {"json": w.credentials(ids)}),
+    ("POST", "/api/v1/auth/login"): Rule(
+        gate=PUBLIC, spare="session", csrf=False, request=lambda w, role, target, ids: {"json": w.credentials(ids)}
+    ),
     ("POST", "/api/v1/auth/logout"): Rule(204, gate=PUBLIC, spare="session"),
     ("GET", "/api/v1/auth/me"): Rule(),
-    ("POST", "/api/v1/auth/password"): Rule(204, spare="account", request=lambda w, role, target, ids: {
-        "json": {"current_password": PASSWORD, "new_password": "otra-clave-segura-456"}}),
+    ("POST", "/api/v1/auth/password"): Rule(
+        204,
+        spare="account",
+        request=lambda w, role, target, ids: {
+            "json": {"current_password": PASSWORD, "new_password": "otra-clave-segura-456"}
+        },
+    ),
     ("GET", "/api/v1/users"): Rule(gate=ADMIN),
     ("GET", "/api/v1/users/me/tokens"): Rule(),
-    ("POST", "/api/v1/users/me/tokens"): Rule(201, request=lambda w, role, target, ids: {
-        "json": {"name": f"matriz {next(w.counter)}"}}),
-    ("DELETE", "/api/v1/users/me/tokens/{token_id}"): Rule( scope="personal", fresh=True),
+    ("POST", "/api/v1/users/me/tokens"): Rule(
+        201, request=lambda w, role, target, ids: {"json": {"name": f"matriz {next(w.counter)}"}}
+    ),
+    ("DELETE", "/api/v1/users/me/tokens/{token_id}"): Rule(scope="personal", fresh=True),
     ("GET", "/api/v1/users/{user_id}"): Rule(scope="account"),
-    ("PATCH", "/api/v1/users/{user_id}"): Rule(scope="account", act=ADMIN, request=lambda w, role, target, ids: {
-        "json": {"full_name": "Nombre Cambiado"}}),
+    ("PATCH", "/api/v1/users/{user_id}"): Rule(
+        scope="account", act=ADMIN, request=lambda w, role, target, ids: {"json": {"full_name": "Nombre Cambiado"}}
+    ),
     ("POST", "/api/v1/invitations"): Rule(201, gate=STAFF, request=invitation_body),
     ("GET", "/api/v1/invitations"): Rule(gate=STAFF),
     ("GET", "/api/v1/invitations/{token}"): Rule(gate=PUBLIC),
     ("POST", "/api/v1/invitations/{token}/accept"): Rule(
-        201, gate=PUBLIC, fresh=True, spare="session", csrf=False,
-        request=lambda w, role, target, ids: {"json": {"password": "clave-de-invitada-789"}}),
+        201,
+        gate=PUBLIC,
+        fresh=True,
+        spare="session",
+        csrf=False,
+        request=lambda w, role, target, ids: {"json": {"password": "clave-de-invitada-789"}},
+    ),
     # ---- JSON API: registry, rounds, questionnaires
     ("GET", "/api/v1/cooperatives"): Rule(),
-    ("POST", "/api/v1/cooperatives"): Rule(201, gate=SPREADSHEETS, request=lambda w, role, target, ids: {
-        "json": new_cooperative(w)}),
+    ("POST", "/api/v1/cooperatives"): Rule(
+        201, gate=SPREADSHEETS, request=lambda w, role, target, ids: {"json": new_cooperative(w)}
+    ),
     ("GET", "/api/v1/cooperatives/{cooperative_id}"): Rule(scope="coop"),
     ("PATCH", "/api/v1/cooperatives/{cooperative_id}"): Rule(
-        scope="coop", act=frozenset({"admin", "analyst", "manager"}),
-        request=lambda w, role, target, ids: {"json": {"contact_phone": "+56 9 8765 4321"}}),
+        scope="coop",
+        act=frozenset({"admin", "analyst", "manager"}),
+        request=lambda w, role, target, ids: {"json": {"contact_phone": "+56 9 8765 4321"}},
+    ),
     ("POST", "/api/v1/cooperatives/{cooperative_id}/approve"): Rule(scope="coop", act=STAFF),
     ("GET", "/api/v1/regions"): Rule(),
     ("GET", "/api/v1/sectors"): Rule(),
     ("GET", "/api/v1/rounds"): Rule(),
     ("POST", "/api/v1/rounds"): Rule(201, gate=ADMIN, request=round_body),
     ("GET", "/api/v1/rounds/{round_id}"): Rule(),
-    ("PATCH", "/api/v1/rounds/{round_id}"): Rule(gate=ADMIN, fresh=True, request=lambda w, role, target, ids: {
-        "json": {"name": f"Ronda renombrada {next(w.counter)}"}}),
+    ("PATCH", "/api/v1/rounds/{round_id}"): Rule(
+        gate=ADMIN,
+        fresh=True,
+        request=lambda w, role, target, ids: {"json": {"name": f"Ronda renombrada {next(w.counter)}"}},
+    ),
     ("GET", "/api/v1/questionnaires"): Rule(),
     ("GET", "/api/v1/questionnaires/{version_id}"): Rule(),
     ("GET", "/api/v1/questionnaires/{version_id}/definition"): Rule(),
@@ -247,8 +325,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/rounds/{round_id}/export"): Rule(gate=STAFF),
     ("GET", "/api/v1/rounds/{round_id}/codebook"): Rule(gate=STAFF),
     ("GET", "/api/v1/rounds/{round_id}/aggregates"): Rule(gate=STAFF),
-    ("GET", "/api/v1/aggregates/change"): Rule(gate=STAFF, request=lambda w, role, target, ids: {
-        "params": {"from": w.rounds["stored"], "to": w.rounds["interview_stored"]}}),
+    ("GET", "/api/v1/aggregates/change"): Rule(
+        gate=STAFF,
+        request=lambda w, role, target, ids: {
+            "params": {"from": w.rounds["stored"], "to": w.rounds["interview_stored"]}
+        },
+    ),
     ("POST", "/api/v1/rounds/{round_id}/odk-import"): Rule(gate=SPREADSHEETS, request=odk_file),
     ("POST", "/api/v1/cooperatives/import"): Rule(gate=STAFF, request=registry_file),
     ("GET", "/api/v1/rounds/{round_id}/interview-template.xlsx"): Rule(gate=SPREADSHEETS),
@@ -257,54 +339,96 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/"): Rule(gate=PUBLIC),
     ("GET", "/inicio"): Rule(home),
     ("GET", "/ingresar"): Rule(login_page, gate=PUBLIC),
-    ("POST", "/ingresar"): Rule(lambda role: redirect_to(HOMES.get(role, "/mis-cooperativas")), gate=PUBLIC, spare="session", csrf=False,
-                                request=lambda w, role, target, ids: {"data": w.credentials(ids)}),
+    ("POST", "/ingresar"): Rule(
+        lambda role: redirect_to(HOMES.get(role, "/mis-cooperativas")),
+        gate=PUBLIC,
+        spare="session",
+        csrf=False,
+        request=lambda w, role, target, ids: {"data": w.credentials(ids)},
+    ),
     ("POST", "/salir"): Rule(redirect_to("/ingresar"), spare="session"),
     ("GET", "/invitacion/{token}"): Rule(gate=PUBLIC),
-    ("POST", "/invitacion/{token}"): Rule(redirect_to("/mis-cooperativas"), gate=PUBLIC, fresh=True, spare="session",
-                                          csrf=False,
-                                          request=lambda w, role, target, ids: {"data": {
-                                              "password": "clave-de-invitada-789",
-                                              "password_confirmation": "clave-de-invitada-789"}}),
+    ("POST", "/invitacion/{token}"): Rule(
+        redirect_to("/mis-cooperativas"),
+        gate=PUBLIC,
+        fresh=True,
+        spare="session",
+        csrf=False,
+        request=lambda w, role, target, ids: {
+            "data": {"password": "clave-de-invitada-789", "password_confirmation": "clave-de-invitada-789"}
+        },
+    ),
     # ---- report downloads from the pages
     ("GET", "/diagnosticos/{response_id}/informe.pdf"): Rule(scope="coop"),
     ("GET", "/analista/rondas/{round_id}/informes.zip"): Rule(gate=STAFF),
     # ---- manager pages (self-diagnosis): anyone who sees the response reads them
     ("GET", "/mis-cooperativas"): Rule(),
     ("POST", "/mis-cooperativas/{cooperative_id}/rondas/{round_id}/iniciar"): Rule(
-        redirect_to("/diagnosticos/"), scope="coop", act=frozenset({"admin", "manager"}), fresh=True,
-        request=lambda w, role, target, ids: {"data": {"idempotency_key": uuid.uuid4().hex}}),
+        redirect_to("/diagnosticos/"),
+        scope="coop",
+        act=frozenset({"admin", "manager"}),
+        fresh=True,
+        request=lambda w, role, target, ids: {"data": {"idempotency_key": uuid.uuid4().hex}},
+    ),
     ("GET", "/diagnosticos/{response_id}"): Rule(redirect_to("/diagnosticos/"), scope="coop", record="self/draft"),
     ("GET", "/diagnosticos/{response_id}/seccion/{number}"): Rule(scope="coop", record="self/draft"),
     ("POST", "/diagnosticos/{response_id}/seccion/{number}"): Rule(
-        redirect_to("/diagnosticos/"), scope="coop", act=frozenset({"admin", "manager"}), record="self/draft",
-        fresh=True, request=lambda w, role, target, ids: {"data": {"version": "1", "junta_anual": "false"}}),
+        redirect_to("/diagnosticos/"),
+        scope="coop",
+        act=frozenset({"admin", "manager"}),
+        record="self/draft",
+        fresh=True,
+        request=lambda w, role, target, ids: {"data": {"version": "1", "junta_anual": "false"}},
+    ),
     ("GET", "/diagnosticos/{response_id}/revision"): Rule(scope="coop", record="self/draft"),
     ("POST", "/diagnosticos/{response_id}/enviar"): Rule(
-        redirect_to("/diagnosticos/"), scope="coop", act=frozenset({"admin", "manager"}), record="self/draft",
-        fresh=True, request=version_form),
+        redirect_to("/diagnosticos/"),
+        scope="coop",
+        act=frozenset({"admin", "manager"}),
+        record="self/draft",
+        fresh=True,
+        request=version_form,
+    ),
     ("GET", "/diagnosticos/{response_id}/resultados"): Rule(scope="coop"),
     # ---- field pages (interviews): only who enters interviews
     ("GET", "/terreno"): Rule(gate=INTERVIEWERS),
-    ("GET", "/terreno/entrevistas/nueva"): Rule(gate=INTERVIEWERS, scope="coop", request=lambda w, role, target, ids: {
-        "params": {"cooperativa": w.coop[target], "ronda": w.new_round()}}),
-    ("POST", "/terreno/entrevistas/nueva"): Rule(redirect_to("/terreno/entrevistas/"), gate=INTERVIEWERS, scope="coop",
-                                                 request=interview_form),
-    ("GET", "/terreno/entrevistas/{response_id}/dimension/{number}"): Rule(gate=INTERVIEWERS, scope="coop",
-                                                                           record="interview/draft"),
+    ("GET", "/terreno/entrevistas/nueva"): Rule(
+        gate=INTERVIEWERS,
+        scope="coop",
+        request=lambda w, role, target, ids: {"params": {"cooperativa": w.coop[target], "ronda": w.new_round()}},
+    ),
+    ("POST", "/terreno/entrevistas/nueva"): Rule(
+        redirect_to("/terreno/entrevistas/"), gate=INTERVIEWERS, scope="coop", request=interview_form
+    ),
+    ("GET", "/terreno/entrevistas/{response_id}/dimension/{number}"): Rule(
+        gate=INTERVIEWERS, scope="coop", record="interview/draft"
+    ),
     ("POST", "/terreno/entrevistas/{response_id}/dimension/{number}"): Rule(
-        redirect_to("/terreno/entrevistas/"), gate=INTERVIEWERS, scope="coop", record="interview/draft", fresh=True,
-        request=lambda w, role, target, ids: {"data": {"version": "1", "junta_anual": "false"}}),
-    ("GET", "/terreno/entrevistas/{response_id}/revision"): Rule(gate=INTERVIEWERS, scope="coop",
-                                                                 record="interview/draft"),
+        redirect_to("/terreno/entrevistas/"),
+        gate=INTERVIEWERS,
+        scope="coop",
+        record="interview/draft",
+        fresh=True,
+        request=lambda w, role, target, ids: {"data": {"version": "1", "junta_anual": "false"}},
+    ),
+    ("GET", "/terreno/entrevistas/{response_id}/revision"): Rule(
+        gate=INTERVIEWERS, scope="coop", record="interview/draft"
+    ),
     ("POST", "/terreno/entrevistas/{response_id}/enviar"): Rule(
-        redirect_to("/terreno/entrevistas/"), gate=INTERVIEWERS, scope="coop", record="interview/draft", fresh=True,
-        request=version_form),
-    ("GET", "/terreno/entrevistas/{response_id}/resultado"): Rule(gate=INTERVIEWERS, scope="coop",
-                                                                  record="interview/submitted"),
+        redirect_to("/terreno/entrevistas/"),
+        gate=INTERVIEWERS,
+        scope="coop",
+        record="interview/draft",
+        fresh=True,
+        request=version_form,
+    ),
+    ("GET", "/terreno/entrevistas/{response_id}/resultado"): Rule(
+        gate=INTERVIEWERS, scope="coop", record="interview/submitted"
+    ),
     ("GET", "/terreno/cooperativas/nueva"): Rule(gate=INTERVIEWERS),
-    ("POST", "/terreno/cooperativas/nueva"): Rule(redirect_to("/terreno?q="), gate=INTERVIEWERS,
-                                                  request=lambda w, role, target, ids: {"data": new_cooperative(w)}),
+    ("POST", "/terreno/cooperativas/nueva"): Rule(
+        redirect_to("/terreno?q="), gate=INTERVIEWERS, request=lambda w, role, target, ids: {"data": new_cooperative(w)}
+    ),
     # ---- analyst pages: staff only
     ("GET", "/analisis"): Rule(gate=STAFF),
     ("GET", "/analisis/rondas/{round_id}"): Rule(gate=STAFF),
@@ -312,38 +436,65 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/analisis/rondas/{round_id}/recalcular"): Rule(redirect_to("/analisis/rondas/"), gate=STAFF, fresh=True),
     ("GET", "/analisis/cooperativas"): Rule(gate=STAFF),
     ("GET", "/analisis/cooperativas/{cooperative_id}"): Rule(gate=STAFF, scope="coop"),
-    ("POST", "/analisis/cooperativas/{cooperative_id}/aprobar"): Rule(redirect_to("/analisis/cooperativas/"),
-                                                                      scope="coop", act=STAFF),
+    ("POST", "/analisis/cooperativas/{cooperative_id}/aprobar"): Rule(
+        redirect_to("/analisis/cooperativas/"), scope="coop", act=STAFF
+    ),
     ("GET", "/analisis/respuestas/{response_id}"): Rule(gate=STAFF, scope="coop"),
-    ("POST", "/analisis/respuestas/{response_id}/validar"): Rule(redirect_to("/analisis/respuestas/"), gate=STAFF,
-                                                                 scope="coop", fresh=True, request=version_form),
+    ("POST", "/analisis/respuestas/{response_id}/validar"): Rule(
+        redirect_to("/analisis/respuestas/"), gate=STAFF, scope="coop", fresh=True, request=version_form
+    ),
     ("POST", "/analisis/respuestas/{response_id}/devolver"): Rule(
-        redirect_to("/analisis/respuestas/"), gate=STAFF, scope="coop", fresh=True,
-        request=lambda w, role, target, ids: {"data": {"version": "1", "comment": "Revise la liquidez."}}),
-    ("POST", "/analisis/respuestas/{response_id}/reabrir"): Rule(redirect_to("/analisis/respuestas/"), gate=STAFF,
-                                                                 scope="coop", record="self/validated", fresh=True,
-                                                                 request=version_form),
+        redirect_to("/analisis/respuestas/"),
+        gate=STAFF,
+        scope="coop",
+        fresh=True,
+        request=lambda w, role, target, ids: {"data": {"version": "1", "comment": "Revise la liquidez."}},
+    ),
+    ("POST", "/analisis/respuestas/{response_id}/reabrir"): Rule(
+        redirect_to("/analisis/respuestas/"),
+        gate=STAFF,
+        scope="coop",
+        record="self/validated",
+        fresh=True,
+        request=version_form,
+    ),
     # ---- import pages: interview spreadsheets (field teams and staff), the registry (staff)
     ("GET", "/terreno/planillas"): Rule(gate=SPREADSHEETS),
-    ("POST", "/terreno/planillas/importar"): Rule(gate=SPREADSHEETS, request=lambda w, role, target, ids: {
-        "data": {"ronda": str(w.rounds["stored"]), "tipo": "planilla"},
-        "files": {"archivo": ("plantilla.xlsx", w.template(w.rounds["stored"]))}}),
+    ("POST", "/terreno/planillas/importar"): Rule(
+        gate=SPREADSHEETS,
+        request=lambda w, role, target, ids: {
+            "data": {"ronda": str(w.rounds["stored"]), "tipo": "planilla"},
+            "files": {"archivo": ("plantilla.xlsx", w.template(w.rounds["stored"]))},
+        },
+    ),
     ("GET", "/analisis/registro/importar"): Rule(gate=STAFF),
-    ("POST", "/analisis/registro/importar"): Rule(gate=STAFF, request=lambda w, role, target, ids: {
-        "files": registry_file(w, role, target, ids)["files"]}),
+    ("POST", "/analisis/registro/importar"): Rule(
+        gate=STAFF, request=lambda w, role, target, ids: {"files": registry_file(w, role, target, ids)["files"]}
+    ),
     # ---- admin pages: admins only
     ("GET", "/admin"): Rule(gate=ADMIN),
     ("GET", "/admin/usuarios"): Rule(gate=ADMIN),
-    ("POST", "/admin/usuarios/{user_id}/estado"): Rule(redirect_to("/admin/usuarios"), gate=ADMIN, fresh=True,
-                                                       request=lambda w, role, target, ids: {"data": {"activo": "0"}}),
+    ("POST", "/admin/usuarios/{user_id}/estado"): Rule(
+        redirect_to("/admin/usuarios"),
+        gate=ADMIN,
+        fresh=True,
+        request=lambda w, role, target, ids: {"data": {"activo": "0"}},
+    ),
     ("GET", "/admin/invitaciones"): Rule(gate=ADMIN),
-    ("POST", "/admin/invitaciones"): Rule(201, gate=ADMIN, request=lambda w, role, target, ids: {
-        "data": {**invitation_body(w, role, target, ids)["json"], "cooperative_ids": str(w.coop["own"])}}),
+    ("POST", "/admin/invitaciones"): Rule(
+        201,
+        gate=ADMIN,
+        request=lambda w, role, target, ids: {
+            "data": {**invitation_body(w, role, target, ids)["json"], "cooperative_ids": str(w.coop["own"])}
+        },
+    ),
     ("GET", "/admin/rondas"): Rule(gate=ADMIN),
     ("GET", "/admin/rondas/nueva"): Rule(gate=ADMIN),
     ("POST", "/admin/rondas/nueva"): Rule(redirect_to("/admin/rondas"), gate=ADMIN, request=round_form),
     ("GET", "/admin/rondas/{round_id}"): Rule(gate=ADMIN),
-    ("POST", "/admin/rondas/{round_id}"): Rule(redirect_to("/admin/rondas"), gate=ADMIN, fresh=True, request=round_form),
+    ("POST", "/admin/rondas/{round_id}"): Rule(
+        redirect_to("/admin/rondas"), gate=ADMIN, fresh=True, request=round_form
+    ),
     ("GET", "/admin/cuestionarios"): Rule(gate=ADMIN),
 }
 
@@ -417,9 +568,11 @@ class World:
         self.client = TestClient(env.client.app, follow_redirects=False)
         with env.session() as session:
             self.version_id = session.scalar(
-                select(QuestionnaireVersion.id).where(QuestionnaireVersion.questionnaire_id == "prueba-mini"))
-            a = Cooperative(rut="76123456-0", name="Cooperativa Propia del Centro", legal_type="campesina",
-                            region_code=13)
+                select(QuestionnaireVersion.id).where(QuestionnaireVersion.questionnaire_id == "prueba-mini")
+            )
+            a = Cooperative(
+                rut="76123456-0", name="Cooperativa Propia del Centro", legal_type="campesina", region_code=13
+            )
             b = Cooperative(rut="65000000-5", name=FOREIGN[0], legal_type="agricola", region_code=9)
             session.add_all([a, b])
             session.commit()
@@ -436,10 +589,12 @@ class World:
         for target in ("own", "other"):
             self.fixed[(target, "self/submitted")] = self.response(target, "self/submitted", self.rounds["stored"])
             self.fixed[(target, "self/draft")] = self.response(target, "self/draft", self.rounds["draft"])
-            self.fixed[(target, "interview/draft")] = self.response(target, "interview/draft",
-                                                                    self.rounds["interview_draft"])
-            self.fixed[(target, "interview/submitted")] = self.response(target, "interview/submitted",
-                                                                        self.rounds["interview_stored"])
+            self.fixed[(target, "interview/draft")] = self.response(
+                target, "interview/draft", self.rounds["interview_draft"]
+            )
+            self.fixed[(target, "interview/submitted")] = self.response(
+                target, "interview/submitted", self.rounds["interview_stored"]
+            )
             self.fixed[(target, "self/validated")] = self.response(target, "self/validated", self.rounds["validated"])
         self.invitation = self.new_invitation()
 
@@ -458,7 +613,9 @@ class World:
 
     def open_session(self, user: User) -> Login:
         with self.env.session() as session:
-            new = auth_service.open_session(session=session, user=session.get(User, user.id), settings=self.env.settings)
+            new = auth_service.open_session(
+                session=session, user=session.get(User, user.id), settings=self.env.settings
+            )
             session.commit()
         return Login(new.token, new.csrf_token, user.id, user.email)
 
@@ -468,8 +625,13 @@ class World:
 
     def new_round(self, state: str = "open") -> int:
         with self.env.session() as session:
-            round_ = DiagnosisRound(name=f"Ronda {next(self.counter)}", questionnaire_version_id=self.version_id,
-                                    opens_on=date(2026, 1, 1), closes_on=date(2026, 12, 31), state=state)
+            round_ = DiagnosisRound(
+                name=f"Ronda {next(self.counter)}",
+                questionnaire_version_id=self.version_id,
+                opens_on=date(2026, 1, 1),
+                closes_on=date(2026, 12, 31),
+                state=state,
+            )
             session.add(round_)
             session.commit()
             return round_.id
@@ -479,20 +641,28 @@ class World:
         client, headers = self.env.client, self.admin_token
         round_id = self.new_round()
         with self.env.session() as session:
-            spare = Cooperative(rut=self.new_rut(), name="Cooperativa Plantilla", legal_type="campesina", region_code=13)
+            spare = Cooperative(
+                rut=self.new_rut(), name="Cooperativa Plantilla", legal_type="campesina", region_code=13
+            )
             session.add(spare)
             session.commit()
             spare_id = spare.id
-        created = client.post("/api/v1/responses", headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
-                              json={"cooperative_id": spare_id, "round_id": round_id, "mode": "self",
-                                    "answers": COMPLETE})
+        created = client.post(
+            "/api/v1/responses",
+            headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+            json={"cooperative_id": spare_id, "round_id": round_id, "mode": "self", "answers": COMPLETE},
+        )
         assert created.status_code == 201, created.text
-        submitted = client.post(f"/api/v1/responses/{created.json()['id']}/submit", headers=headers, json={"version": 1})
+        submitted = client.post(
+            f"/api/v1/responses/{created.json()['id']}/submit", headers=headers, json={"version": 1}
+        )
         assert submitted.status_code == 200, submitted.text
         with self.env.session() as session:
             row = session.get(Response, created.json()["id"])
-            return {"result_snapshot": row.result_snapshot,
-                    "snapshot_questionnaire_version_id": row.snapshot_questionnaire_version_id}
+            return {
+                "result_snapshot": row.result_snapshot,
+                "snapshot_questionnaire_version_id": row.snapshot_questionnaire_version_id,
+            }
 
     def response(self, target: str, kind: str, round_id: int | None = None) -> int:
         mode, status = kind.split("/")
@@ -500,28 +670,46 @@ class World:
         stored = status in ("submitted", "validated")
         with self.env.session() as session:
             row = Response(
-                cooperative_id=self.coop[target], round_id=round_id or self.new_round(), revision=1, is_current=True,
-                mode=mode, status=status, answers=dict(COMPLETE), version=1,
-                submitted_at=now if stored else None, validated_at=now if status == "validated" else None,
+                cooperative_id=self.coop[target],
+                round_id=round_id or self.new_round(),
+                revision=1,
+                is_current=True,
+                mode=mode,
+                status=status,
+                answers=dict(COMPLETE),
+                version=1,
+                submitted_at=now if stored else None,
+                validated_at=now if status == "validated" else None,
                 **(self.snapshot if stored else {}),
-                **({**INTERVIEW, "interview_date": date.fromisoformat(INTERVIEW["interview_date"])}
-                   if mode == "interview" else {}),
+                **(
+                    {**INTERVIEW, "interview_date": date.fromisoformat(INTERVIEW["interview_date"])}
+                    if mode == "interview"
+                    else {}
+                ),
             )
             session.add(row)
             session.commit()
             return row.id
 
     def new_invitation(self) -> str:
-        reply = self.env.client.post("/api/v1/invitations", headers=self.admin_token, json={
-            "email": f"invitada{next(self.counter)}@example.cl", "full_name": "Invitada Matriz", "role": "manager",
-            "cooperative_ids": [self.coop["own"]]})
+        reply = self.env.client.post(
+            "/api/v1/invitations",
+            headers=self.admin_token,
+            json={
+                "email": f"invitada{next(self.counter)}@example.cl",
+                "full_name": "Invitada Matriz",
+                "role": "manager",
+                "cooperative_ids": [self.coop["own"]],
+            },
+        )
         assert reply.status_code == 201, reply.text
         return reply.json()["token"]
 
     def new_token(self, user_id: int) -> int:
         with self.env.session() as session:
-            _, record = auth_service.create_api_token(session=session, user=session.get(User, user_id),
-                                                      name=f"matriz {next(self.counter)}")
+            _, record = auth_service.create_api_token(
+                session=session, user=session.get(User, user_id), name=f"matriz {next(self.counter)}"
+            )
             session.commit()
             return record.id
 
@@ -612,8 +800,11 @@ def outcome_problem(method: str, path: str, want: Any, reply) -> str | None:
         return None if ok else f"expected {'303 to /ingresar' if page else 401}, got {got} {location}"
     if isinstance(want, tuple):
         status, prefix = want
-        return None if got == status and location.startswith(prefix) else \
-            f"expected {status} to {prefix}…, got {got} {location} {reply.text[:160]}"
+        return (
+            None
+            if got == status and location.startswith(prefix)
+            else f"expected {status} to {prefix}…, got {got} {location} {reply.text[:160]}"
+        )
     if got != want:
         return f"expected {want}, got {got} {location} {reply.text[:200]}"
     if want in (403, 404):

@@ -25,8 +25,13 @@ def fuzz_api(app, headers: dict[str, str], *, max_examples: int) -> tuple[int, l
         operation = result.ok()
         operations += 1
 
-        @settings(max_examples=max_examples, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=max_examples,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy())
         def run(case) -> None:
             case.call_and_validate(headers=headers, checks=CHECKS)
@@ -52,8 +57,13 @@ def seed(env) -> None:
     with env.session() as session:
         version = session.scalar(select(QuestionnaireVersion))
         coop = Cooperative(rut="76123456-0", name="Cooperativa Semilla", legal_type="campesina", region_code=7)
-        round_ = DiagnosisRound(name="Ronda 2026", questionnaire_version_id=version.id, opens_on=date(2026, 1, 1),
-                                closes_on=date(2026, 12, 31), state="open")
+        round_ = DiagnosisRound(
+            name="Ronda 2026",
+            questionnaire_version_id=version.id,
+            opens_on=date(2026, 1, 1),
+            closes_on=date(2026, 12, 31),
+            state="open",
+        )
         session.add_all([coop, round_])
         session.flush()
         session.add(Response(cooperative_id=coop.id, round_id=round_.id, mode="self", answers={}))

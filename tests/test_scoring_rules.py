@@ -136,7 +136,13 @@ class TestQuestionStatus:
 
     @pytest.mark.parametrize(
         "question",
-        [yes_no("q"), yes_no("q", good="no"), choice("q", {"a": 1, "b": 1}), multi("q", {"a": 1}), number("q", bands=BANDS)],
+        [
+            yes_no("q"),
+            yes_no("q", good="no"),
+            choice("q", {"a": 1, "b": 1}),
+            multi("q", {"a": 1}),
+            number("q", bands=BANDS),
+        ],
     )
     def test_ns_counts_in_coverage_as_not_answered_and_not_in_the_score(self, question):
         # method 2: a respondent who does not know is missing data, not a failure
@@ -257,9 +263,7 @@ class TestQuestionStatus:
     def test_computed_with_an_ns_input_is_undefined_not_ns(self, answers):
         # the ns belongs to the input; the computed question itself is undefined: neither in
         # coverage nor in the score, and a critical computed question is not a critical unknown
-        data = single(
-            number("a"), number("b"), computed("r", "a / b", bands=BANDS, critical=True), yes_no("other")
-        )
+        data = single(number("a"), number("b"), computed("r", "a / b", bands=BANDS, critical=True), yes_no("other"))
         result = run(data, {**answers, "other": True})
         assert status(result, "r") == "undefined"
         assert question_results(result)["r"].score is None
@@ -268,9 +272,7 @@ class TestQuestionStatus:
         assert one(result).critical_unknown == () and one(result).critical_failures == ()
 
     def test_computed_undefined_when_an_input_is_not_relevant(self):
-        data = single(
-            yes_no("gate"), number("a"), number("b", relevant="gate"), computed("r", "a / b", bands=BANDS)
-        )
+        data = single(yes_no("gate"), number("a"), number("b", relevant="gate"), computed("r", "a / b", bands=BANDS))
         # b is not relevant (and unanswered): not "a relevant input with no answer"
         result = run(data, {"gate": False, "a": 1})
         assert status(result, "r") == "undefined"
@@ -329,7 +331,9 @@ class TestQuestionStatus:
 
 
 class TestQuestionScores:
-    @pytest.mark.parametrize("good, answer, expected", [("yes", True, 1), ("yes", False, 0), ("no", False, 1), ("no", True, 0)])
+    @pytest.mark.parametrize(
+        "good, answer, expected", [("yes", True, 1), ("yes", False, 0), ("no", False, 1), ("no", True, 0)]
+    )
     def test_yes_no(self, good, answer, expected):
         result = run(single(yes_no("q", good=good)), {"q": answer})
         assert question_results(result)["q"].score == expected
@@ -474,7 +478,9 @@ class TestSubcategory:
         assert subcategory.critical_failures == ("c",) or list(subcategory.critical_failures) == ["c"]
 
     def test_critical_computed_scoring_zero_fails(self):
-        data = single(number("a"), number("b"), computed("r", "a / b", bands=BANDS, critical=True), yes_no("o", weight=9))
+        data = single(
+            number("a"), number("b"), computed("r", "a / b", bands=BANDS, critical=True), yes_no("o", weight=9)
+        )
         subcategory = one(run(data, {"a": 1, "b": 2, "o": True}))
         assert subcategory.light == "red"
         assert list(subcategory.critical_failures) == ["r"]
@@ -914,7 +920,9 @@ class TestRollUp:
         assert result.overall.light == "green"
 
     def test_insufficient_or_not_applicable_child_does_not_cap(self):
-        data = doc(dim("d", subcategory_scoring("a", 1, weight=3), sub("b", yes_no("u1"), yes_no("u2")), sub("c", text("t"))))
+        data = doc(
+            dim("d", subcategory_scoring("a", 1, weight=3), sub("b", yes_no("u1"), yes_no("u2")), sub("c", text("t")))
+        )
         dimension = run(data, answers_x("a")).dimensions[0]
         assert dimension.light == "green"
 
@@ -965,7 +973,9 @@ class TestThresholds:
         subcategory = one(run(single(pick("q", value)), {"q": "x"}))
         assert subcategory.light == light
 
-    @pytest.mark.parametrize("value, light", [(0.65, "green"), (0.64996, "green"), (0.64994, "yellow"), (0.3, "yellow"), (0.29994, "red")])
+    @pytest.mark.parametrize(
+        "value, light", [(0.65, "green"), (0.64996, "green"), (0.64994, "yellow"), (0.3, "yellow"), (0.29994, "red")]
+    )
     def test_custom_thresholds(self, value, light):
         data = single(pick("q", value), thresholds={"green": 0.65, "red": 0.3})
         assert one(run(data, {"q": "x"})).light == light
@@ -1042,11 +1052,18 @@ class TestOutput:
         assert out["overall"] == {"score": 100.0, "light": "green", "coverage": 1.0}
         (dimension,) = out["dimensions"]
         assert {k: dimension[k] for k in ("id", "score", "light", "coverage")} == {
-            "id": "d", "score": 100.0, "light": "green", "coverage": 1.0,
+            "id": "d",
+            "score": 100.0,
+            "light": "green",
+            "coverage": 1.0,
         }
         (subcategory,) = dimension["subcategories"]
         assert {k: subcategory[k] for k in ("id", "score", "light", "coverage", "critical_failures")} == {
-            "id": "s", "score": 100.0, "light": "green", "coverage": 1.0, "critical_failures": [],
+            "id": "s",
+            "score": 100.0,
+            "light": "green",
+            "coverage": 1.0,
+            "critical_failures": [],
         }
         assert subcategory["questions"] == [{"id": "q", "status": "scored", "score": 100.0}]
 
@@ -1062,9 +1079,14 @@ class TestOutput:
 
     def test_to_json_is_to_dict_serialised_on_a_richer_file(self):
         data = doc(
-            dim("d1", sub("a", yes_no("c", critical=True), yes_no("o")), sub("b", yes_no("u"), yes_no("k", critical=True))),
+            dim(
+                "d1",
+                sub("a", yes_no("c", critical=True), yes_no("o")),
+                sub("b", yes_no("u"), yes_no("k", critical=True)),
+            ),
             dim("d2", sub("e", text("t")), sub("f", number("n", bands=BANDS)), thresholds={"green": 0.9, "red": 0.2}),
-            id="rico", version="2",
+            id="rico",
+            version="2",
         )
         for answers in ({"c": False, "o": True, "k": "ns", "n": 1.5}, {"c": "ns", "o": "ns", "u": True}, {}):
             result = run(data, answers)
@@ -1099,7 +1121,15 @@ class TestOutput:
         data = single(*[yes_no(f"q{i}") for i in range(7)])
         out = output_of(data, {f"q{i}": True for i in range(4)})
         assert out["dimensions"][0]["subcategories"][0]["coverage"] == 0.5714  # 4/7
-        data = doc(dim("d", *[subcategory_scoring(f"s{i}", 1) for i in range(4)], sub("u1", yes_no("x1")), sub("u2", yes_no("x2")), sub("u3", yes_no("x3"))))
+        data = doc(
+            dim(
+                "d",
+                *[subcategory_scoring(f"s{i}", 1) for i in range(4)],
+                sub("u1", yes_no("x1")),
+                sub("u2", yes_no("x2")),
+                sub("u3", yes_no("x3")),
+            )
+        )
         out = output_of(data, answers_x("s0", "s1", "s2", "s3"))
         assert out["dimensions"][0]["coverage"] == 0.5714
 
@@ -1132,7 +1162,9 @@ class TestOutput:
             computed("undef", "a / b", bands=BANDS),
             yes_no("sc", good="no"),
         )
-        out = output_of(data, {"gate": True, "nr": True, "un": "x", "na_q": "na", "ns_q": "ns", "a": 1, "b": 0, "sc": False})
+        out = output_of(
+            data, {"gate": True, "nr": True, "un": "x", "na_q": "na", "ns_q": "ns", "a": 1, "b": 0, "sc": False}
+        )
         questions = {q["id"]: (q["status"], q["score"]) for q in out["dimensions"][0]["subcategories"][0]["questions"]}
         assert questions == {
             "gate": ("scored", 100.0),
@@ -1150,7 +1182,10 @@ class TestOutput:
     def test_file_order_of_everything(self):
         data = doc(
             dim("zeta", sub("s_z2", yes_no("q_z")), sub("s_a1", yes_no("q_y"), yes_no("q_b"), yes_no("q_a"))),
-            dim("alfa", sub("m", yes_no("c_z", critical=True), yes_no("c_a", critical=True), yes_no("c_m", critical=True))),
+            dim(
+                "alfa",
+                sub("m", yes_no("c_z", critical=True), yes_no("c_a", critical=True), yes_no("c_m", critical=True)),
+            ),
             dim("mid", sub("b", text("t2"), text("t1"))),
         )
         out = output_of(data, {"c_z": False, "c_a": "ns", "c_m": False})
@@ -1201,8 +1236,14 @@ class TestPulledDownBy:
             yes_no("unans", weight=10),  # not counted
         )
         answers = {
-            "small": "x", "full": True, "big": "x", "crit_b": False, "dontknow": "ns", "crit_a": False,
-            "crit_u": "ns", "mid": "x",
+            "small": "x",
+            "full": True,
+            "big": "x",
+            "crit_b": False,
+            "dontknow": "ns",
+            "crit_a": False,
+            "crit_u": "ns",
+            "mid": "x",
         }
         subcategory = one(run(data, answers))
         assert subcategory.light == "red"
@@ -1217,7 +1258,9 @@ class TestPulledDownBy:
         assert list(subcategory.pulled_down_by) == ["a", "b"]  # loses 2, then 1.5
 
     def test_weight_matters_more_than_score(self):
-        data = single(choice("a", {"x": 0, "y": 1}, weight=1), choice("b", {"x": 0.6, "y": 1}, weight=5), yes_no("c", weight=1))
+        data = single(
+            choice("a", {"x": 0, "y": 1}, weight=1), choice("b", {"x": 0.6, "y": 1}, weight=5), yes_no("c", weight=1)
+        )
         subcategory = one(run(data, {"a": "x", "b": "x", "c": True}))
         # a loses 1, b loses 2
         assert list(subcategory.pulled_down_by)[:2] == ["b", "a"]
@@ -1245,7 +1288,8 @@ def test_method_2_invariants_on_generated_files(case):
             ]
             assert all(
                 question.id in critical_ids and question.status == "scored" and question.score == 0
-                for question in subcategory.questions if question.id in subcategory.critical_failures
+                for question in subcategory.questions
+                if question.id in subcategory.critical_failures
             )
             if subcategory.critical_failures:
                 assert subcategory.light == "red"

@@ -7,8 +7,10 @@ import pytest
 from app.headers import CONTENT_SECURITY_POLICY
 
 
-@pytest.mark.parametrize("path", ["/", "/ingresar", "/api/v1/cooperatives", "/static/style.css", "/no-existe",
-                                  "/api/v1/responses/1/report.pdf"])
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/ingresar", "/api/v1/cooperatives", "/static/style.css", "/no-existe", "/api/v1/responses/1/report.pdf"],
+)
 def test_every_answer_carries_the_security_headers(api_env, path):
     reply = api_env.client.get(path, follow_redirects=False)
     headers = reply.headers
@@ -32,8 +34,12 @@ def test_production_adds_hsts(migrated_db_url, questionnaires_dir):
     from app.main import create_app
     from app.settings import Settings
 
-    settings = Settings(database_url=migrated_db_url, questionnaires_dir=questionnaires_dir,
-                        environment="production", secret_key="una-clave-larga-de-prueba-123")
+    settings = Settings(
+        database_url=migrated_db_url,
+        questionnaires_dir=questionnaires_dir,
+        environment="production",
+        secret_key="una-clave-larga-de-prueba-123",
+    )
     with TestClient(create_app(settings)) as client:
         reply = client.get("/ingresar")
     assert reply.headers["strict-transport-security"].startswith("max-age=31536000")

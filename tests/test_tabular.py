@@ -52,7 +52,9 @@ def test_csv_encodings_and_separators(encoding, separator):
     text += separator.join(["76.123.456-0", '"Cooperativa Ñuble' + separator + ' Limitada"', "31-01-1999"]) + "\r\n"
     table = read_table(text.encode(encoding), "registro.csv", columns=COLUMNS)
     assert table.kind == "csv" and table.separator == separator
-    assert table.rows == [(2, {"rut": "76.123.456-0", "name": f"Cooperativa Ñuble{separator} Limitada", "founding": "31-01-1999"})]
+    assert table.rows == [
+        (2, {"rut": "76.123.456-0", "name": f"Cooperativa Ñuble{separator} Limitada", "founding": "31-01-1999"})
+    ]
     assert [h.text for h in table.headers] == ["RUT", "Razón social", "Fecha de constitución"]
 
 
@@ -83,7 +85,10 @@ def test_unknown_duplicated_and_missing_columns_reported_together():
     assert any(r == "falta la columna «Razón social»" for r in reasons)
     assert all(p.row == 1 for p in problems)
     table = read_table("RUT;Razón social;Otra\n1-9;x;y\n".encode(), "a.csv", columns=COLUMNS, unknown="ignore")
-    assert table.keys == ["rut", "name"] and table.rows[0][1] == {"rut": "1-9", "name": "x"}  # absent columns stay absent
+    assert table.keys == ["rut", "name"] and table.rows[0][1] == {
+        "rut": "1-9",
+        "name": "x",
+    }  # absent columns stay absent
 
 
 def test_data_under_a_blank_header_is_an_error():
@@ -122,7 +127,10 @@ def test_broken_quotes_and_huge_cells():
 
 def test_file_kind_from_bytes_not_name():
     book = xlsx([["rut"], ["1-9"]])
-    assert "dice ser un archivo CSV (texto) por su nombre, pero es una planilla Excel (.xlsx)" in problems_of(book, "r.csv")[0].reason
+    assert (
+        "dice ser un archivo CSV (texto) por su nombre, pero es una planilla Excel (.xlsx)"
+        in problems_of(book, "r.csv")[0].reason
+    )
     assert "pero es un archivo CSV (texto)" in problems_of(b"rut\n1-9\n", "r.xlsx")[0].reason
     assert "Excel 97-2003" in problems_of(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "r.xlsx")[0].reason
     assert "PDF" in problems_of(b"%PDF-1.7\n...", "r.csv")[0].reason
@@ -148,8 +156,15 @@ def test_corrupt_xlsx_part_is_a_validation_error():
 
 def test_xlsx_values_dates_sheet_choice_and_row_numbers():
     book = xlsx(
-        [[], ["RUT", "Nombre", "Fecha de constitución"], ["76.123.456-0", "Coop", datetime(1999, 1, 31)], [None, None, None], [761234560, " B ", 36191]],
-        title="otra", extra_sheets=[("Registro", [["rut", "nombre"], ["9-9", "X"]])],
+        [
+            [],
+            ["RUT", "Nombre", "Fecha de constitución"],
+            ["76.123.456-0", "Coop", datetime(1999, 1, 31)],
+            [None, None, None],
+            [761234560, " B ", 36191],
+        ],
+        title="otra",
+        extra_sheets=[("Registro", [["rut", "nombre"], ["9-9", "X"]])],
     )
     table = read_table(book, "r.xlsx", columns=COLUMNS)
     assert table.sheet == "otra" and table.header_row == 2
@@ -163,7 +178,7 @@ def test_xlsx_values_dates_sheet_choice_and_row_numbers():
 
 
 def test_formula_with_cached_value_and_without():
-    book = xlsx([["rut", "nombre"], ["1-9", "=CONCAT(\"a\",\"b\")"]])
+    book = xlsx([["rut", "nombre"], ["1-9", '=CONCAT("a","b")']])
     problems = problems_of(book, "r.xlsx", columns=COLUMNS)
     assert problems[0].row == 2 and problems[0].column == "nombre" and problems[0].value.startswith("=CONCAT")
     assert "B2 tiene una fórmula sin valor calculado" in problems[0].reason
@@ -183,7 +198,7 @@ def _with_cached_value(book: bytes, ref: str, value: str) -> bytes:
                 text = content.decode()
                 start = text.index(f'<c r="{ref}"')
                 end = text.index("</c>", start) + len("</c>")
-                formula = text[text.index("<f>", start):text.index("</f>", start) + 4]
+                formula = text[text.index("<f>", start) : text.index("</f>", start) + 4]
                 text = text[:start] + f'<c r="{ref}" t="str">{formula}<v>{value}</v></c>' + text[end:]
                 content = text.encode()
             target.writestr(info, content)
@@ -252,8 +267,20 @@ def test_parse_date_refuses(value):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(12, 12), (12.0, 12), (3.5, 3.5), ("1.234", 1234), ("12.500", 12500), ("3,5", 3.5), ("1.234,5", 1234.5),
-     ("1,234.5", 1234.5), ("3.5", 3.5), ("-2", -2), (" 1 000 ", 1000), ("$ 1.500", 1500)],
+    [
+        (12, 12),
+        (12.0, 12),
+        (3.5, 3.5),
+        ("1.234", 1234),
+        ("12.500", 12500),
+        ("3,5", 3.5),
+        ("1.234,5", 1234.5),
+        ("1,234.5", 1234.5),
+        ("3.5", 3.5),
+        ("-2", -2),
+        (" 1 000 ", 1000),
+        ("$ 1.500", 1500),
+    ],
 )
 def test_parse_number(value, expected):
     result = tabular.parse_number(value)
@@ -280,8 +307,12 @@ def test_problem_message_names_the_place():
     problem = tabular.Problem("no es un número", row=7, column="Socias mujeres", value="muchas")
     assert problem.message() == "Fila 7, columna «Socias mujeres»: no es un número (valor «muchas»)"
     assert problem.as_detail() == {
-        "field": "fila 7, columna «Socias mujeres»", "code": "invalid", "message": "no es un número",
-        "row": 7, "column": "Socias mujeres", "value": "muchas",
+        "field": "fila 7, columna «Socias mujeres»",
+        "code": "invalid",
+        "message": "no es un número",
+        "row": 7,
+        "column": "Socias mujeres",
+        "value": "muchas",
     }
     error = TabularError([problem, tabular.Problem("otro")])
     assert error.message.endswith("(y 1 problema más)")

@@ -23,7 +23,9 @@ def login(env, user) -> tuple[TestClient, str]:
 
 def version_id(env) -> int:
     with env.session() as session:
-        return session.scalar(select(QuestionnaireVersion.id).where(QuestionnaireVersion.questionnaire_id == "prueba-mini"))
+        return session.scalar(
+            select(QuestionnaireVersion.id).where(QuestionnaireVersion.questionnaire_id == "prueba-mini")
+        )
 
 
 def test_admin_pages_refuse_other_roles(api_env):
@@ -31,10 +33,19 @@ def test_admin_pages_refuse_other_roles(api_env):
         kwargs = {"institution": "U. de Talca", "macrozones": ["Sur"]} if role == "field" else {}
         user, _ = api_env.user(role, **kwargs)
         client, csrf = login(api_env, user)
-        for url in ("/admin", "/admin/usuarios", "/admin/invitaciones", "/admin/rondas", "/admin/rondas/nueva", "/admin/cuestionarios"):
+        for url in (
+            "/admin",
+            "/admin/usuarios",
+            "/admin/invitaciones",
+            "/admin/rondas",
+            "/admin/rondas/nueva",
+            "/admin/cuestionarios",
+        ):
             reply = client.get(url)
             assert reply.status_code == 403 and "Sin permiso" in reply.text and "<html" in reply.text, (role, url)
-        post = client.post("/admin/invitaciones", data={"csrf_token": csrf, "email": "x@example.cl", "full_name": "X", "role": "admin"})
+        post = client.post(
+            "/admin/invitaciones", data={"csrf_token": csrf, "email": "x@example.cl", "full_name": "X", "role": "admin"}
+        )
         assert post.status_code == 403
 
 
@@ -56,16 +67,24 @@ def test_users_filter_and_deactivate(api_env):
     assert manager.email in only_managers and analyst.email not in only_managers
 
     assert client.post(f"/admin/usuarios/{analyst.id}/estado", data={"activo": "0"}).status_code == 403  # no CSRF
-    off = client.post(f"/admin/usuarios/{analyst.id}/estado", data={"activo": "0", "csrf_token": csrf}, follow_redirects=False)
+    off = client.post(
+        f"/admin/usuarios/{analyst.id}/estado", data={"activo": "0", "csrf_token": csrf}, follow_redirects=False
+    )
     assert off.status_code == 303
     with api_env.session() as session:
         assert session.get(User, analyst.id).is_active is False
     page = client.get("/admin/usuarios").text
     assert "quedó desactivada" in page and "Desactivada" in page
     # The analyst can no longer log in
-    assert TestClient(api_env.client.app).post(
-        "/ingresar", data={"email": analyst.email, "password": "clave-segura-123"}).status_code == 422
-    on = client.post(f"/admin/usuarios/{analyst.id}/estado", data={"activo": "1", "csrf_token": csrf}, follow_redirects=False)
+    assert (
+        TestClient(api_env.client.app)
+        .post("/ingresar", data={"email": analyst.email, "password": "clave-segura-123"})
+        .status_code
+        == 422
+    )
+    on = client.post(
+        f"/admin/usuarios/{analyst.id}/estado", data={"activo": "1", "csrf_token": csrf}, follow_redirects=False
+    )
     assert on.status_code == 303
     # The last admin cannot deactivate themselves
     last = client.post(f"/admin/usuarios/{admin.id}/estado", data={"activo": "0", "csrf_token": csrf})
@@ -83,17 +102,32 @@ def test_invitation_from_admin_page_works_once(api_env):
     form = client.get("/admin/invitaciones").text
     assert "Cooperativa Los Aromos" in form and 'name="csrf_token"' in form
 
-    missing = client.post("/admin/invitaciones", data={"csrf_token": csrf, "email": "gerente@example.cl",
-                                                        "full_name": "Rosa Gerente", "role": "manager"})
+    missing = client.post(
+        "/admin/invitaciones",
+        data={"csrf_token": csrf, "email": "gerente@example.cl", "full_name": "Rosa Gerente", "role": "manager"},
+    )
     assert missing.status_code == 422 and 'id="cooperative_ids-error"' in missing.text
     assert 'value="gerente@example.cl"' in missing.text and 'value="Rosa Gerente"' in missing.text
-    bad_email = client.post("/admin/invitaciones", data={"csrf_token": csrf, "email": "no-es-correo",
-                                                          "full_name": "Rosa", "role": "analyst"})
-    assert bad_email.status_code == 422 and 'id="email-error"' in bad_email.text and 'value="no-es-correo"' in bad_email.text
+    bad_email = client.post(
+        "/admin/invitaciones",
+        data={"csrf_token": csrf, "email": "no-es-correo", "full_name": "Rosa", "role": "analyst"},
+    )
+    assert (
+        bad_email.status_code == 422
+        and 'id="email-error"' in bad_email.text
+        and 'value="no-es-correo"' in bad_email.text
+    )
 
-    created = client.post("/admin/invitaciones", data={"csrf_token": csrf, "email": "gerente@example.cl",
-                                                        "full_name": "Rosa Gerente", "role": "manager",
-                                                        "cooperative_ids": str(coop_id)})
+    created = client.post(
+        "/admin/invitaciones",
+        data={
+            "csrf_token": csrf,
+            "email": "gerente@example.cl",
+            "full_name": "Rosa Gerente",
+            "role": "manager",
+            "cooperative_ids": str(coop_id),
+        },
+    )
     assert created.status_code == 201 and "Se muestra solo esta vez" in created.text
     path = re.search(r'href="(/invitacion/[^"]+)"', created.text).group(1)
     assert path not in client.get("/admin/invitaciones").text  # shown once only
@@ -101,8 +135,9 @@ def test_invitation_from_admin_page_works_once(api_env):
     invitee = TestClient(api_env.client.app)
     page = invitee.get(path)
     assert page.status_code == 200 and "Rosa Gerente" in page.text
-    done = invitee.post(path, data={"password": "una-clave-larga", "password_confirmation": "una-clave-larga"},
-                        follow_redirects=False)
+    done = invitee.post(
+        path, data={"password": "una-clave-larga", "password_confirmation": "una-clave-larga"}, follow_redirects=False
+    )
     assert done.status_code == 303 and done.headers["location"] == "/mis-cooperativas"
     with api_env.session() as session:
         user = session.scalar(select(User).where(User.email == "gerente@example.cl"))
@@ -116,30 +151,75 @@ def test_rounds_create_edit_and_questionnaires(api_env):
     form = client.get("/admin/rondas/nueva").text
     assert f'<option value="{vid}"' in form
 
-    bad = client.post("/admin/rondas/nueva", data={"csrf_token": csrf, "name": "Ronda 2027", "questionnaire_version_id": str(vid),
-                                                   "opens_on": "2027-05-01", "closes_on": "2027-01-01", "state": "planned"})
+    bad = client.post(
+        "/admin/rondas/nueva",
+        data={
+            "csrf_token": csrf,
+            "name": "Ronda 2027",
+            "questionnaire_version_id": str(vid),
+            "opens_on": "2027-05-01",
+            "closes_on": "2027-01-01",
+            "state": "planned",
+        },
+    )
     assert bad.status_code == 422 and 'id="closes_on-error"' in bad.text and 'value="Ronda 2027"' in bad.text
-    no_date = client.post("/admin/rondas/nueva", data={"csrf_token": csrf, "name": "R", "questionnaire_version_id": "",
-                                                       "opens_on": "", "closes_on": "2027-01-01", "state": "planned"})
+    no_date = client.post(
+        "/admin/rondas/nueva",
+        data={
+            "csrf_token": csrf,
+            "name": "R",
+            "questionnaire_version_id": "",
+            "opens_on": "",
+            "closes_on": "2027-01-01",
+            "state": "planned",
+        },
+    )
     assert no_date.status_code == 422
     for field in ("name", "questionnaire_version_id", "opens_on"):
         assert f'id="{field}-error"' in no_date.text
-    ok = client.post("/admin/rondas/nueva", data={"csrf_token": csrf, "name": "Ronda 2027", "questionnaire_version_id": str(vid),
-                                                  "opens_on": "2027-01-01", "closes_on": "2027-12-31", "state": "planned"},
-                     follow_redirects=False)
+    ok = client.post(
+        "/admin/rondas/nueva",
+        data={
+            "csrf_token": csrf,
+            "name": "Ronda 2027",
+            "questionnaire_version_id": str(vid),
+            "opens_on": "2027-01-01",
+            "closes_on": "2027-12-31",
+            "state": "planned",
+        },
+        follow_redirects=False,
+    )
     assert ok.status_code == 303
     with api_env.session() as session:
         round_ = session.scalar(select(DiagnosisRound).where(DiagnosisRound.name == "Ronda 2027"))
         round_id = round_.id
-    duplicate = client.post("/admin/rondas/nueva", data={"csrf_token": csrf, "name": "ronda 2027", "questionnaire_version_id": str(vid),
-                                                         "opens_on": "2027-01-01", "closes_on": "2027-12-31", "state": "planned"})
+    duplicate = client.post(
+        "/admin/rondas/nueva",
+        data={
+            "csrf_token": csrf,
+            "name": "ronda 2027",
+            "questionnaire_version_id": str(vid),
+            "opens_on": "2027-01-01",
+            "closes_on": "2027-12-31",
+            "state": "planned",
+        },
+    )
     assert duplicate.status_code == 422 and 'id="name-error"' in duplicate.text
 
     edit = client.get(f"/admin/rondas/{round_id}").text
     assert 'value="2027-01-01"' in edit
-    saved = client.post(f"/admin/rondas/{round_id}", data={"csrf_token": csrf, "name": "Ronda 2027", "questionnaire_version_id": str(vid),
-                                                           "opens_on": "2027-01-01", "closes_on": "2027-12-31", "state": "open"},
-                        follow_redirects=False)
+    saved = client.post(
+        f"/admin/rondas/{round_id}",
+        data={
+            "csrf_token": csrf,
+            "name": "Ronda 2027",
+            "questionnaire_version_id": str(vid),
+            "opens_on": "2027-01-01",
+            "closes_on": "2027-12-31",
+            "state": "open",
+        },
+        follow_redirects=False,
+    )
     assert saved.status_code == 303
     with api_env.session() as session:
         assert session.get(DiagnosisRound, round_id).state == "open"

@@ -19,12 +19,29 @@ from app.responses.models import Response
 from app.rounds.models import DiagnosisRound
 from tests.conftest import sample_questionnaire
 
-GREEN = {"junta_anual": True, "actas_al_dia": "si", "consejo_vigente": True, "consejo_mujeres": True,
-         "activo_corriente": 2_000_000, "pasivo_corriente": 1_000_000}
-RED = {"junta_anual": False, "actas_al_dia": "no", "consejo_vigente": False,
-       "activo_corriente": 500_000, "pasivo_corriente": 1_000_000}
-MIXED = {"junta_anual": True, "actas_al_dia": "parcial", "consejo_vigente": True, "consejo_mujeres": False,
-         "activo_corriente": 1_200_000, "pasivo_corriente": 1_000_000}
+GREEN = {
+    "junta_anual": True,
+    "actas_al_dia": "si",
+    "consejo_vigente": True,
+    "consejo_mujeres": True,
+    "activo_corriente": 2_000_000,
+    "pasivo_corriente": 1_000_000,
+}
+RED = {
+    "junta_anual": False,
+    "actas_al_dia": "no",
+    "consejo_vigente": False,
+    "activo_corriente": 500_000,
+    "pasivo_corriente": 1_000_000,
+}
+MIXED = {
+    "junta_anual": True,
+    "actas_al_dia": "parcial",
+    "consejo_vigente": True,
+    "consejo_mujeres": False,
+    "activo_corriente": 1_200_000,
+    "pasivo_corriente": 1_000_000,
+}
 
 
 def login(env, user) -> tuple[TestClient, str]:
@@ -43,40 +60,96 @@ def make_world(env) -> World:
     admin, _ = env.user("admin")
     w.admin = admin
     with env.session() as session:
-        version = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "prueba-mini"))
+        version = session.scalar(
+            select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "prueba-mini")
+        )
         coops = [
-            Cooperative(rut="76123456-0", name="Cooperativa Campesina Los Aromos", legal_type="campesina",
-                        region_code=13, sectors=["hortalizas"]),
-            Cooperative(rut="65000000-5", name="Cooperativa Lechera Lago Sur", legal_type="campesina",
-                        region_code=9, sectors=["lacteos"]),
-            Cooperative(rut="70000000-0", name="Cooperativa Agrícola del Maule", legal_type="agricola",
-                        region_code=7, sectors=["fruticultura"]),
-            Cooperative(rut="71000000-8", name="Cooperativa Apícola Sin Respuesta", legal_type="campesina",
-                        region_code=13, sectors=["apicola"]),
-            Cooperative(rut="72000000-6", name="Cooperativa Costera Borrador", legal_type="servicios",
-                        region_code=5, sectors=["otro"]),
-            Cooperative(rut="73000000-4", name="Grupo Pendiente de Aprobación", legal_type="precooperativo",
-                        region_code=9, sectors=["otro"], approved=False),
+            Cooperative(
+                rut="76123456-0",
+                name="Cooperativa Campesina Los Aromos",
+                legal_type="campesina",
+                region_code=13,
+                sectors=["hortalizas"],
+            ),
+            Cooperative(
+                rut="65000000-5",
+                name="Cooperativa Lechera Lago Sur",
+                legal_type="campesina",
+                region_code=9,
+                sectors=["lacteos"],
+            ),
+            Cooperative(
+                rut="70000000-0",
+                name="Cooperativa Agrícola del Maule",
+                legal_type="agricola",
+                region_code=7,
+                sectors=["fruticultura"],
+            ),
+            Cooperative(
+                rut="71000000-8",
+                name="Cooperativa Apícola Sin Respuesta",
+                legal_type="campesina",
+                region_code=13,
+                sectors=["apicola"],
+            ),
+            Cooperative(
+                rut="72000000-6",
+                name="Cooperativa Costera Borrador",
+                legal_type="servicios",
+                region_code=5,
+                sectors=["otro"],
+            ),
+            Cooperative(
+                rut="73000000-4",
+                name="Grupo Pendiente de Aprobación",
+                legal_type="precooperativo",
+                region_code=9,
+                sectors=["otro"],
+                approved=False,
+            ),
         ]
-        round_ = DiagnosisRound(name="Ronda nacional 2026", questionnaire_version_id=version.id,
-                                opens_on=date(2026, 1, 1), closes_on=date(2026, 12, 31), state="open")
+        round_ = DiagnosisRound(
+            name="Ronda nacional 2026",
+            questionnaire_version_id=version.id,
+            opens_on=date(2026, 1, 1),
+            closes_on=date(2026, 12, 31),
+            state="open",
+        )
         session.add_all([*coops, round_])
         session.commit()
         w.coops = [c.id for c in coops]
         w.round_id = round_.id
         admin_user = session.merge(admin)
         w.responses = {}
-        for coop_id, answers, submit in ((coops[0].id, GREEN, True), (coops[1].id, RED, True),
-                                         (coops[2].id, MIXED, True), (coops[4].id, GREEN, False)):
+        for coop_id, answers, submit in (
+            (coops[0].id, GREEN, True),
+            (coops[1].id, RED, True),
+            (coops[2].id, MIXED, True),
+            (coops[4].id, GREEN, False),
+        ):
             response, _ = responses_service.create_response(
-                session=session, user=admin_user, settings=env.settings,
-                data={"cooperative_id": coop_id, "round_id": round_.id, "mode": "self"}, idempotency_key=str(uuid.uuid4()),
+                session=session,
+                user=admin_user,
+                settings=env.settings,
+                data={"cooperative_id": coop_id, "round_id": round_.id, "mode": "self"},
+                idempotency_key=str(uuid.uuid4()),
             )
-            response = responses_service.update_answers(session=session, user=admin_user, settings=env.settings,
-                                                        response_id=response.id, answers=answers, version=response.version)
+            response = responses_service.update_answers(
+                session=session,
+                user=admin_user,
+                settings=env.settings,
+                response_id=response.id,
+                answers=answers,
+                version=response.version,
+            )
             if submit:
-                response = responses_service.submit(session=session, user=admin_user, settings=env.settings,
-                                                    response_id=response.id, version=response.version)
+                response = responses_service.submit(
+                    session=session,
+                    user=admin_user,
+                    settings=env.settings,
+                    response_id=response.id,
+                    version=response.version,
+                )
             w.responses[coop_id] = response.id
     return w
 
@@ -101,8 +174,11 @@ def expected_lights(dimension: str | None, *answer_sets) -> dict[str, int]:
     counts: dict[str, int] = {}
     for answers in answer_sets:
         result = scoring.score(questionnaire, answers).to_dict()
-        light = result["overall"]["light"] if dimension is None else next(
-            d["light"] for d in result["dimensions"] if d["id"] == dimension)
+        light = (
+            result["overall"]["light"]
+            if dimension is None
+            else next(d["light"] for d in result["dimensions"] if d["id"] == dimension)
+        )
         counts[light] = counts.get(light, 0) + 1
     return counts
 
@@ -118,17 +194,30 @@ def test_rounds_list_and_dashboard_numbers_match_the_data(api_env, world):
     assert board.status_code == 200, board.text
     html = board.text
     assert 'id="estado-draft">1<' in html and 'id="estado-submitted">3<' in html and 'id="estado-validated">0<' in html
-    assert "<span id=\"sin-respuesta\">1</span> cooperativa sin respuesta" in html and "Cooperativa Apícola Sin Respuesta" in html
+    assert (
+        '<span id="sin-respuesta">1</span> cooperativa sin respuesta' in html
+        and "Cooperativa Apícola Sin Respuesta" in html
+    )
     assert "Grupo Pendiente" not in html  # not approved: not in the round's population
-    for dimension, table in ((None, "tabla-__overall__-macrozona"), ("gobernanza", "tabla-gobernanza-macrozona"),
-                             ("finanzas", "tabla-finanzas-macrozona")):
+    for dimension, table in (
+        (None, "tabla-__overall__-macrozona"),
+        ("gobernanza", "tabla-gobernanza-macrozona"),
+        ("finanzas", "tabla-finanzas-macrozona"),
+    ):
         rows = table_counts(html, table)
         expected = expected_lights(dimension, GREEN, RED, MIXED)
         assert {k: v for k, v in rows["Todas"].items() if v} == expected, (dimension, rows)
-        assert sum(rows["Centro"].values()) == 1 and sum(rows["Sur"].values()) == 1 and sum(rows["Centro-Sur"].values()) == 1
+        assert (
+            sum(rows["Centro"].values()) == 1
+            and sum(rows["Sur"].values()) == 1
+            and sum(rows["Centro-Sur"].values()) == 1
+        )
         assert rows["Sur"][expected_lights(dimension, RED).popitem()[0]] == 1
     # Charts: inline SVG, accessible, numbers in the description too
-    assert html.count('role="img"') >= 6 and '<title id="grafico-0-macrozona-title">Resultado general: luces por macrozona</title>' in html
+    assert (
+        html.count('role="img"') >= 6
+        and '<title id="grafico-0-macrozona-title">Resultado general: luces por macrozona</title>' in html
+    )
     assert "<desc" in html and "Todas:" in html and 'fill="url(#cd-pat-red)"' in html
     assert "Metropolitana" in html  # by region
 
@@ -145,7 +234,9 @@ def test_dashboard_filters(api_env, world):
     region = client.get(f"/analisis/rondas/{world.round_id}", params={"region": "13", "rubro": "apicola"}).text
     assert 'id="estado-submitted">0<' in region and "Cooperativa Apícola Sin Respuesta" in region
     # A hand-made bad value is ignored, not an error
-    assert client.get(f"/analisis/rondas/{world.round_id}", params={"region": "99", "macrozona": "<x>"}).status_code == 200
+    assert (
+        client.get(f"/analisis/rondas/{world.round_id}", params={"region": "99", "macrozona": "<x>"}).status_code == 200
+    )
 
 
 def test_cooperative_list_search_filters_and_page(api_env, world):
@@ -173,7 +264,9 @@ def test_cooperative_list_search_filters_and_page(api_env, world):
     pending = client.get(f"/analisis/cooperativas/{world.coops[5]}").text
     assert "Aprobar cooperativa" in pending
     assert client.post(f"/analisis/cooperativas/{world.coops[5]}/aprobar", data={}).status_code == 403
-    done = client.post(f"/analisis/cooperativas/{world.coops[5]}/aprobar", data={"csrf_token": csrf}, follow_redirects=False)
+    done = client.post(
+        f"/analisis/cooperativas/{world.coops[5]}/aprobar", data={"csrf_token": csrf}, follow_redirects=False
+    )
     assert done.status_code == 303
     assert "Aprobar cooperativa" not in client.get(f"/analisis/cooperativas/{world.coops[5]}").text
 
@@ -193,8 +286,11 @@ def test_review_validate_return_reopen(api_env, world):
     assert refused.status_code == 403 and "CSRF" in refused.text
     stale = client.post(f"/analisis/respuestas/{green_id}/validar", data={"version": "1", "csrf_token": csrf})
     assert stale.status_code == 409 and "modificada por otra persona" in stale.text and "<html" in stale.text
-    ok = client.post(f"/analisis/respuestas/{green_id}/validar", data={"version": version, "csrf_token": csrf},
-                     follow_redirects=False)
+    ok = client.post(
+        f"/analisis/respuestas/{green_id}/validar",
+        data={"version": version, "csrf_token": csrf},
+        follow_redirects=False,
+    )
     assert ok.status_code == 303
     validated = client.get(f"/analisis/respuestas/{green_id}").text
     assert 'id="estado">validada<' in validated and "Reabrir respuesta" in validated
@@ -204,27 +300,42 @@ def test_review_validate_return_reopen(api_env, world):
     red_page = client.get(f"/analisis/respuestas/{red_id}").text
     assert "Preguntas que bajaron la luz" in red_page and "crítica" in red_page
     red_version = re.search(r'name="version" value="(\d+)"', red_page).group(1)
-    blank = client.post(f"/analisis/respuestas/{red_id}/devolver", data={"version": red_version, "comment": "  ", "csrf_token": csrf})
+    blank = client.post(
+        f"/analisis/respuestas/{red_id}/devolver", data={"version": red_version, "comment": "  ", "csrf_token": csrf}
+    )
     assert blank.status_code == 422 and 'id="comment-error"' in blank.text and 'aria-invalid="true"' in blank.text
     assert "Escriba qué debe corregirse" in blank.text
     long_text = "x" * 5001
-    too_long = client.post(f"/analisis/respuestas/{red_id}/devolver", data={"version": red_version, "comment": long_text, "csrf_token": csrf})
+    too_long = client.post(
+        f"/analisis/respuestas/{red_id}/devolver",
+        data={"version": red_version, "comment": long_text, "csrf_token": csrf},
+    )
     assert too_long.status_code == 422 and long_text in too_long.text
-    back = client.post(f"/analisis/respuestas/{red_id}/devolver",
-                       data={"version": red_version, "comment": "Revise la junta anual.", "csrf_token": csrf}, follow_redirects=False)
+    back = client.post(
+        f"/analisis/respuestas/{red_id}/devolver",
+        data={"version": red_version, "comment": "Revise la junta anual.", "csrf_token": csrf},
+        follow_redirects=False,
+    )
     assert back.status_code == 303
     returned = client.get(f"/analisis/respuestas/{red_id}").text
     assert "devuelta para corrección" in returned and "Revise la junta anual." in returned
 
     # Reopen the validated one: revision 2
     v = re.search(r'name="version" value="(\d+)"', validated).group(1)
-    reopened = client.post(f"/analisis/respuestas/{green_id}/reabrir", data={"version": v, "csrf_token": csrf, "reopen_comment": "Corregir"},
-                           follow_redirects=False)
+    reopened = client.post(
+        f"/analisis/respuestas/{green_id}/reabrir",
+        data={"version": v, "csrf_token": csrf, "reopen_comment": "Corregir"},
+        follow_redirects=False,
+    )
     assert reopened.status_code == 303
     new_page = client.get(reopened.headers["location"]).text
     assert "Revisión 2" in new_page and "borrador" in new_page
     with api_env.session() as session:
-        rows = list(session.scalars(select(Response).where(Response.cooperative_id == world.coops[0]).order_by(Response.revision)))
+        rows = list(
+            session.scalars(
+                select(Response).where(Response.cooperative_id == world.coops[0]).order_by(Response.revision)
+            )
+        )
         assert [(r.revision, r.status, r.is_current) for r in rows] == [(1, "validated", False), (2, "draft", True)]
     again = client.post(f"/analisis/respuestas/{green_id}/reabrir", data={"version": v, "csrf_token": csrf})
     assert again.status_code == 409 and "ya fue reabierta" in again.text
@@ -235,22 +346,32 @@ def test_other_roles_are_refused(api_env, world):
     field, _ = api_env.user("field", macrozones=["Centro"], institution="U. de Talca")
     for user in (manager, field):
         client, csrf = login(api_env, user)
-        for url in ("/analisis", f"/analisis/rondas/{world.round_id}", "/analisis/cooperativas",
-                    f"/analisis/cooperativas/{world.coops[0]}", f"/analisis/respuestas/{world.responses[world.coops[0]]}"):
+        for url in (
+            "/analisis",
+            f"/analisis/rondas/{world.round_id}",
+            "/analisis/cooperativas",
+            f"/analisis/cooperativas/{world.coops[0]}",
+            f"/analisis/respuestas/{world.responses[world.coops[0]]}",
+        ):
             reply = client.get(url)
             assert reply.status_code in (403, 404) and "<html" in reply.text, (user.role, url)
-        post = client.post(f"/analisis/respuestas/{world.responses[world.coops[0]]}/validar",
-                           data={"version": "2", "csrf_token": csrf})
+        post = client.post(
+            f"/analisis/respuestas/{world.responses[world.coops[0]]}/validar", data={"version": "2", "csrf_token": csrf}
+        )
         assert post.status_code in (403, 404)
     assert TestClient(api_env.client.app).get("/analisis", follow_redirects=False).status_code == 303
 
 
 def test_cooperative_list_is_paginated(api_env, world):
     with api_env.session() as session:
-        session.add_all([
-            Cooperative(rut=f"{80000000 + i}-{i % 10}", name=f"Cooperativa Extra {i:02d}", legal_type="otra", region_code=4)
-            for i in range(24)
-        ])
+        session.add_all(
+            [
+                Cooperative(
+                    rut=f"{80000000 + i}-{i % 10}", name=f"Cooperativa Extra {i:02d}", legal_type="otra", region_code=4
+                )
+                for i in range(24)
+            ]
+        )
         session.commit()
     analyst, _ = api_env.user("analyst")
     client, _ = login(api_env, analyst)
@@ -270,7 +391,9 @@ def test_charts_escape_text_and_describe_the_numbers():
     from app.web import charts
     from app.web.dashboard import Breakdown
 
-    svg = charts.stacked_bars("g1", "Luces <script>", [Breakdown("Región <b>", Counter(green=2, red=1))], ["green", "red"])
+    svg = charts.stacked_bars(
+        "g1", "Luces <script>", [Breakdown("Región <b>", Counter(green=2, red=1))], ["green", "red"]
+    )
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "&lt;b&gt;" in svg
     assert 'role="img"' in svg and '<title id="g1-title">' in svg
     assert "Región &lt;b&gt;: 2 verde, 1 rojo (total 3)" in svg

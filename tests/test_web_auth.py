@@ -29,7 +29,9 @@ def test_login_page_and_wrong_password_keep_the_email(api_env):
 def test_login_redirects_to_the_role_home_and_logout_needs_csrf(api_env):
     client = api_env.client
     api_env.user("analyst")
-    reply = client.post("/ingresar", data={"email": "analyst1@example.cl", "password": "clave-segura-123"}, follow_redirects=False)
+    reply = client.post(
+        "/ingresar", data={"email": "analyst1@example.cl", "password": "clave-segura-123"}, follow_redirects=False
+    )
     assert reply.status_code == 303 and reply.headers["location"] == "/analisis"
     cookie = reply.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
@@ -56,19 +58,23 @@ def test_invitation_sets_a_password_once(api_env):
     client = api_env.client
     _, admin = api_env.user("admin")
     created = client.post(
-        "/api/v1/invitations", headers=admin,
+        "/api/v1/invitations",
+        headers=admin,
         json={"email": "nueva@example.cl", "full_name": "Nueva Analista", "role": "analyst"},
     )
     assert created.status_code == 201, created.text
     token = created.json()["token"]
     page = client.get(f"/invitacion/{token}")
     assert page.status_code == 200 and "Nueva Analista" in page.text
-    mismatch = client.post(f"/invitacion/{token}", data={"password": "una-clave-larga", "password_confirmation": "otra"})
+    mismatch = client.post(
+        f"/invitacion/{token}", data={"password": "una-clave-larga", "password_confirmation": "otra"}
+    )
     assert mismatch.status_code == 422 and "no coinciden" in mismatch.text
     short = client.post(f"/invitacion/{token}", data={"password": "corta", "password_confirmation": "corta"})
     assert short.status_code == 422 and "10" in short.text
     done = client.post(
-        f"/invitacion/{token}", data={"password": "una-clave-larga", "password_confirmation": "una-clave-larga"},
+        f"/invitacion/{token}",
+        data={"password": "una-clave-larga", "password_confirmation": "una-clave-larga"},
         follow_redirects=False,
     )
     assert done.status_code == 303 and done.headers["location"] == "/analisis"

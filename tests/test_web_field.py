@@ -28,15 +28,38 @@ class World:
 
 def make_world(env) -> World:
     with env.session() as session:
-        version = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "prueba-mini"))
-        maule = Cooperative(rut="76123456-0", name="Cooperativa Campesina Los Aromos", legal_type="campesina",
-                            region_code=7, comuna="Talca", sectors=["hortalizas"])
-        araucania = Cooperative(rut="65000000-5", name="Cooperativa Agrícola Lago Sur", legal_type="agricola",
-                                region_code=9, sectors=["lacteos"])
-        santiago = Cooperative(rut="70000000-7", name="Cooperativa Apícola Maipo", legal_type="agricola",
-                               region_code=13, sectors=["apicola"])
-        round_ = DiagnosisRound(name="Ronda 2026", questionnaire_version_id=version.id,
-                                opens_on=date(2026, 1, 1), closes_on=date(2026, 12, 31), state="open")
+        version = session.scalar(
+            select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "prueba-mini")
+        )
+        maule = Cooperative(
+            rut="76123456-0",
+            name="Cooperativa Campesina Los Aromos",
+            legal_type="campesina",
+            region_code=7,
+            comuna="Talca",
+            sectors=["hortalizas"],
+        )
+        araucania = Cooperative(
+            rut="65000000-5",
+            name="Cooperativa Agrícola Lago Sur",
+            legal_type="agricola",
+            region_code=9,
+            sectors=["lacteos"],
+        )
+        santiago = Cooperative(
+            rut="70000000-7",
+            name="Cooperativa Apícola Maipo",
+            legal_type="agricola",
+            region_code=13,
+            sectors=["apicola"],
+        )
+        round_ = DiagnosisRound(
+            name="Ronda 2026",
+            questionnaire_version_id=version.id,
+            opens_on=date(2026, 1, 1),
+            closes_on=date(2026, 12, 31),
+            state="open",
+        )
         session.add_all([maule, araucania, santiago, round_])
         session.commit()
         return World(maule.id, araucania.id, santiago.id, round_.id)
@@ -55,7 +78,9 @@ def login(env, user) -> str:
 
 
 def field_user(env, world: World):
-    user, _ = env.user("field", macrozones=["Centro-Sur"], cooperatives=[world.santiago], institution="Universidad de Talca")
+    user, _ = env.user(
+        "field", macrozones=["Centro-Sur"], cooperatives=[world.santiago], institution="Universidad de Talca"
+    )
     return user
 
 
@@ -66,8 +91,11 @@ def hidden(html: str, name: str) -> str:
 
 
 INTERVIEW = {
-    "interviewer_name": "Ana Pérez", "institution": "Universidad de Talca", "interview_date": "2026-10-05",
-    "interview_place": "Sede, Talca", "interviewee_role": "Gerente",
+    "interviewer_name": "Ana Pérez",
+    "institution": "Universidad de Talca",
+    "interview_date": "2026-10-05",
+    "interview_place": "Sede, Talca",
+    "interviewee_role": "Gerente",
 }
 
 
@@ -89,15 +117,25 @@ def test_list_shows_only_assigned_cooperatives_with_their_state(api_env, world):
 def test_start_interview_validates_keeps_values_and_is_idempotent(api_env, world):
     user = field_user(api_env, world)
     csrf = login(api_env, user)
-    form_page = api_env.client.get("/terreno/entrevistas/nueva", params={"cooperativa": world.maule, "ronda": world.round_id})
+    form_page = api_env.client.get(
+        "/terreno/entrevistas/nueva", params={"cooperativa": world.maule, "ronda": world.round_id}
+    )
     assert form_page.status_code == 200
     assert f'value="{user.full_name}"' in form_page.text and 'value="Universidad de Talca"' in form_page.text
     key = hidden(form_page.text, "idempotency_key")
     assert hidden(form_page.text, "csrf_token") == csrf  # the form carries the session's token
     base = {"csrf_token": csrf, "cooperativa": str(world.maule), "ronda": str(world.round_id), "idempotency_key": key}
 
-    bad = api_env.client.post("/terreno/entrevistas/nueva", data={
-        **base, **INTERVIEW, "interview_place": "", "interview_date": "2999-01-01", "interviewee_role": "Tesorera"})
+    bad = api_env.client.post(
+        "/terreno/entrevistas/nueva",
+        data={
+            **base,
+            **INTERVIEW,
+            "interview_place": "",
+            "interview_date": "2999-01-01",
+            "interviewee_role": "Tesorera",
+        },
+    )
     assert bad.status_code == 422
     assert "Escriba el dato «lugar de la entrevista»" in bad.text
     assert "no puede ser futura" in bad.text
@@ -122,22 +160,44 @@ def test_start_interview_validates_keeps_values_and_is_idempotent(api_env, world
 
 def test_other_macrozone_is_404(api_env, world):
     csrf = login(api_env, field_user(api_env, world))
-    page = api_env.client.get("/terreno/entrevistas/nueva", params={"cooperativa": world.araucania, "ronda": world.round_id})
+    page = api_env.client.get(
+        "/terreno/entrevistas/nueva", params={"cooperativa": world.araucania, "ronda": world.round_id}
+    )
     assert page.status_code == 404 and "Página no encontrada" in page.text
-    posted = api_env.client.post("/terreno/entrevistas/nueva", data={
-        "csrf_token": csrf, "cooperativa": str(world.araucania), "ronda": str(world.round_id),
-        "idempotency_key": "k-1", **INTERVIEW})
+    posted = api_env.client.post(
+        "/terreno/entrevistas/nueva",
+        data={
+            "csrf_token": csrf,
+            "cooperativa": str(world.araucania),
+            "ronda": str(world.round_id),
+            "idempotency_key": "k-1",
+            **INTERVIEW,
+        },
+    )
     assert posted.status_code == 404
-    assert api_env.client.get("/terreno/entrevistas/nueva", params={"cooperativa": "x", "ronda": world.round_id}).status_code == 404
+    assert (
+        api_env.client.get(
+            "/terreno/entrevistas/nueva", params={"cooperativa": "x", "ronda": world.round_id}
+        ).status_code
+        == 404
+    )
     # An interview of that cooperative (started by an admin) is not found either, on every page.
     admin, admin_headers = api_env.user("admin")
-    other = api_env.client.post("/api/v1/responses", headers={**admin_headers, "Idempotency-Key": "otra-1"}, json={
-        "cooperative_id": world.araucania, "round_id": world.round_id, "mode": "interview", **INTERVIEW}).json()["id"]
-    for url in (f"/terreno/entrevistas/{other}/dimension/1", f"/terreno/entrevistas/{other}/revision",
-                f"/terreno/entrevistas/{other}/resultado"):
+    other = api_env.client.post(
+        "/api/v1/responses",
+        headers={**admin_headers, "Idempotency-Key": "otra-1"},
+        json={"cooperative_id": world.araucania, "round_id": world.round_id, "mode": "interview", **INTERVIEW},
+    ).json()["id"]
+    for url in (
+        f"/terreno/entrevistas/{other}/dimension/1",
+        f"/terreno/entrevistas/{other}/revision",
+        f"/terreno/entrevistas/{other}/resultado",
+    ):
         assert api_env.client.get(url).status_code == 404, url
-    saved = api_env.client.post(f"/terreno/entrevistas/{other}/dimension/1",
-                                data={"csrf_token": csrf, "version": "1", "shown": ["junta_anual"], "a.junta_anual": "no"})
+    saved = api_env.client.post(
+        f"/terreno/entrevistas/{other}/dimension/1",
+        data={"csrf_token": csrf, "version": "1", "shown": ["junta_anual"], "a.junta_anual": "no"},
+    )
     assert saved.status_code == 404
     with api_env.session() as session:
         assert session.get(Response, other).answers == {}
@@ -146,10 +206,20 @@ def test_other_macrozone_is_404(api_env, world):
 def test_dimension_entry_relevance_stale_review_submit_result(api_env, world):
     user = field_user(api_env, world)
     csrf = login(api_env, user)
-    form_page = api_env.client.get("/terreno/entrevistas/nueva", params={"cooperativa": world.maule, "ronda": world.round_id})
-    created = api_env.client.post("/terreno/entrevistas/nueva", data={
-        "csrf_token": csrf, "cooperativa": str(world.maule), "ronda": str(world.round_id),
-        "idempotency_key": hidden(form_page.text, "idempotency_key"), **INTERVIEW}, follow_redirects=False)
+    form_page = api_env.client.get(
+        "/terreno/entrevistas/nueva", params={"cooperativa": world.maule, "ronda": world.round_id}
+    )
+    created = api_env.client.post(
+        "/terreno/entrevistas/nueva",
+        data={
+            "csrf_token": csrf,
+            "cooperativa": str(world.maule),
+            "ronda": str(world.round_id),
+            "idempotency_key": hidden(form_page.text, "idempotency_key"),
+            **INTERVIEW,
+        },
+        follow_redirects=False,
+    )
     url = created.headers["location"]
     response_id = int(url.split("/")[3])
     page = api_env.client.get(url)
@@ -160,10 +230,19 @@ def test_dimension_entry_relevance_stale_review_submit_result(api_env, world):
     version = hidden(page.text, "version")
     assert hidden(page.text, "csrf_token") == csrf
     questions = ["junta_anual", "actas_al_dia", "consejo_vigente"]
-    saved = api_env.client.post(url, data={
-        "csrf_token": csrf, "version": version, "shown": questions,
-        "a.junta_anual": "si", "a.actas_al_dia": "parcial", "a.consejo_vigente": "si", "accion": "guardar"},
-        follow_redirects=False)
+    saved = api_env.client.post(
+        url,
+        data={
+            "csrf_token": csrf,
+            "version": version,
+            "shown": questions,
+            "a.junta_anual": "si",
+            "a.actas_al_dia": "parcial",
+            "a.consejo_vigente": "si",
+            "accion": "guardar",
+        },
+        follow_redirects=False,
+    )
     assert saved.status_code == 303 and saved.headers["location"] == url
     page = api_env.client.get(url)
     assert re.search(r'name="a.junta_anual" value="si" checked', page.text)
@@ -172,9 +251,18 @@ def test_dimension_entry_relevance_stale_review_submit_result(api_env, world):
     assert int(new_version) == int(version) + 1
 
     # A stale tab: told so, shown the newer value, nothing overwritten.
-    stale = api_env.client.post(url, data={
-        "csrf_token": csrf, "version": version, "shown": questions,
-        "a.junta_anual": "no", "a.actas_al_dia": "parcial", "a.consejo_vigente": "si", "accion": "guardar"})
+    stale = api_env.client.post(
+        url,
+        data={
+            "csrf_token": csrf,
+            "version": version,
+            "shown": questions,
+            "a.junta_anual": "no",
+            "a.actas_al_dia": "parcial",
+            "a.consejo_vigente": "si",
+            "accion": "guardar",
+        },
+    )
     assert stale.status_code == 409
     assert "Otra persona u otra pestaña" in stale.text
     assert "Valor guardado más reciente: <strong>Sí</strong>" in stale.text
@@ -185,22 +273,49 @@ def test_dimension_entry_relevance_stale_review_submit_result(api_env, world):
 
     # Invalid number: error beside the field, typed value kept, nothing saved.
     url2 = f"/terreno/entrevistas/{response_id}/dimension/2"
-    bad = api_env.client.post(url2, data={
-        "csrf_token": csrf, "version": new_version, "shown": ["activo_corriente", "pasivo_corriente"],
-        "a.activo_corriente": "mucho", "a.pasivo_corriente": "-5"})
+    bad = api_env.client.post(
+        url2,
+        data={
+            "csrf_token": csrf,
+            "version": new_version,
+            "shown": ["activo_corriente", "pasivo_corriente"],
+            "a.activo_corriente": "mucho",
+            "a.pasivo_corriente": "-5",
+        },
+    )
     assert bad.status_code == 422
     assert "Escriba un número" in bad.text and 'value="mucho"' in bad.text and "menor que el mínimo" in bad.text
 
     # Turning consejo_vigente off clears the now irrelevant consejo_mujeres on the server.
     all_q = questions + ["consejo_mujeres"]
-    api_env.client.post(url, data={"csrf_token": csrf, "version": new_version, "shown": all_q, "a.junta_anual": "si",
-                                   "a.actas_al_dia": "parcial", "a.consejo_vigente": "si", "a.consejo_mujeres": "no"})
+    api_env.client.post(
+        url,
+        data={
+            "csrf_token": csrf,
+            "version": new_version,
+            "shown": all_q,
+            "a.junta_anual": "si",
+            "a.actas_al_dia": "parcial",
+            "a.consejo_vigente": "si",
+            "a.consejo_mujeres": "no",
+        },
+    )
     with api_env.session() as session:
         current = session.get(Response, response_id)
         assert current.answers["consejo_mujeres"] is False
         version = current.version
-    api_env.client.post(url, data={"csrf_token": csrf, "version": str(version), "shown": all_q, "a.junta_anual": "si",
-                                   "a.actas_al_dia": "parcial", "a.consejo_vigente": "no", "a.consejo_mujeres": "no"})
+    api_env.client.post(
+        url,
+        data={
+            "csrf_token": csrf,
+            "version": str(version),
+            "shown": all_q,
+            "a.junta_anual": "si",
+            "a.actas_al_dia": "parcial",
+            "a.consejo_vigente": "no",
+            "a.consejo_mujeres": "no",
+        },
+    )
     with api_env.session() as session:
         current = session.get(Response, response_id)
         assert "consejo_mujeres" not in current.answers and current.answers["consejo_vigente"] is False
@@ -210,17 +325,29 @@ def test_dimension_entry_relevance_stale_review_submit_result(api_env, world):
     assert "Faltan 2 preguntas obligatorias" in review.text and "Activo corriente" in review.text
     assert f"/terreno/entrevistas/{response_id}/dimension/2#p-activo_corriente" in review.text
 
-    done = api_env.client.post(url2, data={
-        "csrf_token": csrf, "version": str(version), "shown": ["activo_corriente", "pasivo_corriente"],
-        "a.activo_corriente": "1.500.000", "a.pasivo_corriente": "1000000", "accion": "siguiente"}, follow_redirects=False)
+    done = api_env.client.post(
+        url2,
+        data={
+            "csrf_token": csrf,
+            "version": str(version),
+            "shown": ["activo_corriente", "pasivo_corriente"],
+            "a.activo_corriente": "1.500.000",
+            "a.pasivo_corriente": "1000000",
+            "accion": "siguiente",
+        },
+        follow_redirects=False,
+    )
     assert done.headers["location"] == f"/terreno/entrevistas/{response_id}/revision"
     with api_env.session() as session:
         current = session.get(Response, response_id)
         assert current.answers["activo_corriente"] == 1500000
     review = api_env.client.get(f"/terreno/entrevistas/{response_id}/revision")
     assert "Enviar entrevista" in review.text and hidden(review.text, "csrf_token") == csrf
-    sent = api_env.client.post(f"/terreno/entrevistas/{response_id}/enviar",
-                               data={"csrf_token": csrf, "version": hidden(review.text, "version")}, follow_redirects=False)
+    sent = api_env.client.post(
+        f"/terreno/entrevistas/{response_id}/enviar",
+        data={"csrf_token": csrf, "version": hidden(review.text, "version")},
+        follow_redirects=False,
+    )
     assert sent.headers["location"] == f"/terreno/entrevistas/{response_id}/resultado"
     result = api_env.client.get(sent.headers["location"])
     assert result.status_code == 200 and "Resultado general" in result.text and 'class="light light-' in result.text
@@ -233,9 +360,18 @@ def test_register_cooperative_errors_kept_then_pending_approval(api_env, world):
     csrf = login(api_env, field_user(api_env, world))
     form_page = api_env.client.get("/terreno/cooperativas/nueva")
     assert form_page.status_code == 200 and hidden(form_page.text, "csrf_token") == csrf
-    form = {"csrf_token": csrf, "rut": "76.123.456-1", "name": "Cooperativa Nueva del Maule", "legal_type": "campesina",
-            "region_code": "7", "comuna": "Linares", "sectors": ["berries", "hortalizas"], "members_women": "12",
-            "members_men": "abc", "contact_email": "no-es-correo"}
+    form = {
+        "csrf_token": csrf,
+        "rut": "76.123.456-1",
+        "name": "Cooperativa Nueva del Maule",
+        "legal_type": "campesina",
+        "region_code": "7",
+        "comuna": "Linares",
+        "sectors": ["berries", "hortalizas"],
+        "members_women": "12",
+        "members_men": "abc",
+        "contact_email": "no-es-correo",
+    }
     bad = api_env.client.post("/terreno/cooperativas/nueva", data=form)
     assert bad.status_code == 422
     assert "dígito verificador" in bad.text
@@ -244,12 +380,16 @@ def test_register_cooperative_errors_kept_then_pending_approval(api_env, world):
     assert 'value="Cooperativa Nueva del Maule"' in bad.text and 'value="abc"' in bad.text
     assert 'value="berries" checked' in bad.text and '<option value="7" selected>' in bad.text
 
-    duplicate = api_env.client.post("/terreno/cooperativas/nueva", data={
-        **form, "rut": "76.123.456-0", "members_men": "8", "contact_email": ""})
+    duplicate = api_env.client.post(
+        "/terreno/cooperativas/nueva", data={**form, "rut": "76.123.456-0", "members_men": "8", "contact_email": ""}
+    )
     assert duplicate.status_code == 422 and "ya está registrado" in duplicate.text
 
-    good = api_env.client.post("/terreno/cooperativas/nueva", data={
-        **form, "rut": "77.777.777-7", "members_men": "8", "contact_email": "coop@ejemplo.cl"}, follow_redirects=False)
+    good = api_env.client.post(
+        "/terreno/cooperativas/nueva",
+        data={**form, "rut": "77.777.777-7", "members_men": "8", "contact_email": "coop@ejemplo.cl"},
+        follow_redirects=False,
+    )
     assert good.status_code == 303
     with api_env.session() as session:
         created = session.scalar(select(Cooperative).where(Cooperative.rut == "77777777-7"))

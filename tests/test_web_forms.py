@@ -11,8 +11,16 @@ FORM = re.compile(r"<form\b[^>]*method=\"post\"[^>]*>(.*?)</form>", re.S | re.I)
 TOKEN = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 PAGES = {
-    "admin": ["/admin", "/admin/usuarios", "/admin/invitaciones", "/admin/rondas", "/admin/rondas/nueva",
-              "/admin/cuestionarios", "/analisis", "/analisis/cooperativas"],
+    "admin": [
+        "/admin",
+        "/admin/usuarios",
+        "/admin/invitaciones",
+        "/admin/rondas",
+        "/admin/rondas/nueva",
+        "/admin/cuestionarios",
+        "/analisis",
+        "/analisis/cooperativas",
+    ],
     "analyst": ["/analisis", "/analisis/cooperativas"],
     "field": ["/terreno", "/terreno/cooperativas/nueva"],
     "manager": ["/mis-cooperativas"],
@@ -21,7 +29,9 @@ PAGES = {
 
 @pytest.mark.parametrize("role", sorted(PAGES))
 def test_every_post_form_carries_the_csrf_token(api_env, role):
-    user, _ = api_env.user(role, macrozones=["Sur"] if role == "field" else (), institution="U" if role == "field" else None)
+    user, _ = api_env.user(
+        role, macrozones=["Sur"] if role == "field" else (), institution="U" if role == "field" else None
+    )
     client = api_env.client
     assert client.post("/ingresar", data={"email": user.email, "password": "clave-segura-123"}).status_code == 200
     expected = client.get("/api/v1/auth/me").json()["csrf_token"]

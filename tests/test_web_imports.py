@@ -31,15 +31,30 @@ REGISTRY = "/analisis/registro/importar"
 @pytest.fixture
 def world(api_env) -> dict[str, int]:
     with api_env.session() as session:
-        version = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "prueba-mini"))
-        centro = Cooperative(rut="76123456-0", name="Cooperativa Los Aromos", legal_type="campesina", region_code=13,
-                             sectors=[])
-        centro2 = Cooperative(rut="12345678-5", name="Cooperativa Valle Central", legal_type="agricola", region_code=6,
-                              sectors=[])
-        sur = Cooperative(rut="65000000-5", name="Cooperativa Lago Sur", legal_type="agricola", region_code=9,
-                          comuna="Villarrica", sectors=["lacteos"])
-        round_ = DiagnosisRound(name="Ronda 2026", questionnaire_version_id=version.id,
-                                opens_on=date(2026, 1, 1), closes_on=date(2026, 12, 31), state="open")
+        version = session.scalar(
+            select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "prueba-mini")
+        )
+        centro = Cooperative(
+            rut="76123456-0", name="Cooperativa Los Aromos", legal_type="campesina", region_code=13, sectors=[]
+        )
+        centro2 = Cooperative(
+            rut="12345678-5", name="Cooperativa Valle Central", legal_type="agricola", region_code=6, sectors=[]
+        )
+        sur = Cooperative(
+            rut="65000000-5",
+            name="Cooperativa Lago Sur",
+            legal_type="agricola",
+            region_code=9,
+            comuna="Villarrica",
+            sectors=["lacteos"],
+        )
+        round_ = DiagnosisRound(
+            name="Ronda 2026",
+            questionnaire_version_id=version.id,
+            opens_on=date(2026, 1, 1),
+            closes_on=date(2026, 12, 31),
+            state="open",
+        )
         session.add_all([centro, centro2, sur, round_])
         session.commit()
         return {"centro": centro.id, "centro2": centro2.id, "sur": sur.id, "round": round_.id, "version": version.id}
@@ -120,7 +135,10 @@ def test_who_may_open_and_post(api_env, world):
     assert registry.status_code == 200 and 'enctype="multipart/form-data"' in registry.text
     assert api_env.client.get(FIELD_PAGE).status_code == 200  # staff import interviews too
     assert 'href="/analisis/registro/importar"' in api_env.client.get("/analisis/cooperativas").text
-    assert f'href="/terreno/planillas?ronda={world["round"]}"' in api_env.client.get(f"/analisis/rondas/{world['round']}").text
+    assert (
+        f'href="/terreno/planillas?ronda={world["round"]}"'
+        in api_env.client.get(f"/analisis/rondas/{world['round']}").text
+    )
     with api_env.session() as session:
         assert session.scalar(select(func.count()).select_from(Cooperative)) == 3
 
@@ -206,10 +224,13 @@ def test_odk_export_preview_import_and_reimport(api_env, world):
     csrf = login(api_env, field)
     with api_env.session() as session:
         questionnaire = questionnaire_of_version(session.get(QuestionnaireVersion, world["version"]))
-    export = odk_csv(questionnaire, [
-        Interview("76.123.456-0", SAMPLE_COMPLETE, "0b8c6a5e-1f2d-4c3b-9a8e-7d6c5b4a3f21"),
-        Interview("12345678-5", SAMPLE_INCOMPLETE, "1c9d7b6f-2e3a-4d4c-8b9f-8e7d6c5b4a32"),
-    ])
+    export = odk_csv(
+        questionnaire,
+        [
+            Interview("76.123.456-0", SAMPLE_COMPLETE, "0b8c6a5e-1f2d-4c3b-9a8e-7d6c5b4a3f21"),
+            Interview("12345678-5", SAMPLE_INCOMPLETE, "1c9d7b6f-2e3a-4d4c-8b9f-8e7d6c5b4a32"),
+        ],
+    )
     fields = {"ronda": str(world["round"]), "tipo": "odk", "institucion": "INDAP", "lugar": "Sede", "cargo": "Gerente"}
 
     preview = post(api_env, FIELD_UPLOAD, csrf, export, "envios.csv", **fields)
@@ -239,15 +260,21 @@ def test_form_errors_wrong_and_oversized_files(api_env, world, monkeypatch):
     missing = post(api_env, FIELD_UPLOAD, csrf, None, "", ronda=round_id)
     assert missing.status_code == 422 and "Elija el archivo que quiere revisar o importar" in text(missing)
     no_institution = post(api_env, FIELD_UPLOAD, csrf, b"a,b\n", "envios.csv", ronda=round_id, tipo="odk")
-    assert no_institution.status_code == 422 and "Escriba la institución que hizo las entrevistas" in text(no_institution)
+    assert no_institution.status_code == 422 and "Escriba la institución que hizo las entrevistas" in text(
+        no_institution
+    )
 
     # a PDF named .xlsx: the reader's own message (the API's), as a page, never JSON
-    wrong = post(api_env, FIELD_UPLOAD, csrf, b"%PDF-1.7\n" + b"x" * 200, "entrevistas.xlsx", ronda=round_id,
-                 action="importar")
+    wrong = post(
+        api_env, FIELD_UPLOAD, csrf, b"%PDF-1.7\n" + b"x" * 200, "entrevistas.xlsx", ronda=round_id, action="importar"
+    )
     assert wrong.status_code == 422 and wrong.headers["content-type"].startswith("text/html")
-    api = api_env.client.post(f"/api/v1/rounds/{round_id}/interviews/import", params={"dry_run": "false"},
-                              headers={"X-CSRF-Token": csrf},
-                              files={"archivo": ("entrevistas.xlsx", b"%PDF-1.7\n" + b"x" * 200)})
+    api = api_env.client.post(
+        f"/api/v1/rounds/{round_id}/interviews/import",
+        params={"dry_run": "false"},
+        headers={"X-CSRF-Token": csrf},
+        files={"archivo": ("entrevistas.xlsx", b"%PDF-1.7\n" + b"x" * 200)},
+    )
     assert api.status_code == 422
     assert api.json()["error"]["message"] in text(wrong) and "No se importó nada" in text(wrong)
 
@@ -261,8 +288,24 @@ def test_form_errors_wrong_and_oversized_files(api_env, world, monkeypatch):
 def test_registry_preview_shows_created_changed_and_refused_then_imports(api_env, world):
     analyst, _ = api_env.user("analyst")
     csrf = login(api_env, analyst)
-    existing = ["65.000.000-5", "Cooperativa Lago Sur", "", "agricola", "", "", "9", "Pucón", "", "", "", "", "",
-                "", "", ""]
+    existing = [
+        "65.000.000-5",
+        "Cooperativa Lago Sur",
+        "",
+        "agricola",
+        "",
+        "",
+        "9",
+        "Pucón",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ]
     new = ["77.123.456-9", *ROW_NEW[1:]]
     data = csv_bytes([HEADER, new, existing], encoding="cp1252")
 
@@ -286,8 +329,14 @@ def test_registry_preview_shows_created_changed_and_refused_then_imports(api_env
     again = post(api_env, REGISTRY, csrf, data, "registro.csv", action="importar")
     assert "El registro ya tenía todos estos datos: no se cambió nada" in text(again)
 
-    bad = csv_bytes([HEADER, ["76.543.210-3", "Otra", *ROW_NEW[2:6], "Región de la Luna", *ROW_NEW[7:]],
-                     ["76.543.210-4", *ROW_NEW[1:]], existing[:7] + ["Curacautín"] + existing[8:]])
+    bad = csv_bytes(
+        [
+            HEADER,
+            ["76.543.210-3", "Otra", *ROW_NEW[2:6], "Región de la Luna", *ROW_NEW[7:]],
+            ["76.543.210-4", *ROW_NEW[1:]],
+            existing[:7] + ["Curacautín"] + existing[8:],
+        ]
+    )
     refused = post(api_env, REGISTRY, csrf, bad, "registro.csv", action="importar")
     assert refused.status_code == 422
     words = text(refused)

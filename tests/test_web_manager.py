@@ -131,17 +131,35 @@ def make_world(env) -> dict:
 
     with env.session() as session:
         version = QuestionnaireVersion(
-            questionnaire_id="prueba-web", version="1", title="Cuestionario de prueba web",
-            content_hash=content_hash(WEB_QUESTIONNAIRE), source=WEB_QUESTIONNAIRE,
+            questionnaire_id="prueba-web",
+            version="1",
+            title="Cuestionario de prueba web",
+            content_hash=content_hash(WEB_QUESTIONNAIRE),
+            source=WEB_QUESTIONNAIRE,
         )
-        coop = Cooperative(rut="76123456-0", name="Cooperativa Campesina Los Aromos", legal_type="campesina",
-                           region_code=13, sectors=["hortalizas"])
-        other = Cooperative(rut="65000000-5", name="Cooperativa Agrícola Lago Sur", legal_type="agricola",
-                            region_code=9, sectors=["leche"])
+        coop = Cooperative(
+            rut="76123456-0",
+            name="Cooperativa Campesina Los Aromos",
+            legal_type="campesina",
+            region_code=13,
+            sectors=["hortalizas"],
+        )
+        other = Cooperative(
+            rut="65000000-5",
+            name="Cooperativa Agrícola Lago Sur",
+            legal_type="agricola",
+            region_code=9,
+            sectors=["leche"],
+        )
         session.add_all([version, coop, other])
         session.flush()
-        round_ = DiagnosisRound(name="Ronda nacional 2026", questionnaire_version_id=version.id,
-                                opens_on=date(2026, 1, 1), closes_on=date(2026, 12, 31), state="open")
+        round_ = DiagnosisRound(
+            name="Ronda nacional 2026",
+            questionnaire_version_id=version.id,
+            opens_on=date(2026, 1, 1),
+            closes_on=date(2026, 12, 31),
+            state="open",
+        )
         session.add(round_)
         session.commit()
         return {"coop": coop.id, "other": other.id, "round": round_.id}
@@ -178,8 +196,11 @@ def page(env, url: str):
 
 def post_section(env, response_id: int, number: int, answers: dict, *, action="guardar", version=None, shown=None):
     current = page(env, f"/diagnosticos/{response_id}/seccion/{number}")
-    data: dict[str, object] = {"csrf_token": csrf_of(current.text), "version": version or version_of(current.text),
-                               "accion": action}
+    data: dict[str, object] = {
+        "csrf_token": csrf_of(current.text),
+        "version": version or version_of(current.text),
+        "accion": action,
+    }
     data["shown"] = list(shown or re.findall(r'name="shown" value="([^"]+)"', current.text))
     data.update(answers)
     return env.client.post(f"/diagnosticos/{response_id}/seccion/{number}", data=data, follow_redirects=False)
@@ -212,9 +233,17 @@ def test_flow_from_login_to_results(manager_env):
     assert "Faltan 7 preguntas obligatorias" in review.text
 
     # Page 1: yes_no, number with unit, multi.
-    saved = post_section(env, response_id, 1, {
-        "a.junta_anual": "no", "a.asistencia": "40", "a.servicios": ["comercializacion", "insumos"],
-    }, action="continuar")
+    saved = post_section(
+        env,
+        response_id,
+        1,
+        {
+            "a.junta_anual": "no",
+            "a.asistencia": "40",
+            "a.servicios": ["comercializacion", "insumos"],
+        },
+        action="continuar",
+    )
     assert saved.status_code == 303 and saved.headers["location"] == f"/diagnosticos/{response_id}/seccion/2"
     # Page 2: the relevant-gated question appears once consejo_vigente is yes.
     two = page(env, f"/diagnosticos/{response_id}/seccion/2")
@@ -223,10 +252,19 @@ def test_flow_from_login_to_results(manager_env):
     assert saved.headers["location"] == f"/diagnosticos/{response_id}/seccion/2"
     two = page(env, saved.headers["location"])
     assert "¿Hay mujeres en el consejo de administración?" in two.text
-    saved = post_section(env, response_id, 2, {
-        "a.consejo_vigente": "si", "a.consejo_mujeres": "no", "a.actas": "no",
-        "a.fecha_eleccion": "2025-04-30", "a.comentario": "Elegido en abril.",
-    }, action="continuar")
+    saved = post_section(
+        env,
+        response_id,
+        2,
+        {
+            "a.consejo_vigente": "si",
+            "a.consejo_mujeres": "no",
+            "a.actas": "no",
+            "a.fecha_eleccion": "2025-04-30",
+            "a.comentario": "Elegido en abril.",
+        },
+        action="continuar",
+    )
     assert saved.headers["location"] == f"/diagnosticos/{response_id}/seccion/3"
     # Page 3: es-CL numbers; the computed ratio is shown read-only.
     saved = post_section(env, response_id, 3, {"a.activo_corriente": "1.500.000", "a.pasivo_corriente": "1000000"})
@@ -234,31 +272,40 @@ def test_flow_from_login_to_results(manager_env):
     assert "Valor calculado: <output>1,5</output>" in three.text
     assert 'value="1.500.000"' in three.text
     # "Anterior" saves and goes back.
-    back = post_section(env, response_id, 3, {"a.activo_corriente": "1500000", "a.pasivo_corriente": "1000000"},
-                        action="anterior")
+    back = post_section(
+        env, response_id, 3, {"a.activo_corriente": "1500000", "a.pasivo_corriente": "1000000"}, action="anterior"
+    )
     assert back.headers["location"] == f"/diagnosticos/{response_id}/seccion/2"
 
     # One required question is still missing: the review says so and submit refuses.
     review = page(env, f"/diagnosticos/{response_id}/revision")
     assert "Falta 1 pregunta obligatoria" in review.text and "#p-exporta_certificado" in review.text
-    refused = env.client.post(f"/diagnosticos/{response_id}/enviar",
-                              data={"csrf_token": csrf_of(review.text), "version": version_of(review.text)})
+    refused = env.client.post(
+        f"/diagnosticos/{response_id}/enviar",
+        data={"csrf_token": csrf_of(review.text), "version": version_of(review.text)},
+    )
     assert refused.status_code == 422 and "obligatoria" in refused.text and "#p-exporta_certificado" in refused.text
     # Resume goes back to the last page opened on this device (a cookie)...
-    assert env.client.get(f"/diagnosticos/{response_id}", follow_redirects=False).headers["location"] == \
-        f"/diagnosticos/{response_id}/seccion/3"
+    assert (
+        env.client.get(f"/diagnosticos/{response_id}", follow_redirects=False).headers["location"]
+        == f"/diagnosticos/{response_id}/seccion/3"
+    )
     # ... or, without it, to the page of the first missing question.
     env.client.cookies.delete(f"coopdiag_seccion_{response_id}", path=f"/diagnosticos/{response_id}")
-    assert env.client.get(f"/diagnosticos/{response_id}", follow_redirects=False).headers["location"] == \
-        f"/diagnosticos/{response_id}/seccion/4"
+    assert (
+        env.client.get(f"/diagnosticos/{response_id}", follow_redirects=False).headers["location"]
+        == f"/diagnosticos/{response_id}/seccion/4"
+    )
     saved = post_section(env, response_id, 4, {"a.exporta_certificado": "ns"}, action="continuar")
     assert saved.headers["location"] == f"/diagnosticos/{response_id}/revision"
 
     review = page(env, f"/diagnosticos/{response_id}/revision")
     assert "Todas las preguntas obligatorias están respondidas" in review.text and "11 de 11 respondidas" in review.text
-    sent = env.client.post(f"/diagnosticos/{response_id}/enviar",
-                           data={"csrf_token": csrf_of(review.text), "version": version_of(review.text)},
-                           follow_redirects=False)
+    sent = env.client.post(
+        f"/diagnosticos/{response_id}/enviar",
+        data={"csrf_token": csrf_of(review.text), "version": version_of(review.text)},
+        follow_redirects=False,
+    )
     assert sent.status_code == 303 and sent.headers["location"] == f"/diagnosticos/{response_id}/resultados"
 
     results = page(env, sent.headers["location"])
@@ -271,12 +318,12 @@ def test_flow_from_login_to_results(manager_env):
     # What pulled the lights down, with the answers in words; a critical failure set apart.
     assert "Preguntas que bajaron el resultado" in text
     assert "¿Las actas están al día?" in text and "su respuesta: No" in text
-    critical = text[text.index("Fallas críticas"):]
+    critical = text[text.index("Fallas críticas") :]
     assert critical.index("¿Se celebró la junta general anual?") < critical.index("Preguntas que bajaron el resultado")
     # exporta_certificado answered ns: missing data, not a failure (method 2). It pulls nothing
     # down, and its subcategory, with nothing else answered, is «datos insuficientes».
     assert "su respuesta: No sé / prefiero no responder" not in text
-    assert scoring.LIGHT_MESSAGES[scoring.Light.INSUFFICIENT_DATA] in text[text.index("Exportación"):]
+    assert scoring.LIGHT_MESSAGES[scoring.Light.INSUFFICIENT_DATA] in text[text.index("Exportación") :]
     with env.session() as session:
         stored = session.get(Response, response_id)
         assert stored.status == "submitted" and stored.answers["activo_corriente"] == 1500000
@@ -286,7 +333,11 @@ def test_flow_from_login_to_results(manager_env):
     home = page(env, "/mis-cooperativas")
     assert "enviada" in home.text and "11 de 11 respondidas" in home.text and "light-" in home.text
     # The form pages of a submitted response go to the results; a post cannot change it.
-    assert env.client.get(f"/diagnosticos/{response_id}", follow_redirects=False).headers["location"].endswith("/resultados")
+    assert (
+        env.client.get(f"/diagnosticos/{response_id}", follow_redirects=False)
+        .headers["location"]
+        .endswith("/resultados")
+    )
     locked = page(env, f"/diagnosticos/{response_id}/seccion/1")
     assert "no modificarlas" in locked.text and "disabled" in locked.text
 
@@ -298,7 +349,7 @@ def test_invalid_number_is_refused_beside_its_field_keeping_what_was_typed(manag
     assert reply.status_code == 422
     html = reply.text
     assert 'value="cuarenta y dos"' in html and "Escriba un número" in html
-    fieldset = html[html.index('id="p-asistencia"'):]
+    fieldset = html[html.index('id="p-asistencia"') :]
     fieldset = fieldset[: fieldset.index("</fieldset>")]
     assert "field-error" in fieldset and 'aria-invalid="true"' in fieldset
     # The valid answer of the same page is kept on screen, nothing was saved.
@@ -322,16 +373,23 @@ def test_stale_version_shows_the_newer_value(manager_env):
     assert reply.status_code == 409
     html = reply.text
     assert "guardó respuestas más recientes" in html
-    fieldset = html[html.index('id="p-actas"'):]
+    fieldset = html[html.index('id="p-actas"') :]
     fieldset = fieldset[: fieldset.index("</fieldset>")]
     assert "Valor guardado más reciente: <strong>Parcialmente</strong>" in fieldset
     assert re.search(r'value="si" checked', fieldset)  # what this tab wanted is kept on screen
     with env.session() as session:
         assert session.get(Response, response_id).answers["actas"] == "parcial"  # not overwritten
     # Saving again from that page (it now carries the current version) is a deliberate choice.
-    confirm = {"csrf_token": csrf_of(html), "version": version_of(html),
-               "shown": ["consejo_vigente", "actas", "fecha_eleccion", "comentario"], "a.actas": "si"}
-    assert env.client.post(f"/diagnosticos/{response_id}/seccion/2", data=confirm, follow_redirects=False).status_code == 303
+    confirm = {
+        "csrf_token": csrf_of(html),
+        "version": version_of(html),
+        "shown": ["consejo_vigente", "actas", "fecha_eleccion", "comentario"],
+        "a.actas": "si",
+    }
+    assert (
+        env.client.post(f"/diagnosticos/{response_id}/seccion/2", data=confirm, follow_redirects=False).status_code
+        == 303
+    )
     with env.session() as session:
         assert session.get(Response, response_id).answers["actas"] == "si"
 
@@ -342,7 +400,7 @@ def test_na_offered_only_where_allowed_and_ns_everywhere(manager_env):
     html = page(env, f"/diagnosticos/{response_id}/seccion/1").text
 
     def block(qid):
-        part = html[html.index(f'id="p-{qid}"'):]
+        part = html[html.index(f'id="p-{qid}"') :]
         return part[: part.index("</fieldset>")]
 
     assert "No aplica" in block("servicios") and 'name="e.servicios" value="na"' in block("servicios")
@@ -378,8 +436,11 @@ def test_relevance_hides_questions_and_whole_sections(manager_env):
     token = env.client.get("/api/v1/auth/me").json()["csrf_token"]
     with env.session() as session:
         version = session.get(Response, response_id).version
-    saved = env.client.patch(f"/api/v1/responses/{response_id}/answers", headers={"X-CSRF-Token": token},
-                             json={"answers": {"consejo_vigente": True}, "version": version})
+    saved = env.client.patch(
+        f"/api/v1/responses/{response_id}/answers",
+        headers={"X-CSRF-Token": token},
+        json={"answers": {"consejo_vigente": True}, "version": version},
+    )
     assert saved.status_code == 200
     two = page(env, f"/diagnosticos/{response_id}/seccion/2").text
     assert "¿Hay mujeres en el consejo" in two
@@ -391,13 +452,18 @@ def test_another_cooperatives_response_is_a_404_page(manager_env):
     env, world, _ = manager_env
     _, admin = env.user("admin")
     created = env.client.post(
-        "/api/v1/responses", headers={**admin, "Idempotency-Key": "otra-coop-1"},
+        "/api/v1/responses",
+        headers={**admin, "Idempotency-Key": "otra-coop-1"},
         json={"cooperative_id": world["other"], "round_id": world["round"], "mode": "self"},
     )
     assert created.status_code == 201, created.text
     other_id = created.json()["id"]
-    for url in (f"/diagnosticos/{other_id}", f"/diagnosticos/{other_id}/seccion/1",
-                f"/diagnosticos/{other_id}/revision", f"/diagnosticos/{other_id}/resultados"):
+    for url in (
+        f"/diagnosticos/{other_id}",
+        f"/diagnosticos/{other_id}/seccion/1",
+        f"/diagnosticos/{other_id}/revision",
+        f"/diagnosticos/{other_id}/resultados",
+    ):
         reply = env.client.get(url)
         assert reply.status_code == 404 and "<html" in reply.text and "Traceback" not in reply.text, url
     token = env.client.get("/api/v1/auth/me").json()["csrf_token"]
@@ -405,8 +471,11 @@ def test_another_cooperatives_response_is_a_404_page(manager_env):
     assert post.status_code == 404
     submit = env.client.post(f"/diagnosticos/{other_id}/enviar", data={"csrf_token": token, "version": "1"})
     assert submit.status_code == 404
-    start_other = env.client.post(f"/mis-cooperativas/{world['other']}/rondas/{world['round']}/iniciar",
-                                  data={"csrf_token": token, "idempotency_key": "x-1"}, follow_redirects=False)
+    start_other = env.client.post(
+        f"/mis-cooperativas/{world['other']}/rondas/{world['round']}/iniciar",
+        data={"csrf_token": token, "idempotency_key": "x-1"},
+        follow_redirects=False,
+    )
     assert start_other.status_code == 404 and "<html" in start_other.text
     with env.session() as session:
         assert session.scalar(select(Response.id).where(Response.idempotency_key == "x-1")) is None
@@ -423,7 +492,13 @@ def test_no_page_ever_500s_on_odd_input(manager_env):
         {"csrf_token": token, "version": "abc", "shown": "junta_anual", "a.junta_anual": "quizás"},
         {"csrf_token": token, "version": "1", "shown": ["no_existe", "razon_corriente"], "a.razon_corriente": "3"},
         {"csrf_token": token, "version": "1", "shown": "servicios", "a.servicios": ["inventada", "insumos"]},
-        {"csrf_token": token, "version": "1", "shown": "servicios", "a.servicios": "insumos", "e.servicios": ["na", "ns"]},
+        {
+            "csrf_token": token,
+            "version": "1",
+            "shown": "servicios",
+            "a.servicios": "insumos",
+            "e.servicios": ["na", "ns"],
+        },
         {"csrf_token": token, "version": "1", "shown": "asistencia", "a.asistencia": "1e999"},
         {"csrf_token": token, "version": "999", "shown": "asistencia", "a.asistencia": "50", "e.asistencia": "ns"},
     ]
@@ -431,16 +506,25 @@ def test_no_page_ever_500s_on_odd_input(manager_env):
         reply = env.client.post(f"/diagnosticos/{response_id}/seccion/1", data=data, follow_redirects=False)
         assert reply.status_code in (303, 409, 422), (data, reply.status_code, reply.text[:300])
         assert "Traceback" not in reply.text
-    huge = env.client.post("/mis-cooperativas/99999999999999999999/rondas/1/iniciar",
-                           data={"csrf_token": token, "idempotency_key": "k" * 500})
+    huge = env.client.post(
+        "/mis-cooperativas/99999999999999999999/rondas/1/iniciar",
+        data={"csrf_token": token, "idempotency_key": "k" * 500},
+    )
     assert huge.status_code == 404 and "Traceback" not in huge.text
     bad_date = post_section(env, response_id, 2, {"a.fecha_eleccion": "31-02-2026"})
     assert bad_date.status_code == 422 and 'value="31-02-2026"' in bad_date.text and "fecha válida" in bad_date.text
     chilean_date = post_section(env, response_id, 2, {"a.fecha_eleccion": "30-04-2025"})
     assert chilean_date.status_code == 303
-    for url in ("/diagnosticos/0", "/diagnosticos/abc", "/diagnosticos/99999999999999999999999",
-                "/diagnosticos/9223372036854775808/resultados", "/diagnosticos/-1/revision", f"/diagnosticos/{response_id}/seccion/0",
-                f"/diagnosticos/{response_id}/seccion/x", "/diagnosticos/999999/resultados"):
+    for url in (
+        "/diagnosticos/0",
+        "/diagnosticos/abc",
+        "/diagnosticos/99999999999999999999999",
+        "/diagnosticos/9223372036854775808/resultados",
+        "/diagnosticos/-1/revision",
+        f"/diagnosticos/{response_id}/seccion/0",
+        f"/diagnosticos/{response_id}/seccion/x",
+        "/diagnosticos/999999/resultados",
+    ):
         reply = env.client.get(url)
         assert reply.status_code in (404, 422), (url, reply.status_code)
         assert "<html" in reply.text and "Traceback" not in reply.text
@@ -449,7 +533,11 @@ def test_no_page_ever_500s_on_odd_input(manager_env):
     assert "Resultado preliminar" in preview.text
     # Anonymous visitors are sent to the login page.
     env.client.cookies.clear()
-    assert env.client.get(f"/diagnosticos/{response_id}", follow_redirects=False).headers["location"].startswith("/ingresar")
+    assert (
+        env.client.get(f"/diagnosticos/{response_id}", follow_redirects=False)
+        .headers["location"]
+        .startswith("/ingresar")
+    )
 
 
 def test_form_parsing_unit():
@@ -465,8 +553,16 @@ def test_form_parsing_unit():
     assert qf.input_number(1500000) == "1.500.000" and qf.input_number(1234.5) == "1.234,5"
     from starlette.datastructures import FormData
 
-    form = FormData([("shown", "junta_anual"), ("shown", "asistencia"), ("shown", "servicios"),
-                     ("a.junta_anual", "no"), ("a.asistencia", "55,5"), ("a.servicios", "insumos")])
+    form = FormData(
+        [
+            ("shown", "junta_anual"),
+            ("shown", "asistencia"),
+            ("shown", "servicios"),
+            ("a.junta_anual", "no"),
+            ("a.asistencia", "55,5"),
+            ("a.servicios", "insumos"),
+        ]
+    )
     parsed = qf.parse_form(questionnaire, form, sections[0])
     assert parsed.errors == {}
     assert parsed.answers == {"junta_anual": False, "asistencia": 55.5, "servicios": ["insumos"]}
@@ -481,17 +577,32 @@ def test_returned_with_comment_then_validated(api_env):
     world = make_world(env)
     user, manager = env.user("manager", cooperatives=[world["coop"]])
     _, analyst = env.user("analyst")
-    created = env.client.post("/api/v1/responses", headers={**manager, "Idempotency-Key": "devuelta-1"},
-                              json={"cooperative_id": world["coop"], "round_id": world["round"], "mode": "self"})
+    created = env.client.post(
+        "/api/v1/responses",
+        headers={**manager, "Idempotency-Key": "devuelta-1"},
+        json={"cooperative_id": world["coop"], "round_id": world["round"], "mode": "self"},
+    )
     rid = created.json()["id"]
-    answers = {"junta_anual": True, "asistencia": 60, "servicios": ["insumos"], "consejo_vigente": False,
-               "actas": "si", "activo_corriente": 10, "pasivo_corriente": 5}
-    saved = env.client.patch(f"/api/v1/responses/{rid}/answers", headers=manager, json={"answers": answers, "version": 1})
+    answers = {
+        "junta_anual": True,
+        "asistencia": 60,
+        "servicios": ["insumos"],
+        "consejo_vigente": False,
+        "actas": "si",
+        "activo_corriente": 10,
+        "pasivo_corriente": 5,
+    }
+    saved = env.client.patch(
+        f"/api/v1/responses/{rid}/answers", headers=manager, json={"answers": answers, "version": 1}
+    )
     assert saved.status_code == 200, saved.text
     sent = env.client.post(f"/api/v1/responses/{rid}/submit", headers=manager, json={"version": 2})
     assert sent.status_code == 200, sent.text
-    back = env.client.post(f"/api/v1/responses/{rid}/return", headers=analyst,
-                           json={"comment": "Revise la asistencia: el acta dice 45 %.", "version": 3})
+    back = env.client.post(
+        f"/api/v1/responses/{rid}/return",
+        headers=analyst,
+        json={"comment": "Revise la asistencia: el acta dice 45 %.", "version": 3},
+    )
     assert back.status_code == 200, back.text
 
     login(env, user)
@@ -505,12 +616,18 @@ def test_returned_with_comment_then_validated(api_env):
     fixed = post_section(env, rid, 1, {"a.junta_anual": "si", "a.asistencia": "45", "a.servicios": "insumos"})
     assert fixed.status_code == 303
     review = page(env, f"/diagnosticos/{rid}/revision").text
-    resent = env.client.post(f"/diagnosticos/{rid}/enviar", data={"csrf_token": csrf_of(review), "version": version_of(review)},
-                             follow_redirects=False)
+    resent = env.client.post(
+        f"/diagnosticos/{rid}/enviar",
+        data={"csrf_token": csrf_of(review), "version": version_of(review)},
+        follow_redirects=False,
+    )
     assert resent.status_code == 303
     with env.session() as session:
         version = session.get(Response, rid).version
-    assert env.client.post(f"/api/v1/responses/{rid}/validate", headers=analyst, json={"version": version}).status_code == 200
+    assert (
+        env.client.post(f"/api/v1/responses/{rid}/validate", headers=analyst, json={"version": version}).status_code
+        == 200
+    )
     home = page(env, "/mis-cooperativas").text
     assert "validada" in home and "Ver resultados" in home and "Continuar el autodiagnóstico" not in home
     results = page(env, f"/diagnosticos/{rid}/resultados").text
@@ -523,17 +640,29 @@ def test_results_show_a_computed_indicator_with_its_value(api_env):
     env = api_env
     world = make_world(env)
     user, manager = env.user("manager", cooperatives=[world["coop"]])
-    created = env.client.post("/api/v1/responses", headers={**manager, "Idempotency-Key": "indicador-1"},
-                              json={"cooperative_id": world["coop"], "round_id": world["round"], "mode": "self"})
+    created = env.client.post(
+        "/api/v1/responses",
+        headers={**manager, "Idempotency-Key": "indicador-1"},
+        json={"cooperative_id": world["coop"], "round_id": world["round"], "mode": "self"},
+    )
     rid = created.json()["id"]
-    answers = {"junta_anual": True, "asistencia": 60, "servicios": ["insumos"], "consejo_vigente": False,
-               "actas": "si", "activo_corriente": 500_000, "pasivo_corriente": 1_000_000}
-    saved = env.client.patch(f"/api/v1/responses/{rid}/answers", headers=manager, json={"answers": answers, "version": 1})
+    answers = {
+        "junta_anual": True,
+        "asistencia": 60,
+        "servicios": ["insumos"],
+        "consejo_vigente": False,
+        "actas": "si",
+        "activo_corriente": 500_000,
+        "pasivo_corriente": 1_000_000,
+    }
+    saved = env.client.patch(
+        f"/api/v1/responses/{rid}/answers", headers=manager, json={"answers": answers, "version": 1}
+    )
     assert saved.status_code == 200, saved.text
     sent = env.client.post(f"/api/v1/responses/{rid}/submit", headers=manager, json={"version": 2})
     assert sent.status_code == 200, sent.text
     login(env, user)
     results = page(env, f"/diagnosticos/{rid}/resultados").text
     assert "Razón corriente" in results
-    shown = results[results.index("Razón corriente"):][:400]
+    shown = results[results.index("Razón corriente") :][:400]
     assert "0,5" in shown and "Sin respuesta" not in shown

@@ -111,9 +111,19 @@ QUESTIONNAIRE = textwrap.dedent(
     """
 )
 
-BASE = {"tipo_organizacion": "cooperativa_constituida", "vigente_daes": True, "libro_actas": True,
-        "socios_total": 20, "socias": 8, "registro_socios": True, "junta_anual": True,
-        "plan_negocios": True, "presupuesto": True, "contabilidad": True, "auditoria": True}
+BASE = {
+    "tipo_organizacion": "cooperativa_constituida",
+    "vigente_daes": True,
+    "libro_actas": True,
+    "socios_total": 20,
+    "socias": 8,
+    "registro_socios": True,
+    "junta_anual": True,
+    "plan_negocios": True,
+    "presupuesto": True,
+    "contabilidad": True,
+    "auditoria": True,
+}
 #: Fails the critical question: Registro is red (75), the Legalidad dimension red although its
 #: score (91,7) would be green.
 CRITICAL = {**BASE, "vigente_daes": False}
@@ -133,8 +143,13 @@ GREEN_GROUP = "La gestión de su organización es buena; ¡Siga adelante!"
 CRITICAL_NOTE = "una falla crítica deja en rojo toda la dimensión"
 ERROR_MESSAGE = "Las socias no pueden ser más que el total de socios."
 WARNING_MESSAGE = "Una cooperativa tiene al menos 5 socios; revise el número total de socios."
-INTERVIEW = {"interviewer_name": "Ana Pérez", "institution": "Universidad de Talca", "interview_date": date(2026, 5, 3),
-             "interview_place": "Sede, Talca", "interviewee_role": "Gerente"}
+INTERVIEW = {
+    "interviewer_name": "Ana Pérez",
+    "institution": "Universidad de Talca",
+    "interview_date": date(2026, 5, 3),
+    "interview_place": "Sede, Talca",
+    "interviewee_role": "Gerente",
+}
 
 
 def as_method_1(snapshot: dict) -> dict:
@@ -184,7 +199,7 @@ def get(client: TestClient, url: str, status: int = 200):
 
 
 def fieldset(html: str, qid: str) -> str:
-    part = html[html.index(f'id="p-{qid}"'):]
+    part = html[html.index(f'id="p-{qid}"') :]
     return part[: part.index("</fieldset>")]
 
 
@@ -211,19 +226,43 @@ def world(api_env) -> World:
     w = World()
     w.env = env
     admin, _ = env.user("admin")
-    sets = {"critical": (CRITICAL, True), "unknown": (UNKNOWN, True), "group": (GROUP, True),
-            "no_score": (NO_SCORE, True), "old": (UNKNOWN, True), "draft": (INCONSISTENT, False),
-            "interview": (INCONSISTENT, False), "blank": ({}, False)}
+    sets = {
+        "critical": (CRITICAL, True),
+        "unknown": (UNKNOWN, True),
+        "group": (GROUP, True),
+        "no_score": (NO_SCORE, True),
+        "old": (UNKNOWN, True),
+        "draft": (INCONSISTENT, False),
+        "interview": (INCONSISTENT, False),
+        "blank": ({}, False),
+    }
     with env.session() as session:
-        version = QuestionnaireVersion(questionnaire_id="prueba-notas", version="1", title="Cuestionario de prueba de notas",
-                                       content_hash=content_hash(QUESTIONNAIRE), source=QUESTIONNAIRE)
+        version = QuestionnaireVersion(
+            questionnaire_id="prueba-notas",
+            version="1",
+            title="Cuestionario de prueba de notas",
+            content_hash=content_hash(QUESTIONNAIRE),
+            source=QUESTIONNAIRE,
+        )
         session.add(version)
         session.flush()
-        round_ = DiagnosisRound(name="Ronda de notas 2027", questionnaire_version_id=version.id,
-                                opens_on=date(2026, 1, 1), closes_on=date(2027, 12, 31), state="open")
-        coops = {name: Cooperative(rut=rut(77_000_000 + index), name=f"Cooperativa {name}",
-                                   legal_type="campesina", region_code=7, sectors=["hortalizas"])
-                 for index, name in enumerate(sets)}
+        round_ = DiagnosisRound(
+            name="Ronda de notas 2027",
+            questionnaire_version_id=version.id,
+            opens_on=date(2026, 1, 1),
+            closes_on=date(2027, 12, 31),
+            state="open",
+        )
+        coops = {
+            name: Cooperative(
+                rut=rut(77_000_000 + index),
+                name=f"Cooperativa {name}",
+                legal_type="campesina",
+                region_code=7,
+                sectors=["hortalizas"],
+            )
+            for index, name in enumerate(sets)
+        }
         session.add(round_)
         session.add_all(coops.values())
         session.commit()
@@ -234,15 +273,29 @@ def world(api_env) -> World:
             mode = "interview" if name == "interview" else "self"
             extra = INTERVIEW if mode == "interview" else {}
             response, _ = responses.create_response(
-                session=session, user=admin_user, settings=env.settings, idempotency_key=str(uuid.uuid4()),
+                session=session,
+                user=admin_user,
+                settings=env.settings,
+                idempotency_key=str(uuid.uuid4()),
                 data={"cooperative_id": coops[name].id, "round_id": round_.id, "mode": mode, "answers": None, **extra},
             )
             if answers:
-                response = responses.update_answers(session=session, user=admin_user, settings=env.settings,
-                                                    response_id=response.id, answers=answers, version=response.version)
+                response = responses.update_answers(
+                    session=session,
+                    user=admin_user,
+                    settings=env.settings,
+                    response_id=response.id,
+                    answers=answers,
+                    version=response.version,
+                )
             if submit:
-                response = responses.submit(session=session, user=admin_user, settings=env.settings,
-                                            response_id=response.id, version=response.version)
+                response = responses.submit(
+                    session=session,
+                    user=admin_user,
+                    settings=env.settings,
+                    response_id=response.id,
+                    version=response.version,
+                )
             w.responses[name] = response.id
         old = session.get(Response, w.responses["old"])
         old.result_snapshot = as_method_1(old.result_snapshot)
@@ -299,7 +352,9 @@ def test_a_critical_unknown_reads_plainly_and_many_no_se_give_a_data_note(world)
 
 def test_a_dimension_red_by_a_critical_failure_says_so(world):
     for where, html in result_pages(world, "critical").items():
-        assert "Con su puntaje quedaría en verde, pero está en rojo porque tiene una falla crítica en «Registro»" in html, where
+        assert (
+            "Con su puntaje quedaría en verde, pero está en rojo porque tiene una falla crítica en «Registro»" in html
+        ), where
         assert CRITICAL_NOTE in html, where
     for where, html in result_pages(world, "no_score").items():
         assert "Está en rojo, sin puntaje, porque tiene una falla crítica en «Registro»" in html, where
@@ -351,11 +406,19 @@ def test_the_form_warns_what_no_se_does(world):
     html = get(world.manager, f"/diagnosticos/{rid}/seccion/1").text
     assert html.count("la pregunta queda sin dato y no cuenta en el resultado") == 1  # once per page
     # Beside a question, the note shows only once it is answered «No sé» (questionnaire.js toggles it).
-    assert re.search(r'data-ns-note hidden>', fieldset(html, "vigente_daes"))
-    section = world.manager.post(f"/diagnosticos/{rid}/seccion/1", data={
-        "csrf_token": csrf_of(html), "version": version_of(html), "accion": "guardar",
-        "shown": ["tipo_organizacion", "vigente_daes", "libro_actas"], "a.vigente_daes": "ns", "a.libro_actas": "si",
-    }, follow_redirects=False)
+    assert re.search(r"data-ns-note hidden>", fieldset(html, "vigente_daes"))
+    section = world.manager.post(
+        f"/diagnosticos/{rid}/seccion/1",
+        data={
+            "csrf_token": csrf_of(html),
+            "version": version_of(html),
+            "accion": "guardar",
+            "shown": ["tipo_organizacion", "vigente_daes", "libro_actas"],
+            "a.vigente_daes": "ns",
+            "a.libro_actas": "si",
+        },
+        follow_redirects=False,
+    )
     assert section.status_code == 303
     html = get(world.manager, f"/diagnosticos/{rid}/seccion/1").text
     note = fieldset(html, "vigente_daes")
@@ -378,19 +441,35 @@ def test_checks_show_beside_the_fields_they_name_while_answering(world):
     assert 'aria-describedby="p-socias-coherencia"' in socias or "p-socias-coherencia" in socias
     assert ERROR_MESSAGE not in fieldset(html, "registro_socios")
     # A refused save (a typing mistake elsewhere) judges the checks on what was posted.
-    refused = world.manager.post(f"/diagnosticos/{rid}/seccion/2", data={
-        "csrf_token": csrf_of(html), "version": version_of(html), "accion": "guardar",
-        "shown": ["socios_total", "socias", "registro_socios"], "a.socios_total": "30", "a.socias": "4",
-        "a.registro_socios": "quizás",
-    }, follow_redirects=False)
+    refused = world.manager.post(
+        f"/diagnosticos/{rid}/seccion/2",
+        data={
+            "csrf_token": csrf_of(html),
+            "version": version_of(html),
+            "accion": "guardar",
+            "shown": ["socios_total", "socias", "registro_socios"],
+            "a.socios_total": "30",
+            "a.socias": "4",
+            "a.registro_socios": "quizás",
+        },
+        follow_redirects=False,
+    )
     assert refused.status_code == 422
     assert ERROR_MESSAGE not in refused.text and WARNING_MESSAGE not in refused.text
     # Saved consistent: the messages are gone.
-    fixed = world.manager.post(f"/diagnosticos/{rid}/seccion/2", data={
-        "csrf_token": csrf_of(html), "version": version_of(html), "accion": "guardar",
-        "shown": ["socios_total", "socias", "registro_socios"], "a.socios_total": "30", "a.socias": "4",
-        "a.registro_socios": "si",
-    }, follow_redirects=False)
+    fixed = world.manager.post(
+        f"/diagnosticos/{rid}/seccion/2",
+        data={
+            "csrf_token": csrf_of(html),
+            "version": version_of(html),
+            "accion": "guardar",
+            "shown": ["socios_total", "socias", "registro_socios"],
+            "a.socios_total": "30",
+            "a.socias": "4",
+            "a.registro_socios": "si",
+        },
+        follow_redirects=False,
+    )
     assert fixed.status_code == 303
     html = get(world.manager, f"/diagnosticos/{rid}/seccion/2").text
     assert ERROR_MESSAGE not in html and WARNING_MESSAGE not in html
@@ -409,9 +488,11 @@ def test_the_review_lists_blocking_checks_and_the_refused_submit_says_why(world)
     # The preview of the result says it too.
     preview = get(world.manager, f"/diagnosticos/{rid}/resultados").text
     assert "Resultado preliminar" in preview and ERROR_MESSAGE in preview
-    refused = world.manager.post(f"/diagnosticos/{rid}/enviar",
-                                 data={"csrf_token": csrf_of(review), "version": version_of(review)},
-                                 follow_redirects=False)
+    refused = world.manager.post(
+        f"/diagnosticos/{rid}/enviar",
+        data={"csrf_token": csrf_of(review), "version": version_of(review)},
+        follow_redirects=False,
+    )
     assert refused.status_code == 422
     assert "no son coherentes entre sí" in refused.text and ERROR_MESSAGE in refused.text
     assert "Traceback" not in refused.text
@@ -426,9 +507,11 @@ def test_the_review_lists_blocking_checks_and_the_refused_submit_says_why(world)
     assert "Enviar entrevista" not in field_review  # blocked until corrected
     with world.env.session() as session:
         version = session.get(Response, iid).version
-    refused = world.field.post(f"/terreno/entrevistas/{iid}/enviar",
-                               data={"csrf_token": csrf_of(field_review), "version": str(version)},
-                               follow_redirects=False)
+    refused = world.field.post(
+        f"/terreno/entrevistas/{iid}/enviar",
+        data={"csrf_token": csrf_of(field_review), "version": str(version)},
+        follow_redirects=False,
+    )
     assert refused.status_code == 422
     assert "no son coherentes entre sí" in refused.text and ERROR_MESSAGE in refused.text
     preview = get(world.field, f"/terreno/entrevistas/{iid}/resultado").text
@@ -438,17 +521,27 @@ def test_the_review_lists_blocking_checks_and_the_refused_submit_says_why(world)
 def test_a_warning_does_not_block_and_is_flagged_to_the_analyst(world):
     rid = world.responses["draft"]
     page = get(world.manager, f"/diagnosticos/{rid}/seccion/2").text
-    saved = world.manager.post(f"/diagnosticos/{rid}/seccion/2", data={
-        "csrf_token": csrf_of(page), "version": version_of(page), "accion": "guardar",
-        "shown": ["socios_total", "socias", "registro_socios"], "a.socios_total": "3", "a.socias": "2",
-        "a.registro_socios": "si",
-    }, follow_redirects=False)
+    saved = world.manager.post(
+        f"/diagnosticos/{rid}/seccion/2",
+        data={
+            "csrf_token": csrf_of(page),
+            "version": version_of(page),
+            "accion": "guardar",
+            "shown": ["socios_total", "socias", "registro_socios"],
+            "a.socios_total": "3",
+            "a.socias": "2",
+            "a.registro_socios": "si",
+        },
+        follow_redirects=False,
+    )
     assert saved.status_code == 303
     review = get(world.manager, f"/diagnosticos/{rid}/revision").text
     assert "Respuestas incoherentes" not in review and WARNING_MESSAGE in review
-    sent = world.manager.post(f"/diagnosticos/{rid}/enviar",
-                              data={"csrf_token": csrf_of(review), "version": version_of(review)},
-                              follow_redirects=False)
+    sent = world.manager.post(
+        f"/diagnosticos/{rid}/enviar",
+        data={"csrf_token": csrf_of(review), "version": version_of(review)},
+        follow_redirects=False,
+    )
     assert sent.status_code == 303, sent.text
     with world.env.session() as session:
         snapshot = session.get(Response, rid).result_snapshot
@@ -456,6 +549,6 @@ def test_a_warning_does_not_block_and_is_flagged_to_the_analyst(world):
     html = get(world.analyst, f"/analisis/respuestas/{rid}").text
     assert "Advertencia de coherencia al enviar (1)" in html and WARNING_MESSAGE in html
     assert 'href="#pregunta-socios_total"' in html
-    row = html[html.index('id="pregunta-socios_total"'):]
+    row = html[html.index('id="pregunta-socios_total"') :]
     assert "advertencia de coherencia" in row[: row.index("</tr>")]
     assert "Método de cálculo: <strong>2</strong>" in html

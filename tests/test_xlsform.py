@@ -101,7 +101,7 @@ VARIED = doc(
             yes_no("q_computed", relevant="margen != 0.25 and not (por_socio == 3)"),
             yes_no("q_date", relevant="fecha_junta >= '2025-01-01'"),
             yes_no("q_date_eq", relevant="fecha_junta == '2025-03-31'"),
-            yes_no("q_text", relevant="nombre_contacto == \"O'Higgins \\\"Ltda\\\"\""),
+            yes_no("q_text", relevant='nombre_contacto == "O\'Higgins \\"Ltda\\""'),
             yes_no("q_kinds", relevant="nombre_contacto != 3"),
             yes_no("q_never", relevant="junta == 'si'"),
             yes_no("q_literals", relevant="true and not false"),
@@ -141,10 +141,15 @@ def test_national_questionnaire_converts_without_warnings(national_content):
     xform = to_xform(national_content)
     assert 'id="diagnostico-nacional"' in xform and 'version="2026.1"' in xform
     book = sheets(national_content)
-    assert book["settings"] == [{
-        "form_title": questionnaire.title, "form_id": "diagnostico-nacional", "version": "2026.1",
-        "default_language": "Español (es)", "instance_name": "concat('RUT ', ${rut_cooperativa})",
-    }]
+    assert book["settings"] == [
+        {
+            "form_title": questionnaire.title,
+            "form_id": "diagnostico-nacional",
+            "version": "2026.1",
+            "default_language": "Español (es)",
+            "instance_name": "concat('RUT ', ${rut_cooperativa})",
+        }
+    ]
     survey = book["survey"]
     rows = by_name(survey)
     assert set(rows) >= {q.id for q in questionnaire.questions}
@@ -165,7 +170,7 @@ def test_national_questionnaire_converts_without_warnings(national_content):
 
     assert rows["tipo_organizacion"]["type"] == "select_one op_tipo_organizacion"
     assert rows["tipo_organizacion"][LABEL] == questionnaire.question("tipo_organizacion").text
-    assert rows["tipo_organizacion"]["hint::Español (es)"].startswith("Marque \"cooperativa constituida\"")
+    assert rows["tipo_organizacion"]["hint::Español (es)"].startswith('Marque "cooperativa constituida"')
     contador = rows["contabilidad_contador"]
     assert (contador["type"], contador["required"]) == ("select_one si_no", "yes")
     assert contador["relevant"] == "not(selected(${tipo_organizacion}, 'grupo_precooperativo'))"
@@ -188,12 +193,17 @@ def test_national_questionnaire_converts_without_warnings(national_content):
     assert (comprador["type"], comprador["constraint"]) == ("decimal", ". >= 0 and . <= 100")
     assert comprador["constraint_message::Español (es)"] == "El valor debe estar entre 0 y 100."
     assert rows["principal_comprador_sin_dato"]["type"] == "select_one sin_dato_na"
-    assert rows["socios_mujeres"]["type"] == "integer" and "Unidad: personas." in rows["socios_mujeres"]["hint::Español (es)"]
+    assert (
+        rows["socios_mujeres"]["type"] == "integer"
+        and "Unidad: personas." in rows["socios_mujeres"]["hint::Español (es)"]
+    )
     assert rows["servicios_ofrecidos"]["constraint"] == "not(selected(., 'ns')) or count-selected(.) = 1"
 
     choices = book["choices"]
     assert [(c["name"], c[LABEL]) for c in choices if c["list_name"] == "si_no"] == [
-        ("si", "Sí"), ("no", "No"), ("ns", "No sabe / no responde")
+        ("si", "Sí"),
+        ("no", "No"),
+        ("ns", "No sabe / no responde"),
     ]
     tipo = [c["name"] for c in choices if c["list_name"] == "op_tipo_organizacion"]
     assert tipo == ["cooperativa_constituida", "grupo_precooperativo", "ns"]
@@ -250,7 +260,8 @@ def test_varied_questionnaire_rows(varied_content):
     assert (socios["type"], socios["required"], socios["constraint"]) == ("integer", "no", ". >= 0 and . <= 5000")
     assert socios["constraint_message::Español (es)"] == "El valor debe estar entre 0 y 5.000."
     assert rows["socios_sin_dato"] == {
-        "type": "select_one sin_dato", "name": "socios_sin_dato",
+        "type": "select_one sin_dato",
+        "name": "socios_sin_dato",
         LABEL: "¿Por qué queda sin respuesta la pregunta anterior?",
         "hint::Español (es)": "Solo si no hay dato para: ¿socios?",
         "required": "yes",
@@ -262,7 +273,12 @@ def test_varied_questionnaire_rows(varied_content):
     # not required but scored: "no sabe" still counts, so it can be given
     assert rows["indice"]["type"] == "decimal" and rows["indice_sin_dato"]["required"] == "no"
     # optional unscored text and date: blank is the only "no answer"
-    assert rows["nombre_contacto"] == {"type": "text", "name": "nombre_contacto", LABEL: "¿nombre_contacto?", "required": "no"}
+    assert rows["nombre_contacto"] == {
+        "type": "text",
+        "name": "nombre_contacto",
+        LABEL: "¿nombre_contacto?",
+        "required": "no",
+    }
     assert "nombre_contacto_sin_dato" not in rows and "fecha_junta_sin_dato" not in rows
     assert rows["comentario_sin_dato"]["required"] == "yes"
     assert rows["fecha_junta"]["type"] == "date" and rows["fecha_junta"]["relevant"] == "${junta} = 'si'"
@@ -386,7 +402,10 @@ def test_api_xlsform_for_staff_and_field_teams(api_env):
     assert forbidden.status_code == 403 and forbidden.json()["error"]["code"] == "forbidden"
     assert env.client.get(path).status_code == 401
     missing = env.client.get(f"{QUESTIONNAIRES}/9999/xlsform", headers=headers["field"])
-    assert missing.status_code == 404 and missing.json()["error"]["message"] == "No existe la versión de cuestionario 9999."
+    assert (
+        missing.status_code == 404
+        and missing.json()["error"]["message"] == "No existe la versión de cuestionario 9999."
+    )
 
 
 # --------------------------------------------------------------------------- semantics: XPath 1.0 against the engine
@@ -490,7 +509,7 @@ class XPathEvaluator:
 
     def run(self):
         value = self.or_()
-        assert self.tokens[self.index][0] == "end", self.tokens[self.index:]
+        assert self.tokens[self.index][0] == "end", self.tokens[self.index :]
         return value
 
     def peek(self) -> str:
@@ -587,7 +606,7 @@ def _random_answer(question, rng: random.Random):
         pool = [n for n in numbers + [-3, -0.5] if low <= n <= high and (not question.integer or float(n).is_integer())]
         pool = pool + reserved
     elif question.type == "text":
-        pool = ["O'Higgins \"Ltda\"", "Otra", "ns", None]
+        pool = ['O\'Higgins "Ltda"', "Otra", "ns", None]
     elif question.type == "date":
         pool = ["2024-12-31", "2025-01-01", "2025-03-31", "ns", None]
     else:
@@ -610,7 +629,9 @@ def _check_semantics(questionnaire, seed: int, rounds: int) -> int:
         fields = {q.id: _field_text(q, answers.get(q.id)) if relevance[q.id] else "" for q in questionnaire.questions}
         for _ in computed:  # formulas may name later computed questions: settle in a few passes
             for question in computed:
-                result = XPathEvaluator(rows[question.id]["calculation"], fields).run() if relevance[question.id] else ""
+                result = (
+                    XPathEvaluator(rows[question.id]["calculation"], fields).run() if relevance[question.id] else ""
+                )
                 fields[question.id] = "" if result == "" else repr(_to_number(result))
         for question in questionnaire.questions:
             condition = rows[question.id].get("relevant", "true()")

@@ -36,10 +36,17 @@ class UserOut(BaseModel):
     @classmethod
     def of(cls, user: User) -> UserOut:
         return cls(
-            id=user.id, email=user.email, full_name=user.full_name, role=user.role,
-            institution=user.institution, is_active=user.is_active, has_password=bool(user.password_hash),
-            cooperative_ids=sorted(user.cooperative_ids), macrozones=sorted(user.macrozones),
-            created_at=user.created_at, last_login_at=user.last_login_at,
+            id=user.id,
+            email=user.email,
+            full_name=user.full_name,
+            role=user.role,
+            institution=user.institution,
+            is_active=user.is_active,
+            has_password=bool(user.password_hash),
+            cooperative_ids=sorted(user.cooperative_ids),
+            macrozones=sorted(user.macrozones),
+            created_at=user.created_at,
+            last_login_at=user.last_login_at,
         )
 
 
@@ -106,10 +113,17 @@ class InvitationOut(BaseModel):
     @classmethod
     def of(cls, invitation: Invitation) -> InvitationOut:
         return cls(
-            id=invitation.id, email=invitation.email, full_name=invitation.full_name, role=invitation.role,
-            institution=invitation.institution, cooperative_ids=list(invitation.cooperative_ids or []),
-            macrozones=list(invitation.macrozones or []), created_by_id=invitation.created_by_id,
-            created_at=invitation.created_at, expires_at=invitation.expires_at, used_at=invitation.used_at,
+            id=invitation.id,
+            email=invitation.email,
+            full_name=invitation.full_name,
+            role=invitation.role,
+            institution=invitation.institution,
+            cooperative_ids=list(invitation.cooperative_ids or []),
+            macrozones=list(invitation.macrozones or []),
+            created_by_id=invitation.created_by_id,
+            created_at=invitation.created_at,
+            expires_at=invitation.expires_at,
+            used_at=invitation.used_at,
             user_id=invitation.user_id,
         )
 
@@ -154,8 +168,13 @@ class TokenOut(BaseModel):
 
     @classmethod
     def of(cls, token: ApiToken) -> TokenOut:
-        return cls(id=token.id, name=token.name, created_at=token.created_at,
-                   last_used_at=token.last_used_at, revoked_at=token.revoked_at)
+        return cls(
+            id=token.id,
+            name=token.name,
+            created_at=token.created_at,
+            last_used_at=token.last_used_at,
+            revoked_at=token.revoked_at,
+        )
 
 
 class TokenCreated(TokenOut):

@@ -33,7 +33,6 @@ LOGIN_FAILED_MESSAGE = "El correo o la contraseña no son correctos."
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-
 @cache
 def _dummy_hash() -> str:
     """A valid argon2 hash, verified when the email is unknown so that the answer takes as
@@ -59,8 +58,9 @@ def normalise_email(email: str) -> str:
 def check_email(email: str, *, field: str = "email") -> str:
     email = normalise_email(email)
     if not _EMAIL_RE.match(email) or len(email) > 254:
-        raise Invalid(f"El correo «{email}» no es válido.",
-                      details=[_detail(field, "invalid", "no es un correo válido")])
+        raise Invalid(
+            f"El correo «{email}» no es válido.", details=[_detail(field, "invalid", "no es un correo válido")]
+        )
     return email
 
 
@@ -79,8 +79,10 @@ def check_password(password: str, *, field: str = "password") -> None:
 
 def check_role(role: str) -> str:
     if role not in {r.value for r in Role}:
-        raise Invalid(f"Rol desconocido «{role}»; los roles son: admin, analyst, field, manager.",
-                      details=[_detail("role", "invalid", "rol desconocido")])
+        raise Invalid(
+            f"Rol desconocido «{role}»; los roles son: admin, analyst, field, manager.",
+            details=[_detail("role", "invalid", "rol desconocido")],
+        )
     return role
 
 
@@ -89,8 +91,10 @@ def check_full_name(full_name: str) -> str:
     if not full_name:
         raise Invalid("Falta el nombre completo.", details=[_detail("full_name", "missing", "falta el nombre")])
     if len(full_name) > 200:
-        raise Invalid("El nombre completo es demasiado largo (máximo 200 caracteres).",
-                      details=[_detail("full_name", "too_long", "máximo 200 caracteres")])
+        raise Invalid(
+            "El nombre completo es demasiado largo (máximo 200 caracteres).",
+            details=[_detail("full_name", "too_long", "máximo 200 caracteres")],
+        )
     return full_name
 
 
@@ -99,8 +103,10 @@ def _clean_institution(institution: str | None) -> str | None:
         return None
     institution = institution.strip()
     if len(institution) > 200:
-        raise Invalid("El nombre de la institución es demasiado largo (máximo 200 caracteres).",
-                      details=[_detail("institution", "too_long", "máximo 200 caracteres")])
+        raise Invalid(
+            "El nombre de la institución es demasiado largo (máximo 200 caracteres).",
+            details=[_detail("institution", "too_long", "máximo 200 caracteres")],
+        )
     return institution or None
 
 
@@ -127,13 +133,19 @@ def check_links(
         found = set(session.scalars(select(Cooperative.id).where(Cooperative.id.in_(cooperative_ids))))
         missing = [cid for cid in cooperative_ids if cid not in found]
         if missing:
-            details.append(_detail("cooperative_ids", "not_found",
-                                   "no existen las cooperativas " + ", ".join(str(m) for m in missing)))
+            details.append(
+                _detail(
+                    "cooperative_ids", "not_found", "no existen las cooperativas " + ", ".join(str(m) for m in missing)
+                )
+            )
     unknown = [zone for zone in macrozones if zone not in settings.macrozones]
     if unknown:
         known = ", ".join(settings.macrozones)
-        details.append(_detail("macrozones", "invalid",
-                               f"macrozona desconocida: {', '.join(unknown)} (las macrozonas son: {known})"))
+        details.append(
+            _detail(
+                "macrozones", "invalid", f"macrozona desconocida: {', '.join(unknown)} (las macrozonas son: {known})"
+            )
+        )
     if strict:
         if macrozones and role != Role.FIELD:
             details.append(_detail("macrozones", "not_allowed", "solo el equipo de terreno tiene macrozonas asignadas"))
@@ -142,8 +154,11 @@ def check_links(
         if role == Role.FIELD and not institution:
             details.append(_detail("institution", "missing", "el equipo de terreno debe indicar su institución"))
         if role == Role.FIELD and not cooperative_ids and not macrozones:
-            details.append(_detail("cooperative_ids", "missing",
-                                   "el equipo de terreno debe tener cooperativas o macrozonas asignadas"))
+            details.append(
+                _detail(
+                    "cooperative_ids", "missing", "el equipo de terreno debe tener cooperativas o macrozonas asignadas"
+                )
+            )
     if details:
         raise Invalid("Hay datos no válidos en las cooperativas o macrozonas asignadas.", details=details)
     return cooperative_ids, macrozones
@@ -151,8 +166,10 @@ def check_links(
 
 def _ensure_email_free(session: Session, email: str) -> None:
     if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict(f"Ya existe un usuario con el correo {email}.",
-                       details=[_detail("email", "duplicate", "correo ya registrado")])
+        raise Conflict(
+            f"Ya existe un usuario con el correo {email}.",
+            details=[_detail("email", "duplicate", "correo ya registrado")],
+        )
 
 
 # --------------------------------------------------------------------------- users
@@ -179,8 +196,13 @@ def create_user(
     if password is not None:
         check_password(password)
     cooperative_ids, macrozones = check_links(
-        session=session, settings=settings or get_settings(), role=role, institution=institution,
-        cooperative_ids=cooperative_ids, macrozones=macrozones, strict=strict,
+        session=session,
+        settings=settings or get_settings(),
+        role=role,
+        institution=institution,
+        cooperative_ids=cooperative_ids,
+        macrozones=macrozones,
+        strict=strict,
     )
     _ensure_email_free(session, email)
     user = User(
@@ -244,19 +266,32 @@ def update_user(
     new_active = changes["is_active"] if changes.get("is_active") is not None else target.is_active
     if target.role == Role.ADMIN and target.is_active and (new_role != Role.ADMIN or not new_active):
         others = session.scalar(
-            select(User.id).where(User.role == Role.ADMIN.value, User.is_active.is_(True), User.id != target.id).limit(1)
+            select(User.id)
+            .where(User.role == Role.ADMIN.value, User.is_active.is_(True), User.id != target.id)
+            .limit(1)
         )
         if others is None:
-            raise Conflict("No se puede quitar el rol ni desactivar al último administrador activo.",
-                           details=[_detail("role" if new_role != Role.ADMIN else "is_active", "last_admin",
-                                            "es el último administrador activo")])
+            raise Conflict(
+                "No se puede quitar el rol ni desactivar al último administrador activo.",
+                details=[
+                    _detail(
+                        "role" if new_role != Role.ADMIN else "is_active",
+                        "last_admin",
+                        "es el último administrador activo",
+                    )
+                ],
+            )
     institution = _clean_institution(changes["institution"]) if "institution" in changes else target.institution
     cooperative_ids = changes.get("cooperative_ids")
     macrozones = changes.get("macrozones")
     checked_ids, checked_zones = check_links(
-        session=session, settings=settings, role=new_role, institution=institution,
+        session=session,
+        settings=settings,
+        role=new_role,
+        institution=institution,
         cooperative_ids=cooperative_ids if cooperative_ids is not None else [],
-        macrozones=macrozones if macrozones is not None else [], strict=False,
+        macrozones=macrozones if macrozones is not None else [],
+        strict=False,
     )
     if changes.get("full_name") is not None:
         target.full_name = check_full_name(changes["full_name"])
@@ -294,8 +329,11 @@ def open_session(*, session: Session, user: User, settings: Settings) -> NewSess
     token = new_token()
     csrf = new_token()
     record = WebSession(
-        token_hash=hash_token(token), csrf_token=csrf, user_id=user.id,
-        created_at=now, expires_at=now + timedelta(hours=settings.session_hours),
+        token_hash=hash_token(token),
+        csrf_token=csrf,
+        user_id=user.id,
+        created_at=now,
+        expires_at=now + timedelta(hours=settings.session_hours),
     )
     session.add(record)
     session.flush()
@@ -431,16 +469,28 @@ def create_invitation(
     full_name = check_full_name(full_name)
     institution = _clean_institution(institution)
     cooperative_ids, macrozones = check_links(
-        session=session, settings=settings, role=role, institution=institution,
-        cooperative_ids=cooperative_ids, macrozones=macrozones, strict=True,
+        session=session,
+        settings=settings,
+        role=role,
+        institution=institution,
+        cooperative_ids=cooperative_ids,
+        macrozones=macrozones,
+        strict=True,
     )
     _ensure_email_free(session, email)
     token = new_token()
     now = _now()
     record = Invitation(
-        token_hash=hash_token(token), email=email, full_name=full_name, role=role, institution=institution,
-        cooperative_ids=cooperative_ids, macrozones=macrozones, created_by_id=user.id,
-        created_at=now, expires_at=now + timedelta(days=settings.invitation_days),
+        token_hash=hash_token(token),
+        email=email,
+        full_name=full_name,
+        role=role,
+        institution=institution,
+        cooperative_ids=cooperative_ids,
+        macrozones=macrozones,
+        created_by_id=user.id,
+        created_at=now,
+        expires_at=now + timedelta(days=settings.invitation_days),
     )
     session.add(record)
     session.flush()
@@ -472,9 +522,7 @@ def invitation_problem(invitation: Invitation) -> str | None:
     return None
 
 
-def accept_invitation(
-    *, session: Session, token: str, password: str, settings: Settings
-) -> tuple[User, NewSession]:
+def accept_invitation(*, session: Session, token: str, password: str, settings: Settings) -> tuple[User, NewSession]:
     """Create the account of an invitation, set its password and open a session. Single use."""
     invitation = find_invitation(session=session, token=token)
     problem = invitation_problem(invitation)
@@ -492,14 +540,21 @@ def accept_invitation(
     if claimed != 1:
         raise Gone("Esta invitación ya fue usada; inicie sesión con su correo y contraseña.", code="invitation_used")
     new_user = create_user(
-        session=session, email=invitation.email, full_name=invitation.full_name, role=invitation.role,
-        password=password, institution=invitation.institution,
-        cooperative_ids=invitation.cooperative_ids or [], macrozones=invitation.macrozones or [],
+        session=session,
+        email=invitation.email,
+        full_name=invitation.full_name,
+        role=invitation.role,
+        password=password,
+        institution=invitation.institution,
+        cooperative_ids=invitation.cooperative_ids or [],
+        macrozones=invitation.macrozones or [],
         settings=settings,
     )
     new_user.last_login_at = now
     session.execute(
-        update(Invitation).where(Invitation.id == invitation.id).values(user_id=new_user.id)
+        update(Invitation)
+        .where(Invitation.id == invitation.id)
+        .values(user_id=new_user.id)
         .execution_options(synchronize_session=False)
     )
     session.refresh(invitation)
@@ -514,8 +569,10 @@ def _check_token_name(name: str) -> str:
     if not name:
         raise Invalid("Falta el nombre del token.", details=[_detail("name", "missing", "falta el nombre")])
     if len(name) > 100:
-        raise Invalid("El nombre del token es demasiado largo (máximo 100 caracteres).",
-                      details=[_detail("name", "too_long", "máximo 100 caracteres")])
+        raise Invalid(
+            "El nombre del token es demasiado largo (máximo 100 caracteres).",
+            details=[_detail("name", "too_long", "máximo 100 caracteres")],
+        )
     return name
 
 
@@ -529,8 +586,10 @@ def create_api_token(*, session: Session, user: User, name: str) -> tuple[str, A
     existing = session.scalar(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.name == name))
     if existing is not None:
         if existing.revoked_at is None:
-            raise Conflict(f"Ya tiene un token activo llamado «{name}»; elija otro nombre o revóquelo antes.",
-                           details=[_detail("name", "duplicate", "ya existe un token activo con este nombre")])
+            raise Conflict(
+                f"Ya tiene un token activo llamado «{name}»; elija otro nombre o revóquelo antes.",
+                details=[_detail("name", "duplicate", "ya existe un token activo con este nombre")],
+            )
         session.delete(existing)  # a revoked token's name may be reused
         session.flush()
     token = new_token()

@@ -91,8 +91,13 @@ def _committed(session: Session) -> Iterator[None]:
 def set_session_cookie(response: Response, new: service.NewSession, settings: Settings) -> None:
     """The session cookie: HttpOnly, SameSite=Lax, Secure in production (also for the web pages)."""
     response.set_cookie(
-        SESSION_COOKIE, new.token, max_age=new.max_age, path="/",
-        httponly=True, samesite="lax", secure=settings.is_production,
+        SESSION_COOKIE,
+        new.token,
+        max_age=new.max_age,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.is_production,
     )
 
 
@@ -104,7 +109,10 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
 
 
 @router.post(
-    "/auth/login", response_model=SessionOut, tags=["cuentas"], summary="Iniciar sesión",
+    "/auth/login",
+    response_model=SessionOut,
+    tags=["cuentas"],
+    summary="Iniciar sesión",
     description=(
         "Verifica correo y contraseña y abre una sesión nueva: la cookie `coopdiag_session` "
         "(HttpOnly, SameSite=Lax) y el `csrf_token`, que el cliente envía en la cabecera "
@@ -112,30 +120,44 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
         "identificador nuevo."
     ),
     responses={
-        401: {"description": "Correo o contraseña incorrectos"}, 422: _ERRORS[422],
+        401: {"description": "Correo o contraseña incorrectos"},
+        422: _ERRORS[422],
         429: {"description": "Demasiados intentos fallidos recientes para la cuenta o la dirección; ver Retry-After"},
     },
 )
 def login(
-    body: LoginIn, request: Request, response: Response, _turn: None = Depends(login_slot),
-    session: Session = Depends(get_db), settings: Settings = Depends(get_settings_dep),
+    body: LoginIn,
+    request: Request,
+    response: Response,
+    _turn: None = Depends(login_slot),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
 ) -> SessionOut:
     with _committed(session):
         user, new = service.login(
-            session=session, email=body.email, password=body.password, settings=settings,
-            previous_token=request.cookies.get(SESSION_COOKIE), client_ip=request.client.host if request.client else None,
+            session=session,
+            email=body.email,
+            password=body.password,
+            settings=settings,
+            previous_token=request.cookies.get(SESSION_COOKIE),
+            client_ip=request.client.host if request.client else None,
         )
     set_session_cookie(response, new, settings)
     return SessionOut(user=UserOut.of(user), csrf_token=new.csrf_token)
 
 
 @router.post(
-    "/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["cuentas"], summary="Cerrar sesión",
+    "/auth/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["cuentas"],
+    summary="Cerrar sesión",
     description="Cierra la sesión de la cookie (requiere `X-CSRF-Token`) y borra la cookie.",
     responses=_errors(403),
 )
 def logout(
-    request: Request, session: Session = Depends(get_db), settings: Settings = Depends(get_settings_dep),
+    request: Request,
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
     user: User | None = Depends(optional_user),
 ) -> Response:
     with _committed(session):
@@ -146,7 +168,10 @@ def logout(
 
 
 @router.get(
-    "/auth/me", response_model=SessionOut, tags=["cuentas"], summary="Usuario actual",
+    "/auth/me",
+    response_model=SessionOut,
+    tags=["cuentas"],
+    summary="Usuario actual",
     description="La cuenta con que se hizo la solicitud; con sesión por cookie, también su `csrf_token`.",
     responses=_errors(401),
 )
@@ -156,7 +181,10 @@ def me(request: Request, user: User = Depends(current_user)) -> SessionOut:
 
 
 @router.post(
-    "/auth/password", status_code=status.HTTP_204_NO_CONTENT, tags=["cuentas"], summary="Cambiar mi contraseña",
+    "/auth/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["cuentas"],
+    summary="Cambiar mi contraseña",
     description=(
         "Pide la contraseña actual; la nueva debe tener al menos 10 caracteres. Cierra las demás "
         "sesiones de la cuenta (la actual sigue abierta); los tokens de acceso no cambian."
@@ -164,12 +192,17 @@ def me(request: Request, user: User = Depends(current_user)) -> SessionOut:
     responses=_errors(401, 403, 422),
 )
 def change_password(
-    body: PasswordChangeIn, request: Request,
-    session: Session = Depends(get_db), user: User = Depends(current_user),
+    body: PasswordChangeIn,
+    request: Request,
+    session: Session = Depends(get_db),
+    user: User = Depends(current_user),
 ) -> Response:
     with _committed(session):
         service.change_password(
-            session=session, user=user, current_password=body.current_password, new_password=body.new_password,
+            session=session,
+            user=user,
+            current_password=body.current_password,
+            new_password=body.new_password,
             keep=getattr(request.state, "web_session", None),
         )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -179,7 +212,10 @@ def change_password(
 
 
 @router.get(
-    "/users", response_model=UserPage, tags=["usuarios"], summary="Listar usuarios",
+    "/users",
+    response_model=UserPage,
+    tags=["usuarios"],
+    summary="Listar usuarios",
     description="Solo administradores. Filtra por rol y busca por correo o nombre.",
     responses=_errors(401, 403),
 )
@@ -187,27 +223,35 @@ def list_users(
     role: RoleName | None = Query(None, description="admin, analyst, field o manager"),
     q: str | None = Query(None, max_length=200, description="Parte del correo o del nombre"),
     params: PageParams = Depends(page_params),
-    session: Session = Depends(get_db), user: User = Depends(current_user),
+    session: Session = Depends(get_db),
+    user: User = Depends(current_user),
 ) -> dict:
     rows, total = paginate(session, service.list_users(user=user, role=role, q=q), params)
     return page_of([UserOut.of(row) for row in rows], total, params)
 
 
 @router.get(
-    "/users/me/tokens", response_model=TokenPage, tags=["tokens"], summary="Mis tokens de acceso",
+    "/users/me/tokens",
+    response_model=TokenPage,
+    tags=["tokens"],
+    summary="Mis tokens de acceso",
     description="Los tokens personales de la cuenta actual (sin el secreto, que solo se muestra al crearlo).",
     responses=_errors(401),
 )
 def list_tokens(
     params: PageParams = Depends(page_params),
-    session: Session = Depends(get_db), user: User = Depends(current_user),
+    session: Session = Depends(get_db),
+    user: User = Depends(current_user),
 ) -> dict:
     rows, total = paginate(session, service.list_api_tokens(user=user), params)
     return page_of([TokenOut.of(row) for row in rows], total, params)
 
 
 @router.post(
-    "/users/me/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED, tags=["tokens"],
+    "/users/me/tokens",
+    response_model=TokenCreated,
+    status_code=status.HTTP_201_CREATED,
+    tags=["tokens"],
     summary="Crear un token de acceso",
     description=(
         "Crea un token personal para scripts (`Authorization: Bearer …`). El secreto se "
@@ -216,7 +260,9 @@ def list_tokens(
     responses={**_errors(401, 403, 422), 409: {"description": "Ya tiene un token activo con ese nombre"}},
 )
 def create_token(
-    body: TokenIn, session: Session = Depends(get_db), user: User = Depends(current_user),
+    body: TokenIn,
+    session: Session = Depends(get_db),
+    user: User = Depends(current_user),
 ) -> TokenCreated:
     with _committed(session):
         token, record = service.create_api_token(session=session, user=user, name=body.name)
@@ -224,12 +270,17 @@ def create_token(
 
 
 @router.delete(
-    "/users/me/tokens/{token_id}", response_model=TokenOut, tags=["tokens"], summary="Revocar un token",
+    "/users/me/tokens/{token_id}",
+    response_model=TokenOut,
+    tags=["tokens"],
+    summary="Revocar un token",
     description="El token deja de funcionar de inmediato.",
     responses=_errors(401, 403, 404),
 )
 def revoke_token(
-    token_id: int, session: Session = Depends(get_db), user: User = Depends(current_user),
+    token_id: int,
+    session: Session = Depends(get_db),
+    user: User = Depends(current_user),
 ) -> TokenOut:
     with _committed(session):
         record = service.revoke_own_api_token(session=session, user=user, token_id=token_id)
@@ -237,7 +288,10 @@ def revoke_token(
 
 
 @router.get(
-    "/users/{user_id}", response_model=UserOut, tags=["usuarios"], summary="Ver un usuario",
+    "/users/{user_id}",
+    response_model=UserOut,
+    tags=["usuarios"],
+    summary="Ver un usuario",
     description="Un administrador ve cualquier cuenta; los demás, solo la propia (otra da 404).",
     responses=_errors(401, 404),
 )
@@ -246,7 +300,10 @@ def get_user(user_id: int, session: Session = Depends(get_db), user: User = Depe
 
 
 @router.patch(
-    "/users/{user_id}", response_model=UserOut, tags=["usuarios"], summary="Modificar un usuario",
+    "/users/{user_id}",
+    response_model=UserOut,
+    tags=["usuarios"],
+    summary="Modificar un usuario",
     description=(
         "Solo administradores. Cambia nombre, rol, institución, estado, cooperativas o macrozonas "
         "(solo los campos enviados). Desactivar una cuenta cierra sus sesiones y revoca sus tokens."
@@ -254,12 +311,18 @@ def get_user(user_id: int, session: Session = Depends(get_db), user: User = Depe
     responses={**_errors(401, 403, 404, 422), 409: {"description": "Sería quitar al último administrador"}},
 )
 def update_user(
-    user_id: int, body: UserPatch, session: Session = Depends(get_db),
-    user: User = Depends(current_user), settings: Settings = Depends(get_settings_dep),
+    user_id: int,
+    body: UserPatch,
+    session: Session = Depends(get_db),
+    user: User = Depends(current_user),
+    settings: Settings = Depends(get_settings_dep),
 ) -> UserOut:
     with _committed(session):
         target = service.update_user(
-            session=session, user=user, user_id=user_id, settings=settings,
+            session=session,
+            user=user,
+            user_id=user_id,
+            settings=settings,
             changes=body.model_dump(exclude_unset=True),
         )
     return UserOut.of(target)
@@ -269,7 +332,10 @@ def update_user(
 
 
 @router.post(
-    "/invitations", response_model=InvitationCreated, status_code=status.HTTP_201_CREATED, tags=["invitaciones"],
+    "/invitations",
+    response_model=InvitationCreated,
+    status_code=status.HTTP_201_CREATED,
+    tags=["invitaciones"],
     summary="Invitar a una persona",
     description=(
         "Administradores (cualquier rol) y analistas (gerentes y equipo de terreno). Devuelve una "
@@ -280,8 +346,10 @@ def update_user(
     responses={**_errors(401, 403, 422), 409: {"description": "Ya existe un usuario con ese correo"}},
 )
 def create_invitation(
-    body: InvitationIn, session: Session = Depends(get_db),
-    user: User = Depends(current_user), settings: Settings = Depends(get_settings_dep),
+    body: InvitationIn,
+    session: Session = Depends(get_db),
+    user: User = Depends(current_user),
+    settings: Settings = Depends(get_settings_dep),
 ) -> InvitationCreated:
     with _committed(session):
         new = service.create_invitation(session=session, user=user, settings=settings, **body.model_dump())
@@ -289,21 +357,27 @@ def create_invitation(
 
 
 @router.get(
-    "/invitations", response_model=InvitationPage, tags=["invitaciones"], summary="Listar invitaciones",
+    "/invitations",
+    response_model=InvitationPage,
+    tags=["invitaciones"],
+    summary="Listar invitaciones",
     description="Para quienes pueden invitar; `pending=true` muestra solo las vigentes sin usar.",
     responses=_errors(401, 403),
 )
 def list_invitations(
     pending: bool = Query(False, description="Solo las vigentes y sin usar"),
     params: PageParams = Depends(page_params),
-    session: Session = Depends(get_db), user: User = Depends(current_user),
+    session: Session = Depends(get_db),
+    user: User = Depends(current_user),
 ) -> dict:
     rows, total = paginate(session, service.list_invitations(user=user, pending=pending), params)
     return page_of([InvitationOut.of(row) for row in rows], total, params)
 
 
 @router.get(
-    "/invitations/{token}", response_model=InvitationPublic, tags=["invitaciones"],
+    "/invitations/{token}",
+    response_model=InvitationPublic,
+    tags=["invitaciones"],
     summary="Consultar una invitación",
     description="Público (el enlace es el secreto): a quién invita, con qué rol y si aún se puede usar.",
     responses=_errors(404),
@@ -312,33 +386,44 @@ def show_invitation(token: str, session: Session = Depends(get_db)) -> Invitatio
     invitation = service.find_invitation(session=session, token=token)
     problem = service.invitation_problem(invitation)
     return InvitationPublic(
-        email=invitation.email, full_name=invitation.full_name, role=invitation.role,
-        institution=invitation.institution, expires_at=invitation.expires_at,
-        valid=problem is None, problem=problem,
+        email=invitation.email,
+        full_name=invitation.full_name,
+        role=invitation.role,
+        institution=invitation.institution,
+        expires_at=invitation.expires_at,
+        valid=problem is None,
+        problem=problem,
     )
 
 
 @router.post(
-    "/invitations/{token}/accept", response_model=SessionOut, status_code=status.HTTP_201_CREATED,
-    tags=["invitaciones"], summary="Aceptar una invitación",
+    "/invitations/{token}/accept",
+    response_model=SessionOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["invitaciones"],
+    summary="Aceptar una invitación",
     description=(
         "Crea la cuenta con la contraseña elegida (al menos 10 caracteres) y abre una sesión. "
         "El enlace sirve una sola vez: usado o vencido responde 410."
     ),
-    responses={**_errors(404, 422), 409: {"description": "El correo ya tiene cuenta"},
-               410: {"description": "Invitación ya usada o vencida"}},
+    responses={
+        **_errors(404, 422),
+        409: {"description": "El correo ya tiene cuenta"},
+        410: {"description": "Invitación ya usada o vencida"},
+    },
 )
 def accept_invitation(
-    token: str, body: AcceptIn, request: Request, response: Response,
-    session: Session = Depends(get_db), settings: Settings = Depends(get_settings_dep),
+    token: str,
+    body: AcceptIn,
+    request: Request,
+    response: Response,
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
 ) -> SessionOut:
     previous = request.cookies.get(SESSION_COOKIE)
     with _committed(session):
-        user, new = service.accept_invitation(
-            session=session, token=token, password=body.password, settings=settings
-        )
+        user, new = service.accept_invitation(session=session, token=token, password=body.password, settings=settings)
         if previous:
             service.forget_session_token(session=session, token=previous)
     set_session_cookie(response, new, settings)
     return SessionOut(user=UserOut.of(user), csrf_token=new.csrf_token)
-

@@ -90,8 +90,11 @@ def _check_sectors(value: list[str] | None) -> list[str] | None:
     unknown = [item for item in value if item not in SECTORS]
     if unknown:
         raise ValueError(
-            "rubro desconocido: " + ", ".join(f"«{item}»" for item in unknown)
-            + " (valores permitidos: " + ", ".join(SECTORS) + ")"
+            "rubro desconocido: "
+            + ", ".join(f"«{item}»" for item in unknown)
+            + " (valores permitidos: "
+            + ", ".join(SECTORS)
+            + ")"
         )
     return list(dict.fromkeys(value))  # without repetitions, in the order given
 
@@ -138,7 +141,9 @@ class CooperativeCreate(_CooperativeFields):
     un integrante del equipo de terreno queda pendiente de aprobación (`approved: false`) y
     asignada a él."""
 
-    rut: str = Field(description="RUT con dígito verificador, en cualquier formato: 76.123.456-0, 761234560, 76123456-k")
+    rut: str = Field(
+        description="RUT con dígito verificador, en cualquier formato: 76.123.456-0, 761234560, 76123456-k"
+    )
     name: str = Field(min_length=2, max_length=300, description="Razón social o nombre")
     daes_number: str | None = Field(None, max_length=50, description="Número de registro en DAES")
     legal_type: LegalType = Field(description=_LEGAL_DOC)

@@ -32,8 +32,22 @@ from app.settings import REGIONS, Settings
 
 # --------------------------------------------------------------------------- search helpers
 
-_ACCENTS = [("Á", "a"), ("É", "e"), ("Í", "i"), ("Ó", "o"), ("Ú", "u"), ("Ü", "u"), ("Ñ", "n"),
-            ("á", "a"), ("é", "e"), ("í", "i"), ("ó", "o"), ("ú", "u"), ("ü", "u"), ("ñ", "n")]
+_ACCENTS = [
+    ("Á", "a"),
+    ("É", "e"),
+    ("Í", "i"),
+    ("Ó", "o"),
+    ("Ú", "u"),
+    ("Ü", "u"),
+    ("Ñ", "n"),
+    ("á", "a"),
+    ("é", "e"),
+    ("í", "i"),
+    ("ó", "o"),
+    ("ú", "u"),
+    ("ü", "u"),
+    ("ñ", "n"),
+]
 
 
 def fold_text(value: str) -> str:
@@ -70,7 +84,10 @@ class CooperativeFilters:
 
 
 def _filter_error(field: str, message: str) -> Invalid:
-    return Invalid(f"El filtro '{field}' no es válido: {message}.", details=[{"field": field, "code": "invalid", "message": message}])
+    return Invalid(
+        f"El filtro '{field}' no es válido: {message}.",
+        details=[{"field": field, "code": "invalid", "message": message}],
+    )
 
 
 def list_statement(*, user: User, settings: Settings, filters: CooperativeFilters):
@@ -165,8 +182,7 @@ def get_visible_cooperative(*, session: Session, user: User, settings: Settings,
 
 def regions(*, settings: Settings) -> list[dict[str, Any]]:
     return [
-        {"code": code, "name": name, "macrozone": settings.macrozone_of(code)}
-        for code, name in sorted(REGIONS.items())
+        {"code": code, "name": name, "macrozone": settings.macrozone_of(code)} for code, name in sorted(REGIONS.items())
     ]
 
 
@@ -178,21 +194,29 @@ def _check_consistency(values: dict[str, Any], today: date) -> None:
     details = []
     year = values.get("founding_year")
     if year is not None and not 1900 <= year <= today.year:
-        details.append({
-            "field": "founding_year", "code": "out_of_range",
-            "message": f"el año de fundación debe estar entre 1900 y {today.year}",
-        })
+        details.append(
+            {
+                "field": "founding_year",
+                "code": "out_of_range",
+                "message": f"el año de fundación debe estar entre 1900 y {today.year}",
+            }
+        )
     under_35 = values.get("members_under_35")
     women, men = values.get("members_women"), values.get("members_men")
     if under_35 is not None and (women is not None or men is not None):
         total = (women or 0) + (men or 0)
         if under_35 > total:
-            details.append({
-                "field": "members_under_35", "code": "exceeds_total",
-                "message": f"los socios menores de 35 ({under_35}) no pueden ser más que el total de socios ({total})",
-            })
+            details.append(
+                {
+                    "field": "members_under_35",
+                    "code": "exceeds_total",
+                    "message": f"los socios menores de 35 ({under_35}) no pueden ser más que el total de socios ({total})",
+                }
+            )
     if details:
-        raise Invalid("Hay datos no válidos en la cooperativa: " + "; ".join(d["message"] for d in details) + ".", details=details)
+        raise Invalid(
+            "Hay datos no válidos en la cooperativa: " + "; ".join(d["message"] for d in details) + ".", details=details
+        )
 
 
 def _check_rut_free(session: Session, rut: str, exclude_id: int | None = None) -> None:
@@ -209,7 +233,13 @@ def _duplicate_rut(rut: str, name: str | None) -> Conflict:
     return Conflict(
         f"Ya está registrada la cooperativa{named} con el RUT {format_rut(rut)}.",
         code="duplicate_rut",
-        details=[{"field": "rut", "code": "duplicate", "message": f"el RUT {format_rut(rut)} ya está registrado" + (f" para{named}" if named else "")}],
+        details=[
+            {
+                "field": "rut",
+                "code": "duplicate",
+                "message": f"el RUT {format_rut(rut)} ya está registrado" + (f" para{named}" if named else ""),
+            }
+        ],
     )
 
 
@@ -270,14 +300,22 @@ def update_cooperative(
         if refused:
             raise Forbidden(
                 "Solo puede modificar los datos de contacto de la cooperativa ("
-                + ", ".join(sorted(allowed)) + "); no: " + ", ".join(refused) + ".",
-                details=[{"field": name, "code": "not_editable", "message": "no puede modificar este campo"} for name in refused],
+                + ", ".join(sorted(allowed))
+                + "); no: "
+                + ", ".join(refused)
+                + ".",
+                details=[
+                    {"field": name, "code": "not_editable", "message": "no puede modificar este campo"}
+                    for name in refused
+                ],
             )
     cleared = [name for name in REQUIRED_FIELDS if name in changes and changes[name] is None]
     if cleared:
         raise Invalid(
             "Estos campos no pueden quedar vacíos: " + ", ".join(cleared) + ".",
-            details=[{"field": name, "code": "required", "message": "este campo no puede quedar vacío"} for name in cleared],
+            details=[
+                {"field": name, "code": "required", "message": "este campo no puede quedar vacío"} for name in cleared
+            ],
         )
     merged = {
         name: changes.get(name, getattr(cooperative, name))
@@ -314,6 +352,15 @@ def find_by_rut(*, session: Session, rut: str) -> Cooperative | None:
 
 
 __all__ = [
-    "CooperativeFilters", "approve_cooperative", "create_cooperative", "find_by_rut", "fold_text",
-    "get_visible_cooperative", "list_cooperatives", "list_statement", "regions", "to_dict", "update_cooperative",
+    "CooperativeFilters",
+    "approve_cooperative",
+    "create_cooperative",
+    "find_by_rut",
+    "fold_text",
+    "get_visible_cooperative",
+    "list_cooperatives",
+    "list_statement",
+    "regions",
+    "to_dict",
+    "update_cooperative",
 ]

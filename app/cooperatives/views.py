@@ -50,8 +50,13 @@ def list_cooperatives(
     settings: Settings = Depends(get_settings_dep),
 ) -> dict:
     filters = service.CooperativeFilters(
-        q=q, region=region, macrozone=macrozone, sector=sector,
-        legal_type=legal_type.value if legal_type else None, state=state.value if state else None, approved=approved,
+        q=q,
+        region=region,
+        macrozone=macrozone,
+        sector=sector,
+        legal_type=legal_type.value if legal_type else None,
+        state=state.value if state else None,
+        approved=approved,
     )
     return service.list_cooperatives(session=session, user=user, settings=settings, filters=filters, params=params)
 
@@ -75,7 +80,9 @@ def create_cooperative(
     session: Session = Depends(get_db),
     settings: Settings = Depends(get_settings_dep),
 ) -> dict:
-    cooperative = service.create_cooperative(session=session, user=user, settings=settings, data=body.model_dump(mode="json"))
+    cooperative = service.create_cooperative(
+        session=session, user=user, settings=settings, data=body.model_dump(mode="json")
+    )
     return service.to_dict(cooperative, settings)
 
 
@@ -91,7 +98,9 @@ def get_cooperative(
     session: Session = Depends(get_db),
     settings: Settings = Depends(get_settings_dep),
 ) -> dict:
-    cooperative = service.get_visible_cooperative(session=session, user=user, settings=settings, cooperative_id=cooperative_id)
+    cooperative = service.get_visible_cooperative(
+        session=session, user=user, settings=settings, cooperative_id=cooperative_id
+    )
     return service.to_dict(cooperative, settings)
 
 
@@ -104,7 +113,11 @@ def get_cooperative(
         "cambian cualquier campo; el gerente de la cooperativa solo los datos de contacto "
         "(contact_name, contact_email, contact_phone): otro campo responde 403 y no se cambia nada."
     ),
-    responses={**_NOT_FOUND, 403: {"description": "Sin permiso para modificar (o para ese campo)"}, 409: {"description": "RUT ya registrado"}},
+    responses={
+        **_NOT_FOUND,
+        403: {"description": "Sin permiso para modificar (o para ese campo)"},
+        409: {"description": "RUT ya registrado"},
+    },
 )
 def update_cooperative(
     cooperative_id: int,
@@ -113,9 +126,13 @@ def update_cooperative(
     session: Session = Depends(get_db),
     settings: Settings = Depends(get_settings_dep),
 ) -> dict:
-    cooperative = service.get_visible_cooperative(session=session, user=user, settings=settings, cooperative_id=cooperative_id)
+    cooperative = service.get_visible_cooperative(
+        session=session, user=user, settings=settings, cooperative_id=cooperative_id
+    )
     changes = body.model_dump(mode="json", exclude_unset=True)
-    cooperative = service.update_cooperative(session=session, user=user, settings=settings, cooperative=cooperative, changes=changes)
+    cooperative = service.update_cooperative(
+        session=session, user=user, settings=settings, cooperative=cooperative, changes=changes
+    )
     return service.to_dict(cooperative, settings)
 
 
@@ -132,7 +149,9 @@ def approve_cooperative(
     session: Session = Depends(get_db),
     settings: Settings = Depends(get_settings_dep),
 ) -> dict:
-    cooperative = service.get_visible_cooperative(session=session, user=user, settings=settings, cooperative_id=cooperative_id)
+    cooperative = service.get_visible_cooperative(
+        session=session, user=user, settings=settings, cooperative_id=cooperative_id
+    )
     cooperative = service.approve_cooperative(session=session, user=user, settings=settings, cooperative=cooperative)
     return service.to_dict(cooperative, settings)
 

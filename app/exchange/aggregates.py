@@ -102,7 +102,9 @@ def size_band(members: int | None) -> tuple[str, str]:
     return NO_SIZE  # a negative count cannot be stored (check constraints)
 
 
-def group_keys(grouping: Grouping | None, settings: Settings) -> tuple[Callable[[ResultRow], list[tuple[str, str]]], list[str]]:
+def group_keys(
+    grouping: Grouping | None, settings: Settings
+) -> tuple[Callable[[ResultRow], list[tuple[str, str]]], list[str]]:
     """How to group: a function giving a row's (key, label) groups, and the keys in display order."""
     if grouping is None:
         return (lambda row: [("todas", "Todas")]), ["todas"]
@@ -110,14 +112,21 @@ def group_keys(grouping: Grouping | None, settings: Settings) -> tuple[Callable[
         order = [str(code) for codes in settings.macrozones.values() for code in codes]
         return (lambda row: [(str(row.region_code), REGIONS.get(row.region_code, str(row.region_code)))]), order
     if grouping == Grouping.MACROZONE:
+
         def macrozone(row: ResultRow) -> list[tuple[str, str]]:
             zone = settings.macrozone_of(row.region_code)
             return [(zone, zone)] if zone else [NO_MACROZONE]
+
         return macrozone, [*settings.macrozones, NO_MACROZONE[0]]
     if grouping == Grouping.SECTOR:
-        return (lambda row: [(code, SECTORS.get(code, code)) for code in row.sectors] or [NO_SECTOR]), [*SECTORS, NO_SECTOR[0]]
+        return (lambda row: [(code, SECTORS.get(code, code)) for code in row.sectors] or [NO_SECTOR]), [
+            *SECTORS,
+            NO_SECTOR[0],
+        ]
     if grouping == Grouping.LEGAL_TYPE:
-        return (lambda row: [(row.legal_type, LEGAL_TYPE_LABELS.get(row.legal_type, row.legal_type))]), list(LEGAL_TYPE_LABELS)
+        return (lambda row: [(row.legal_type, LEGAL_TYPE_LABELS.get(row.legal_type, row.legal_type))]), list(
+            LEGAL_TYPE_LABELS
+        )
     return (lambda row: [size_band(row.members)]), [band[0] for band in SIZE_BANDS] + [NO_SIZE[0]]
 
 
@@ -139,7 +148,10 @@ def _level_stats(level: Level, rows: Sequence[ResultRow]) -> dict[str, Any]:
             scores.append(score)
     total = sum(counts.values())
     return {
-        "level": level.kind, "id": level.id, "title": level.title, "dimension": level.dimension,
+        "level": level.kind,
+        "id": level.id,
+        "title": level.title,
+        "dimension": level.dimension,
         "responses": total,
         "counts": counts,
         "shares": {light: (round(n / total, 4) if total else None) for light, n in counts.items()},
@@ -149,7 +161,9 @@ def _level_stats(level: Level, rows: Sequence[ResultRow]) -> dict[str, Any]:
 
 def _group(key: str, label: str, rows: Sequence[ResultRow], levels: Sequence[Level]) -> dict[str, Any]:
     return {
-        "key": key, "label": label, "responses": len(rows),
+        "key": key,
+        "label": label,
+        "responses": len(rows),
         "levels": [_level_stats(level, rows) for level in levels],
     }
 
@@ -192,10 +206,17 @@ def change(earlier: Iterable[ResultRow], later: Iterable[ResultRow], *, levels: 
                 moves["not_comparable"] += 1
             if old_score is not None and new_score is not None:
                 deltas.append(new_score - old_score)
-        result.append({
-            "level": level.kind, "id": level.id, "title": level.title, "dimension": level.dimension,
-            "cooperatives": sum(moves.values()), **moves, "score_change": _score_summary(deltas),
-        })
+        result.append(
+            {
+                "level": level.kind,
+                "id": level.id,
+                "title": level.title,
+                "dimension": level.dimension,
+                "cooperatives": sum(moves.values()),
+                **moves,
+                "score_change": _score_summary(deltas),
+            }
+        )
     return {"cooperatives": len(pairs), "levels": result}
 
 
@@ -208,12 +229,19 @@ def counted_statement(*, user: User, settings: Settings, round_id: int, filters:
         list_statement(user=user, settings=settings, filters=filters)
         .join(Response, Response.cooperative_id == Cooperative.id)
         .where(
-            Response.round_id == round_id, Response.is_current.is_(True), Response.status.in_(COUNTED_STATUSES),
+            Response.round_id == round_id,
+            Response.is_current.is_(True),
+            Response.status.in_(COUNTED_STATUSES),
             Response.result_snapshot.is_not(None),
         )
         .with_only_columns(
-            Cooperative.id, Cooperative.region_code, Cooperative.legal_type, json_text(Cooperative.sectors),
-            Cooperative.members_women, Cooperative.members_men, json_text(Response.result_snapshot),
+            Cooperative.id,
+            Cooperative.region_code,
+            Cooperative.legal_type,
+            json_text(Cooperative.sectors),
+            Cooperative.members_women,
+            Cooperative.members_men,
+            json_text(Response.result_snapshot),
         )
         .order_by(None)
         .order_by(Cooperative.id)
@@ -226,11 +254,16 @@ def result_rows(session: Session, statement: Select) -> list[ResultRow]:
         levels = snapshot_levels(decode_json(row.result_snapshot))
         if not levels:  # a JSON null stored as such
             continue
-        rows.append(ResultRow(
-            cooperative_id=row.id, region_code=row.region_code, legal_type=row.legal_type,
-            sectors=tuple(decode_json(row.sectors) or ()), members=members_total(row.members_women, row.members_men),
-            results={key: (level.get("score"), level.get("light")) for key, level in levels.items()},
-        ))
+        rows.append(
+            ResultRow(
+                cooperative_id=row.id,
+                region_code=row.region_code,
+                legal_type=row.legal_type,
+                sectors=tuple(decode_json(row.sectors) or ()),
+                members=members_total(row.members_women, row.members_men),
+                results={key: (level.get("score"), level.get("light")) for key, level in levels.items()},
+            )
+        )
     return rows
 
 
@@ -244,7 +277,12 @@ def _require(user: User) -> None:
 
 
 def round_aggregates(
-    *, session: Session, user: User, settings: Settings, round_id: int, grouping: Grouping | None,
+    *,
+    session: Session,
+    user: User,
+    settings: Settings,
+    round_id: int,
+    grouping: Grouping | None,
     filters: CooperativeFilters,
 ) -> dict[str, Any]:
     """Counts and shares of each light and score quartiles of a round, optionally by a grouping."""
@@ -256,7 +294,12 @@ def round_aggregates(
 
 
 def round_change(
-    *, session: Session, user: User, settings: Settings, from_round_id: int, to_round_id: int,
+    *,
+    session: Session,
+    user: User,
+    settings: Settings,
+    from_round_id: int,
+    to_round_id: int,
     filters: CooperativeFilters,
 ) -> dict[str, Any]:
     """How the cooperatives present in both rounds moved, overall and per dimension."""
@@ -268,13 +311,18 @@ def round_change(
         )
     earlier = get_round(session=session, round_id=from_round_id)
     later = get_round(session=session, round_id=to_round_id)
-    earlier_levels = {level.key for level in questionnaire_levels(get_round_questionnaire(session=session, round=earlier))}
+    earlier_levels = {
+        level.key for level in questionnaire_levels(get_round_questionnaire(session=session, round=earlier))
+    }
     levels = [
-        level for level in questionnaire_levels(get_round_questionnaire(session=session, round=later), subcategories=False)
+        level
+        for level in questionnaire_levels(get_round_questionnaire(session=session, round=later), subcategories=False)
         if level.key in earlier_levels
     ]
     rows = {
-        round_.id: result_rows(session, counted_statement(user=user, settings=settings, round_id=round_.id, filters=filters))
+        round_.id: result_rows(
+            session, counted_statement(user=user, settings=settings, round_id=round_.id, filters=filters)
+        )
         for round_ in (earlier, later)
     }
     return {"from": _round_summary(earlier), "to": _round_summary(later)} | change(
@@ -283,6 +331,16 @@ def round_change(
 
 
 __all__ = [
-    "CATEGORIES", "Grouping", "ResultRow", "SIZE_BANDS", "aggregate", "change", "counted_statement",
-    "group_keys", "result_rows", "round_aggregates", "round_change", "size_band",
+    "CATEGORIES",
+    "Grouping",
+    "ResultRow",
+    "SIZE_BANDS",
+    "aggregate",
+    "change",
+    "counted_statement",
+    "group_keys",
+    "result_rows",
+    "round_aggregates",
+    "round_change",
+    "size_band",
 ]

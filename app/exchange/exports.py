@@ -154,8 +154,9 @@ class CsvDialect:
     decimal_comma: bool = False
 
     @classmethod
-    def of(cls, flavour: Flavour = Flavour.STANDARD, *, bom: bool | None = None,
-           separator: Separator | None = None) -> CsvDialect:
+    def of(
+        cls, flavour: Flavour = Flavour.STANDARD, *, bom: bool | None = None, separator: Separator | None = None
+    ) -> CsvDialect:
         excel = flavour == Flavour.EXCEL
         if separator is None:
             separator = Separator.SEMICOLON if excel else Separator.COMMA
@@ -168,6 +169,7 @@ class CsvDialect:
     def formats(self) -> dict[type, Callable[[Any], str]]:
         """The text of a value in this dialect by its type (see the module docstring)."""
         if self.decimal_comma:
+
             def number(value: float) -> str:
                 return _plain_number(value).replace(".", ",")
 
@@ -179,8 +181,14 @@ class CsvDialect:
         else:
             number, day, moment = _plain_number, date.isoformat, datetime.isoformat
         return {
-            str: neutralise, int: str, float: number, date: day, datetime: moment,
-            bool: _yes_no, list: _joined, type(None): lambda value: "",
+            str: neutralise,
+            int: str,
+            float: number,
+            date: day,
+            datetime: moment,
+            bool: _yes_no,
+            list: _joined,
+            type(None): lambda value: "",
         }
 
     def formatter(self) -> Callable[[Any], str]:
@@ -319,7 +327,9 @@ _XLSX_CELLS: dict[type, Callable[[str, Any], str]] = {
     list: lambda ref, value: _text_cell(ref, _joined(value)),
     date: _date_cell,
     # Spreadsheets have no time zones: the time as read in Chile.
-    datetime: lambda ref, value: _datetime_cell(ref, value.astimezone(CHILE).replace(tzinfo=None) if value.tzinfo else value),
+    datetime: lambda ref, value: _datetime_cell(
+        ref, value.astimezone(CHILE).replace(tzinfo=None) if value.tzinfo else value
+    ),
     type(None): lambda ref, value: "",
 }
 
@@ -344,7 +354,10 @@ class XlsxWriter:
                 _XML_HEAD + f'<worksheet xmlns="{_MAIN_NS}"><sheetViews><sheetView workbookViewId="0">'
                 '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
                 '</sheetView></sheetViews><sheetData><row r="1">'
-                + "".join(_text_cell(f"{letter}1", name, f' s="{_HEADER_STYLE}"') for letter, name in zip(letters, table.names))
+                + "".join(
+                    _text_cell(f"{letter}1", name, f' s="{_HEADER_STYLE}"')
+                    for letter, name in zip(letters, table.names)
+                )
                 + "</row>"
             )
             try:
@@ -366,10 +379,16 @@ class XlsxWriter:
                     details=[{"field": "format", "code": "too_many_rows", "message": "demasiadas filas para XLSX"}],
                 )
             number = count + 1
-            out.write(f'<row r="{number}">' + "".join([
-                cells.get(type(value), _fallback_cell)(f"{letter}{number}", value)
-                for letter, value in zip(letters, row)
-            ]) + "</row>")
+            out.write(
+                f'<row r="{number}">'
+                + "".join(
+                    [
+                        cells.get(type(value), _fallback_cell)(f"{letter}{number}", value)
+                        for letter, value in zip(letters, row)
+                    ]
+                )
+                + "</row>"
+            )
         out.write("</sheetData></worksheet>")
         return count
 
@@ -379,39 +398,58 @@ class XlsxWriter:
 
     def close(self) -> None:
         sheets = range(1, len(self._titles) + 1)
-        self._zip.writestr("[Content_Types].xml", _XML_HEAD + (
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/styles.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-            + "".join(
-                f'<Override PartName="/xl/worksheets/sheet{n}.xml" '
-                'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-                for n in sheets
-            ) + "</Types>"
-        ))
-        self._zip.writestr("_rels/.rels", _XML_HEAD + (
-            f'<Relationships xmlns="{_PKG_REL_NS}"><Relationship Id="rId1" '
-            f'Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
-        ))
-        self._zip.writestr("xl/workbook.xml", _XML_HEAD + (
-            f'<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}"><sheets>'
-            + "".join(
-                f'<sheet name="{_attribute(title)}" sheetId="{n}" r:id="rId{n}"/>'
-                for n, title in zip(sheets, self._titles)
-            ) + "</sheets></workbook>"
-        ))
-        self._zip.writestr("xl/_rels/workbook.xml.rels", _XML_HEAD + (
-            f'<Relationships xmlns="{_PKG_REL_NS}">'
-            + "".join(
-                f'<Relationship Id="rId{n}" Type="{_REL_NS}/worksheet" Target="worksheets/sheet{n}.xml"/>' for n in sheets
-            )
-            + f'<Relationship Id="rId{len(self._titles) + 1}" Type="{_REL_NS}/styles" Target="styles.xml"/>'
-            "</Relationships>"
-        ))
+        self._zip.writestr(
+            "[Content_Types].xml",
+            _XML_HEAD
+            + (
+                '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                '<Default Extension="xml" ContentType="application/xml"/>'
+                '<Override PartName="/xl/workbook.xml" '
+                'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+                '<Override PartName="/xl/styles.xml" '
+                'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+                + "".join(
+                    f'<Override PartName="/xl/worksheets/sheet{n}.xml" '
+                    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+                    for n in sheets
+                )
+                + "</Types>"
+            ),
+        )
+        self._zip.writestr(
+            "_rels/.rels",
+            _XML_HEAD
+            + (
+                f'<Relationships xmlns="{_PKG_REL_NS}"><Relationship Id="rId1" '
+                f'Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+            ),
+        )
+        self._zip.writestr(
+            "xl/workbook.xml",
+            _XML_HEAD
+            + (
+                f'<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}"><sheets>'
+                + "".join(
+                    f'<sheet name="{_attribute(title)}" sheetId="{n}" r:id="rId{n}"/>'
+                    for n, title in zip(sheets, self._titles)
+                )
+                + "</sheets></workbook>"
+            ),
+        )
+        self._zip.writestr(
+            "xl/_rels/workbook.xml.rels",
+            _XML_HEAD
+            + (
+                f'<Relationships xmlns="{_PKG_REL_NS}">'
+                + "".join(
+                    f'<Relationship Id="rId{n}" Type="{_REL_NS}/worksheet" Target="worksheets/sheet{n}.xml"/>'
+                    for n in sheets
+                )
+                + f'<Relationship Id="rId{len(self._titles) + 1}" Type="{_REL_NS}/styles" Target="styles.xml"/>'
+                "</Relationships>"
+            ),
+        )
         self._zip.writestr("xl/styles.xml", _STYLES)
         self._zip.close()
 
@@ -469,12 +507,27 @@ def decode_json(value: Any) -> Any:
 
 
 _SOURCE_COLUMNS = (
-    Cooperative.id.label("cooperative_id"), Cooperative.rut, Cooperative.name, Cooperative.legal_type,
-    Cooperative.region_code, Cooperative.comuna, json_text(Cooperative.sectors), Cooperative.members_women,
-    Cooperative.members_men, Cooperative.members_under_35,
-    Response.id.label("response_id"), Response.revision, Response.status, Response.mode, Response.created_at,
-    Response.updated_at, Response.submitted_at, Response.validated_at, Response.interview_date,
-    json_text(Response.answers), json_text(Response.result_snapshot),
+    Cooperative.id.label("cooperative_id"),
+    Cooperative.rut,
+    Cooperative.name,
+    Cooperative.legal_type,
+    Cooperative.region_code,
+    Cooperative.comuna,
+    json_text(Cooperative.sectors),
+    Cooperative.members_women,
+    Cooperative.members_men,
+    Cooperative.members_under_35,
+    Response.id.label("response_id"),
+    Response.revision,
+    Response.status,
+    Response.mode,
+    Response.created_at,
+    Response.updated_at,
+    Response.submitted_at,
+    Response.validated_at,
+    Response.interview_date,
+    json_text(Response.answers),
+    json_text(Response.result_snapshot),
 )
 
 
@@ -515,58 +568,164 @@ def _sectors(row: Any, ctx: _Context) -> list[str]:
 
 #: The wide shape's first columns: (column, value of a row).
 _RESPONSE_FIELDS: tuple[tuple[Column, Callable[[Any, _Context], Any]], ...] = tuple(
-    (Column(name, description, kind, group), getter) for name, description, kind, group, getter in (
-        ("cooperativa_id", "Número de la cooperativa en coopdiag", "entero", "cooperativa",
-         lambda row, ctx: row.cooperative_id),
-        ("rut", "RUT de la cooperativa, sin puntos, con guion y dígito verificador (76123456-7)", "texto",
-         "cooperativa", lambda row, ctx: row.rut),
+    (Column(name, description, kind, group), getter)
+    for name, description, kind, group, getter in (
+        (
+            "cooperativa_id",
+            "Número de la cooperativa en coopdiag",
+            "entero",
+            "cooperativa",
+            lambda row, ctx: row.cooperative_id,
+        ),
+        (
+            "rut",
+            "RUT de la cooperativa, sin puntos, con guion y dígito verificador (76123456-7)",
+            "texto",
+            "cooperativa",
+            lambda row, ctx: row.rut,
+        ),
         ("nombre", "Nombre de la cooperativa", "texto", "cooperativa", lambda row, ctx: row.name),
-        ("tipo_juridico", "Tipo jurídico: " + "; ".join(f"{code} = {label}" for code, label in LEGAL_TYPE_LABELS.items()),
-         "código", "cooperativa", lambda row, ctx: row.legal_type),
-        ("region_codigo", "Código oficial (CUT) de la región, 1 a 16", "entero", "cooperativa",
-         lambda row, ctx: row.region_code),
-        ("region", "Nombre de la región", "texto", "cooperativa",
-         lambda row, ctx: REGIONS.get(row.region_code, str(row.region_code))),
-        ("macrozona", "Macrozona de la región (configuración de coopdiag)", "texto", "cooperativa",
-         lambda row, ctx: ctx.settings.macrozone_of(row.region_code)),
+        (
+            "tipo_juridico",
+            "Tipo jurídico: " + "; ".join(f"{code} = {label}" for code, label in LEGAL_TYPE_LABELS.items()),
+            "código",
+            "cooperativa",
+            lambda row, ctx: row.legal_type,
+        ),
+        (
+            "region_codigo",
+            "Código oficial (CUT) de la región, 1 a 16",
+            "entero",
+            "cooperativa",
+            lambda row, ctx: row.region_code,
+        ),
+        (
+            "region",
+            "Nombre de la región",
+            "texto",
+            "cooperativa",
+            lambda row, ctx: REGIONS.get(row.region_code, str(row.region_code)),
+        ),
+        (
+            "macrozona",
+            "Macrozona de la región (configuración de coopdiag)",
+            "texto",
+            "cooperativa",
+            lambda row, ctx: ctx.settings.macrozone_of(row.region_code),
+        ),
         ("comuna", "Comuna", "texto", "cooperativa", lambda row, ctx: row.comuna),
-        ("rubros", "Rubros, códigos separados por |: " + "; ".join(f"{code} = {label}" for code, label in SECTORS.items()),
-         "códigos", "cooperativa", _sectors),
+        (
+            "rubros",
+            "Rubros, códigos separados por |: " + "; ".join(f"{code} = {label}" for code, label in SECTORS.items()),
+            "códigos",
+            "cooperativa",
+            _sectors,
+        ),
         # The registry's figures: the diagnosis may declare others (its own question columns).
-        ("registro_socias_mujeres", "Socias mujeres según el registro de cooperativas", "entero", "cooperativa",
-         lambda row, ctx: row.members_women),
-        ("registro_socios_hombres", "Socios hombres según el registro de cooperativas", "entero", "cooperativa",
-         lambda row, ctx: row.members_men),
-        ("registro_socios_total", "Total de socios según el registro (mujeres más hombres; vacío si no se conoce "
-         "ninguno)", "entero", "cooperativa", lambda row, ctx: members_total(row.members_women, row.members_men)),
-        ("registro_socios_menores_35", "Socios menores de 35 años según el registro de cooperativas", "entero",
-         "cooperativa", lambda row, ctx: row.members_under_35),
+        (
+            "registro_socias_mujeres",
+            "Socias mujeres según el registro de cooperativas",
+            "entero",
+            "cooperativa",
+            lambda row, ctx: row.members_women,
+        ),
+        (
+            "registro_socios_hombres",
+            "Socios hombres según el registro de cooperativas",
+            "entero",
+            "cooperativa",
+            lambda row, ctx: row.members_men,
+        ),
+        (
+            "registro_socios_total",
+            "Total de socios según el registro (mujeres más hombres; vacío si no se conoce ninguno)",
+            "entero",
+            "cooperativa",
+            lambda row, ctx: members_total(row.members_women, row.members_men),
+        ),
+        (
+            "registro_socios_menores_35",
+            "Socios menores de 35 años según el registro de cooperativas",
+            "entero",
+            "cooperativa",
+            lambda row, ctx: row.members_under_35,
+        ),
         ("ronda_id", "Número de la ronda de diagnóstico", "entero", "respuesta", lambda row, ctx: ctx.round.id),
         ("ronda", "Nombre de la ronda de diagnóstico", "texto", "respuesta", lambda row, ctx: ctx.round.name),
-        ("respuesta_id", "Número de la respuesta (de esta revisión)", "entero", "respuesta",
-         lambda row, ctx: row.response_id),
-        ("revision", "Revisión de la respuesta: 1, y una más cada vez que se reabre una validada", "entero",
-         "respuesta", lambda row, ctx: row.revision),
-        ("estado", "Estado de la respuesta: " + ", ".join(STATUS_LABELS.values()), "texto", "respuesta",
-         lambda row, ctx: STATUS_LABELS.get(row.status, row.status)),
-        ("modalidad", "Modalidad: " + ", ".join(MODE_LABELS.values()), "texto", "respuesta",
-         lambda row, ctx: MODE_LABELS.get(row.mode, row.mode)),
-        ("creada", "Fecha y hora de creación (hora de Chile)", "fecha y hora", "respuesta",
-         lambda row, ctx: local_time(row.created_at)),
-        ("actualizada", "Fecha y hora del último cambio (hora de Chile)", "fecha y hora", "respuesta",
-         lambda row, ctx: local_time(row.updated_at)),
-        ("enviada", "Fecha y hora del último envío (hora de Chile)", "fecha y hora", "respuesta",
-         lambda row, ctx: local_time(row.submitted_at)),
-        ("validada", "Fecha y hora de la validación (hora de Chile)", "fecha y hora", "respuesta",
-         lambda row, ctx: local_time(row.validated_at)),
-        ("fecha_entrevista", "Fecha de la entrevista de terreno", "fecha", "respuesta",
-         lambda row, ctx: row.interview_date),
+        (
+            "respuesta_id",
+            "Número de la respuesta (de esta revisión)",
+            "entero",
+            "respuesta",
+            lambda row, ctx: row.response_id,
+        ),
+        (
+            "revision",
+            "Revisión de la respuesta: 1, y una más cada vez que se reabre una validada",
+            "entero",
+            "respuesta",
+            lambda row, ctx: row.revision,
+        ),
+        (
+            "estado",
+            "Estado de la respuesta: " + ", ".join(STATUS_LABELS.values()),
+            "texto",
+            "respuesta",
+            lambda row, ctx: STATUS_LABELS.get(row.status, row.status),
+        ),
+        (
+            "modalidad",
+            "Modalidad: " + ", ".join(MODE_LABELS.values()),
+            "texto",
+            "respuesta",
+            lambda row, ctx: MODE_LABELS.get(row.mode, row.mode),
+        ),
+        (
+            "creada",
+            "Fecha y hora de creación (hora de Chile)",
+            "fecha y hora",
+            "respuesta",
+            lambda row, ctx: local_time(row.created_at),
+        ),
+        (
+            "actualizada",
+            "Fecha y hora del último cambio (hora de Chile)",
+            "fecha y hora",
+            "respuesta",
+            lambda row, ctx: local_time(row.updated_at),
+        ),
+        (
+            "enviada",
+            "Fecha y hora del último envío (hora de Chile)",
+            "fecha y hora",
+            "respuesta",
+            lambda row, ctx: local_time(row.submitted_at),
+        ),
+        (
+            "validada",
+            "Fecha y hora de la validación (hora de Chile)",
+            "fecha y hora",
+            "respuesta",
+            lambda row, ctx: local_time(row.validated_at),
+        ),
+        (
+            "fecha_entrevista",
+            "Fecha de la entrevista de terreno",
+            "fecha",
+            "respuesta",
+            lambda row, ctx: row.interview_date,
+        ),
     )
 )
 
 _QUESTION_KINDS = {
-    "yes_no": "sí/no", "choice": "opción única", "multi": "opción múltiple", "number": "número",
-    "computed": "calculada", "text": "texto", "date": "fecha",
+    "yes_no": "sí/no",
+    "choice": "opción única",
+    "multi": "opción múltiple",
+    "number": "número",
+    "computed": "calculada",
+    "text": "texto",
+    "date": "fecha",
 }
 
 
@@ -656,8 +815,13 @@ def wide_columns(questionnaire: scoring.Questionnaire) -> list[Column]:
     results = _result_columns(questionnaire)
     taken = {column.name for column in (*fixed, *results)}
     questions = [
-        Column(f"pregunta_{question.id}" if question.id in taken else question.id, question.text,
-               _QUESTION_KINDS[question.type], "pregunta", question)
+        Column(
+            f"pregunta_{question.id}" if question.id in taken else question.id,
+            question.text,
+            _QUESTION_KINDS[question.type],
+            "pregunta",
+            question,
+        )
         for question in exported_questions(questionnaire)
     ]
     return [*fixed, *questions, *results]
@@ -673,17 +837,29 @@ def _result_columns(questionnaire: scoring.Questionnaire) -> list[Column]:
             "subcategory": level.id if level.kind == "subcategory" else "",
         }
         what = f"{kinds[level.kind]} «{level.title}»"
-        columns.append(Column(f"puntaje_{level.column_suffix}", f"Puntaje de {what}, 0 a 100 (resultado guardado al enviar)",
-                              "número", "resultado", **where))
-        columns.append(Column(f"luz_{level.column_suffix}", f"Semáforo de {what}: {lights}", "texto", "resultado", **where))
+        columns.append(
+            Column(
+                f"puntaje_{level.column_suffix}",
+                f"Puntaje de {what}, 0 a 100 (resultado guardado al enviar)",
+                "número",
+                "resultado",
+                **where,
+            )
+        )
+        columns.append(
+            Column(f"luz_{level.column_suffix}", f"Semáforo de {what}: {lights}", "texto", "resultado", **where)
+        )
     return columns
 
 
 def wide_rows(rows: Iterable[Any], *, questionnaire: scoring.Questionnaire, ctx: _Context) -> Iterator[list[Any]]:
     questions = exported_questions(questionnaire)
     question_ids = [question.id for question in questions]
-    dates = [(index, question) for index, question in enumerate(questions, start=len(_RESPONSE_FIELDS))
-             if question.type == "date"]
+    dates = [
+        (index, question)
+        for index, question in enumerate(questions, start=len(_RESPONSE_FIELDS))
+        if question.type == "date"
+    ]
     has_computed = any(question.type == "computed" for question in questions)
     levels = [level.key for level in questionnaire_levels(questionnaire)]
     for row in rows:
@@ -711,8 +887,12 @@ LONG_COLUMNS = [
     Column("estado", "Estado de la respuesta: " + ", ".join(STATUS_LABELS.values()), "texto", "respuesta"),
     Column("pregunta_id", "Identificador de la pregunta (vea el diccionario)", "texto", "respuesta"),
     Column("valor", "Respuesta, con los mismos valores que el formato ancho", "texto", "respuesta"),
-    Column("estado_pregunta", "Estado de la pregunta en el resultado guardado: "
-           + ", ".join(QUESTION_STATUS_ES.values()), "texto", "resultado"),
+    Column(
+        "estado_pregunta",
+        "Estado de la pregunta en el resultado guardado: " + ", ".join(QUESTION_STATUS_ES.values()),
+        "texto",
+        "resultado",
+    ),
     Column("puntaje_pregunta", "Puntaje de la pregunta en el resultado guardado, 0 a 100", "número", "resultado"),
 ]
 
@@ -739,8 +919,15 @@ def long_rows(rows: Iterable[Any], *, questionnaire: scoring.Questionnaire, ctx:
             result = results.get(question.id, {})
             question_status = result.get("status")
             yield [
-                row.response_id, row.cooperative_id, row.rut, ctx.round.id, row.revision, status, question.id,
-                _answer_value(question, value), QUESTION_STATUS_ES.get(question_status, question_status),
+                row.response_id,
+                row.cooperative_id,
+                row.rut,
+                ctx.round.id,
+                row.revision,
+                status,
+                question.id,
+                _answer_value(question, value),
+                QUESTION_STATUS_ES.get(question_status, question_status),
                 result.get("score"),
             ]
 
@@ -749,7 +936,8 @@ def long_rows(rows: Iterable[Any], *, questionnaire: scoring.Questionnaire, ctx:
 
 
 CODEBOOK_COLUMNS = [
-    Column(name, description) for name, description in (
+    Column(name, description)
+    for name, description in (
         ("variable", "Nombre de la columna en la exportación"),
         ("grupo", "cooperativa, respuesta, pregunta o resultado"),
         ("formato", "ancho, largo o ambos"),
@@ -812,13 +1000,36 @@ def codebook_rows(questionnaire: scoring.Questionnaire) -> Iterator[list[Any]]:
         question = column.question
         shape = "ambos" if column.name in long_names else "ancho"
         if question is None:
-            yield [column.name, column.group, shape, column.kind, column.description, column.dimension,
-                   column.subcategory, "", "", "", "", ""]
+            yield [
+                column.name,
+                column.group,
+                shape,
+                column.kind,
+                column.description,
+                column.dimension,
+                column.subcategory,
+                "",
+                "",
+                "",
+                "",
+                "",
+            ]
             continue
         dimension, sub = where[question.id]
-        yield [question.id, "pregunta", "ancho (columna); largo (pregunta_id)", column.kind, question.text,
-               dimension, sub, _options(question), question.unit or "", question.relevant or "",
-               question.formula or "", _notes(question)]
+        yield [
+            question.id,
+            "pregunta",
+            "ancho (columna); largo (pregunta_id)",
+            column.kind,
+            question.text,
+            dimension,
+            sub,
+            _options(question),
+            question.unit or "",
+            question.relevant or "",
+            question.formula or "",
+            _notes(question),
+        ]
     wide_names = {column.name for column in wide}
     for column in LONG_COLUMNS:
         if column.name not in wide_names:
@@ -852,7 +1063,12 @@ class ExportOptions:
 
 
 _CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
-_EXTENSIONS = {ExportFormat.CSV: "csv", ExportFormat.XLSX: "xlsx", ExportFormat.NDJSON: "ndjson", ExportFormat.JSON: "json"}
+_EXTENSIONS = {
+    ExportFormat.CSV: "csv",
+    ExportFormat.XLSX: "xlsx",
+    ExportFormat.NDJSON: "ndjson",
+    ExportFormat.JSON: "json",
+}
 
 
 def _exportable_round(session: Session, user: User, round_id: int) -> DiagnosisRound:
@@ -912,7 +1128,12 @@ def export_round(
 
 
 def round_codebook(
-    *, session: Session, user: User, round_id: int, format: CodebookFormat, dialect: CsvDialect  # noqa: A002
+    *,
+    session: Session,
+    user: User,
+    round_id: int,
+    format: CodebookFormat,  # noqa: A002
+    dialect: CsvDialect,
 ) -> Download | dict[str, Any]:
     """The codebook of the round's exports: CSV or XLSX download, or JSON."""
     round_ = _exportable_round(session, user, round_id)
@@ -926,8 +1147,32 @@ def round_codebook(
 
 
 __all__ = [
-    "QUESTION_STATUS_ES", "CodebookFormat", "Column", "CsvDialect", "Download", "ExportFilters", "ExportFormat", "ExportOptions", "Flavour",
-    "LONG_COLUMNS", "Level", "Separator", "Shape", "Table", "XlsxWriter", "codebook_table", "csv_chunks", "export_round",
-    "members_total", "ndjson_chunks", "neutralise", "questionnaire_levels", "responses_statement", "round_codebook", "snapshot_levels",
-    "stream_rows", "wide_columns", "xlsx_file",
+    "QUESTION_STATUS_ES",
+    "CodebookFormat",
+    "Column",
+    "CsvDialect",
+    "Download",
+    "ExportFilters",
+    "ExportFormat",
+    "ExportOptions",
+    "Flavour",
+    "LONG_COLUMNS",
+    "Level",
+    "Separator",
+    "Shape",
+    "Table",
+    "XlsxWriter",
+    "codebook_table",
+    "csv_chunks",
+    "export_round",
+    "members_total",
+    "ndjson_chunks",
+    "neutralise",
+    "questionnaire_levels",
+    "responses_statement",
+    "round_codebook",
+    "snapshot_levels",
+    "stream_rows",
+    "wide_columns",
+    "xlsx_file",
 ]

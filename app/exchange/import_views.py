@@ -48,10 +48,13 @@ _UPLOAD_BODY = {
                 "schema": {
                     "type": "object",
                     "required": ["archivo"],
-                    "properties": {"archivo": {
-                        "type": "string", "format": "binary",
-                        "description": f"Planilla .xlsx o .csv, de hasta {MAX_UPLOAD_BYTES // (1024 * 1024)} MB",
-                    }},
+                    "properties": {
+                        "archivo": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": f"Planilla .xlsx o .csv, de hasta {MAX_UPLOAD_BYTES // (1024 * 1024)} MB",
+                        }
+                    },
                 }
             }
         },
@@ -61,8 +64,10 @@ _ERRORS = {
     401: {"description": "Sin sesión ni token válido"},
     403: {"description": "Su rol no permite esta importación"},
     413: {"description": "El archivo supera el tamaño máximo"},
-    422: {"description": "El archivo no se puede leer o tiene problemas (details: fila, columna, valor, motivo); "
-                         "no se importó nada"},
+    422: {
+        "description": "El archivo no se puede leer o tiene problemas (details: fila, columna, valor, motivo); "
+        "no se importó nada"
+    },
 }
 
 
@@ -97,10 +102,14 @@ async def read_upload(request: Request) -> tuple[bytes, str]:
     try:
         form = await parser.parse()
     except MultiPartException as error:
-        raise Invalid(f"El formulario enviado no es válido ({error.message}).",
-                      details=[{"field": "archivo", "code": "bad_multipart", "message": "formulario mal formado"}]) from None
+        raise Invalid(
+            f"El formulario enviado no es válido ({error.message}).",
+            details=[{"field": "archivo", "code": "bad_multipart", "message": "formulario mal formado"}],
+        ) from None
     try:
-        upload = next((value for key, value in form.multi_items() if key in FILE_FIELDS and isinstance(value, UploadFile)), None)
+        upload = next(
+            (value for key, value in form.multi_items() if key in FILE_FIELDS and isinstance(value, UploadFile)), None
+        )
         if upload is None:
             raise Invalid(
                 "Falta el archivo: envíelo en el campo «archivo».",
@@ -126,11 +135,18 @@ async def read_upload(request: Request) -> tuple[bytes, str]:
     openapi_extra=_UPLOAD_BODY,
     responses=_ERRORS,
 )
-async def import_cooperatives(request: Request, session: Db, settings: AppSettings, user: CurrentUser, dry_run: DryRun = True) -> dict:
+async def import_cooperatives(
+    request: Request, session: Db, settings: AppSettings, user: CurrentUser, dry_run: DryRun = True
+) -> dict:
     data, filename = await read_upload(request)
     report = await run_in_threadpool(
         lambda: registry_import.import_registry(
-            session=session, user=user, settings=settings, data=data, filename=filename, dry_run=dry_run,
+            session=session,
+            user=user,
+            settings=settings,
+            data=data,
+            filename=filename,
+            dry_run=dry_run,
         )
     )
     return report.as_dict()
@@ -145,9 +161,12 @@ async def import_cooperatives(request: Request, session: Db, settings: AppSettin
         "hoja «codigos» (textos, opciones, unidades y condiciones) y hoja «cooperativas» (las que puede "
         "entrevistar). Equipos de terreno, analistas y administradores."
     ),
-    responses={200: {"content": {interviews.XLSX_MEDIA_TYPE: {}}}, 401: _ERRORS[401],
-               403: {"description": "Solo equipos de terreno, analistas y administradores"},
-               404: {"description": "No existe la ronda"}},
+    responses={
+        200: {"content": {interviews.XLSX_MEDIA_TYPE: {}}},
+        401: _ERRORS[401],
+        403: {"description": "Solo equipos de terreno, analistas y administradores"},
+        404: {"description": "No existe la ronda"},
+    },
 )
 def interview_template(round_id: RoundId, session: Db, settings: AppSettings, user: CurrentUser) -> StreamingResponse:
     template = interviews.interview_template(session=session, user=user, settings=settings, round_id=round_id)
@@ -170,12 +189,22 @@ def interview_template(round_id: RoundId, session: Db, settings: AppSettings, us
     responses={**_ERRORS, 404: {"description": "No existe la ronda"}, 409: {"description": "La ronda no está abierta"}},
 )
 async def import_interviews(
-    round_id: RoundId, request: Request, session: Db, settings: AppSettings, user: CurrentUser, dry_run: DryRun = True,
+    round_id: RoundId,
+    request: Request,
+    session: Db,
+    settings: AppSettings,
+    user: CurrentUser,
+    dry_run: DryRun = True,
 ) -> dict:
     data, filename = await read_upload(request)
     report = await run_in_threadpool(
         lambda: interviews.import_interviews(
-            session=session, user=user, settings=settings, round_id=round_id, data=data, filename=filename,
+            session=session,
+            user=user,
+            settings=settings,
+            round_id=round_id,
+            data=data,
+            filename=filename,
             dry_run=dry_run,
         )
     )

@@ -92,8 +92,12 @@ KEY_PREFIX = "planilla"
 
 #: The fixed columns: (column, response field or None, description for the codebook).
 FIXED_COLUMNS: tuple[tuple[str, str | None, str], ...] = (
-    (KEY, None, f"Clave única de la entrevista (máximo {MAX_KEY} caracteres), p. ej. E-0001; "
-                "importar dos veces la misma clave no crea otra entrevista"),
+    (
+        KEY,
+        None,
+        f"Clave única de la entrevista (máximo {MAX_KEY} caracteres), p. ej. E-0001; "
+        "importar dos veces la misma clave no crea otra entrevista",
+    ),
     (RUT_FIELD, None, "RUT de la cooperativa entrevistada (76.123.456-0, 76123456-0); vea la hoja «cooperativas»"),
     ("entrevistador", "interviewer_name", "Nombre de quien entrevistó"),
     ("institucion", "institution", "Institución del equipo de terreno"),
@@ -104,10 +108,19 @@ FIXED_COLUMNS: tuple[tuple[str, str | None, str], ...] = (
 )
 DETAIL_COLUMNS = {column: name for column, name, _ in FIXED_COLUMNS if name}
 COLUMN_OF_DETAIL = {name: column for column, name in DETAIL_COLUMNS.items()}
-_RESERVED = {column_key(text): code for text, code in (
-    ("na", NA), ("no aplica", NA), ("n/a", NA), ("ns", NS), ("no sabe", NS), ("no sabe / no responde", NS),
-    ("ns/nr", NS), ("no responde", NS),
-)}
+_RESERVED = {
+    column_key(text): code
+    for text, code in (
+        ("na", NA),
+        ("no aplica", NA),
+        ("n/a", NA),
+        ("ns", NS),
+        ("no sabe", NS),
+        ("no sabe / no responde", NS),
+        ("ns/nr", NS),
+        ("no responde", NS),
+    )
+}
 #: A multiple-choice cell for «none of the options» (an empty cell is no answer).
 _NONE_SELECTED = {"ninguna", "ninguno", "ninguna_opcion", "ninguna_de_las_anteriores"}
 _MULTI_SEPARATORS = re.compile(r"[;|,\n]+")
@@ -178,8 +191,14 @@ def interview_template(*, session: Session, user: User, settings: Settings, roun
     for cell in cooperatives[1]:
         cell.font = bold
     for cooperative in visible:
-        cooperatives.append([format_rut(cooperative.rut), neutralise(cooperative.name),
-                             REGIONS.get(cooperative.region_code, ""), neutralise(cooperative.comuna or "")])
+        cooperatives.append(
+            [
+                format_rut(cooperative.rut),
+                neutralise(cooperative.name),
+                REGIONS.get(cooperative.region_code, ""),
+                neutralise(cooperative.comuna or ""),
+            ]
+        )
     if visible:
         rut_list = DataValidation(type="list", formula1=f"cooperativas!$A$2:$A${len(visible) + 1}", allow_blank=True)
         rut_list.showErrorMessage = False  # a RUT may be written in another format
@@ -196,17 +215,39 @@ def interview_template(*, session: Session, user: User, settings: Settings, roun
             validate(index, codes, "Varias opciones separadas por ; — " + question.text, strict=False)
         sheet.column_dimensions[get_column_letter(index + 1)].width = 16
 
-    codebook.append(["columna", "tipo", "texto", "opciones", "unidad", "condicion", "notas", "dimension", "subcategoria"])
+    codebook.append(
+        ["columna", "tipo", "texto", "opciones", "unidad", "condicion", "notas", "dimension", "subcategoria"]
+    )
     for cell in codebook[1]:
         cell.font = bold
     for column, _, description in FIXED_COLUMNS:
-        codebook.append([column, "dato de la entrevista", description, "", "", "", "obligatoria" if column != SEND else "opcional", "", ""])
+        codebook.append(
+            [
+                column,
+                "dato de la entrevista",
+                description,
+                "",
+                "",
+                "",
+                "obligatoria" if column != SEND else "opcional",
+                "",
+                "",
+            ]
+        )
     where = {q.id: (d.title, s.title) for d in questionnaire.dimensions for s in d.subcategories for q in s.questions}
     for question in questions:
-        codebook.append([
-            question.id, _KIND_ES[question.type], neutralise(question.text), neutralise(_options(question)),
-            question.unit or "", neutralise(question.relevant or ""), _notes(question), *where[question.id],
-        ])
+        codebook.append(
+            [
+                question.id,
+                _KIND_ES[question.type],
+                neutralise(question.text),
+                neutralise(_options(question)),
+                question.unit or "",
+                neutralise(question.relevant or ""),
+                _notes(question),
+                *where[question.id],
+            ]
+        )
     codebook.column_dimensions["C"].width = 80
     codebook.column_dimensions["D"].width = 50
     for row in codebook.iter_rows(min_row=2, min_col=3, max_col=3):
@@ -218,8 +259,14 @@ def interview_template(*, session: Session, user: User, settings: Settings, roun
     return TemplateFile(filename=f"{name}.xlsx", content=buffer.getvalue())
 
 
-_KIND_ES = {"yes_no": "sí/no", "choice": "opción única", "multi": "opción múltiple", "number": "número",
-            "text": "texto", "date": "fecha (DD-MM-AAAA)"}
+_KIND_ES = {
+    "yes_no": "sí/no",
+    "choice": "opción única",
+    "multi": "opción múltiple",
+    "number": "número",
+    "text": "texto",
+    "date": "fecha (DD-MM-AAAA)",
+}
 
 
 def _codes(question: scoring.Question) -> tuple[str, ...]:
@@ -308,9 +355,13 @@ def import_interviews(
 
     rows = [_read_row(table, number, cells, questions, questionnaire) for number, cells in table.rows]
     _repeated(rows, lambda row: row.key, KEY, "la clave «{}» está repetida en las filas {} y {}")
-    _repeated(rows, lambda row: row.outcome.rut, RUT_FIELD,
-              "la cooperativa {} aparece en las filas {} y {}: una ronda tiene una entrevista por cooperativa",
-              show=format_rut)
+    _repeated(
+        rows,
+        lambda row: row.outcome.rut,
+        RUT_FIELD,
+        "la cooperativa {} aparece en las filas {} y {}: una ronda tiene una entrevista por cooperativa",
+        show=format_rut,
+    )
     _match(session, user, settings, round_, rows)
     for row in rows:
         if row.outcome.action != "unchanged":
@@ -318,8 +369,13 @@ def import_interviews(
             if not row.outcome.problems:
                 row.outcome.action = "created"
                 row.outcome.extra["status"] = ResponseStatus.SUBMITTED.value if row.send else ResponseStatus.DRAFT.value
-    report = ImportReport(dry_run=dry_run, filename=filename, sheet=table.sheet, rows=[row.outcome for row in rows],
-                          actions=("created", "unchanged", "refused"))
+    report = ImportReport(
+        dry_run=dry_run,
+        filename=filename,
+        sheet=table.sheet,
+        rows=[row.outcome for row in rows],
+        actions=("created", "unchanged", "refused"),
+    )
     if dry_run:
         return report
     if report.problems:
@@ -401,17 +457,21 @@ def _repeated(rows: list[_Row], value_of, column: str, reason: str, show=str) ->
         if value is None:
             continue
         if value in first:
-            row.outcome.problems.append(Problem(
-                reason.format(show(value), first[value].outcome.row, row.outcome.row),
-                row=row.outcome.row, column=column, value=show(value),
-            ))
+            row.outcome.problems.append(
+                Problem(
+                    reason.format(show(value), first[value].outcome.row, row.outcome.row),
+                    row=row.outcome.row,
+                    column=column,
+                    value=show(value),
+                )
+            )
         else:
             first[value] = row
 
 
 def _chunks(values: list, size: int = 900):
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 def _match(session: Session, user: User, settings: Settings, round_: DiagnosisRound, rows: list[_Row]) -> None:
@@ -424,12 +484,15 @@ def _match(session: Session, user: User, settings: Settings, round_: DiagnosisRo
     keys = sorted({idempotency_key(round_.id, row.key) for row in rows if row.key})
     imported: dict[str, Response] = {}
     for chunk in _chunks(keys):
-        imported.update((r.idempotency_key, r) for r in session.scalars(select(Response).where(Response.idempotency_key.in_(chunk))))
+        imported.update(
+            (r.idempotency_key, r) for r in session.scalars(select(Response).where(Response.idempotency_key.in_(chunk)))
+        )
     ids = sorted({c.id for c in cooperatives.values()})
     started: dict[int, Response] = {}
     for chunk in _chunks(ids):
-        for response in session.scalars(select(Response).where(Response.round_id == round_.id,
-                                                               Response.cooperative_id.in_(chunk))):
+        for response in session.scalars(
+            select(Response).where(Response.round_id == round_.id, Response.cooperative_id.in_(chunk))
+        ):
             started.setdefault(response.cooperative_id, response)
 
     for row in rows:
@@ -438,10 +501,14 @@ def _match(session: Session, user: User, settings: Settings, round_: DiagnosisRo
             continue
         cooperative = cooperatives.get(outcome.rut)
         if cooperative is None or not policy.can_import_interview(user, cooperative, settings):
-            outcome.problems.append(Problem(
-                f"no hay una cooperativa registrada con el RUT {format_rut(outcome.rut)} a la que usted tenga acceso",
-                row=outcome.row, column=RUT_FIELD, value=format_rut(outcome.rut),
-            ))
+            outcome.problems.append(
+                Problem(
+                    f"no hay una cooperativa registrada con el RUT {format_rut(outcome.rut)} a la que usted tenga acceso",
+                    row=outcome.row,
+                    column=RUT_FIELD,
+                    value=format_rut(outcome.rut),
+                )
+            )
             continue
         row.cooperative = cooperative
         outcome.name, outcome.cooperative_id = cooperative.name, cooperative.id
@@ -450,21 +517,30 @@ def _match(session: Session, user: User, settings: Settings, round_: DiagnosisRo
             differences = _differences(earlier, row)
             outcome.extra["response_id"] = earlier.id
             if differences:
-                outcome.problems.append(Problem(
-                    f"la entrevista «{row.key}» ya se importó (respuesta {earlier.id}) con otros datos ("
-                    + ", ".join(differences[:5]) + (", …" if len(differences) > 5 else "")
-                    + "); corríjala en la aplicación o use otra clave",
-                    row=outcome.row, column=KEY, value=row.key,
-                ))
+                outcome.problems.append(
+                    Problem(
+                        f"la entrevista «{row.key}» ya se importó (respuesta {earlier.id}) con otros datos ("
+                        + ", ".join(differences[:5])
+                        + (", …" if len(differences) > 5 else "")
+                        + "); corríjala en la aplicación o use otra clave",
+                        row=outcome.row,
+                        column=KEY,
+                        value=row.key,
+                    )
+                )
             elif not outcome.problems:
                 outcome.action = "unchanged"
             continue
         existing = started.get(cooperative.id)
         if existing is not None:
-            outcome.problems.append(Problem(
-                f"la cooperativa ya tiene la respuesta {existing.id} en esta ronda; continúe esa respuesta en la aplicación",
-                row=outcome.row, column=RUT_FIELD, value=format_rut(outcome.rut),
-            ))
+            outcome.problems.append(
+                Problem(
+                    f"la cooperativa ya tiene la respuesta {existing.id} en esta ronda; continúe esa respuesta en la aplicación",
+                    row=outcome.row,
+                    column=RUT_FIELD,
+                    value=format_rut(outcome.rut),
+                )
+            )
 
 
 def _differences(earlier: Response, row: _Row) -> list[str]:
@@ -489,32 +565,53 @@ def _check_submission(row: _Row, questionnaire: scoring.Questionnaire) -> None:
         return
     answers = row.answers or {}
     for error in scoring.validate_answers(questionnaire, answers):
-        row.outcome.problems.append(Problem(
-            error.message, row=row.outcome.row, column=error.question or SEND,
-            value=show_value(answers.get(error.question)) if error.question else None,
-        ))
+        row.outcome.problems.append(
+            Problem(
+                error.message,
+                row=row.outcome.row,
+                column=error.question or SEND,
+                value=show_value(answers.get(error.question)) if error.question else None,
+            )
+        )
     for check in consistency_errors(questionnaire, answers):
-        row.outcome.problems.append(Problem(
-            f"no se puede enviar: {check.message} (verificación «{check.id}»: "
-            + ", ".join(check.questions) + "); corrija esas columnas o deje «enviar» vacío para importarla como borrador",
-            row=row.outcome.row, column=check.questions[0], value=show_value(answers.get(check.questions[0])),
-        ))
+        row.outcome.problems.append(
+            Problem(
+                f"no se puede enviar: {check.message} (verificación «{check.id}»: "
+                + ", ".join(check.questions)
+                + "); corrija esas columnas o deje «enviar» vacío para importarla como borrador",
+                row=row.outcome.row,
+                column=check.questions[0],
+                value=show_value(answers.get(check.questions[0])),
+            )
+        )
     missing = scoring.missing_required(questionnaire, answers)
     if missing:
-        row.outcome.problems.append(Problem(
-            f"no se puede enviar: {_count(len(missing), 'falta', 'faltan')} {len(missing)} "
-            f"{_count(len(missing), 'pregunta obligatoria', 'preguntas obligatorias')} (" + ", ".join(missing[:10])
-            + (", …" if len(missing) > 10 else "") + "); deje «enviar» vacío para importarla como borrador",
-            row=row.outcome.row, column=SEND, value=YES,
-        ))
+        row.outcome.problems.append(
+            Problem(
+                f"no se puede enviar: {_count(len(missing), 'falta', 'faltan')} {len(missing)} "
+                f"{_count(len(missing), 'pregunta obligatoria', 'preguntas obligatorias')} ("
+                + ", ".join(missing[:10])
+                + (", …" if len(missing) > 10 else "")
+                + "); deje «enviar» vacío para importarla como borrador",
+                row=row.outcome.row,
+                column=SEND,
+                value=YES,
+            )
+        )
 
 
 def _count(count: int, one: str, many: str) -> str:
     return one if count == 1 else many
 
 
-def _write(session: Session, user: User, round_: DiagnosisRound, questionnaire: scoring.Questionnaire,
-           rows: list[_Row], filename: str) -> None:
+def _write(
+    session: Session,
+    user: User,
+    round_: DiagnosisRound,
+    questionnaire: scoring.Questionnaire,
+    rows: list[_Row],
+    filename: str,
+) -> None:
     """Every new interview in one transaction, with its audit events."""
     now = datetime.now(timezone.utc)
     made: list[tuple[_Row, Response, list[dict]]] = []
@@ -522,16 +619,27 @@ def _write(session: Session, user: User, round_: DiagnosisRound, questionnaire: 
         for row in rows:
             # The same steps, rules and audit events as an interview started and sent on the web.
             response, step = lifecycle.start(
-                round_=round_, questionnaire=questionnaire, cooperative_id=row.cooperative.id,
-                mode=ResponseMode.INTERVIEW.value, answers=row.answers, details=row.details or {}, by_id=user.id,
-                at=now, idempotency_key=idempotency_key(round_.id, row.key),
+                round_=round_,
+                questionnaire=questionnaire,
+                cooperative_id=row.cooperative.id,
+                mode=ResponseMode.INTERVIEW.value,
+                answers=row.answers,
+                details=row.details or {},
+                by_id=user.id,
+                at=now,
+                idempotency_key=idempotency_key(round_.id, row.key),
                 origin=f"Entrevista de terreno importada de la planilla «{filename[:200]}», fila {row.outcome.row} "
-                       f"(clave {row.key})",
+                f"(clave {row.key})",
             )
             events = step.events
             if row.send:
-                sent = lifecycle.submit(response, questionnaire, questionnaire_version_id=round_.questionnaire_version_id,
-                                        by_id=user.id, at=now)
+                sent = lifecycle.submit(
+                    response,
+                    questionnaire,
+                    questionnaire_version_id=round_.questionnaire_version_id,
+                    by_id=user.id,
+                    at=now,
+                )
                 for name, value in sent.values.items():
                     setattr(response, name, value)
                 events = events + sent.events
@@ -547,9 +655,17 @@ def _write(session: Session, user: User, round_: DiagnosisRound, questionnaire: 
         session.rollback()
         raise Conflict(
             "Alguien empezó o importó alguna de estas entrevistas mientras se importaba el archivo; no se importó "
-            "nada. Vuelva a subirlo.", code="import_conflict",
+            "nada. Vuelva a subirlo.",
+            code="import_conflict",
         ) from None
 
 
-__all__ = ["FIXED_COLUMNS", "SHEET", "cell_answer", "idempotency_key", "import_interviews", "import_round",
-           "interview_template"]
+__all__ = [
+    "FIXED_COLUMNS",
+    "SHEET",
+    "cell_answer",
+    "idempotency_key",
+    "import_interviews",
+    "import_round",
+    "interview_template",
+]

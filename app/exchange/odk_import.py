@@ -188,20 +188,76 @@ _META_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 #: Columns of the exports that carry nothing coopdiag keeps.
 _IGNORED_COLUMNS = (
-    "end", "SubmitterID", "DeviceID", "Edits", "AttachmentsPresent", "AttachmentsExpected", "UserAgent",
-    "meta-instanceName", "meta/instanceName", "meta/rootUuid", "meta-rootUuid", "meta/entity", "formhub/uuid",
-    "__system/submitterId", "__system/attachmentsPresent", "__system/attachmentsExpected", "__system/deviceId",
-    "__system/edits", "__system/updatedAt", "__system/deletedAt", "_id", "_index", "_parent_index",
-    "_parent_table_name", "_tags", "_notes", "_status", "_geolocation", "_attachments", "__version__", "_version_",
-    "_xform_id_string", "_validation_status/label", "_validation_status/by_whom", "_validation_status/timestamp",
-    "_validation_status/color", "_submission__id", "_submission__uuid", "_submission__submission_time",
-    "_submission__validation_status", "_submission__notes", "_submission__status", "_submission__submitted_by",
-    "_submission___version__", "_submission__tags", "_submission__index", "@odata.etag",
+    "end",
+    "SubmitterID",
+    "DeviceID",
+    "Edits",
+    "AttachmentsPresent",
+    "AttachmentsExpected",
+    "UserAgent",
+    "meta-instanceName",
+    "meta/instanceName",
+    "meta/rootUuid",
+    "meta-rootUuid",
+    "meta/entity",
+    "formhub/uuid",
+    "__system/submitterId",
+    "__system/attachmentsPresent",
+    "__system/attachmentsExpected",
+    "__system/deviceId",
+    "__system/edits",
+    "__system/updatedAt",
+    "__system/deletedAt",
+    "_id",
+    "_index",
+    "_parent_index",
+    "_parent_table_name",
+    "_tags",
+    "_notes",
+    "_status",
+    "_geolocation",
+    "_attachments",
+    "__version__",
+    "_version_",
+    "_xform_id_string",
+    "_validation_status/label",
+    "_validation_status/by_whom",
+    "_validation_status/timestamp",
+    "_validation_status/color",
+    "_submission__id",
+    "_submission__uuid",
+    "_submission__submission_time",
+    "_submission__validation_status",
+    "_submission__notes",
+    "_submission__status",
+    "_submission__submitted_by",
+    "_submission___version__",
+    "_submission__tags",
+    "_submission__index",
+    "@odata.etag",
 )
-_ODK_MARKERS = {"meta-instanceid", "key", "submissiondate", "submittername", "submitterid", "formversion", "reviewstate",
-                "__id", "__system/submissiondate", "__system/submittername"}
-_KOBO_MARKERS = {"_uuid", "_submission_time", "_submitted_by", "_validation_status", "__version__", "_id",
-                 "_validation_status/uid", "formhub/uuid"}
+_ODK_MARKERS = {
+    "meta-instanceid",
+    "key",
+    "submissiondate",
+    "submittername",
+    "submitterid",
+    "formversion",
+    "reviewstate",
+    "__id",
+    "__system/submissiondate",
+    "__system/submittername",
+}
+_KOBO_MARKERS = {
+    "_uuid",
+    "_submission_time",
+    "_submitted_by",
+    "_validation_status",
+    "__version__",
+    "_id",
+    "_validation_status/uid",
+    "formhub/uuid",
+}
 _GROUP_SEPARATORS = ("-", "/", ".")
 _CHOICE_SEPARATORS = ("/", "-", ".")
 
@@ -274,8 +330,9 @@ def read_export(content: bytes, filename: str, source: Source) -> Export:
             table = tabular.read_table(content, name)
         except tabular.TabularError as error:
             # code «too_large» is answered 413 by app/http_errors.py
-            raise Invalid(error.message, code=error.code,
-                          details=[p.as_detail(error.code) for p in error.problems]) from None
+            raise Invalid(
+                error.message, code=error.code, details=[p.as_detail(error.code) for p in error.problems]
+            ) from None
         text = {header.key: header.text for header in table.headers}
         columns = [header.text for header in table.headers]
         records = [(number, {text[key]: value for key, value in row.items()}) for number, row in table.rows]
@@ -297,8 +354,8 @@ def _read_json(content: bytes, name: str) -> tuple[list[str], list[tuple[int, di
         data = data.get("value", data.get("results"))
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise Invalid(
-            f"El archivo «{name}» no es una exportación JSON de ODK Central ({{\"value\": [...]}}) ni de "
-            "KoboToolbox ({\"results\": [...]}): debe contener una lista de envíos.",
+            f'El archivo «{name}» no es una exportación JSON de ODK Central ({{"value": [...]}}) ni de '
+            'KoboToolbox ({"results": [...]}): debe contener una lista de envíos.',
             code="invalid_json",
         )
     if len(data) > MAX_SUBMISSIONS:
@@ -392,7 +449,8 @@ def _layout(form: FormColumns, columns: list[str]) -> tuple[_Layout, list[Proble
             layout.unknown.append(column)
             continue
         slot: dict[str, str] | None = {
-            Role.ANSWER: layout.answers, Role.NO_DATA: layout.no_data,
+            Role.ANSWER: layout.answers,
+            Role.NO_DATA: layout.no_data,
         }.get(target.role)
         if target.role == Role.OPTION:
             slot, name = layout.options[target.name], target.option
@@ -404,9 +462,12 @@ def _layout(form: FormColumns, columns: list[str]) -> tuple[_Layout, list[Proble
         if slot is None:
             continue
         if name in slot:
-            problems.append(Problem(
-                f"las columnas «{slot[name]}» y «{column}» son la misma pregunta; deje solo una", column=column,
-            ))
+            problems.append(
+                Problem(
+                    f"las columnas «{slot[name]}» y «{column}» son la misma pregunta; deje solo una",
+                    column=column,
+                )
+            )
             continue
         slot[name] = column
     return layout, problems
@@ -472,9 +533,9 @@ class _Reader:
             if question.type == "computed":
                 continue
             column = self.layout.answers.get(question.id)
-            if question.type == "multi" and (column is None or (
-                not _text(record.get(column)) and self.layout.options.get(question.id)
-            )):
+            if question.type == "multi" and (
+                column is None or (not _text(record.get(column)) and self.layout.options.get(question.id))
+            ):
                 value, column = self.split_options(submission, question, record)
                 cell = value
             else:
@@ -506,7 +567,9 @@ class _Reader:
                 return raw
             if text in (YES, NO):
                 return text == YES
-            submission.problem(column, raw, f"se espera «{YES}», «{NO}», «{NS}»" + (f" o «{NA}»" if question.na else ""))
+            submission.problem(
+                column, raw, f"se espera «{YES}», «{NO}», «{NS}»" + (f" o «{NA}»" if question.na else "")
+            )
             return _BAD
         if question.type == "choice":
             return text
@@ -517,7 +580,9 @@ class _Reader:
             try:
                 return _number(raw)
             except ValueError:
-                submission.problem(column, raw, "no es un número (ODK y KoboToolbox exportan con punto decimal: 1500.5)")
+                submission.problem(
+                    column, raw, "no es un número (ODK y KoboToolbox exportan con punto decimal: 1500.5)"
+                )
                 return _BAD
         if question.type == "date":
             if isinstance(raw, datetime):
@@ -527,8 +592,9 @@ class _Reader:
             return text[:10] if len(text) > 10 and text[10] == "T" else text
         return text  # text
 
-    def selection(self, submission: Submission, question: scoring.Question, column: str | None, raw: Any,
-                  chosen: list[str]) -> Any:
+    def selection(
+        self, submission: Submission, question: scoring.Question, column: str | None, raw: Any, chosen: list[str]
+    ) -> Any:
         if not chosen:
             return None
         reserved = [value for value in chosen if value in (NA, NS)]
@@ -539,7 +605,9 @@ class _Reader:
             return reserved[0]
         return chosen
 
-    def split_options(self, submission: Submission, question: scoring.Question, record: dict[str, Any]) -> tuple[Any, str | None]:
+    def split_options(
+        self, submission: Submission, question: scoring.Question, record: dict[str, Any]
+    ) -> tuple[Any, str | None]:
         columns = self.layout.options.get(question.id) or {}
         if not columns:
             return None, None
@@ -558,16 +626,20 @@ class _Reader:
         ordered = [o.value for o in question.options if o.value in chosen] + [v for v in (NA, NS) if v in chosen]
         return self.selection(submission, question, first, "; ".join(ordered), ordered), first
 
-    def no_data(self, submission: Submission, question: scoring.Question, record: dict[str, Any], value: Any,
-                column: str | None) -> Any:
+    def no_data(
+        self, submission: Submission, question: scoring.Question, record: dict[str, Any], value: Any, column: str | None
+    ) -> Any:
         companion = self.layout.no_data.get(question.id)
         raw = record.get(companion) if companion else None
         if not _text(raw):
             return value
         text = _text(raw)
         if text not in (NA, NS):
-            submission.problem(companion, raw, f"«sin dato» se responde «{NS}» (no sabe)" + (
-                f" o «{NA}» (no aplica)" if question.na else ""))
+            submission.problem(
+                companion,
+                raw,
+                f"«sin dato» se responde «{NS}» (no sabe)" + (f" o «{NA}» (no aplica)" if question.na else ""),
+            )
             return _BAD
         if value is not None and value is not _BAD:
             submission.problem(companion, raw, "la pregunta tiene respuesta y también «sin dato»; deje solo una")
@@ -602,15 +674,20 @@ class ImportReport:
         refused = self.count(Outcome.REFUSED)
         created = self.count(Outcome.CREATED)
         to_create = self.count(Outcome.TO_CREATE)
-        parts = [f"{len(self.submissions)} envío{'s' if len(self.submissions) != 1 else ''} de {SOURCE_ES[self.source]}"]
+        parts = [
+            f"{len(self.submissions)} envío{'s' if len(self.submissions) != 1 else ''} de {SOURCE_ES[self.source]}"
+        ]
         if self.dry_run:
             parts.append(f"se importarían {to_create}")
         elif self.saved or created:
             parts.append(f"importados {created}")
         elif to_create:
             parts.append(f"{to_create} válidos no se importaron porque hay errores (todo o nada)")
-        for outcome, label in ((Outcome.ALREADY_IMPORTED, "ya importados"), (Outcome.SKIPPED, "omitidos"),
-                               (Outcome.REFUSED, "con errores")):
+        for outcome, label in (
+            (Outcome.ALREADY_IMPORTED, "ya importados"),
+            (Outcome.SKIPPED, "omitidos"),
+            (Outcome.REFUSED, "con errores"),
+        ):
             if self.count(outcome):
                 parts.append(f"{label} {self.count(outcome)}")
         text = "; ".join(parts) + "."
@@ -653,7 +730,8 @@ def _row_dict(submission: Submission) -> dict[str, Any]:
         "outcome": submission.outcome.value if submission.outcome else None,
         "outcome_es": OUTCOME_ES[submission.outcome] if submission.outcome else None,
         "status": (ResponseStatus.SUBMITTED.value if submission.complete else ResponseStatus.DRAFT.value)
-        if submission.outcome in (Outcome.CREATED, Outcome.TO_CREATE) else None,
+        if submission.outcome in (Outcome.CREATED, Outcome.TO_CREATE)
+        else None,
         "response_id": submission.response_id,
         "answered": len(submission.answers),
         "message": submission.message,
@@ -702,8 +780,12 @@ def import_submissions(
     _decide(questionnaire, submissions)
 
     report = ImportReport(
-        source=export.source, format=export.format, dry_run=dry_run, all_or_nothing=all_or_nothing,
-        submissions=submissions, warnings=_warnings(layout),
+        source=export.source,
+        format=export.format,
+        dry_run=dry_run,
+        all_or_nothing=all_or_nothing,
+        submissions=submissions,
+        warnings=_warnings(layout),
     )
     failed = any(s.outcome == Outcome.REFUSED for s in submissions)
     if dry_run or (failed and all_or_nothing):
@@ -727,23 +809,32 @@ def _refused(report: ImportReport) -> Invalid:
     )
 
 
-def _check_layout(export: Export, layout: _Layout, problems: list[Problem], questionnaire: scoring.Questionnaire) -> None:
+def _check_layout(
+    export: Export, layout: _Layout, problems: list[Problem], questionnaire: scoring.Questionnaire
+) -> None:
     if not layout.meta.get("rut"):
-        problems.append(Problem(
-            f"falta la columna «{RUT_FIELD}»: el archivo no es una exportación del formulario XLSForm de coopdiag",
-            column=RUT_FIELD,
-        ))
+        problems.append(
+            Problem(
+                f"falta la columna «{RUT_FIELD}»: el archivo no es una exportación del formulario XLSForm de coopdiag",
+                column=RUT_FIELD,
+            )
+        )
     if not layout.meta.get("instance_id"):
         names = "meta-instanceID" if export.source == Source.ODK else "_uuid"
-        problems.append(Problem(
-            f"falta la columna «{names}»: es la clave de cada envío, que evita importarlo dos veces", column=names,
-        ))
+        problems.append(
+            Problem(
+                f"falta la columna «{names}»: es la clave de cada envío, que evita importarlo dos veces",
+                column=names,
+            )
+        )
     if not (layout.answers or layout.options or layout.no_data):
-        problems.append(Problem(
-            f"ninguna columna es una pregunta del cuestionario «{questionnaire.title}» (versión "
-            f"{questionnaire.version}); ¿es la exportación de otro formulario, o con etiquetas en vez de nombres? "
-            "Exporte con los nombres XML de las preguntas",
-        ))
+        problems.append(
+            Problem(
+                f"ninguna columna es una pregunta del cuestionario «{questionnaire.title}» (versión "
+                f"{questionnaire.version}); ¿es la exportación de otro formulario, o con etiquetas en vez de nombres? "
+                "Exporte con los nombres XML de las preguntas",
+            )
+        )
     if problems:
         raise Invalid(
             problems[0].message() + (f" (y {len(problems) - 1} problema(s) más)" if len(problems) > 1 else ""),
@@ -763,8 +854,14 @@ def _warnings(layout: _Layout) -> list[str]:
 _REJECTED_REVIEW = {"rejected", "validation_status_not_approved", "not approved", "no aprobado"}
 
 
-def _read_submission(submission: Submission, record: dict[str, Any], layout: _Layout, reader: _Reader,
-                     source: Source, questionnaire: scoring.Questionnaire) -> None:
+def _read_submission(
+    submission: Submission,
+    record: dict[str, Any],
+    layout: _Layout,
+    reader: _Reader,
+    source: Source,
+    questionnaire: scoring.Questionnaire,
+) -> None:
     column, value = _meta(layout, record, "instance_id")
     submission.key_column = column
     if not _text(value):
@@ -772,11 +869,15 @@ def _read_submission(submission: Submission, record: dict[str, Any], layout: _La
     else:
         submission.key = _instance_key(value)
         if len(submission.key) > MAX_IDEMPOTENCY_KEY:
-            submission.problem(column, value, f"la clave del envío es demasiado larga (máximo {MAX_IDEMPOTENCY_KEY} caracteres)")
+            submission.problem(
+                column, value, f"la clave del envío es demasiado larga (máximo {MAX_IDEMPOTENCY_KEY} caracteres)"
+            )
             submission.key = None
     submission.earlier_keys = tuple(
-        _instance_key(value) for name in ("key", "deprecated_id")
-        for value in [_meta(layout, record, name)[1]] if _text(value)
+        _instance_key(value)
+        for name in ("key", "deprecated_id")
+        for value in [_meta(layout, record, name)[1]]
+        if _text(value)
     )
     _, review = _meta(layout, record, "review")
     if _text(review).lower() in _REJECTED_REVIEW:
@@ -789,7 +890,8 @@ def _read_submission(submission: Submission, record: dict[str, Any], layout: _La
     column, version = _meta(layout, record, "form_version")
     if _text(version) and _text(version) != questionnaire.version:
         submission.problem(
-            column, version,
+            column,
+            version,
             f"el envío es de la versión «{_text(version)}» del formulario; la ronda usa la versión «{questionnaire.version}»",
         )
     column, rut = _meta(layout, record, "rut")
@@ -801,8 +903,14 @@ def _read_submission(submission: Submission, record: dict[str, Any], layout: _La
     reader.answers(submission, record)
 
 
-def _interview_details(submission: Submission, record: dict[str, Any], layout: _Layout, user: User,
-                       institution: str, defaults: InterviewDefaults) -> None:
+def _interview_details(
+    submission: Submission,
+    record: dict[str, Any],
+    layout: _Layout,
+    user: User,
+    institution: str,
+    defaults: InterviewDefaults,
+) -> None:
     _, submitter = _meta(layout, record, "submitter")
     details = {
         "interviewer_name": _text(submitter) or user.full_name,
@@ -817,16 +925,19 @@ def _interview_details(submission: Submission, record: dict[str, Any], layout: _
             submission.problem(columns.get(name, name), value, f"el texto tiene más de {_MAX_DETAIL} caracteres")
         elif value in (None, "") and name in columns:
             submission.problem(
-                columns[name], None,
+                columns[name],
+                None,
                 f"falta el dato «{INTERVIEW_FIELD_ES[name]}»: el formulario no lo pregunta; indíquelo al subir el "
                 f"archivo (campo «{name}») o agregue la columna «{columns[name]}»",
             )
     # The lifecycle's own rules for the details (e.g. the date not in the future), per row.
-    for problem in lifecycle.interview_problems(details, ResponseMode.INTERVIEW.value,
-                                                today=datetime.now(timezone.utc).date()):
+    for problem in lifecycle.interview_problems(
+        details, ResponseMode.INTERVIEW.value, today=datetime.now(timezone.utc).date()
+    ):
         if problem["code"] != "missing":  # missing details are reported above, with their column
-            submission.problem(columns.get(problem["field"], problem["field"]), details.get(problem["field"]),
-                               problem["message"])
+            submission.problem(
+                columns.get(problem["field"], problem["field"]), details.get(problem["field"]), problem["message"]
+            )
     submission.details = details
 
 
@@ -860,24 +971,29 @@ def _rows_in(session: Session, entity: type, column: Any, values: set, *conditio
     ordered = sorted(values)
     rows = []
     for start in range(0, len(ordered), size):
-        rows += session.scalars(select(entity).where(column.in_(ordered[start:start + size]), *conditions)).all()
+        rows += session.scalars(select(entity).where(column.in_(ordered[start : start + size]), *conditions)).all()
     return rows
 
 
 def _match(session: Session, user: User, settings: Settings, round_id: int, submissions: list[Submission]) -> None:
     """Cooperatives by RUT, responses already made, and duplicates within the file."""
-    cooperatives = {c.rut: c for c in _rows_in(session, Cooperative, Cooperative.rut, {s.rut for s in submissions if s.rut})}
+    cooperatives = {
+        c.rut: c for c in _rows_in(session, Cooperative, Cooperative.rut, {s.rut for s in submissions if s.rut})
+    }
     for submission in submissions:
         if submission.rut is None:
             continue
         cooperative = cooperatives.get(submission.rut)
         if cooperative is None or not policy.can_view_cooperative(user, cooperative, settings):
             submission.problem(
-                RUT_FIELD, submission.rut_shown,
+                RUT_FIELD,
+                submission.rut_shown,
                 f"no hay una cooperativa con RUT {format_rut(submission.rut)} en el registro, o no tiene acceso a ella",
             )
         elif not policy.can_import_interview(user, cooperative, settings):
-            submission.problem(RUT_FIELD, submission.rut_shown, "no tiene permiso para registrar entrevistas de esta cooperativa")
+            submission.problem(
+                RUT_FIELD, submission.rut_shown, "no tiene permiso para registrar entrevistas de esta cooperativa"
+            )
         else:
             submission.cooperative = cooperative
 
@@ -895,7 +1011,9 @@ def _match(session: Session, user: User, settings: Settings, round_id: int, subm
         if submission.key is not None:
             earlier = first_by_key.setdefault(submission.key, submission)
             if earlier is not submission:
-                submission.problem(submission.key_column, submission.key, f"el mismo envío ya aparece en la fila {earlier.row}")
+                submission.problem(
+                    submission.key_column, submission.key, f"el mismo envío ya aparece en la fila {earlier.row}"
+                )
                 continue
         if submission.cooperative is None:  # its RUT is already reported
             continue
@@ -906,27 +1024,35 @@ def _match(session: Session, user: User, settings: Settings, round_id: int, subm
                 submission.response_id = done.id
                 submission.message = f"ya importada como la respuesta {done.id}"
             else:
-                submission.problem(submission.key_column, submission.key,
-                                   "la clave del envío ya se usó en una respuesta de otra cooperativa o ronda")
+                submission.problem(
+                    submission.key_column,
+                    submission.key,
+                    "la clave del envío ya se usó en una respuesta de otra cooperativa o ronda",
+                )
             continue
         if submission.skipped:
             continue
         edited = next((by_key[k] for k in submission.earlier_keys if k in by_key), None)
         if edited is not None:
             submission.problem(
-                submission.key_column, submission.key,
+                submission.key_column,
+                submission.key,
                 f"el envío se editó después de importarlo como la respuesta {edited.id}; corrija esa respuesta en coopdiag",
             )
             continue
         cooperative = submission.cooperative
         earlier = first_by_coop.setdefault(cooperative.id, submission)
         if earlier is not submission:
-            submission.problem(RUT_FIELD, submission.rut_shown,
-                               f"la cooperativa ya tiene otra entrevista en la fila {earlier.row} de este archivo")
+            submission.problem(
+                RUT_FIELD,
+                submission.rut_shown,
+                f"la cooperativa ya tiene otra entrevista en la fila {earlier.row} de este archivo",
+            )
             continue
         if cooperative.id in existing:
             submission.problem(
-                RUT_FIELD, submission.rut_shown,
+                RUT_FIELD,
+                submission.rut_shown,
                 f"la cooperativa «{cooperative.name}» ya tiene una respuesta en esta ronda "
                 f"(número {existing[cooperative.id].id}); continúe esa respuesta",
             )
@@ -954,14 +1080,17 @@ def _decide(questionnaire: scoring.Questionnaire, submissions: list[Submission])
         elif inconsistent:
             # Nothing is lost: it is kept as a draft that the field team corrects on the web.
             submission.message = (
-                "respuestas no coherentes (" + " ".join(f"{c.message} [{c.id}]" for c in inconsistent)
+                "respuestas no coherentes ("
+                + " ".join(f"{c.message} [{c.id}]" for c in inconsistent)
                 + "): queda como borrador para corregirla"
             )
         else:
             submission.message = "completa: se envía"
 
 
-def _save(session: Session, user: User, round_: Any, questionnaire: scoring.Questionnaire, report: ImportReport) -> None:
+def _save(
+    session: Session, user: User, round_: Any, questionnaire: scoring.Questionnaire, report: ImportReport
+) -> None:
     """Write the valid submissions: in one transaction (all or nothing), or one savepoint each."""
     pending = [s for s in report.submissions if s.outcome == Outcome.TO_CREATE]
     if report.all_or_nothing:
@@ -983,28 +1112,45 @@ def _save(session: Session, user: User, round_: Any, questionnaire: scoring.Ques
                     _write(session, user, round_, questionnaire, submission, report.source)
             except IntegrityError:
                 submission.outcome, submission.response_id = Outcome.REFUSED, None
-                submission.problem(submission.key_column, submission.key, "se guardó al mismo tiempo otra respuesta de esta cooperativa "
-                                   "o el mismo envío; vuelva a importar el archivo")
+                submission.problem(
+                    submission.key_column,
+                    submission.key,
+                    "se guardó al mismo tiempo otra respuesta de esta cooperativa "
+                    "o el mismo envío; vuelva a importar el archivo",
+                )
         session.commit()
     report.saved = any(s.outcome == Outcome.CREATED for s in report.submissions)
 
 
-def _write(session: Session, user: User, round_: Any, questionnaire: scoring.Questionnaire, submission: Submission,
-           source: Source) -> None:
+def _write(
+    session: Session,
+    user: User,
+    round_: Any,
+    questionnaire: scoring.Questionnaire,
+    submission: Submission,
+    source: Source,
+) -> None:
     """One submission as a response: the same steps, rules and audit events as an interview
     started (and, when complete and consistent, sent) on the web."""
     now = datetime.now(timezone.utc)
     response, step = lifecycle.start(
-        round_=round_, questionnaire=questionnaire, cooperative_id=submission.cooperative.id,
-        mode=ResponseMode.INTERVIEW.value, answers=dict(submission.answers), details=submission.details,
-        by_id=user.id, at=now, idempotency_key=submission.key,
+        round_=round_,
+        questionnaire=questionnaire,
+        cooperative_id=submission.cooperative.id,
+        mode=ResponseMode.INTERVIEW.value,
+        answers=dict(submission.answers),
+        details=submission.details,
+        by_id=user.id,
+        at=now,
+        idempotency_key=submission.key,
         origin=f"Entrevista de terreno importada desde {SOURCE_ES[source]} (envío {submission.key}, fila {submission.row})",
     )
     events = step.events
     submitted = submission.complete
     if submitted:
-        sent = lifecycle.submit(response, questionnaire, questionnaire_version_id=round_.questionnaire_version_id,
-                                by_id=user.id, at=now)
+        sent = lifecycle.submit(
+            response, questionnaire, questionnaire_version_id=round_.questionnaire_version_id, by_id=user.id, at=now
+        )
         for name, value in sent.values.items():
             setattr(response, name, value)
         events = events + sent.events

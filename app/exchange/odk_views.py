@@ -54,8 +54,12 @@ def odk_import_view(
     dry_run: Annotated[bool, Query(description="Solo revisar: informa lo que se importaría, sin guardar")] = False,
     all_or_nothing: Annotated[bool, Query(description="Con un error en cualquier fila no se guarda nada")] = True,
     institution: Annotated[str | None, Form(description="Institución (por omisión, la de su cuenta)")] = None,
-    interview_place: Annotated[str | None, Form(description="Lugar de las entrevistas sin columna lugar_entrevista")] = None,
-    interviewee_role: Annotated[str | None, Form(description="Cargo de las personas entrevistadas sin columna cargo_entrevistado")] = None,
+    interview_place: Annotated[
+        str | None, Form(description="Lugar de las entrevistas sin columna lugar_entrevista")
+    ] = None,
+    interviewee_role: Annotated[
+        str | None, Form(description="Cargo de las personas entrevistadas sin columna cargo_entrevistado")
+    ] = None,
 ) -> dict:
     content = file.file.read(tabular.MAX_UPLOAD_BYTES + 1)
     if len(content) > tabular.MAX_UPLOAD_BYTES:
@@ -64,9 +68,17 @@ def odk_import_view(
             code="too_large",
         )
     report = odk_import.import_submissions(
-        session=session, user=user, settings=settings, round_id=round_id, content=content,
-        filename=file.filename or "", source=source, dry_run=dry_run, all_or_nothing=all_or_nothing,
-        defaults=InterviewDefaults(institution=institution, interview_place=interview_place,
-                                   interviewee_role=interviewee_role),
+        session=session,
+        user=user,
+        settings=settings,
+        round_id=round_id,
+        content=content,
+        filename=file.filename or "",
+        source=source,
+        dry_run=dry_run,
+        all_or_nothing=all_or_nothing,
+        defaults=InterviewDefaults(
+            institution=institution, interview_place=interview_place, interviewee_role=interviewee_role
+        ),
     )
     return report.to_dict()

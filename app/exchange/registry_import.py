@@ -62,10 +62,22 @@ from app.settings import REGIONS, Settings
 
 #: The registry columns: field, the headers that mean it (any case and accents), required.
 COLUMNS: tuple[Column, ...] = (
-    Column("rut", ("RUT", "RUT cooperativa", "RUT de la cooperativa", "Rol único tributario"), required=True, label="RUT"),
+    Column(
+        "rut", ("RUT", "RUT cooperativa", "RUT de la cooperativa", "Rol único tributario"), required=True, label="RUT"
+    ),
     Column("name", ("Razón social", "Nombre", "Nombre de la cooperativa", "Cooperativa"), label="Razón social"),
-    Column("daes_number", ("N° registro DAES", "Número de registro DAES", "Registro DAES", "N° registro", "Rol DAES",
-                           "Número de registro"), label="N° registro DAES"),
+    Column(
+        "daes_number",
+        (
+            "N° registro DAES",
+            "Número de registro DAES",
+            "Registro DAES",
+            "N° registro",
+            "Rol DAES",
+            "Número de registro",
+        ),
+        label="N° registro DAES",
+    ),
     Column("legal_type", ("Tipo", "Tipo jurídico", "Tipo de cooperativa", "Clase"), label="Tipo"),
     Column("state", ("Estado",), label="Estado"),
     Column("legally_current", ("Vigente", "Vigencia", "Vigente DAES"), label="Vigente"),
@@ -74,10 +86,16 @@ COLUMNS: tuple[Column, ...] = (
     Column("sectors", ("Rubro(s)", "Rubros", "Rubro", "Rubro principal"), label="Rubro(s)"),
     Column("members_women", ("Socias mujeres", "Socias", "Mujeres"), label="Socias mujeres"),
     Column("members_men", ("Socios hombres", "Hombres"), label="Socios hombres"),
-    Column("members_under_35", ("Socios menores de 35", "Menores de 35", "Socios menores de 35 años"),
-           label="Socios menores de 35"),
-    Column("founding_year", ("Año de constitución", "Año constitución", "Año de fundación", "Fecha de constitución"),
-           label="Año de constitución"),
+    Column(
+        "members_under_35",
+        ("Socios menores de 35", "Menores de 35", "Socios menores de 35 años"),
+        label="Socios menores de 35",
+    ),
+    Column(
+        "founding_year",
+        ("Año de constitución", "Año constitución", "Año de fundación", "Fecha de constitución"),
+        label="Año de constitución",
+    ),
     Column("contact_name", ("Contacto", "Nombre de contacto", "Persona de contacto"), label="Contacto"),
     Column("contact_email", ("Correo", "Correo electrónico", "Email", "E-mail"), label="Correo"),
     Column("contact_phone", ("Teléfono", "Fono", "Celular"), label="Teléfono"),
@@ -87,8 +105,25 @@ LABELS = {column.key: column.label or column.key for column in COLUMNS}
 #: What a new cooperative must have (the others take the API's defaults).
 REQUIRED_TO_CREATE = ("name", "legal_type", "region_code")
 
-_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10, "xi": 11,
-          "xii": 12, "xiii": 13, "rm": 13, "xiv": 14, "xv": 15, "xvi": 16}
+_ROMAN = {
+    "i": 1,
+    "ii": 2,
+    "iii": 3,
+    "iv": 4,
+    "v": 5,
+    "vi": 6,
+    "vii": 7,
+    "viii": 8,
+    "ix": 9,
+    "x": 10,
+    "xi": 11,
+    "xii": 12,
+    "xiii": 13,
+    "rm": 13,
+    "xiv": 14,
+    "xv": 15,
+    "xvi": 16,
+}
 _REGION_KEYS = {code: column_key(name) for code, name in REGIONS.items()}
 _REGION_PREFIXES = re.compile(r"^(region_)?(de_la_|del_|de_|of_)?")
 
@@ -131,12 +166,23 @@ def _vocabulary(labels: dict[str, str], extra: dict[str, str] | None = None) -> 
     return words
 
 
-_LEGAL_TYPES = _vocabulary(LEGAL_TYPE_LABELS, {
-    "precooperativa": LegalType.PRECOOPERATIVO.value, "pre-cooperativa": LegalType.PRECOOPERATIVO.value,
-    "pre cooperativo": LegalType.PRECOOPERATIVO.value, "agropecuaria": LegalType.AGRICOLA.value,
-})
-_STATES = _vocabulary(COOPERATIVE_STATE_LABELS, {"activo": CooperativeState.ACTIVA.value, "inactivo": CooperativeState.INACTIVA.value,
-                                     "formacion": CooperativeState.EN_FORMACION.value})
+_LEGAL_TYPES = _vocabulary(
+    LEGAL_TYPE_LABELS,
+    {
+        "precooperativa": LegalType.PRECOOPERATIVO.value,
+        "pre-cooperativa": LegalType.PRECOOPERATIVO.value,
+        "pre cooperativo": LegalType.PRECOOPERATIVO.value,
+        "agropecuaria": LegalType.AGRICOLA.value,
+    },
+)
+_STATES = _vocabulary(
+    COOPERATIVE_STATE_LABELS,
+    {
+        "activo": CooperativeState.ACTIVA.value,
+        "inactivo": CooperativeState.INACTIVA.value,
+        "formacion": CooperativeState.EN_FORMACION.value,
+    },
+)
 _SECTORS = _vocabulary(SECTORS)
 
 
@@ -163,8 +209,13 @@ def parse_sectors(value: Any) -> list[str]:
         else:
             unknown.append(part.strip())
     if unknown:
-        raise ValueError("rubro desconocido: " + ", ".join(f"«{u}»" for u in unknown)
-                         + " (valores posibles: " + ", ".join(SECTORS.values()) + ")")
+        raise ValueError(
+            "rubro desconocido: "
+            + ", ".join(f"«{u}»" for u in unknown)
+            + " (valores posibles: "
+            + ", ".join(SECTORS.values())
+            + ")"
+        )
     return list(dict.fromkeys(codes))
 
 
@@ -286,7 +337,13 @@ def problems_message(count: int, what: str) -> str:
 
 
 def import_registry(
-    *, session: Session, user: User, settings: Settings, data: bytes, filename: str, dry_run: bool,
+    *,
+    session: Session,
+    user: User,
+    settings: Settings,
+    data: bytes,
+    filename: str,
+    dry_run: bool,
     today: date | None = None,
 ) -> ImportReport:
     """Preview (``dry_run``) or import a registry file. A real import with any problem raises
@@ -322,7 +379,9 @@ def _parse_row(table: Table, number: int, cells: dict[str, Any]) -> RowOutcome:
         try:
             outcome.values[key] = parser(raw)
         except ValueError as error:
-            outcome.problems.append(Problem(str(error), row=number, column=table.header_text(key), value=show_value(raw)))
+            outcome.problems.append(
+                Problem(str(error), row=number, column=table.header_text(key), value=show_value(raw))
+            )
     outcome.rut = outcome.values.get("rut")
     outcome.name = outcome.values.get("name")
     if "rut" not in cells or (cells["rut"] is None and not outcome.problems):
@@ -337,10 +396,14 @@ def _mark_duplicates(outcomes: list[RowOutcome]) -> None:
             continue
         if outcome.rut in first:
             earlier = first[outcome.rut]
-            outcome.problems.append(Problem(
-                f"el RUT {format_rut(outcome.rut)} está repetido en las filas {earlier.row} y {outcome.row}",
-                row=outcome.row, column=LABELS["rut"], value=format_rut(outcome.rut),
-            ))
+            outcome.problems.append(
+                Problem(
+                    f"el RUT {format_rut(outcome.rut)} está repetido en las filas {earlier.row} y {outcome.row}",
+                    row=outcome.row,
+                    column=LABELS["rut"],
+                    value=format_rut(outcome.rut),
+                )
+            )
         else:
             first[outcome.rut] = outcome
 
@@ -349,7 +412,7 @@ def _existing(session: Session, ruts: list[str]) -> dict[str, Cooperative]:
     found: dict[str, Cooperative] = {}
     unique = sorted(set(ruts))
     for start in range(0, len(unique), 900):
-        chunk = unique[start:start + 900]
+        chunk = unique[start : start + 900]
         found.update((c.rut, c) for c in session.scalars(select(Cooperative).where(Cooperative.rut.in_(chunk))))
     return found
 
@@ -361,10 +424,14 @@ def _plan(table: Table, outcome: RowOutcome, cooperative: Cooperative | None, to
     if cooperative is None:
         missing = [key for key in REQUIRED_TO_CREATE if key not in values]
         for key in missing:
-            outcome.problems.append(Problem(
-                f"falta «{LABELS[key]}»: la cooperativa con RUT {format_rut(outcome.rut)} no está registrada y "
-                "hace falta para registrarla", row=number, column=table.header_text(key),
-            ))
+            outcome.problems.append(
+                Problem(
+                    f"falta «{LABELS[key]}»: la cooperativa con RUT {format_rut(outcome.rut)} no está registrada y "
+                    "hace falta para registrarla",
+                    row=number,
+                    column=table.header_text(key),
+                )
+            )
         if missing:
             return
         checked = _validated(table, outcome, CooperativeCreate, values)
@@ -372,17 +439,23 @@ def _plan(table: Table, outcome: RowOutcome, cooperative: Cooperative | None, to
     else:
         outcome.cooperative_id = cooperative.id
         checked = _validated(table, outcome, CooperativeUpdate, values)
-        merged = {key: getattr(cooperative, key) for key in LABELS} | {k: v for k, v in checked.items() if v is not None}
+        merged = {key: getattr(cooperative, key) for key in LABELS} | {
+            k: v for k, v in checked.items() if v is not None
+        }
     if outcome.problems:
         return
     try:
         _check_consistency(merged, today)
     except Invalid as error:
         for detail in error.details:
-            outcome.problems.append(Problem(
-                detail["message"], row=number, column=table.header_text(detail["field"]),
-                value=show_value(values.get(detail["field"])),
-            ))
+            outcome.problems.append(
+                Problem(
+                    detail["message"],
+                    row=number,
+                    column=table.header_text(detail["field"]),
+                    value=show_value(values.get(detail["field"])),
+                )
+            )
         return
     outcome.values = {key: value for key, value in checked.items() if key in values}
     if cooperative is None:
@@ -396,8 +469,9 @@ def _plan(table: Table, outcome: RowOutcome, cooperative: Cooperative | None, to
         if key == "sectors":
             old = list(old or [])
         if old != new:
-            outcome.changes.append({"field": key, "column": table.header_text(key),
-                                    "old": display(key, old), "new": display(key, new)})
+            outcome.changes.append(
+                {"field": key, "column": table.header_text(key), "old": display(key, old), "new": display(key, new)}
+            )
     outcome.action = "changed" if outcome.changes else "unchanged"
 
 
@@ -407,9 +481,14 @@ def _validated(table: Table, outcome: RowOutcome, schema, values: dict[str, Any]
     except ValidationError as error:
         for detail in validation_details(error.errors()):
             key = detail["field"].split(".")[0]
-            outcome.problems.append(Problem(
-                detail["message"], row=outcome.row, column=table.header_text(key), value=show_value(values.get(key)),
-            ))
+            outcome.problems.append(
+                Problem(
+                    detail["message"],
+                    row=outcome.row,
+                    column=table.header_text(key),
+                    value=show_value(values.get(key)),
+                )
+            )
         return {}
 
 
@@ -453,8 +532,21 @@ def _write(session: Session, user: User, report: ImportReport, existing: dict[st
         session.rollback()
         raise Conflict(
             "Otra persona registró alguna de estas cooperativas mientras se importaba el archivo; no se importó "
-            "nada. Vuelva a subirlo.", code="import_conflict",
+            "nada. Vuelva a subirlo.",
+            code="import_conflict",
         ) from None
 
 
-__all__ = ["COLUMNS", "ImportReport", "RowOutcome", "display", "problems_message", "refused", "unreadable", "import_registry", "parse_region", "parse_sectors", "parse_year"]
+__all__ = [
+    "COLUMNS",
+    "ImportReport",
+    "RowOutcome",
+    "display",
+    "problems_message",
+    "refused",
+    "unreadable",
+    "import_registry",
+    "parse_region",
+    "parse_sectors",
+    "parse_year",
+]

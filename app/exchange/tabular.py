@@ -309,7 +309,7 @@ def _mismatch_reason(name: str, expected: Kind, actual: str) -> str:
 
 def _megabytes(size: int) -> str:
     megabytes = size / (1024 * 1024)
-    return (f"{megabytes:.0f} MB" if megabytes.is_integer() else f"{megabytes:.2f} MB".replace(".", ","))
+    return f"{megabytes:.0f} MB" if megabytes.is_integer() else f"{megabytes:.2f} MB".replace(".", ",")
 
 
 # --------------------------------------------------------------------------- CSV
@@ -320,17 +320,21 @@ def decode_text(data: bytes) -> tuple[str, str]:
     BOM, else Windows-1252 (Latin-1 for the few bytes it does not define)."""
     if data.startswith(codecs.BOM_UTF8):
         try:
-            return data[len(codecs.BOM_UTF8):].decode("utf-8"), "utf-8-sig"
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
         except UnicodeDecodeError:
             raise TabularError(
-                Problem("el archivo empieza como UTF-8 pero tiene caracteres que no lo son; guárdelo de nuevo como «CSV UTF-8»"),
+                Problem(
+                    "el archivo empieza como UTF-8 pero tiene caracteres que no lo son; guárdelo de nuevo como «CSV UTF-8»"
+                ),
                 code="bad_encoding",
             ) from None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError:
-            raise TabularError(Problem("el archivo de texto Unicode (UTF-16) está dañado"), code="bad_encoding") from None
+            raise TabularError(
+                Problem("el archivo de texto Unicode (UTF-16) está dañado"), code="bad_encoding"
+            ) from None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -439,7 +443,9 @@ _HEADER_SLACK = 20
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 
 
-def _xlsx_rows(data: bytes, name: str, *, sheet: str | None, max_rows: int) -> tuple[str, int, Iterator[tuple[int, list[Any]]]]:
+def _xlsx_rows(
+    data: bytes, name: str, *, sheet: str | None, max_rows: int
+) -> tuple[str, int, Iterator[tuple[int, list[Any]]]]:
     check_zip(data, name)
     workbook = _open_workbook(data, name, data_only=True)
     try:
@@ -459,7 +465,9 @@ def _xlsx_rows(data: bytes, name: str, *, sheet: str | None, max_rows: int) -> t
     except TabularError:
         raise
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds of errors on a damaged workbook
-        raise TabularError(Problem(f"el archivo «{name}» está dañado o no es una planilla Excel válida"), code="bad_xlsx") from None
+        raise TabularError(
+            Problem(f"el archivo «{name}» está dañado o no es una planilla Excel válida"), code="bad_xlsx"
+        ) from None
     finally:
         workbook.close()
     formulas = _uncomputed_formulas(data, name, sheet_name, values)
@@ -498,20 +506,23 @@ def _uncomputed_formulas(data: bytes, name: str, sheet_name: str, values: list[t
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             if not any(
-                _FORMULA_TAG.search(archive.read(info)) for info in archive.infolist()
+                _FORMULA_TAG.search(archive.read(info))
+                for info in archive.infolist()
                 if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
             ):
                 return []
     except Exception:  # noqa: BLE001 - a damaged part openpyxl did not need
-        raise TabularError(Problem(f"el archivo «{name}» está dañado o no es una planilla Excel válida"),
-                           code="bad_xlsx") from None
+        raise TabularError(
+            Problem(f"el archivo «{name}» está dañado o no es una planilla Excel válida"), code="bad_xlsx"
+        ) from None
     workbook = _open_workbook(data, name, data_only=False)
     header = next((row for _, row in values if not _is_blank(row)), [])
     try:
         return _formula_cells(workbook, sheet_name, values, header)
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds of errors on a damaged workbook
-        raise TabularError(Problem(f"el archivo «{name}» está dañado o no es una planilla Excel válida"),
-                           code="bad_xlsx") from None
+        raise TabularError(
+            Problem(f"el archivo «{name}» está dañado o no es una planilla Excel válida"), code="bad_xlsx"
+        ) from None
     finally:
         workbook.close()
 
@@ -519,20 +530,26 @@ def _uncomputed_formulas(data: bytes, name: str, sheet_name: str, values: list[t
 def _formula_cells(workbook, sheet_name: str, values: list[tuple[int, list[Any]]], header: list[Any]) -> list[Problem]:
     problems = []
     worksheet = workbook[sheet_name]
-    for (index, cached), row in zip(values, worksheet.iter_rows(
-        min_row=1, max_row=len(values), max_col=MAX_COLUMNS + 1, values_only=True
-    )):
+    for (index, cached), row in zip(
+        values, worksheet.iter_rows(min_row=1, max_row=len(values), max_col=MAX_COLUMNS + 1, values_only=True)
+    ):
         for position, formula in enumerate(row):
-            if isinstance(formula, str) and formula.startswith("=") and (
-                position >= len(cached) or cached[position] is None
+            if (
+                isinstance(formula, str)
+                and formula.startswith("=")
+                and (position >= len(cached) or cached[position] is None)
             ):
-                problems.append(Problem(
-                    f"la celda {column_letter(position)}{index} tiene una fórmula sin valor calculado; ábrala en "
-                    "Excel o LibreOffice y guárdela de nuevo, o escriba el valor",
-                    row=index, value=formula,
-                    column=str(header[position]).strip() if position < len(header) and header[position] is not None
-                    else column_letter(position),
-                ))
+                problems.append(
+                    Problem(
+                        f"la celda {column_letter(position)}{index} tiene una fórmula sin valor calculado; ábrala en "
+                        "Excel o LibreOffice y guárdela de nuevo, o escriba el valor",
+                        row=index,
+                        value=formula,
+                        column=str(header[position]).strip()
+                        if position < len(header) and header[position] is not None
+                        else column_letter(position),
+                    )
+                )
     return problems
 
 
@@ -585,19 +602,28 @@ def _build(
         elif unknown == "ignore":
             continue
         else:
-            known = (" (columnas posibles: " + ", ".join(f"«{spec.label or spec.key}»" for spec in columns) + ")"
-                     if len(columns) <= 20 else "")
-            problems.append(Problem(
-                f"la columna {letter} «{text}» no es una columna conocida{known}",
-                row=table.header_row, column=text,
-            ))
+            known = (
+                " (columnas posibles: " + ", ".join(f"«{spec.label or spec.key}»" for spec in columns) + ")"
+                if len(columns) <= 20
+                else ""
+            )
+            problems.append(
+                Problem(
+                    f"la columna {letter} «{text}» no es una columna conocida{known}",
+                    row=table.header_row,
+                    column=text,
+                )
+            )
             continue
         if key in seen:
             first = seen[key]
-            problems.append(Problem(
-                f"las columnas {first.letter} «{first.text}» y {letter} «{text}» son la misma; deje solo una",
-                row=table.header_row, column=text,
-            ))
+            problems.append(
+                Problem(
+                    f"las columnas {first.letter} «{first.text}» y {letter} «{text}» son la misma; deje solo una",
+                    row=table.header_row,
+                    column=text,
+                )
+            )
             continue
         header = Header(key=key, text=text, letter=letter)
         seen[key] = header
@@ -605,9 +631,11 @@ def _build(
         positions[position] = key
     for spec in columns or ():
         if spec.required and spec.key not in seen:
-            problems.append(Problem(
-                f"falta la columna «{spec.label or spec.key}»", row=table.header_row, column=spec.label or spec.key
-            ))
+            problems.append(
+                Problem(
+                    f"falta la columna «{spec.label or spec.key}»", row=table.header_row, column=spec.label or spec.key
+                )
+            )
     if problems:
         raise TabularError(problems, code="bad_columns")
 
@@ -618,7 +646,11 @@ def _build(
         data_rows += 1
         if data_rows > max_rows:
             raise TabularError(
-                Problem(f"el archivo tiene más de {max_rows:,} filas de datos; divídalo en varios archivos".replace(",", ".")),
+                Problem(
+                    f"el archivo tiene más de {max_rows:,} filas de datos; divídalo en varios archivos".replace(
+                        ",", "."
+                    )
+                ),
                 code="too_many_rows",
             )
         row: dict[str, Any] = {}
@@ -626,17 +658,25 @@ def _build(
             key = positions.get(position)
             if key is None:
                 if position in blank_headers and not _is_blank([value]):
-                    problems.append(Problem(
-                        f"la columna {column_letter(position)} tiene datos pero no tiene encabezado",
-                        row=number, column=column_letter(position), value=show_value(value),
-                    ))
+                    problems.append(
+                        Problem(
+                            f"la columna {column_letter(position)} tiene datos pero no tiene encabezado",
+                            row=number,
+                            column=column_letter(position),
+                            value=show_value(value),
+                        )
+                    )
                 continue
             value = _clean_text(value)
             if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
-                problems.append(Problem(
-                    f"el texto tiene {len(value)} caracteres; el máximo es {MAX_CELL_CHARS}",
-                    row=number, column=table.header_text(key), value=value[:40] + "…",
-                ))
+                problems.append(
+                    Problem(
+                        f"el texto tiene {len(value)} caracteres; el máximo es {MAX_CELL_CHARS}",
+                        row=number,
+                        column=table.header_text(key),
+                        value=value[:40] + "…",
+                    )
+                )
                 continue
             row[key] = value
         for key in positions.values():
@@ -759,7 +799,25 @@ def parse_text(value: Any) -> str:
 
 
 __all__ = [
-    "Column", "Header", "MAX_COLUMNS", "MAX_ROWS", "MAX_UPLOAD_BYTES", "Problem", "Table", "TabularError",
-    "check_zip", "column_key", "column_letter", "decode_text", "detect_kind", "parse_bool", "parse_date",
-    "parse_int", "parse_number", "parse_text", "read_table", "show_value", "sniff_separator",
+    "Column",
+    "Header",
+    "MAX_COLUMNS",
+    "MAX_ROWS",
+    "MAX_UPLOAD_BYTES",
+    "Problem",
+    "Table",
+    "TabularError",
+    "check_zip",
+    "column_key",
+    "column_letter",
+    "decode_text",
+    "detect_kind",
+    "parse_bool",
+    "parse_date",
+    "parse_int",
+    "parse_number",
+    "parse_text",
+    "read_table",
+    "show_value",
+    "sniff_separator",
 ]

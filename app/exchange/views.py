@@ -51,8 +51,11 @@ def cooperative_filters(
     state: CooperativeState | None = Query(None, description="Estado de la cooperativa"),
 ) -> CooperativeFilters:
     return CooperativeFilters(
-        region=region, macrozone=macrozone, sector=sector,
-        legal_type=legal_type.value if legal_type else None, state=state.value if state else None,
+        region=region,
+        macrozone=macrozone,
+        sector=sector,
+        legal_type=legal_type.value if legal_type else None,
+        state=state.value if state else None,
     )
 
 
@@ -60,10 +63,13 @@ Filters = Annotated[CooperativeFilters, Depends(cooperative_filters)]
 
 
 def csv_dialect(
-    flavour: Flavour = Query(Flavour.STANDARD, description=(
-        "CSV: `standard` (UTF-8, `,`, punto decimal, fechas ISO 8601) o `excel` (Excel en español de Chile: "
-        "marca BOM, `;`, coma decimal, fechas dd-mm-aaaa)"
-    )),
+    flavour: Flavour = Query(
+        Flavour.STANDARD,
+        description=(
+            "CSV: `standard` (UTF-8, `,`, punto decimal, fechas ISO 8601) o `excel` (Excel en español de Chile: "
+            "marca BOM, `;`, coma decimal, fechas dd-mm-aaaa)"
+        ),
+    ),
     bom: bool | None = Query(None, description="CSV: con o sin marca BOM (por omisión, la del sabor)"),
     separator: Separator | None = Query(None, description="CSV: `comma` o `semicolon` (por omisión, el del sabor)"),
 ) -> CsvDialect:
@@ -107,7 +113,11 @@ def export_round(
     params: PageParams = Depends(page_params),
 ):
     result = exports.export_round(
-        session=session, sessions=request.app.state.sessionmaker, user=user, settings=settings, round_id=round_id,
+        session=session,
+        sessions=request.app.state.sessionmaker,
+        user=user,
+        settings=settings,
+        round_id=round_id,
         filters=exports.ExportFilters(cooperatives=filters, status=status.value if status else None),
         options=exports.ExportOptions(format=format, shape=shape, dialect=dialect, page=params),
     )
@@ -131,7 +141,9 @@ def round_codebook(
     dialect: Dialect,
     format: CodebookFormat = Query(CodebookFormat.CSV, description="csv, xlsx o json"),  # noqa: A002
 ):
-    return _download(exports.round_codebook(session=session, user=user, round_id=round_id, format=format, dialect=dialect))
+    return _download(
+        exports.round_codebook(session=session, user=user, round_id=round_id, format=format, dialect=dialect)
+    )
 
 
 @router.get(

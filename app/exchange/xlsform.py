@@ -66,8 +66,16 @@ SUBCATEGORY_GROUP_PREFIX = "sub-"
 RUT_PATTERN = r"^([0-9]{1,2}(\.[0-9]{3}){2}|[0-9]{1,8})-[0-9kK]$"
 
 SURVEY_COLUMNS = (
-    "type", "name", f"label::{LANGUAGE}", f"hint::{LANGUAGE}", "required", f"required_message::{LANGUAGE}",
-    "relevant", "constraint", f"constraint_message::{LANGUAGE}", "calculation",
+    "type",
+    "name",
+    f"label::{LANGUAGE}",
+    f"hint::{LANGUAGE}",
+    "required",
+    f"required_message::{LANGUAGE}",
+    "relevant",
+    "constraint",
+    f"constraint_message::{LANGUAGE}",
+    "calculation",
 )
 CHOICES_COLUMNS = ("list_name", "name", f"label::{LANGUAGE}")
 SETTINGS_COLUMNS = ("form_title", "form_id", "version", "default_language", "instance_name")
@@ -203,8 +211,13 @@ _XPATH_OPERATORS = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=":
 _COMPLEMENT = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _ARITHMETIC = {"+": ("+", ADDITIVE), "-": ("-", ADDITIVE), "*": ("*", MULTIPLICATIVE), "/": ("div", MULTIPLICATIVE)}
 _KIND_OF_TYPE = {
-    "yes_no": "boolean", "choice": "string", "multi": "list", "number": "number", "computed": "number",
-    "text": "string", "date": "string",
+    "yes_no": "boolean",
+    "choice": "string",
+    "multi": "list",
+    "number": "number",
+    "computed": "number",
+    "text": "string",
+    "date": "string",
 }
 
 
@@ -362,7 +375,9 @@ class ExpressionTranslator:
     @staticmethod
     def same_selection(left: Question, right: Question) -> XPath:
         """Two select_multiple answers hold the same options: as many, and each of the left's in the right."""
-        parts = [XPath(f"count-selected({reference(left.id).text}) = count-selected({reference(right.id).text})", EQUALITY)]
+        parts = [
+            XPath(f"count-selected({reference(left.id).text}) = count-selected({reference(right.id).text})", EQUALITY)
+        ]
         for option in left.options:
             parts.append(disjunction(negation(selected(left.id, option.value)), selected(right.id, option.value)))
         return conjunction(*parts)
@@ -475,10 +490,13 @@ class _FormBuilder:
         self.names[name] = owner
 
     def row(self, **cells: str) -> None:
-        self.survey.append({
-            (f"{key.removesuffix('_es')}::{LANGUAGE}" if key.endswith("_es") else key): value
-            for key, value in cells.items() if value
-        })
+        self.survey.append(
+            {
+                (f"{key.removesuffix('_es')}::{LANGUAGE}" if key.endswith("_es") else key): value
+                for key, value in cells.items()
+                if value
+            }
+        )
 
     def shared_list(self, name: str) -> str:
         self.shared_lists_used.add(name)
@@ -494,9 +512,12 @@ class _FormBuilder:
         self.claim("end", "un metadato", "end")
         self.claim(RUT_FIELD, "el RUT de la cooperativa", RUT_FIELD)
         self.row(
-            type="text", name=RUT_FIELD, label_es="RUT de la cooperativa",
+            type="text",
+            name=RUT_FIELD,
+            label_es="RUT de la cooperativa",
             hint_es="Con guion y dígito verificador; con o sin puntos. Ejemplo: 76.123.456-0.",
-            required="yes", required_message_es="Falta el RUT de la cooperativa.",
+            required="yes",
+            required_message_es="Falta el RUT de la cooperativa.",
             constraint=f"regex(., {string_literal(RUT_PATTERN).text})",
             constraint_message_es="Escriba el RUT con guion y dígito verificador, por ejemplo 76.123.456-0 o 76123456-K.",
         )
@@ -514,14 +535,17 @@ class _FormBuilder:
         for name in _SHARED_LISTS:
             if name in self.shared_lists_used:
                 self.choices.extend(
-                    {"list_name": name, "name": value, f"label::{LANGUAGE}": label} for value, label in _SHARED_LISTS[name]
+                    {"list_name": name, "name": value, f"label::{LANGUAGE}": label}
+                    for value, label in _SHARED_LISTS[name]
                 )
 
     def question(self, question: Question) -> None:
         translator = ExpressionTranslator(self.questionnaire, question.id)
         relevant = translator.relevant(question.relevant) if question.relevant else TRUE
         common = {
-            "name": question.id, "label_es": question.text, "hint_es": _hint(question),
+            "name": question.id,
+            "label_es": question.text,
+            "hint_es": _hint(question),
             "relevant": "" if relevant == TRUE else relevant.text,
         }
         if question.type == "computed":
@@ -530,30 +554,40 @@ class _FormBuilder:
             name = question.id + VALUE_NOTE_SUFFIX
             self.claim(name, f"la nota con el valor de «{question.id}»", question.id)
             self.row(
-                type="note", name=name, label_es=f"{question.text}: {reference(question.id).text}",
-                hint_es=common["hint_es"], relevant=conjunction(relevant, _not_empty(question.id)).text,
+                type="note",
+                name=name,
+                label_es=f"{question.text}: {reference(question.id).text}",
+                hint_es=common["hint_es"],
+                relevant=conjunction(relevant, _not_empty(question.id)).text,
             )
             return
         if question.type in ("yes_no", "choice", "multi"):
             self.select(question, common)
             return
-        field_type = {"text": "text", "date": "date"}.get(question.type) or ("integer" if question.integer else "decimal")
+        field_type = {"text": "text", "date": "date"}.get(question.type) or (
+            "integer" if question.integer else "decimal"
+        )
         constraint, message = self.constrained(
             question.id, *(_bounds(question) if question.type == "number" else ("", ""))
         )
         companion = question.required or question.na or question.scored
         self.row(
-            type=field_type, required="no" if companion else _yes_no(question.required),
-            constraint=constraint, constraint_message_es=message, **common,
+            type=field_type,
+            required="no" if companion else _yes_no(question.required),
+            constraint=constraint,
+            constraint_message_es=message,
+            **common,
         )
         if companion:
             name = question.id + NO_DATA_SUFFIX
             self.claim(name, f"la casilla «sin dato» de «{question.id}»", question.id)
             self.row(
                 type="select_one " + self.shared_list("sin_dato_na" if question.na else "sin_dato"),
-                name=name, label_es="¿Por qué queda sin respuesta la pregunta anterior?",
+                name=name,
+                label_es="¿Por qué queda sin respuesta la pregunta anterior?",
                 hint_es=f"Solo si no hay dato para: {question.text}",
-                required=_yes_no(question.required), required_message_es=_REQUIRED_NO_DATA,
+                required=_yes_no(question.required),
+                required_message_es=_REQUIRED_NO_DATA,
                 relevant=conjunction(relevant, _is_empty(question.id)).text,
             )
 
@@ -582,9 +616,12 @@ class _FormBuilder:
         constraint, message = self.constrained(question.id, constraint, message)
         kind = "select_multiple" if question.type == "multi" else "select_one"
         self.row(
-            type=f"{kind} {list_name}", required=_yes_no(question.required),
+            type=f"{kind} {list_name}",
+            required=_yes_no(question.required),
             required_message_es=_REQUIRED_SELECT if question.required else "",
-            constraint=constraint, constraint_message_es=message, **common,
+            constraint=constraint,
+            constraint_message_es=message,
+            **common,
         )
 
 

@@ -97,15 +97,11 @@ def questionnaire_files(directory: Path) -> list[Path]:
     """The questionnaire files of ``directory``, sorted by name (hidden files skipped)."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise QuestionnaireDirectoryError(
-            f"La carpeta de cuestionarios '{directory}' no existe o no es una carpeta."
-        )
+        raise QuestionnaireDirectoryError(f"La carpeta de cuestionarios '{directory}' no existe o no es una carpeta.")
     return sorted(
         path
         for path in directory.iterdir()
-        if path.is_file()
-        and not path.name.startswith(".")
-        and path.suffix.lower() in QUESTIONNAIRE_SUFFIXES
+        if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in QUESTIONNAIRE_SUFFIXES
     )
 
 
@@ -172,16 +168,11 @@ def register_questionnaires(*, session: Session, directory: Path) -> Registratio
     return register_loaded_questionnaires(session=session, contents=load_directory(Path(directory)))
 
 
-def register_loaded_questionnaires(
-    *, session: Session, contents: DirectoryContents
-) -> RegistrationResult:
+def register_loaded_questionnaires(*, session: Session, contents: DirectoryContents) -> RegistrationResult:
     """``register_questionnaires`` for files already loaded with ``load_directory``."""
     result = RegistrationResult(loaded=list(contents.loaded), failed=list(contents.failed))
 
-    existing = {
-        (row.questionnaire_id, row.version): row
-        for row in session.scalars(select(QuestionnaireVersion))
-    }
+    existing = {(row.questionnaire_id, row.version): row for row in session.scalars(select(QuestionnaireVersion))}
     seen: dict[tuple[str, str], LoadedQuestionnaire] = {}
     conflicts: list[tuple[Path, str]] = []
     to_insert: list[LoadedQuestionnaire] = []
@@ -261,17 +252,20 @@ def version_usage(*, session: Session, version_ids: list[int]) -> dict[int, dict
     ):
         usage[version_id]["rounds"] = count
     for version_id in version_ids:
-        usage[version_id]["responses"] = session.scalar(
-            select(func.count(Response.id.distinct()))
-            .select_from(Response)
-            .join(DiagnosisRound, DiagnosisRound.id == Response.round_id)
-            .where(
-                or_(
-                    DiagnosisRound.questionnaire_version_id == version_id,
-                    Response.snapshot_questionnaire_version_id == version_id,
+        usage[version_id]["responses"] = (
+            session.scalar(
+                select(func.count(Response.id.distinct()))
+                .select_from(Response)
+                .join(DiagnosisRound, DiagnosisRound.id == Response.round_id)
+                .where(
+                    or_(
+                        DiagnosisRound.questionnaire_version_id == version_id,
+                        Response.snapshot_questionnaire_version_id == version_id,
+                    )
                 )
             )
-        ) or 0
+            or 0
+        )
     return usage
 
 
@@ -302,9 +296,7 @@ def register_path(*, session: Session, path: Path) -> RegistrationResult:
         return register_loaded_questionnaires(session=session, contents=contents)
     except QuestionnaireConflictError as error:
         by_path = {item.path: item for item in contents.loaded}
-        existing = {
-            (row.questionnaire_id, row.version): row for row in session.scalars(select(QuestionnaireVersion))
-        }
+        existing = {(row.questionnaire_id, row.version): row for row in session.scalars(select(QuestionnaireVersion))}
         rows = {p: existing.get(by_path[p].key) for p in error.paths if p in by_path}
         usage = version_usage(session=session, version_ids=[row.id for row in rows.values() if row is not None])
         conflicts = []

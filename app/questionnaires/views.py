@@ -151,7 +151,9 @@ def get_definition(version_id: int, user: User = Depends(current_user), session:
         422: {"description": "El cuestionario usa algo que XLSForm no puede expresar"},
     },
 )
-def get_xlsform(version_id: int, user: User = Depends(current_user), session: Session = Depends(get_db)) -> HttpResponse:
+def get_xlsform(
+    version_id: int, user: User = Depends(current_user), session: Session = Depends(get_db)
+) -> HttpResponse:
     row = _get(session, version_id)
     if not policy.can_download_xlsform(user):
         raise Forbidden("Solo el equipo de terreno, analistas y administradores descargan el formulario XLSForm.")
@@ -160,5 +162,6 @@ def get_xlsform(version_id: int, user: User = Depends(current_user), session: Se
         content = xlsform_bytes(questionnaire)
     except XLSFormError as error:
         raise Invalid(f"Este cuestionario no se puede exportar a XLSForm: {error}") from None
-    return HttpResponse(content=content, media_type=XLSFORM_MEDIA_TYPE,
-                        headers=download_headers(xlsform_filename(questionnaire)))
+    return HttpResponse(
+        content=content, media_type=XLSFORM_MEDIA_TYPE, headers=download_headers(xlsform_filename(questionnaire))
+    )

@@ -32,10 +32,19 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
     many = commands.add_parser("reports", help="genera los informes PDF de toda una ronda, en una carpeta o un ZIP")
     many.add_argument("--round", dest="round_ref", metavar="RONDA", required=True, help="número o nombre de la ronda")
-    many.add_argument("--out", metavar="CARPETA_O_ZIP", required=True,
-                      help="una carpeta (se crea si no existe) o un archivo terminado en .zip")
-    many.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
-                      help="procesos en paralelo (por omisión, uno por núcleo)")
+    many.add_argument(
+        "--out",
+        metavar="CARPETA_O_ZIP",
+        required=True,
+        help="una carpeta (se crea si no existe) o un archivo terminado en .zip",
+    )
+    many.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="procesos en paralelo (por omisión, uno por núcleo)",
+    )
     many.set_defaults(handler=command_reports)
 
 
@@ -166,7 +175,10 @@ def command_reports(args: argparse.Namespace) -> int:
     except OSError as error:
         _fail(f"no se pudo escribir en {out}: {error.strerror or error}", EXIT_FAILED)
     seconds = f"{progress.elapsed():.1f}".replace(".", ",")  # Chilean decimal comma
-    print(f"{len(jobs)} informes de la ronda «{round_.name}» en {out} ({seconds} s, {args.jobs} procesos).", file=sys.stderr)
+    print(
+        f"{len(jobs)} informes de la ronda «{round_.name}» en {out} ({seconds} s, {args.jobs} procesos).",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 

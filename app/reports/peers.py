@@ -49,13 +49,15 @@ def distribution(rows: Iterable[PeerRow], keys: Sequence[str]) -> tuple[PeerStat
     for key in keys:
         values = sorted(v for row in rows if (v := row.scores.get(key)) is not None)
         cut = quartiles(values)
-        stats.append(PeerStats(
-            key=key,
-            count=len(values),
-            median=cut[1] if cut else None,
-            q1=cut[0] if cut else None,
-            q3=cut[2] if cut else None,
-        ))
+        stats.append(
+            PeerStats(
+                key=key,
+                count=len(values),
+                median=cut[1] if cut else None,
+                q1=cut[0] if cut else None,
+                q3=cut[2] if cut else None,
+            )
+        )
     return tuple(stats)
 
 

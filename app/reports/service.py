@@ -260,7 +260,11 @@ def report_pdf(
     cooperative = session.get(Cooperative, response.cooperative_id)
     round_ = session.get(DiagnosisRound, response.round_id)
     context, _ = build_context(
-        session=session, settings=settings, response=response, cooperative=cooperative, round_=round_,
+        session=session,
+        settings=settings,
+        response=response,
+        cooperative=cooperative,
+        round_=round_,
         today=today or today_in_chile(),
     )
     return ReportFile(
@@ -295,10 +299,19 @@ def round_jobs(
     jobs = []
     for response, cooperative in pairs:
         context, version = build_context(
-            session=session, settings=settings, response=response, cooperative=cooperative, round_=round_,
-            today=today, peer_rows=peer_rows,
+            session=session,
+            settings=settings,
+            response=response,
+            cooperative=cooperative,
+            round_=round_,
+            today=today,
+            peer_rows=peer_rows,
         )
-        jobs.append(RenderJob.of(report_filename(cooperative=cooperative, round_=round_, response=response), context, version.source))
+        jobs.append(
+            RenderJob.of(
+                report_filename(cooperative=cooperative, round_=round_, response=response), context, version.source
+            )
+        )
     return round_, jobs
 
 

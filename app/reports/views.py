@@ -52,31 +52,47 @@ def _zip(session: Session, user: User, settings: Settings, round_id: int) -> Str
     return StreamingResponse(service.zip_stream(files), media_type="application/zip", headers=headers)
 
 
-@api_router.get("/responses/{response_id}/report.pdf", response_class=HttpResponse, responses={**_PDF, **_ERRORS},
-                summary="Informe PDF del diagnóstico")
+@api_router.get(
+    "/responses/{response_id}/report.pdf",
+    response_class=HttpResponse,
+    responses={**_PDF, **_ERRORS},
+    summary="Informe PDF del diagnóstico",
+)
 def report_pdf(
     response_id: Annotated[int, Path(description="Número de la respuesta")],
-    session: Db, settings: AppSettings, user: Annotated[User, Depends(current_user)],
+    session: Db,
+    settings: AppSettings,
+    user: Annotated[User, Depends(current_user)],
 ) -> HttpResponse:
     """El informe de un diagnóstico enviado o validado, desde su resultado guardado."""
     return _pdf(session, user, settings, response_id)
 
 
-@api_router.get("/rounds/{round_id}/reports.zip", response_class=StreamingResponse, responses={**_ZIP, **_ERRORS},
-                summary="Informes PDF de toda una ronda (ZIP)")
+@api_router.get(
+    "/rounds/{round_id}/reports.zip",
+    response_class=StreamingResponse,
+    responses={**_ZIP, **_ERRORS},
+    summary="Informes PDF de toda una ronda (ZIP)",
+)
 def round_reports_zip(
     round_id: Annotated[int, Path(description="Número de la ronda")],
-    session: Db, settings: AppSettings, user: Annotated[User, Depends(current_user)],
+    session: Db,
+    settings: AppSettings,
+    user: Annotated[User, Depends(current_user)],
 ) -> StreamingResponse:
     """Un PDF por cooperativa con diagnóstico enviado o validado, en un ZIP que se transmite a medida que se genera."""
     return _zip(session, user, settings, round_id)
 
 
 @web_router.get("/diagnosticos/{response_id}/informe.pdf")
-def report_pdf_page(response_id: int, session: Db, settings: AppSettings, user: Annotated[User, Depends(page_user)]) -> HttpResponse:
+def report_pdf_page(
+    response_id: int, session: Db, settings: AppSettings, user: Annotated[User, Depends(page_user)]
+) -> HttpResponse:
     return _pdf(session, user, settings, response_id)
 
 
 @web_router.get("/analista/rondas/{round_id}/informes.zip")
-def round_reports_zip_page(round_id: int, session: Db, settings: AppSettings, user: Annotated[User, Depends(page_user)]) -> StreamingResponse:
+def round_reports_zip_page(
+    round_id: int, session: Db, settings: AppSettings, user: Annotated[User, Depends(page_user)]
+) -> StreamingResponse:
     return _zip(session, user, settings, round_id)

@@ -17,9 +17,10 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "rescore",
         help="recalcula con el método de puntaje vigente los resultados guardados de una ronda (nueva revisión)",
     )
-    rescore.add_argument("--round", dest="round_ref", metavar="RONDA", required=True, help="número o nombre de la ronda")
-    rescore.add_argument("--dry-run", action="store_true",
-                         help="solo muestra qué semáforos cambiarían; no guarda nada")
+    rescore.add_argument(
+        "--round", dest="round_ref", metavar="RONDA", required=True, help="número o nombre de la ronda"
+    )
+    rescore.add_argument("--dry-run", action="store_true", help="solo muestra qué semáforos cambiarían; no guarda nada")
     rescore.set_defaults(handler=command_rescore)
 
 
@@ -67,19 +68,27 @@ def command_rescore(args: argparse.Namespace) -> int:
     total = len(result.rescored)
     print(f"Ronda «{name}»: método de puntaje vigente {result.method}.")
     if not total:
-        print(f"Los {result.current} resultados guardados ya usan el método {result.method}; no hay nada que recalcular.")
+        print(
+            f"Los {result.current} resultados guardados ya usan el método {result.method}; no hay nada que recalcular."
+        )
     else:
         changed = len(result.changed)
-        print(f"{total} {'resultado guardado' if total == 1 else 'resultados guardados'} con un método anterior; "
-              f"{changed} {'cambia' if changed == 1 else 'cambian'} de semáforo:")
+        print(
+            f"{total} {'resultado guardado' if total == 1 else 'resultados guardados'} con un método anterior; "
+            f"{changed} {'cambia' if changed == 1 else 'cambian'} de semáforo:"
+        )
         for line in change_lines(result):
             print(line)
-        print(f"{len(result.unchanged)} sin cambios de semáforo; {result.current} ya estaban con el método {result.method}.")
+        print(
+            f"{len(result.unchanged)} sin cambios de semáforo; {result.current} ya estaban con el método {result.method}."
+        )
     for response_id, cooperative, why in result.refused:
         print(f"  respuesta {response_id} · {cooperative}: no se recalculó (sus respuestas ya no son válidas: {why})")
     if args.dry_run:
         print("Simulación (--dry-run): no se guardó nada.")
     elif total:
-        print(f"Se guardó una nueva revisión de {total} {'respuesta' if total == 1 else 'respuestas'} "
-              "con el resultado recalculado; las revisiones anteriores conservan el suyo.")
+        print(
+            f"Se guardó una nueva revisión de {total} {'respuesta' if total == 1 else 'respuestas'} "
+            "con el resultado recalculado; las revisiones anteriores conservan el suyo."
+        )
     return EXIT_OK

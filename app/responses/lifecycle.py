@@ -42,10 +42,21 @@ class Step:
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
-def event(kind: EventKind, *, question_id: str | None = None, old_value: Any = None, new_value: Any = None,
-          comment: str | None = None) -> dict[str, Any]:
-    return {"kind": kind.value, "question_id": question_id, "old_value": old_value, "new_value": new_value,
-            "comment": comment}
+def event(
+    kind: EventKind,
+    *,
+    question_id: str | None = None,
+    old_value: Any = None,
+    new_value: Any = None,
+    comment: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "kind": kind.value,
+        "question_id": question_id,
+        "old_value": old_value,
+        "new_value": new_value,
+        "comment": comment,
+    }
 
 
 def require_open(round_: DiagnosisRound, action: str = "iniciar o importar respuestas") -> None:
@@ -63,7 +74,11 @@ def interview_problems(values: dict[str, Any], mode: str, *, today: date) -> lis
     not in the future, not before 2000), none for a self-diagnosis."""
     if mode != ResponseMode.INTERVIEW.value:
         return [
-            {"field": name, "code": "not_allowed", "message": "solo se registra en entrevistas de terreno (modo interview)"}
+            {
+                "field": name,
+                "code": "not_allowed",
+                "message": "solo se registra en entrevistas de terreno (modo interview)",
+            }
             for name in INTERVIEW_FIELDS
             if values.get(name) not in (None, "")
         ]
@@ -75,11 +90,21 @@ def interview_problems(values: dict[str, Any], mode: str, *, today: date) -> lis
     when = values.get("interview_date")
     if isinstance(when, date):
         if when > today:
-            problems.append({"field": "interview_date", "code": "future",
-                             "message": "la fecha de la entrevista no puede ser futura"})
+            problems.append(
+                {
+                    "field": "interview_date",
+                    "code": "future",
+                    "message": "la fecha de la entrevista no puede ser futura",
+                }
+            )
         elif when.year < FIRST_INTERVIEW_YEAR:
-            problems.append({"field": "interview_date", "code": "too_old",
-                             "message": f"la fecha de la entrevista debe ser del año {FIRST_INTERVIEW_YEAR} o posterior"})
+            problems.append(
+                {
+                    "field": "interview_date",
+                    "code": "too_old",
+                    "message": f"la fecha de la entrevista debe ser del año {FIRST_INTERVIEW_YEAR} o posterior",
+                }
+            )
     return problems
 
 
@@ -100,9 +125,18 @@ def invalid_answers(details: list[dict[str, Any]]) -> Invalid:
 
 
 def start(
-    *, round_: DiagnosisRound, questionnaire: scoring.Questionnaire, cooperative_id: int, mode: str,
-    answers: dict[str, Any] | None, details: dict[str, Any], by_id: int | None, at: datetime, origin: str,
-    idempotency_key: str | None = None, fingerprint: str | None = None,
+    *,
+    round_: DiagnosisRound,
+    questionnaire: scoring.Questionnaire,
+    cooperative_id: int,
+    mode: str,
+    answers: dict[str, Any] | None,
+    details: dict[str, Any],
+    by_id: int | None,
+    at: datetime,
+    origin: str,
+    idempotency_key: str | None = None,
+    fingerprint: str | None = None,
 ) -> tuple[Response, Step]:
     """A new response (revision 1, a draft) in an open round, with its first answers. Events:
     ``created`` (its comment says where it came from), then one ``answer_changed`` per answer."""
@@ -115,9 +149,19 @@ def start(
     if problems:
         raise invalid_answers(problems)
     response = Response(
-        cooperative_id=cooperative_id, round_id=round_.id, revision=1, is_current=True, mode=mode,
-        status=ResponseStatus.DRAFT.value, answers=answers, version=1, idempotency_key=idempotency_key,
-        idempotency_fingerprint=fingerprint, created_by_id=by_id, created_at=at, updated_at=at,
+        cooperative_id=cooperative_id,
+        round_id=round_.id,
+        revision=1,
+        is_current=True,
+        mode=mode,
+        status=ResponseStatus.DRAFT.value,
+        answers=answers,
+        version=1,
+        idempotency_key=idempotency_key,
+        idempotency_fingerprint=fingerprint,
+        created_by_id=by_id,
+        created_at=at,
+        updated_at=at,
         **{name: details.get(name) for name in INTERVIEW_FIELDS},
     )
     step = Step(events=[event(EventKind.CREATED, comment=origin)])
@@ -125,8 +169,9 @@ def start(
     return response, step
 
 
-def change_answers(response: Response, questionnaire: scoring.Questionnaire, answers: dict[str, Any], *,
-                   at: datetime) -> Step:
+def change_answers(
+    response: Response, questionnaire: scoring.Questionnaire, answers: dict[str, Any], *, at: datetime
+) -> Step:
     """Autosave: some answers set (``None`` removes one), all or nothing; only what really changed
     counts. Events: one ``answer_changed`` per changed answer, with its old and new value. An empty
     step when nothing changed (no new version, no event)."""
@@ -159,9 +204,12 @@ def change_details(response: Response, changes: dict[str, Any], *, at: datetime)
     old = {name: json_value(getattr(response, name)) for name in changes if getattr(response, name) != changes[name]}
     if not old:
         return Step()
-    return Step(values={**{name: changes[name] for name in old}, "updated_at": at},
-                events=[event(EventKind.DETAILS_CHANGED, old_value=old,
-                              new_value={name: json_value(changes[name]) for name in old})])
+    return Step(
+        values={**{name: changes[name] for name in old}, "updated_at": at},
+        events=[
+            event(EventKind.DETAILS_CHANGED, old_value=old, new_value={name: json_value(changes[name]) for name in old})
+        ],
+    )
 
 
 def json_value(value: Any) -> Any:
@@ -174,8 +222,10 @@ def status_problem(response: Response, allowed: tuple[str, ...], action: str) ->
     if response.status in allowed:
         return None
     wanted = " o ".join(f"«{STATUS_LABELS[s]}»" for s in allowed)
-    return (f"No se puede {action}: la respuesta está «{STATUS_LABELS.get(response.status, response.status)}» "
-            f"y debe estar {wanted}.")
+    return (
+        f"No se puede {action}: la respuesta está «{STATUS_LABELS.get(response.status, response.status)}» "
+        f"y debe estar {wanted}."
+    )
 
 
 def _require_status(response: Response, allowed: tuple[str, ...], action: str) -> None:
@@ -187,26 +237,43 @@ def _require_status(response: Response, allowed: tuple[str, ...], action: str) -
 def return_for_correction(response: Response, *, comment: str, at: datetime) -> Step:
     """An analyst sends a submitted response back with a comment: editable again. Event: ``returned``."""
     _require_status(response, (ResponseStatus.SUBMITTED.value,), "devolver la respuesta")
-    return Step(values={"status": ResponseStatus.RETURNED.value, "return_comment": comment, "updated_at": at},
-                events=[event(EventKind.RETURNED, comment=comment)])
+    return Step(
+        values={"status": ResponseStatus.RETURNED.value, "return_comment": comment, "updated_at": at},
+        events=[event(EventKind.RETURNED, comment=comment)],
+    )
 
 
 def validate(response: Response, *, by_id: int | None, at: datetime) -> Step:
     """An analyst validates a submitted response. Event: ``validated``."""
     _require_status(response, (ResponseStatus.SUBMITTED.value,), "validar la respuesta")
-    return Step(values={"status": ResponseStatus.VALIDATED.value, "validated_at": at, "validated_by_id": by_id,
-                        "updated_at": at},
-                events=[event(EventKind.VALIDATED)])
+    return Step(
+        values={
+            "status": ResponseStatus.VALIDATED.value,
+            "validated_at": at,
+            "validated_by_id": by_id,
+            "updated_at": at,
+        },
+        events=[event(EventKind.VALIDATED)],
+    )
 
 
 def next_revision(old: Response, *, by_id: int | None, at: datetime, **values: Any) -> Response:
     """Revision n + 1 of a response: the same cooperative, round, mode, answers and interview
     details; ``values`` set the rest (its status, and for a rescored one its dates and snapshot)."""
     return Response(
-        cooperative_id=old.cooperative_id, round_id=old.round_id, revision=old.revision + 1, is_current=True,
-        previous_revision_id=old.id, mode=old.mode, answers=dict(old.answers or {}), version=1,
-        created_by_id=by_id, created_at=at, updated_at=at,
-        **{name: getattr(old, name) for name in INTERVIEW_FIELDS}, **values,
+        cooperative_id=old.cooperative_id,
+        round_id=old.round_id,
+        revision=old.revision + 1,
+        is_current=True,
+        previous_revision_id=old.id,
+        mode=old.mode,
+        answers=dict(old.answers or {}),
+        version=1,
+        created_by_id=by_id,
+        created_at=at,
+        updated_at=at,
+        **{name: getattr(old, name) for name in INTERVIEW_FIELDS},
+        **values,
     )
 
 
@@ -221,23 +288,43 @@ def reopen(old: Response, *, by_id: int | None, at: datetime, comment: str | Non
     return new, Step(events=[event(EventKind.REOPENED, comment=f"{text}: {comment}" if comment else text)])
 
 
-def rescore(old: Response, snapshot: dict[str, Any], *, old_method: int, old_lights: dict[str, Any],
-            new_lights: dict[str, Any], by_id: int | None, at: datetime) -> tuple[Response, Step]:
+def rescore(
+    old: Response,
+    snapshot: dict[str, Any],
+    *,
+    old_method: int,
+    old_lights: dict[str, Any],
+    new_lights: dict[str, Any],
+    by_id: int | None,
+    at: datetime,
+) -> tuple[Response, Step]:
     """A stored result recalculated with the current scoring method, as revision n + 1 with the
     same status, answers and dates; revision n keeps its snapshot. Event: ``rescored`` with both
     sets of lights."""
     new = next_revision(
-        old, by_id=by_id, at=at, status=old.status, submitted_at=old.submitted_at,
-        submitted_by_id=old.submitted_by_id, validated_at=old.validated_at, validated_by_id=old.validated_by_id,
-        result_snapshot=snapshot, snapshot_questionnaire_version_id=old.snapshot_questionnaire_version_id,
+        old,
+        by_id=by_id,
+        at=at,
+        status=old.status,
+        submitted_at=old.submitted_at,
+        submitted_by_id=old.submitted_by_id,
+        validated_at=old.validated_at,
+        validated_by_id=old.validated_by_id,
+        result_snapshot=snapshot,
+        snapshot_questionnaire_version_id=old.snapshot_questionnaire_version_id,
     )
     method = snapshot.get("method")
-    return new, Step(events=[event(
-        EventKind.RESCORED, old_value={"method": old_method, "lights": old_lights},
-        new_value={"method": method, "lights": new_lights},
-        comment=f"Resultado recalculado con el método {method} (la revisión {old.revision}, respuesta {old.id}, "
+    return new, Step(
+        events=[
+            event(
+                EventKind.RESCORED,
+                old_value={"method": old_method, "lights": old_lights},
+                new_value={"method": method, "lights": new_lights},
+                comment=f"Resultado recalculado con el método {method} (la revisión {old.revision}, respuesta {old.id}, "
                 f"conserva el del método {old_method})",
-    )])
+            )
+        ]
+    )
 
 
 def submission_problems(questionnaire: scoring.Questionnaire, answers: dict[str, Any]) -> Invalid | None:
@@ -255,8 +342,10 @@ def submission_problems(questionnaire: scoring.Questionnaire, answers: dict[str,
         return Invalid(
             f"No se puede enviar: hay {count} {noun}.",
             code="missing_required",
-            details=[{"field": f"answers.{qid}", "code": "required", "message": "pregunta obligatoria sin responder"}
-                     for qid in missing],
+            details=[
+                {"field": f"answers.{qid}", "code": "required", "message": "pregunta obligatoria sin responder"}
+                for qid in missing
+            ],
             extra={"missing": missing},
         )
     inconsistent = consistency_errors(questionnaire, answers)
@@ -270,8 +359,14 @@ def submission_problems(questionnaire: scoring.Questionnaire, answers: dict[str,
     return None
 
 
-def submit(response: Response, questionnaire: scoring.Questionnaire, *, questionnaire_version_id: int,
-           by_id: int | None, at: datetime) -> Step:
+def submit(
+    response: Response,
+    questionnaire: scoring.Questionnaire,
+    *,
+    questionnaire_version_id: int,
+    by_id: int | None,
+    at: datetime,
+) -> Step:
     """Submit: the answers must be valid, complete and consistent; the result is scored now
     and frozen in the snapshot, with the questionnaire version it used. Event: ``submitted``
     with the overall result."""
@@ -281,9 +376,14 @@ def submit(response: Response, questionnaire: scoring.Questionnaire, *, question
         raise problem
     snapshot = submission_snapshot(questionnaire, answers)
     return Step(
-        values={"status": ResponseStatus.SUBMITTED.value, "result_snapshot": snapshot,
-                "snapshot_questionnaire_version_id": questionnaire_version_id,
-                "submitted_at": at, "submitted_by_id": by_id, "updated_at": at},
+        values={
+            "status": ResponseStatus.SUBMITTED.value,
+            "result_snapshot": snapshot,
+            "snapshot_questionnaire_version_id": questionnaire_version_id,
+            "submitted_at": at,
+            "submitted_by_id": by_id,
+            "updated_at": at,
+        },
         events=[event(EventKind.SUBMITTED, new_value={"overall": snapshot.get("overall")})],
     )
 
@@ -314,8 +414,12 @@ def consistency_errors(questionnaire: scoring.Questionnaire, answers: dict[str, 
 def consistency_details(checks: list[scoring.Check]) -> list[dict[str, Any]]:
     """Error details naming each broken check (``checks.<id>``) and the questions it reads."""
     return [
-        {"field": f"checks.{check.id}", "code": "inconsistent", "message": check.message,
-         "questions": list(check.questions)}
+        {
+            "field": f"checks.{check.id}",
+            "code": "inconsistent",
+            "message": check.message,
+            "questions": list(check.questions),
+        }
         for check in checks
     ]
 

@@ -106,8 +106,12 @@ def plan(*, session: Session, user: User | None, round_id: int) -> RescorePlan:
         select(Response, Cooperative.name, QuestionnaireVersion)
         .join(Cooperative, Cooperative.id == Response.cooperative_id)
         .join(QuestionnaireVersion, QuestionnaireVersion.id == Response.snapshot_questionnaire_version_id)
-        .where(Response.round_id == round_.id, Response.is_current.is_(True), Response.status.in_(SCORED),
-               Response.result_snapshot.is_not(None))
+        .where(
+            Response.round_id == round_.id,
+            Response.is_current.is_(True),
+            Response.status.in_(SCORED),
+            Response.result_snapshot.is_not(None),
+        )
         .order_by(Cooperative.name, Response.id)
     ).all()
     rescored: list[Rescored] = []
@@ -126,13 +130,21 @@ def plan(*, session: Session, user: User | None, round_id: int) -> RescorePlan:
         except scoring.InvalidAnswers as error:
             refused.append((response.id, name, "; ".join(f"{e.question}: {e.message}" for e in error.errors[:3])))
             continue
-        rescored.append(Rescored(
-            response_id=response.id, cooperative_id=response.cooperative_id, cooperative_name=name,
-            status=response.status, old_method=snapshot_method(old), old_lights=lights(old), new_lights=lights(new),
-            new_snapshot=new,
-        ))
-    return RescorePlan(round=round_, method=scoring.METHOD, rescored=rescored, current=current, titles=titles,
-                       refused=refused)
+        rescored.append(
+            Rescored(
+                response_id=response.id,
+                cooperative_id=response.cooperative_id,
+                cooperative_name=name,
+                status=response.status,
+                old_method=snapshot_method(old),
+                old_lights=lights(old),
+                new_lights=lights(new),
+                new_snapshot=new,
+            )
+        )
+    return RescorePlan(
+        round=round_, method=scoring.METHOD, rescored=rescored, current=current, titles=titles, refused=refused
+    )
 
 
 def adopt(*, session: Session, user: User | None, round_id: int) -> RescorePlan:
@@ -144,8 +156,15 @@ def adopt(*, session: Session, user: User | None, round_id: int) -> RescorePlan:
     try:
         for item in result.rescored:
             old = session.get_one(Response, item.response_id)
-            new, step = lifecycle.rescore(old, item.new_snapshot, old_method=item.old_method,
-                                          old_lights=item.old_lights, new_lights=item.new_lights, by_id=user_id, at=now)
+            new, step = lifecycle.rescore(
+                old,
+                item.new_snapshot,
+                old_method=item.old_method,
+                old_lights=item.old_lights,
+                new_lights=item.new_lights,
+                by_id=user_id,
+                at=now,
+            )
             # The old revision stops being current only if nobody changed it meanwhile.
             if not retire_revision(session, old, old.version):
                 raise _changed_meanwhile()

@@ -164,14 +164,18 @@ class EventPage(BaseModel):
 class ResultOut(BaseModel):
     response_id: int
     status: Literal["draft", "submitted", "returned", "validated"]
-    preview: bool = Field(description="true: cálculo provisorio con las respuestas actuales; false: resultado guardado al enviar")
+    preview: bool = Field(
+        description="true: cálculo provisorio con las respuestas actuales; false: resultado guardado al enviar"
+    )
     questionnaire_version_id: int | None
     computed_at: datetime | None = Field(None, description="Momento del envío que guardó el resultado")
-    result: dict[str, Any] = Field(description="Salida completa del puntaje (semáforos por dimensión, subcategoría y pregunta)")
+    result: dict[str, Any] = Field(
+        description="Salida completa del puntaje (semáforos por dimensión, subcategoría y pregunta)"
+    )
     consistency: list[dict[str, Any]] = Field(
         default_factory=list,
         description="Solo en la vista provisoria: verificaciones de coherencia que las respuestas no cumplen "
-                    "(severity error impide el envío; warning se informa al equipo de análisis)",
+        "(severity error impide el envío; warning se informa al equipo de análisis)",
     )
 
 

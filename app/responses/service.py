@@ -66,6 +66,7 @@ def _now() -> datetime:
 
 # --------------------------------------------------------------------------- questionnaires
 
+
 def round_questionnaire(*, session: Session, round: DiagnosisRound) -> scoring.Questionnaire:  # noqa: A002
     """The questionnaire the round's responses answer (parsed once per content hash)."""
     return get_round_questionnaire(session=session, round=round)
@@ -164,7 +165,9 @@ def etag(response: Response) -> str:
 # --------------------------------------------------------------------------- lookups
 
 
-def _visible_response(session: Session, user: User, settings: Settings, response_id: int) -> tuple[Response, Cooperative]:
+def _visible_response(
+    session: Session, user: User, settings: Settings, response_id: int
+) -> tuple[Response, Cooperative]:
     response, cooperative, _ = _visible_row(session, user, settings, response_id)
     return response, cooperative
 
@@ -188,8 +191,10 @@ def _response_row_statement(with_round: bool) -> Select:
     cooperative = load_only(Cooperative.id, Cooperative.region_code)
     if not with_round:
         return (
-            select(Response, Cooperative).join(Cooperative, Cooperative.id == Response.cooperative_id)
-            .where(Response.id == bindparam("response_id")).options(cooperative)
+            select(Response, Cooperative)
+            .join(Cooperative, Cooperative.id == Response.cooperative_id)
+            .where(Response.id == bindparam("response_id"))
+            .options(cooperative)
         )
     return (
         select(Response, Cooperative, DiagnosisRound)
@@ -200,7 +205,9 @@ def _response_row_statement(with_round: bool) -> Select:
             cooperative,
             load_only(DiagnosisRound.id, DiagnosisRound.questionnaire_version_id),
             joinedload(DiagnosisRound.questionnaire_version).load_only(
-                QuestionnaireVersion.id, QuestionnaireVersion.questionnaire_id, QuestionnaireVersion.version,
+                QuestionnaireVersion.id,
+                QuestionnaireVersion.questionnaire_id,
+                QuestionnaireVersion.version,
                 QuestionnaireVersion.content_hash,
             ),
         )
@@ -324,13 +331,15 @@ def _valid_subset(questionnaire: scoring.Questionnaire, answers: dict[str, Any])
 # --------------------------------------------------------------------------- helpers for writes
 
 
-def record_events(session: Session, response_id: int, user_id: int | None, at: datetime,
-                  events: Sequence[dict[str, Any]]) -> None:
+def record_events(
+    session: Session, response_id: int, user_id: int | None, at: datetime, events: Sequence[dict[str, Any]]
+) -> None:
     """Write the audit events of a lifecycle step (``lifecycle.Step.events``) for one response,
     in one INSERT statement: every writer (API, pages, importers, demo) records them this way."""
     if events:
-        session.execute(_EVENT_INSERT, [{"response_id": response_id, "user_id": user_id, "at": at, **item}
-                                        for item in events])
+        session.execute(
+            _EVENT_INSERT, [{"response_id": response_id, "user_id": user_id, "at": at, **item} for item in events]
+        )
 
 
 def _event(session: Session, response: Response, user: User, kind: EventKind, **fields: Any) -> None:
@@ -339,10 +348,16 @@ def _event(session: Session, response: Response, user: User, kind: EventKind, **
 
 def _answer_events(session: Session, response: Response, user: User, changes: list[tuple[str, Any, Any]]) -> None:
     """One ``answer_changed`` event per changed answer."""
-    record_events(session, response.id, user.id, _now(), [
-        lifecycle.event(EventKind.ANSWER_CHANGED, question_id=qid, old_value=old, new_value=new)
-        for qid, old, new in changes
-    ])
+    record_events(
+        session,
+        response.id,
+        user.id,
+        _now(),
+        [
+            lifecycle.event(EventKind.ANSWER_CHANGED, question_id=qid, old_value=old, new_value=new)
+            for qid, old, new in changes
+        ],
+    )
 
 
 _EVENT_INSERT = insert(ResponseEvent.__table__)
@@ -401,8 +416,12 @@ def _compare_and_set(session: Session, response: Response, version: int, **value
     session.flush()  # what the ORM update statement did first (usually nothing to write)
     outcome = session.execute(
         _compare_and_set_statement(tuple(sorted(values))),
-        {"cas_id": response.id, "cas_version": version, "new_version": version + 1,
-         **{f"new_{name}": value for name, value in values.items()}},
+        {
+            "cas_id": response.id,
+            "cas_version": version,
+            "new_version": version + 1,
+            **{f"new_{name}": value for name, value in values.items()},
+        },
     )
     if outcome.rowcount != 1:
         session.rollback()
@@ -471,7 +490,9 @@ def create_response(
     if cooperative is None or not policy.can_view_cooperative(user, cooperative, settings):
         raise NotFound(
             f"No existe la cooperativa {data['cooperative_id']} o no tiene acceso a ella.",
-            details=[{"field": "cooperative_id", "code": "not_found", "message": "cooperativa inexistente o sin acceso"}],
+            details=[
+                {"field": "cooperative_id", "code": "not_found", "message": "cooperativa inexistente o sin acceso"}
+            ],
         )
     round_ = session.get(DiagnosisRound, data["round_id"])
     if round_ is None:
@@ -488,9 +509,16 @@ def create_response(
         return existing, False
     now = _now()
     response, step = lifecycle.start(
-        round_=round_, questionnaire=round_questionnaire(session=session, round=round_), cooperative_id=cooperative.id,
-        mode=mode, answers=data.get("answers"), details={name: data.get(name) for name in INTERVIEW_FIELDS},
-        by_id=user.id, at=now, origin=MODE_ES.get(mode, mode).capitalize(), idempotency_key=key,
+        round_=round_,
+        questionnaire=round_questionnaire(session=session, round=round_),
+        cooperative_id=cooperative.id,
+        mode=mode,
+        answers=data.get("answers"),
+        details={name: data.get(name) for name in INTERVIEW_FIELDS},
+        by_id=user.id,
+        at=now,
+        origin=MODE_ES.get(mode, mode).capitalize(),
+        idempotency_key=key,
         fingerprint=request_fingerprint(data),
     )
     if existing is not None:
@@ -507,8 +535,11 @@ def create_response(
             return replay, False
         existing = _existing_for(session, data["cooperative_id"], data["round_id"])
         if existing is not None:
-            raise _already_exists(existing, session.get(Cooperative, data["cooperative_id"]),
-                                  session.get(DiagnosisRound, data["round_id"])) from None
+            raise _already_exists(
+                existing,
+                session.get(Cooperative, data["cooperative_id"]),
+                session.get(DiagnosisRound, data["round_id"]),
+            ) from None
         raise
     record_events(session, response.id, user.id, now, step.events)
     return _finish(session, response), True
@@ -538,8 +569,9 @@ def _replay(session: Session, user: User, settings: Settings, key: str, data: di
             "entrevista). Un reintento debe repetir exactamente la misma solicitud; para datos nuevos, guarde "
             f"los cambios en la respuesta {earlier.id} o use una clave nueva.",
             code="idempotency_key_mismatch",
-            details=[{"field": "Idempotency-Key", "code": "mismatch",
-                      "message": "la clave ya se usó con otro contenido"}],
+            details=[
+                {"field": "Idempotency-Key", "code": "mismatch", "message": "la clave ya se usó con otro contenido"}
+            ],
             extra={"existing_id": earlier.id},
         )
     return earlier
@@ -549,7 +581,9 @@ def request_fingerprint(data: dict[str, Any]) -> str:
     """sha256 of what a creation request asks for (cooperative, round, mode, answers, interview
     details), independent of key order and of answers sent as null."""
     content = {
-        "cooperative_id": data.get("cooperative_id"), "round_id": data.get("round_id"), "mode": data.get("mode"),
+        "cooperative_id": data.get("cooperative_id"),
+        "round_id": data.get("round_id"),
+        "mode": data.get("mode"),
         "answers": {qid: value for qid, value in (data.get("answers") or {}).items() if value is not None},
         **{name: lifecycle.json_value(data.get(name)) for name in INTERVIEW_FIELDS},
     }
@@ -571,7 +605,9 @@ def _already_exists(existing: Response, cooperative: Cooperative | None, round_:
     return Conflict(
         f"Ya existe una respuesta de {who} en la ronda {where} (número {existing.id}); continúe esa respuesta.",
         code="response_exists",
-        details=[{"field": "cooperative_id", "code": "response_exists", "message": f"respuesta existente {existing.id}"}],
+        details=[
+            {"field": "cooperative_id", "code": "response_exists", "message": f"respuesta existente {existing.id}"}
+        ],
         extra={"existing_id": existing.id},
     )
 
@@ -613,8 +649,13 @@ def submit(*, session: Session, user: User, settings: Settings, response_id: int
     response, round_ = _editable(session, user, settings, response_id, "enviar la respuesta")
     version = _check_version(response, version)
     now = _now()
-    step = lifecycle.submit(response, round_questionnaire(session=session, round=round_),
-                            questionnaire_version_id=round_.questionnaire_version_id, by_id=user.id, at=now)
+    step = lifecycle.submit(
+        response,
+        round_questionnaire(session=session, round=round_),
+        questionnaire_version_id=round_.questionnaire_version_id,
+        by_id=user.id,
+        at=now,
+    )
     _compare_and_set(session, response, version, **step.values)
     record_events(session, response.id, user.id, now, step.events)
     return _finish(session, response)
@@ -657,15 +698,22 @@ def retire_revision(session: Session, old: Response, version: int) -> bool:
 
 
 def reopen(
-    *, session: Session, user: User, settings: Settings, response_id: int, version: int | None, comment: str | None = None
+    *,
+    session: Session,
+    user: User,
+    settings: Settings,
+    response_id: int,
+    version: int | None,
+    comment: str | None = None,
 ) -> Response:
     """Open a validated response again as revision n + 1 (a draft); revision n stays as it was."""
     old = _reviewable(session, user, settings, response_id)
     _check_status(old, (ResponseStatus.VALIDATED.value,), "reabrir la respuesta")
     version = _check_version(old, version)
     if not old.is_current:
-        raise _conflict_with_state("Esta revisión ya fue reabierta; trabaje sobre la revisión vigente.", old,
-                                   code="not_current")
+        raise _conflict_with_state(
+            "Esta revisión ya fue reabierta; trabaje sobre la revisión vigente.", old, code="not_current"
+        )
     now = _now()
     new, step = lifecycle.reopen(old, by_id=user.id, at=now, comment=comment)
     if not retire_revision(session, old, version):

@@ -37,7 +37,8 @@ CurrentUser = Annotated[User, Depends(current_user)]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 ResponseId = Annotated[int, Path(description="Número de la respuesta")]
 IfMatch = Annotated[
-    str | None, Header(alias="If-Match", description='Versión leída, como ETag: "N" (alternativa a «version» en el cuerpo)')
+    str | None,
+    Header(alias="If-Match", description='Versión leída, como ETag: "N" (alternativa a «version» en el cuerpo)'),
 ]
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
@@ -49,7 +50,9 @@ _ERRORS = {
 }
 _WRITE_ERRORS = {
     **_ERRORS,
-    409: {"description": "Versión obsoleta o estado que no permite la acción; el cuerpo trae el estado actual en «current»"},
+    409: {
+        "description": "Versión obsoleta o estado que no permite la acción; el cuerpo trae el estado actual en «current»"
+    },
     422: {"description": "Datos no válidos; «details» indica cada campo (answers.<id_pregunta>)"},
 }
 
@@ -85,7 +88,10 @@ def _out(response_obj, http: HttpResponse) -> dict:
         "Las entrevistas (mode=interview) requieren los datos de la entrevista. Solo hay una respuesta vigente "
         "por cooperativa y ronda: un segundo intento recibe 409 con «existing_id»."
     ),
-    responses={**_WRITE_ERRORS, 200: {"description": "Reintento: la respuesta creada por la primera solicitud", "model": ResponseOut}},
+    responses={
+        **_WRITE_ERRORS,
+        200: {"description": "Reintento: la respuesta creada por la primera solicitud", "model": ResponseOut},
+    },
 )
 def create_response(
     body: ResponseCreate,
@@ -93,7 +99,9 @@ def create_response(
     session: Db,
     user: CurrentUser,
     settings: AppSettings,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", description="Clave única generada por el cliente")] = None,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", description="Clave única generada por el cliente")
+    ] = None,
 ) -> dict:
     response_obj, created = service.create_response(
         session=session, user=user, settings=settings, data=body.model_dump(), idempotency_key=idempotency_key
@@ -117,13 +125,22 @@ def list_responses(
     params: Annotated[PageParams, Depends(page_params)],
     round_id: Annotated[int | None, Query(description="Filtrar por ronda")] = None,
     cooperative_id: Annotated[int | None, Query(description="Filtrar por cooperativa")] = None,
-    status: Annotated[Literal["draft", "submitted", "returned", "validated"] | None, Query(description="Filtrar por estado")] = None,
+    status: Annotated[
+        Literal["draft", "submitted", "returned", "validated"] | None, Query(description="Filtrar por estado")
+    ] = None,
     mode: Annotated[Literal["self", "interview"] | None, Query(description="Filtrar por modo")] = None,
     current_only: Annotated[bool, Query(description="Solo revisiones vigentes (false: también las reabiertas)")] = True,
 ) -> dict:
     rows, total = service.list_responses(
-        session=session, user=user, settings=settings, params=params, round_id=round_id,
-        cooperative_id=cooperative_id, status=status, mode=mode, current_only=current_only,
+        session=session,
+        user=user,
+        settings=settings,
+        params=params,
+        round_id=round_id,
+        cooperative_id=cooperative_id,
+        status=status,
+        mode=mode,
+        current_only=current_only,
     )
     return page_of([service.list_item_dict(row) for row in rows], total, params)
 
@@ -135,7 +152,9 @@ def list_responses(
     description="Respuestas, estado, versión (también en la cabecera ETag), datos de entrevista, comentario de devolución y resumen del resultado guardado.",
     responses=_ERRORS,
 )
-def get_response(response_id: ResponseId, http: HttpResponse, session: Db, user: CurrentUser, settings: AppSettings) -> dict:
+def get_response(
+    response_id: ResponseId, http: HttpResponse, session: Db, user: CurrentUser, settings: AppSettings
+) -> dict:
     return _out(service.get_response(session=session, user=user, settings=settings, response_id=response_id), http)
 
 
@@ -152,7 +171,9 @@ def get_response(response_id: ResponseId, http: HttpResponse, session: Db, user:
     responses=_WRITE_ERRORS,
 )
 async def patch_answers(
-    response_id: ResponseId, body: AnswersPatch, hot: Annotated[HotSession, Depends(hot_session)],
+    response_id: ResponseId,
+    body: AnswersPatch,
+    hot: Annotated[HotSession, Depends(hot_session)],
     if_match: IfMatch = None,
 ) -> HttpResponse:
     # The hot path of the autosave: authentication and the save in one trip to a worker
@@ -165,11 +186,18 @@ def _save_answers(hot: HotSession, response_id: int, body: AnswersPatch, if_matc
     with hot.session:
         user = hot.authenticate()
         response_obj = service.update_answers(
-            session=hot.session, user=user, settings=hot.settings, response_id=response_id,
-            answers=body.answers, version=_version(body.version, if_match),
+            session=hot.session,
+            user=user,
+            settings=hot.settings,
+            response_id=response_id,
+            answers=body.answers,
+            version=_version(body.version, if_match),
         )
-        return HttpResponse(service.response_json(response_obj), media_type="application/json",
-                            headers={"ETag": service.etag(response_obj)})
+        return HttpResponse(
+            service.response_json(response_obj),
+            media_type="application/json",
+            headers={"ETag": service.etag(response_obj)},
+        )
 
 
 @router.patch(
@@ -180,13 +208,22 @@ def _save_answers(hot: HotSession, response_id: int, body: AnswersPatch, if_matc
     responses=_WRITE_ERRORS,
 )
 def patch_details(
-    response_id: ResponseId, body: DetailsPatch, http: HttpResponse, session: Db, user: CurrentUser,
-    settings: AppSettings, if_match: IfMatch = None,
+    response_id: ResponseId,
+    body: DetailsPatch,
+    http: HttpResponse,
+    session: Db,
+    user: CurrentUser,
+    settings: AppSettings,
+    if_match: IfMatch = None,
 ) -> dict:
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
     response_obj = service.update_details(
-        session=session, user=user, settings=settings, response_id=response_id,
-        changes=changes, version=_version(body.version, if_match),
+        session=session,
+        user=user,
+        settings=settings,
+        response_id=response_id,
+        changes=changes,
+        version=_version(body.version, if_match),
     )
     return _out(response_obj, http)
 
@@ -203,11 +240,18 @@ def patch_details(
     responses=_WRITE_ERRORS,
 )
 def submit(
-    response_id: ResponseId, http: HttpResponse, session: Db, user: CurrentUser, settings: AppSettings,
-    body: VersionBody | None = None, if_match: IfMatch = None,
+    response_id: ResponseId,
+    http: HttpResponse,
+    session: Db,
+    user: CurrentUser,
+    settings: AppSettings,
+    body: VersionBody | None = None,
+    if_match: IfMatch = None,
 ) -> dict:
     version = _version(body.version if body else None, if_match)
-    return _out(service.submit(session=session, user=user, settings=settings, response_id=response_id, version=version), http)
+    return _out(
+        service.submit(session=session, user=user, settings=settings, response_id=response_id, version=version), http
+    )
 
 
 @router.post(
@@ -218,12 +262,21 @@ def submit(
     responses=_WRITE_ERRORS,
 )
 def return_response(
-    response_id: ResponseId, body: ReturnBody, http: HttpResponse, session: Db, user: CurrentUser,
-    settings: AppSettings, if_match: IfMatch = None,
+    response_id: ResponseId,
+    body: ReturnBody,
+    http: HttpResponse,
+    session: Db,
+    user: CurrentUser,
+    settings: AppSettings,
+    if_match: IfMatch = None,
 ) -> dict:
     response_obj = service.return_for_correction(
-        session=session, user=user, settings=settings, response_id=response_id,
-        comment=body.comment, version=_version(body.version, if_match),
+        session=session,
+        user=user,
+        settings=settings,
+        response_id=response_id,
+        comment=body.comment,
+        version=_version(body.version, if_match),
     )
     return _out(response_obj, http)
 
@@ -236,11 +289,18 @@ def return_response(
     responses=_WRITE_ERRORS,
 )
 def validate_response(
-    response_id: ResponseId, http: HttpResponse, session: Db, user: CurrentUser, settings: AppSettings,
-    body: VersionBody | None = None, if_match: IfMatch = None,
+    response_id: ResponseId,
+    http: HttpResponse,
+    session: Db,
+    user: CurrentUser,
+    settings: AppSettings,
+    body: VersionBody | None = None,
+    if_match: IfMatch = None,
 ) -> dict:
     version = _version(body.version if body else None, if_match)
-    return _out(service.validate(session=session, user=user, settings=settings, response_id=response_id, version=version), http)
+    return _out(
+        service.validate(session=session, user=user, settings=settings, response_id=response_id, version=version), http
+    )
 
 
 @router.post(
@@ -251,12 +311,21 @@ def validate_response(
     responses=_WRITE_ERRORS,
 )
 def reopen_response(
-    response_id: ResponseId, http: HttpResponse, session: Db, user: CurrentUser, settings: AppSettings,
-    body: ReopenBody | None = None, if_match: IfMatch = None,
+    response_id: ResponseId,
+    http: HttpResponse,
+    session: Db,
+    user: CurrentUser,
+    settings: AppSettings,
+    body: ReopenBody | None = None,
+    if_match: IfMatch = None,
 ) -> dict:
     version = _version(body.version if body else None, if_match)
     response_obj = service.reopen(
-        session=session, user=user, settings=settings, response_id=response_id, version=version,
+        session=session,
+        user=user,
+        settings=settings,
+        response_id=response_id,
+        version=version,
         comment=body.comment if body else None,
     )
     http.status_code = 201
@@ -272,10 +341,15 @@ def reopen_response(
     responses=_ERRORS,
 )
 def get_history(
-    response_id: ResponseId, session: Db, user: CurrentUser, settings: AppSettings,
+    response_id: ResponseId,
+    session: Db,
+    user: CurrentUser,
+    settings: AppSettings,
     params: Annotated[PageParams, Depends(page_params)],
 ) -> dict:
-    items, total = service.history(session=session, user=user, settings=settings, response_id=response_id, params=params)
+    items, total = service.history(
+        session=session, user=user, settings=settings, response_id=response_id, params=params
+    )
     return page_of(items, total, params)
 
 

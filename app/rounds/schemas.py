@@ -14,6 +14,7 @@ _VERSION_DOC = (
     "GET /api/v1/questionnaires), o bien por `questionnaire_id` y `version`."
 )
 
+
 class RoundCreate(BaseModel):
     __doc__ = "Una nueva ronda de diagnóstico. " + _VERSION_DOC
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

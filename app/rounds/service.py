@@ -99,20 +99,25 @@ def resolve_questionnaire_version(
         if row is None:
             raise Invalid(
                 "La versión de cuestionario indicada no está registrada.",
-                details=[{
-                    "field": "questionnaire_version_id", "code": "unknown_questionnaire_version",
-                    "message": f"no existe la versión de cuestionario {questionnaire_version_id}",
-                }],
+                details=[
+                    {
+                        "field": "questionnaire_version_id",
+                        "code": "unknown_questionnaire_version",
+                        "message": f"no existe la versión de cuestionario {questionnaire_version_id}",
+                    }
+                ],
             )
         return row
     if not questionnaire_id or not version:
         raise Invalid(
-            "Indique la versión del cuestionario: 'questionnaire_version_id', o bien "
-            "'questionnaire_id' y 'version'.",
-            details=[{
-                "field": "questionnaire_version_id", "code": "missing",
-                "message": "indique 'questionnaire_version_id', o 'questionnaire_id' y 'version'",
-            }],
+            "Indique la versión del cuestionario: 'questionnaire_version_id', o bien 'questionnaire_id' y 'version'.",
+            details=[
+                {
+                    "field": "questionnaire_version_id",
+                    "code": "missing",
+                    "message": "indique 'questionnaire_version_id', o 'questionnaire_id' y 'version'",
+                }
+            ],
         )
     row = session.scalar(
         select(QuestionnaireVersion).where(
@@ -122,10 +127,13 @@ def resolve_questionnaire_version(
     if row is None:
         raise Invalid(
             f"La versión '{version}' del cuestionario '{questionnaire_id}' no está registrada.",
-            details=[{
-                "field": "version", "code": "unknown_questionnaire_version",
-                "message": f"el cuestionario '{questionnaire_id}' no tiene registrada la versión '{version}'",
-            }],
+            details=[
+                {
+                    "field": "version",
+                    "code": "unknown_questionnaire_version",
+                    "message": f"el cuestionario '{questionnaire_id}' no tiene registrada la versión '{version}'",
+                }
+            ],
         )
     return row
 
@@ -134,11 +142,14 @@ def _check_dates(opens_on: date, closes_on: date) -> None:
     if closes_on < opens_on:
         raise Invalid(
             "La fecha de cierre ('closes_on') no puede ser anterior a la de apertura ('opens_on').",
-            details=[{
-                "field": "closes_on", "code": "before_opens_on",
-                "message": f"la fecha de cierre {closes_on.isoformat()} es anterior a la de apertura "
-                f"{opens_on.isoformat()}",
-            }],
+            details=[
+                {
+                    "field": "closes_on",
+                    "code": "before_opens_on",
+                    "message": f"la fecha de cierre {closes_on.isoformat()} es anterior a la de apertura "
+                    f"{opens_on.isoformat()}",
+                }
+            ],
         )
 
 
@@ -171,12 +182,17 @@ def create_round(
     name = name.strip()
     _check_dates(opens_on, closes_on)
     row = resolve_questionnaire_version(
-        session=session, questionnaire_version_id=questionnaire_version_id,
-        questionnaire_id=questionnaire_id, version=version,
+        session=session,
+        questionnaire_version_id=questionnaire_version_id,
+        questionnaire_id=questionnaire_id,
+        version=version,
     )
     _check_name_free(session, name)
     diagnosis_round = DiagnosisRound(
-        name=name, questionnaire_version_id=row.id, opens_on=opens_on, closes_on=closes_on,
+        name=name,
+        questionnaire_version_id=row.id,
+        opens_on=opens_on,
+        closes_on=closes_on,
         state=RoundState(state).value,
     )
     session.add(diagnosis_round)
@@ -186,7 +202,11 @@ def create_round(
 
 
 def update_round(
-    *, session: Session, user: User | None, round: DiagnosisRound, changes: dict[str, Any]  # noqa: A002
+    *,
+    session: Session,
+    user: User | None,
+    round: DiagnosisRound,  # noqa: A002
+    changes: dict[str, Any],
 ) -> DiagnosisRound:
     """Apply ``changes`` (only the fields sent); commits.
 
@@ -212,8 +232,10 @@ def update_round(
             questionnaire_id = questionnaire_id or current.questionnaire_id
             version = version or current.version
         row = resolve_questionnaire_version(
-            session=session, questionnaire_version_id=changes.get("questionnaire_version_id"),
-            questionnaire_id=questionnaire_id, version=version,
+            session=session,
+            questionnaire_version_id=changes.get("questionnaire_version_id"),
+            questionnaire_id=questionnaire_id,
+            version=version,
         )
         if row.id != diagnosis_round.questionnaire_version_id:
             count = round_response_count(session=session, round_id=diagnosis_round.id)
@@ -222,10 +244,13 @@ def update_round(
                     f"La ronda «{diagnosis_round.name}» ya tiene {count} respuesta(s): no se puede "
                     "cambiar su versión de cuestionario.",
                     code="round_has_responses",
-                    details=[{
-                        "field": "questionnaire_version_id", "code": "round_has_responses",
-                        "message": "la ronda ya tiene respuestas con la versión actual",
-                    }],
+                    details=[
+                        {
+                            "field": "questionnaire_version_id",
+                            "code": "round_has_responses",
+                            "message": "la ronda ya tiene respuestas con la versión actual",
+                        }
+                    ],
                 )
             new_version_id = row.id
 
@@ -276,8 +301,11 @@ def to_dict(diagnosis_round: DiagnosisRound, response_count: int) -> dict[str, A
         "state_label": ROUND_STATE_LABELS.get(diagnosis_round.state, diagnosis_round.state).capitalize(),
         "questionnaire_version_id": diagnosis_round.questionnaire_version_id,
         "questionnaire": {
-            "id": version.id, "questionnaire_id": version.questionnaire_id, "version": version.version,
-            "title": version.title, "content_hash": version.content_hash,
+            "id": version.id,
+            "questionnaire_id": version.questionnaire_id,
+            "version": version.version,
+            "title": version.title,
+            "content_hash": version.content_hash,
         },
         "response_count": response_count,
         "created_at": diagnosis_round.created_at,

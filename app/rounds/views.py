@@ -69,7 +69,11 @@ def get_round(round_id: int, user: User = Depends(current_user), session: Sessio
         "Solo administradores; cambia solo los campos enviados. Cambiar la versión de cuestionario "
         "de una ronda que ya tiene respuestas responde 409."
     ),
-    responses={403: {"description": "Solo administradores"}, 404: {"description": "No existe"}, 409: {"description": "Conflicto"}},
+    responses={
+        403: {"description": "Solo administradores"},
+        404: {"description": "No existe"},
+        409: {"description": "Conflicto"},
+    },
 )
 def update_round(
     round_id: int, body: RoundUpdate, user: User = Depends(current_user), session: Session = Depends(get_db)

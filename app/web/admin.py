@@ -65,9 +65,8 @@ def admin_home(request: Request, user: User = Depends(page_user), session: Sessi
     _require(policy.can_manage_users(user))
     counts = {
         "users": session.scalar(select(func.count()).select_from(User)) or 0,
-        "pending": session.scalar(
-            select(func.count()).select_from(Invitation).where(Invitation.used_at.is_(None))
-        ) or 0,
+        "pending": session.scalar(select(func.count()).select_from(Invitation).where(Invitation.used_at.is_(None)))
+        or 0,
         "rounds": session.scalar(select(func.count()).select_from(DiagnosisRound)) or 0,
         "questionnaires": session.scalar(select(func.count()).select_from(QuestionnaireVersion)) or 0,
     }
@@ -83,26 +82,44 @@ def users_page(request: Request, user: User = Depends(page_user), session: Sessi
     q = (request.query_params.get("q") or "").strip()[:100] or None
     value = request.query_params.get("pagina", "1")
     page = int(value) if value.isdigit() and int(value) > 0 else 1
-    rows, total = paginate(session, auth_service.list_users(user=user, role=role, q=q), PageParams(page=page, per_page=PER_PAGE))
+    rows, total = paginate(
+        session, auth_service.list_users(user=user, role=role, q=q), PageParams(page=page, per_page=PER_PAGE)
+    )
     chosen = {key: val for key, val in (("rol", role), ("q", q)) if val}
-    return render(request, "admin/users.html", {
-        "users": rows, "total": total, "page": page, "pages": max((total + PER_PAGE - 1) // PER_PAGE, 1),
-        "chosen": chosen, "role_labels": ROLE_LABELS, "section": "usuarios",
-        "page_url": lambda n: "/admin/usuarios?" + urlencode({**chosen, "pagina": n}),
-    })
+    return render(
+        request,
+        "admin/users.html",
+        {
+            "users": rows,
+            "total": total,
+            "page": page,
+            "pages": max((total + PER_PAGE - 1) // PER_PAGE, 1),
+            "chosen": chosen,
+            "role_labels": ROLE_LABELS,
+            "section": "usuarios",
+            "page_url": lambda n: "/admin/usuarios?" + urlencode({**chosen, "pagina": n}),
+        },
+    )
 
 
 @router.post("/admin/usuarios/{user_id}/estado")
 def set_user_active(
-    user_id: int, user: User = Depends(form_user), form: FormData = Depends(posted_form),
-    session: Session = Depends(get_db), settings: Settings = Depends(get_settings_dep),
+    user_id: int,
+    user: User = Depends(form_user),
+    form: FormData = Depends(posted_form),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
 ) -> Response:
     _require(policy.can_manage_users(user))
     active = str(form.get("activo") or "") == "1"
     back = "/admin/usuarios"
     try:
         target = auth_service.update_user(
-            session=session, user=user, user_id=user_id, settings=settings, changes={"is_active": active},
+            session=session,
+            user=user,
+            user_id=user_id,
+            settings=settings,
+            changes={"is_active": active},
         )
         session.commit()
     except ApiError as error:
@@ -119,20 +136,29 @@ def set_user_active(
 INVITATION_FIELDS = {"email", "full_name", "role", "institution", "cooperative_ids", "macrozones"}
 
 
-def _invitation_context(session: Session, settings: Settings, values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+def _invitation_context(
+    session: Session, settings: Settings, values: dict[str, Any], errors: dict[str, str]
+) -> dict[str, Any]:
     invitations = list(session.scalars(select(Invitation).order_by(Invitation.id.desc()).limit(20)))
     return {
-        "values": values, "errors": errors, "role_labels": ROLE_LABELS, "section": "invitaciones",
+        "values": values,
+        "errors": errors,
+        "role_labels": ROLE_LABELS,
+        "section": "invitaciones",
         "cooperatives": session.execute(
             select(Cooperative.id, Cooperative.name).where(Cooperative.approved.is_(True)).order_by(Cooperative.name)
         ).all(),
-        "macrozones": list(settings.macrozones), "invitations": invitations, "created": None,
+        "macrozones": list(settings.macrozones),
+        "invitations": invitations,
+        "created": None,
     }
 
 
 @router.get("/admin/invitaciones", response_class=HTMLResponse)
 def invitations_page(
-    request: Request, user: User = Depends(page_user), session: Session = Depends(get_db),
+    request: Request,
+    user: User = Depends(page_user),
+    session: Session = Depends(get_db),
     settings: Settings = Depends(get_settings_dep),
 ) -> Response:
     _require(policy.can_manage_users(user))
@@ -142,8 +168,11 @@ def invitations_page(
 
 @router.post("/admin/invitaciones", response_class=HTMLResponse)
 def create_invitation(
-    request: Request, user: User = Depends(form_user), form: FormData = Depends(posted_form),
-    session: Session = Depends(get_db), settings: Settings = Depends(get_settings_dep),
+    request: Request,
+    user: User = Depends(form_user),
+    form: FormData = Depends(posted_form),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
 ) -> Response:
     _require(policy.can_manage_users(user))
     coop_ids = [int(v) for v in form.getlist("cooperative_ids") if str(v).isdigit()]
@@ -166,21 +195,35 @@ def create_invitation(
     if not errors:
         try:
             created = auth_service.create_invitation(
-                session=session, user=user, settings=settings, email=values["email"], full_name=values["full_name"],
-                role=values["role"], institution=values["institution"] or None,
-                cooperative_ids=coop_ids, macrozones=values["macrozones"],
+                session=session,
+                user=user,
+                settings=settings,
+                email=values["email"],
+                full_name=values["full_name"],
+                role=values["role"],
+                institution=values["institution"] or None,
+                cooperative_ids=coop_ids,
+                macrozones=values["macrozones"],
             )
             session.commit()
         except ApiError as error:
             session.rollback()
             errors = _field_errors(error, INVITATION_FIELDS)
     if errors:
-        return render(request, "admin/invitations.html", _invitation_context(session, settings, values, errors), status_code=422)
+        return render(
+            request, "admin/invitations.html", _invitation_context(session, settings, values, errors), status_code=422
+        )
     context = _invitation_context(
-        session, settings,
-        {"email": "", "full_name": "", "role": "", "institution": "", "cooperative_ids": [], "macrozones": []}, {},
+        session,
+        settings,
+        {"email": "", "full_name": "", "role": "", "institution": "", "cooperative_ids": [], "macrozones": []},
+        {},
     )
-    context["created"] = {"record": created.record, "url": str(request.base_url).rstrip("/") + created.path, "path": created.path}
+    context["created"] = {
+        "record": created.record,
+        "url": str(request.base_url).rstrip("/") + created.path,
+        "path": created.path,
+    }
     response = render(request, "admin/invitations.html", context, status_code=201)
     response.headers["Cache-Control"] = "no-store"  # the one-time link is shown only here
     return response
@@ -191,9 +234,14 @@ def create_invitation(
 ROUND_FIELDS = {"name", "questionnaire_version_id", "opens_on", "closes_on", "state"}
 
 
-def _round_form_context(session: Session, values: dict[str, Any], errors: dict[str, str], round_: DiagnosisRound | None) -> dict[str, Any]:
+def _round_form_context(
+    session: Session, values: dict[str, Any], errors: dict[str, str], round_: DiagnosisRound | None
+) -> dict[str, Any]:
     return {
-        "values": values, "errors": errors, "round": round_, "section": "rondas",
+        "values": values,
+        "errors": errors,
+        "round": round_,
+        "section": "rondas",
         "versions": questionnaires_service.list_questionnaires(session=session),
         "states": list(ROUND_STATE_LABELS.items()),
         "responses": rounds_service.round_response_count(session=session, round_id=round_.id) if round_ else 0,
@@ -230,9 +278,16 @@ def rounds_page(request: Request, user: User = Depends(page_user), session: Sess
     _require(policy.can_manage_rounds(user))
     rounds = list(session.scalars(rounds_service.list_rounds_statement()))
     counts = rounds_service.response_counts(session=session, round_ids=[r.id for r in rounds])
-    return render(request, "admin/rounds.html", {
-        "rounds": rounds, "counts": counts, "states": ROUND_STATE_LABELS, "section": "rondas",
-    })
+    return render(
+        request,
+        "admin/rounds.html",
+        {
+            "rounds": rounds,
+            "counts": counts,
+            "states": ROUND_STATE_LABELS,
+            "section": "rondas",
+        },
+    )
 
 
 @router.get("/admin/rondas/nueva", response_class=HTMLResponse)
@@ -244,7 +299,9 @@ def new_round_page(request: Request, user: User = Depends(page_user), session: S
 
 @router.post("/admin/rondas/nueva", response_class=HTMLResponse)
 def create_round(
-    request: Request, user: User = Depends(form_user), form: FormData = Depends(posted_form),
+    request: Request,
+    user: User = Depends(form_user),
+    form: FormData = Depends(posted_form),
     session: Session = Depends(get_db),
 ) -> Response:
     _require(policy.can_manage_rounds(user))
@@ -262,20 +319,29 @@ def create_round(
 
 @router.get("/admin/rondas/{round_id}", response_class=HTMLResponse)
 def edit_round_page(
-    request: Request, round_id: int, user: User = Depends(page_user), session: Session = Depends(get_db),
+    request: Request,
+    round_id: int,
+    user: User = Depends(page_user),
+    session: Session = Depends(get_db),
 ) -> Response:
     _require(policy.can_manage_rounds(user))
     round_ = rounds_service.get_round(session=session, round_id=round_id)
     values = {
-        "name": round_.name, "questionnaire_version_id": str(round_.questionnaire_version_id),
-        "opens_on": round_.opens_on.isoformat(), "closes_on": round_.closes_on.isoformat(), "state": round_.state,
+        "name": round_.name,
+        "questionnaire_version_id": str(round_.questionnaire_version_id),
+        "opens_on": round_.opens_on.isoformat(),
+        "closes_on": round_.closes_on.isoformat(),
+        "state": round_.state,
     }
     return render(request, "admin/round_form.html", _round_form_context(session, values, {}, round_))
 
 
 @router.post("/admin/rondas/{round_id}", response_class=HTMLResponse)
 def update_round(
-    request: Request, round_id: int, user: User = Depends(form_user), form: FormData = Depends(posted_form),
+    request: Request,
+    round_id: int,
+    user: User = Depends(form_user),
+    form: FormData = Depends(posted_form),
     session: Session = Depends(get_db),
 ) -> Response:
     _require(policy.can_manage_rounds(user))
@@ -290,20 +356,31 @@ def update_round(
             round_ = rounds_service.get_round(session=session, round_id=round_id)
         else:
             return redirect("/admin/rondas", flash=f"La ronda «{round_.name}» quedó guardada.")
-    return render(request, "admin/round_form.html", _round_form_context(session, values, errors, round_), status_code=422)
+    return render(
+        request, "admin/round_form.html", _round_form_context(session, values, errors, round_), status_code=422
+    )
 
 
 # --------------------------------------------------------------------------- questionnaires
 
 
 @router.get("/admin/cuestionarios", response_class=HTMLResponse)
-def questionnaires_page(request: Request, user: User = Depends(page_user), session: Session = Depends(get_db)) -> Response:
+def questionnaires_page(
+    request: Request, user: User = Depends(page_user), session: Session = Depends(get_db)
+) -> Response:
     _require(policy.can_manage_questionnaires(user))
     versions = questionnaires_service.list_questionnaires(session=session)
     usage = questionnaires_service.version_usage(session=session, version_ids=[v.id for v in versions])
     rounds_by_version: dict[int, list[DiagnosisRound]] = {}
     for round_ in session.scalars(select(DiagnosisRound).order_by(DiagnosisRound.opens_on)):
         rounds_by_version.setdefault(round_.questionnaire_version_id, []).append(round_)
-    return render(request, "admin/questionnaires.html", {
-        "versions": versions, "usage": usage, "rounds_by_version": rounds_by_version, "section": "cuestionarios",
-    })
+    return render(
+        request,
+        "admin/questionnaires.html",
+        {
+            "versions": versions,
+            "usage": usage,
+            "rounds_by_version": rounds_by_version,
+            "section": "cuestionarios",
+        },
+    )

@@ -39,8 +39,11 @@ router = APIRouter(include_in_schema=False)
 
 PER_PAGE = 25
 LIGHT_FILTERS = {
-    "green": "Verde", "yellow": "Amarillo", "red": "Rojo",
-    "insufficient_data": "Datos insuficientes", dashboard.NO_RESULT: "Sin resultado en la última ronda",
+    "green": "Verde",
+    "yellow": "Amarillo",
+    "red": "Rojo",
+    "insufficient_data": "Datos insuficientes",
+    dashboard.NO_RESULT: "Sin resultado en la última ronda",
 }
 EVENT_ES = {
     "created": "Creó la respuesta",
@@ -92,7 +95,12 @@ def _filters(request: Request, settings: Settings) -> tuple[cooperatives_service
             chosen[key] = value
     return (
         cooperatives_service.CooperativeFilters(
-            q=q, region=region, macrozone=macrozone, sector=sector, legal_type=legal_type, state=state,
+            q=q,
+            region=region,
+            macrozone=macrozone,
+            sector=sector,
+            legal_type=legal_type,
+            state=state,
         ),
         chosen,
     )
@@ -114,9 +122,14 @@ def _filter_options(settings: Settings) -> dict[str, Any]:
 
 @router.get("/analisis", response_class=HTMLResponse)
 def rounds_page(page: WebPage = Depends(staff_page)) -> Response:
-    return render(page.request, "analyst/rounds.html", {
-        "rounds": dashboard.rounds_overview(session=page.session), "round_states": ROUND_STATE_LABELS,
-    })
+    return render(
+        page.request,
+        "analyst/rounds.html",
+        {
+            "rounds": dashboard.rounds_overview(session=page.session),
+            "round_states": ROUND_STATE_LABELS,
+        },
+    )
 
 
 @router.get("/analisis/rondas/{round_id}", response_class=HTMLResponse)
@@ -127,9 +140,15 @@ def round_page(round_id: int, page: WebPage = Depends(staff_page)) -> Response:
     chosen.pop("q", None)
     chosen.pop("estado", None)
     data = dashboard.round_dashboard(
-        session=session, user=user, settings=settings, round=round_,
+        session=session,
+        user=user,
+        settings=settings,
+        round=round_,
         filters=cooperatives_service.CooperativeFilters(
-            region=filters.region, macrozone=filters.macrozone, sector=filters.sector, legal_type=filters.legal_type,
+            region=filters.region,
+            macrozone=filters.macrozone,
+            sector=filters.sector,
+            legal_type=filters.legal_type,
         ),
     )
     categories = list(dashboard.CATEGORIES)
@@ -137,20 +156,38 @@ def round_page(round_id: int, page: WebPage = Depends(staff_page)) -> Response:
         categories.remove("not_applicable")
     charts_by_dim = []
     for index, dim in enumerate(data.dimensions):
-        charts_by_dim.append({
-            "stats": dim,
-            "zone_chart": charts.stacked_bars(
-                f"grafico-{index}-macrozona", f"{dim.title}: luces por macrozona",
-                [dim.total, *dim.by_macrozone], categories),
-            "region_chart": charts.stacked_bars(
-                f"grafico-{index}-region", f"{dim.title}: luces por región", dim.by_region, categories)
-            if dim.by_region else None,
-        })
-    return render(request, "analyst/round.html", {
-        "data": data, "round": round_, "round_states": ROUND_STATE_LABELS, "charts": charts_by_dim,
-        "categories": categories, "pattern_defs": charts.pattern_defs(), "swatch": charts.swatch,
-        "chosen": chosen, "options": _filter_options(settings), "status_es": STATUS_LABELS,
-    })
+        charts_by_dim.append(
+            {
+                "stats": dim,
+                "zone_chart": charts.stacked_bars(
+                    f"grafico-{index}-macrozona",
+                    f"{dim.title}: luces por macrozona",
+                    [dim.total, *dim.by_macrozone],
+                    categories,
+                ),
+                "region_chart": charts.stacked_bars(
+                    f"grafico-{index}-region", f"{dim.title}: luces por región", dim.by_region, categories
+                )
+                if dim.by_region
+                else None,
+            }
+        )
+    return render(
+        request,
+        "analyst/round.html",
+        {
+            "data": data,
+            "round": round_,
+            "round_states": ROUND_STATE_LABELS,
+            "charts": charts_by_dim,
+            "categories": categories,
+            "pattern_defs": charts.pattern_defs(),
+            "swatch": charts.swatch,
+            "chosen": chosen,
+            "options": _filter_options(settings),
+            "status_es": STATUS_LABELS,
+        },
+    )
 
 
 @router.get("/analisis/rondas/{round_id}/recalcular", response_class=HTMLResponse)
@@ -167,15 +204,23 @@ def rescore_round(round_id: int, post: FormPost = Depends(staff_post)) -> Respon
     except Conflict as error:
         post.session.rollback()
         outcome = rescoring.plan(session=post.session, user=post.user, round_id=round_id)
-        return render(post.request, "analyst/rescore.html",
-                      {"plan": outcome, "round": outcome.round, "problem": error.message}, status_code=409)
+        return render(
+            post.request,
+            "analyst/rescore.html",
+            {"plan": outcome, "round": outcome.round, "problem": error.message},
+            status_code=409,
+        )
     count = len(result.rescored)
     if count == 1:
-        flash = (f"Se recalculó 1 resultado con el método {result.method}; quedó como una nueva revisión y la "
-                 "anterior conserva el suyo.")
+        flash = (
+            f"Se recalculó 1 resultado con el método {result.method}; quedó como una nueva revisión y la "
+            "anterior conserva el suyo."
+        )
     elif count:
-        flash = (f"Se recalcularon {count} resultados con el método {result.method}; cada uno quedó como una nueva "
-                 "revisión y las anteriores conservan el suyo.")
+        flash = (
+            f"Se recalcularon {count} resultados con el método {result.method}; cada uno quedó como una nueva "
+            "revisión y las anteriores conservan el suyo."
+        )
     else:
         flash = "No había resultados que recalcular."
     return redirect(f"/analisis/rondas/{round_id}/recalcular", flash=flash)
@@ -204,38 +249,67 @@ def cooperatives_page(page: WebPage = Depends(staff_page)) -> Response:
     def page_url(number: int) -> str:
         return "/analisis/cooperativas?" + urlencode({**chosen, "pagina": number})
 
-    return render(request, "analyst/cooperatives.html", {
-        "items": [{"coop": cooperatives_service.to_dict(row, settings), "latest": lights.get(row.id)} for row in rows],
-        "total": total, "page": number, "pages": pages, "page_url": page_url, "chosen": chosen,
-        "options": _filter_options(settings), "latest_round": dashboard.latest_round(session),
-        "status_es": STATUS_LABELS,
-    })
+    return render(
+        request,
+        "analyst/cooperatives.html",
+        {
+            "items": [
+                {"coop": cooperatives_service.to_dict(row, settings), "latest": lights.get(row.id)} for row in rows
+            ],
+            "total": total,
+            "page": number,
+            "pages": pages,
+            "page_url": page_url,
+            "chosen": chosen,
+            "options": _filter_options(settings),
+            "latest_round": dashboard.latest_round(session),
+            "status_es": STATUS_LABELS,
+        },
+    )
 
 
 @router.get("/analisis/cooperativas/{cooperative_id}", response_class=HTMLResponse)
 def cooperative_page(cooperative_id: int, page: WebPage = Depends(staff_page)) -> Response:
     user, session, settings = page.user, page.session, page.settings
     cooperative = cooperatives_service.get_visible_cooperative(
-        session=session, user=user, settings=settings, cooperative_id=cooperative_id,
+        session=session,
+        user=user,
+        settings=settings,
+        cooperative_id=cooperative_id,
     )
     history = dashboard.cooperative_history(session=session, cooperative_id=cooperative.id)
     current = [h for h in history if h["response"].is_current]
-    timeline = charts.light_timeline(
-        "historial-luces", f"Luz general de {cooperative.name} en cada ronda",
-        [(h["round"].name, h["light"]) for h in current],
-    ) if current else None
-    return render(page.request, "analyst/cooperative.html", {
-        "coop": cooperatives_service.to_dict(cooperative, settings), "history": history, "timeline": timeline,
-        "can_approve": policy.can_approve_cooperative(user) and not cooperative.approved,
-        "status_es": STATUS_LABELS, "mode_es": MODE_LABELS,
-    })
+    timeline = (
+        charts.light_timeline(
+            "historial-luces",
+            f"Luz general de {cooperative.name} en cada ronda",
+            [(h["round"].name, h["light"]) for h in current],
+        )
+        if current
+        else None
+    )
+    return render(
+        page.request,
+        "analyst/cooperative.html",
+        {
+            "coop": cooperatives_service.to_dict(cooperative, settings),
+            "history": history,
+            "timeline": timeline,
+            "can_approve": policy.can_approve_cooperative(user) and not cooperative.approved,
+            "status_es": STATUS_LABELS,
+            "mode_es": MODE_LABELS,
+        },
+    )
 
 
 @router.post("/analisis/cooperativas/{cooperative_id}/aprobar")
 def approve_cooperative(cooperative_id: int, post: FormPost = Depends(form_post)) -> Response:
     user, session, settings = post.user, post.session, post.settings
     cooperative = cooperatives_service.get_visible_cooperative(
-        session=session, user=user, settings=settings, cooperative_id=cooperative_id,
+        session=session,
+        user=user,
+        settings=settings,
+        cooperative_id=cooperative_id,
     )
     cooperatives_service.approve_cooperative(session=session, user=user, settings=settings, cooperative=cooperative)
     return redirect(f"/analisis/cooperativas/{cooperative_id}", flash="La cooperativa quedó aprobada en el registro.")
@@ -253,12 +327,23 @@ def _review_context(page: WebPage, response_id: int) -> dict[str, Any]:
     scored = response.status in dashboard.SCORED_STATUSES and response.result_snapshot
     snapshot = response.result_snapshot if scored else None
     events, _ = responses_service.history(
-        session=session, user=user, settings=settings, response_id=response.id, params=PageParams(page=1, per_page=200),
+        session=session,
+        user=user,
+        settings=settings,
+        response_id=response.id,
+        params=PageParams(page=1, per_page=200),
     )
     revisions = responses_service.list_revisions(session=session, user=user, settings=settings, response_id=response.id)
-    people = {u.id: u.full_name for u in session.scalars(select(User).where(User.id.in_(
-        [i for i in (response.created_by_id, response.submitted_by_id, response.validated_by_id) if i]
-    )))}
+    people = {
+        u.id: u.full_name
+        for u in session.scalars(
+            select(User).where(
+                User.id.in_(
+                    [i for i in (response.created_by_id, response.submitted_by_id, response.validated_by_id) if i]
+                )
+            )
+        )
+    }
     questions = {q.id: q.text for q in questionnaire.questions}
     for event in events:
         if event["question_id"] and questionnaire.has_question(event["question_id"]):
@@ -266,22 +351,36 @@ def _review_context(page: WebPage, response_id: int) -> dict[str, Any]:
             event["old_words"] = dashboard.answer_in_words(question, event["old_value"])
             event["new_words"] = dashboard.answer_in_words(question, event["new_value"])
     return {
-        "response": response, "coop": cooperative, "coop_rut": format_rut(cooperative.rut), "round": round_,
-        "questionnaire": questionnaire, "snapshot": snapshot,
+        "response": response,
+        "coop": cooperative,
+        "coop_rut": format_rut(cooperative.rut),
+        "round": round_,
+        "questionnaire": questionnaire,
+        "snapshot": snapshot,
         "sections": dashboard.review_sections(questionnaire, dict(response.answers or {}), snapshot),
         # What the stored result says beyond the lights (reports.view: the same as the PDF's).
         "method": view.snapshot_method(snapshot) if snapshot else None,
         "precooperative": fmt.is_pre_cooperative(response.answers),
         "data_note": view.ns_note(snapshot) if snapshot else None,
-        "warnings": qf.check_items(questionnaire, (snapshot or {}).get("consistency_warnings") or [],
-                                   severity="warning"),
-        "question_anchor": lambda question_id: f"#pregunta-{question_id}" if questionnaire.has_question(question_id) else None,
-        "events": events, "event_es": EVENT_ES, "question_text": questions, "revisions": revisions,
-        "people": people, "status_es": STATUS_LABELS, "mode_es": MODE_LABELS,
+        "warnings": qf.check_items(
+            questionnaire, (snapshot or {}).get("consistency_warnings") or [], severity="warning"
+        ),
+        "question_anchor": lambda question_id: (
+            f"#pregunta-{question_id}" if questionnaire.has_question(question_id) else None
+        ),
+        "events": events,
+        "event_es": EVENT_ES,
+        "question_text": questions,
+        "revisions": revisions,
+        "people": people,
+        "status_es": STATUS_LABELS,
+        "mode_es": MODE_LABELS,
         "can_review": policy.can_review_responses(user),
         "can_validate": response.status == ResponseStatus.SUBMITTED.value,
         "can_reopen": response.status == ResponseStatus.VALIDATED.value and response.is_current,
-        "errors": {}, "comment": "", "problem": None,
+        "errors": {},
+        "comment": "",
+        "problem": None,
     }
 
 
@@ -301,8 +400,13 @@ def _review_problem(post: FormPost, response_id: int, error: ApiError, **extra: 
 @router.post("/analisis/respuestas/{response_id}/validar")
 def validate_response(response_id: int, post: FormPost = Depends(staff_post)) -> Response:
     try:
-        responses_service.validate(session=post.session, user=post.user, settings=post.settings,
-                                   response_id=response_id, version=qf.posted_version(post.form))
+        responses_service.validate(
+            session=post.session,
+            user=post.user,
+            settings=post.settings,
+            response_id=response_id,
+            version=qf.posted_version(post.form),
+        )
     except (Conflict, Invalid) as error:
         return _review_problem(post, response_id, error)
     return redirect(f"/analisis/respuestas/{response_id}", flash="La respuesta quedó validada.")
@@ -312,19 +416,28 @@ def validate_response(response_id: int, post: FormPost = Depends(staff_post)) ->
 def return_response(response_id: int, post: FormPost = Depends(staff_post)) -> Response:
     comment = str(post.form.get("comment") or "")
     if not comment.strip() or len(comment) > 5000:
-        message = ("Escriba qué debe corregirse: quien respondió verá este comentario."
-                   if not comment.strip() else "El comentario no puede tener más de 5.000 caracteres.")
+        message = (
+            "Escriba qué debe corregirse: quien respondió verá este comentario."
+            if not comment.strip()
+            else "El comentario no puede tener más de 5.000 caracteres."
+        )
         context = _review_context(post, response_id)
         context.update(errors={"comment": message}, comment=comment)
         return render(post.request, "analyst/response.html", context, status_code=422)
     try:
         responses_service.return_for_correction(
-            session=post.session, user=post.user, settings=post.settings, response_id=response_id,
-            comment=comment.strip(), version=qf.posted_version(post.form),
+            session=post.session,
+            user=post.user,
+            settings=post.settings,
+            response_id=response_id,
+            comment=comment.strip(),
+            version=qf.posted_version(post.form),
         )
     except (Conflict, Invalid) as error:
         return _review_problem(post, response_id, error, comment=comment)
-    return redirect(f"/analisis/respuestas/{response_id}", flash="La respuesta fue devuelta para corrección con su comentario.")
+    return redirect(
+        f"/analisis/respuestas/{response_id}", flash="La respuesta fue devuelta para corrección con su comentario."
+    )
 
 
 @router.post("/analisis/respuestas/{response_id}/reabrir")
@@ -332,8 +445,12 @@ def reopen_response(response_id: int, post: FormPost = Depends(staff_post)) -> R
     comment = str(post.form.get("reopen_comment") or "").strip()[:5000] or None
     try:
         new = responses_service.reopen(
-            session=post.session, user=post.user, settings=post.settings, response_id=response_id,
-            version=qf.posted_version(post.form), comment=comment,
+            session=post.session,
+            user=post.user,
+            settings=post.settings,
+            response_id=response_id,
+            version=qf.posted_version(post.form),
+            comment=comment,
         )
     except (Conflict, Invalid) as error:
         return _review_problem(post, response_id, error)

@@ -103,7 +103,9 @@ def stacked_bars(
         )
         y = top + label_h
         if not row.total:
-            out.append(f'<rect x="0.5" y="{y}" width="{width - 1}" height="{bar_h}" fill="none" stroke="#9aa39c" stroke-dasharray="4 3"/>')
+            out.append(
+                f'<rect x="0.5" y="{y}" width="{width - 1}" height="{bar_h}" fill="none" stroke="#9aa39c" stroke-dasharray="4 3"/>'
+            )
             out.append(f'<text class="chart-count" x="8" y="{y + 16}">sin respuestas</text>')
             continue
         x = 0.0

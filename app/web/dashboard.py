@@ -32,8 +32,10 @@ from reports import view
 CATEGORIES = ("green", "yellow", "red", "insufficient_data", "not_applicable")
 SCORED_STATUSES = (ResponseStatus.SUBMITTED.value, ResponseStatus.VALIDATED.value)
 STATUS_ORDER = (
-    ResponseStatus.DRAFT.value, ResponseStatus.RETURNED.value,
-    ResponseStatus.SUBMITTED.value, ResponseStatus.VALIDATED.value,
+    ResponseStatus.DRAFT.value,
+    ResponseStatus.RETURNED.value,
+    ResponseStatus.SUBMITTED.value,
+    ResponseStatus.VALIDATED.value,
 )
 #: Filter value of the cooperative list for "no submitted diagnosis in the latest round".
 NO_RESULT = "sin_resultado"
@@ -44,7 +46,9 @@ NO_RESULT = "sin_resultado"
 
 def rounds_overview(*, session: Session) -> list[dict[str, Any]]:
     """Every round, newest first, with its questionnaire and number of (current) responses."""
-    rounds = list(session.scalars(select(DiagnosisRound).order_by(DiagnosisRound.opens_on.desc(), DiagnosisRound.id.desc())))
+    rounds = list(
+        session.scalars(select(DiagnosisRound).order_by(DiagnosisRound.opens_on.desc(), DiagnosisRound.id.desc()))
+    )
     counts = dict(
         session.execute(
             select(Response.round_id, func.count()).where(Response.is_current.is_(True)).group_by(Response.round_id)
@@ -54,7 +58,9 @@ def rounds_overview(*, session: Session) -> list[dict[str, Any]]:
 
 
 def latest_round(session: Session) -> DiagnosisRound | None:
-    return session.scalar(select(DiagnosisRound).order_by(DiagnosisRound.opens_on.desc(), DiagnosisRound.id.desc()).limit(1))
+    return session.scalar(
+        select(DiagnosisRound).order_by(DiagnosisRound.opens_on.desc(), DiagnosisRound.id.desc()).limit(1)
+    )
 
 
 # --------------------------------------------------------------------------- round dashboard
@@ -103,14 +109,20 @@ def _breakdowns(groups: list[dict[str, Any]], level: int) -> list[Breakdown]:
 
 
 def round_dashboard(
-    *, session: Session, user: User, settings: Settings, round: DiagnosisRound, filters: CooperativeFilters  # noqa: A002
+    *,
+    session: Session,
+    user: User,
+    settings: Settings,
+    round: DiagnosisRound,  # noqa: A002
+    filters: CooperativeFilters,
 ) -> RoundDashboard:
     # Every matching cooperative counts for the responses (a field team may interview one that
     # still waits for approval); only approved ones count as missing a response.
     cooperatives = {c.id: c for c in session.scalars(list_statement(user=user, settings=settings, filters=filters))}
     responses = session.execute(
-        select(Response.cooperative_id, Response.status)
-        .where(Response.round_id == round.id, Response.is_current.is_(True))
+        select(Response.cooperative_id, Response.status).where(
+            Response.round_id == round.id, Response.is_current.is_(True)
+        )
     ).all()
     responses = [row for row in responses if row.cooperative_id in cooperatives]
     by_status = {status: 0 for status in STATUS_ORDER}
@@ -137,8 +149,12 @@ def round_dashboard(
         for index, level in enumerate(levels)
     ]
     return RoundDashboard(
-        round=round, cooperatives=sum(1 for c in cooperatives.values() if c.approved or c.id in answered), by_status=by_status,
-        without_response=without, scored=len(results), dimensions=dimensions,
+        round=round,
+        cooperatives=sum(1 for c in cooperatives.values() if c.approved or c.id in answered),
+        by_status=by_status,
+        without_response=without,
+        scored=len(results),
+        dimensions=dimensions,
     )
 
 
@@ -170,8 +186,9 @@ def latest_lights(*, session: Session, cooperative_ids: list[int]) -> dict[int, 
     if latest is None or not cooperative_ids:
         return {}
     rows = session.execute(
-        select(Response.id, Response.cooperative_id, Response.status, _light_expression())
-        .where(Response.round_id == latest.id, Response.is_current.is_(True), Response.cooperative_id.in_(cooperative_ids))
+        select(Response.id, Response.cooperative_id, Response.status, _light_expression()).where(
+            Response.round_id == latest.id, Response.is_current.is_(True), Response.cooperative_id.in_(cooperative_ids)
+        )
     ).all()
     return {
         cid: {"response_id": rid, "status": status, "light": light if status in SCORED_STATUSES else None}
@@ -191,10 +208,14 @@ def cooperative_history(*, session: Session, cooperative_id: int) -> list[dict[s
     for response, round_ in rows:
         snapshot = response.result_snapshot if response.status in SCORED_STATUSES else None
         overall = (snapshot or {}).get("overall") or {}
-        history.append({
-            "response": response, "round": round_,
-            "light": overall.get("light"), "score": overall.get("score"),
-        })
+        history.append(
+            {
+                "response": response,
+                "round": round_,
+                "light": overall.get("light"),
+                "score": overall.get("score"),
+            }
+        )
     return history
 
 
@@ -213,8 +234,11 @@ def review_sections(questionnaire: scoring.Questionnaire, answers: dict[str, Any
     sentences), why a dimension is red by the critical rule (``critical_note``) and whether
     a question is named by a consistency warning (``flagged``)."""
     method = view.snapshot_method(snapshot)
-    flagged = {str(qid) for warning in (snapshot or {}).get("consistency_warnings") or []
-               for qid in warning.get("questions") or []}
+    flagged = {
+        str(qid)
+        for warning in (snapshot or {}).get("consistency_warnings") or []
+        for qid in warning.get("questions") or []
+    }
     results = {}
     if snapshot:
         for d in snapshot.get("dimensions", []):
@@ -232,26 +256,42 @@ def review_sections(questionnaire: scoring.Questionnaire, answers: dict[str, Any
             questions = []
             for q in s.questions:
                 q_result = results.get(("q", q.id)) or {}
-                questions.append({
-                    "question": q,
-                    "answer": answer_in_words(q, answers.get(q.id)) if q.type != "computed" else "Calculada",
-                    "status": QUESTION_STATUS_ES.get(q_result.get("status"), None),
-                    "score": q_result.get("score"),
-                    "flagged": q.id in flagged,
-                })
-            subcategories.append({
-                "subcategory": s, "result": sub_result, "questions": questions,
-                "unknown": view.critical_unknowns(sub_result, questionnaire) if sub_result else [],
-                "pulled_down_by": [
-                    {"id": qid, "text": titles.get(qid, qid),
-                     "critical": qid in (sub_result or {}).get("critical_failures", [])}
-                    for qid in (sub_result or {}).get("pulled_down_by", [])
-                ],
-            })
+                questions.append(
+                    {
+                        "question": q,
+                        "answer": answer_in_words(q, answers.get(q.id)) if q.type != "computed" else "Calculada",
+                        "status": QUESTION_STATUS_ES.get(q_result.get("status"), None),
+                        "score": q_result.get("score"),
+                        "flagged": q.id in flagged,
+                    }
+                )
+            subcategories.append(
+                {
+                    "subcategory": s,
+                    "result": sub_result,
+                    "questions": questions,
+                    "unknown": view.critical_unknowns(sub_result, questionnaire) if sub_result else [],
+                    "pulled_down_by": [
+                        {
+                            "id": qid,
+                            "text": titles.get(qid, qid),
+                            "critical": qid in (sub_result or {}).get("critical_failures", []),
+                        }
+                        for qid in (sub_result or {}).get("pulled_down_by", [])
+                    ],
+                }
+            )
         dim_result = results.get(("d", d.id))
-        sections.append({
-            "dimension": d, "result": dim_result, "subcategories": subcategories,
-            "critical_note": view.critical_note(dim_result, d.thresholds, {s.id: s.title for s in d.subcategories},
-                                                method) if dim_result else None,
-        })
+        sections.append(
+            {
+                "dimension": d,
+                "result": dim_result,
+                "subcategories": subcategories,
+                "critical_note": view.critical_note(
+                    dim_result, d.thresholds, {s.id: s.title for s in d.subcategories}, method
+                )
+                if dim_result
+                else None,
+            }
+        )
     return sections

@@ -76,7 +76,8 @@ field_page, field_post = guarded(_require_field_access)
 def _open_rounds(session: Session) -> list[DiagnosisRound]:
     return list(
         session.scalars(
-            select(DiagnosisRound).where(DiagnosisRound.state == RoundState.OPEN.value)
+            select(DiagnosisRound)
+            .where(DiagnosisRound.state == RoundState.OPEN.value)
             .order_by(DiagnosisRound.opens_on.desc(), DiagnosisRound.id.desc())
         )
     )
@@ -99,24 +100,30 @@ def _visible_cooperative(page: WebPage, cooperative_id: Any) -> Cooperative:
         ident = int(cooperative_id)
     except (TypeError, ValueError):
         raise NotFound("No existe esa cooperativa.") from None
-    return cooperatives.get_visible_cooperative(session=page.session, user=page.user, settings=page.settings,
-                                                cooperative_id=ident)
+    return cooperatives.get_visible_cooperative(
+        session=page.session, user=page.user, settings=page.settings, cooperative_id=ident
+    )
 
 
-def _current_responses(session: Session, cooperative_ids: list[int], round_ids: list[int]) -> dict[tuple[int, int], Response]:
+def _current_responses(
+    session: Session, cooperative_ids: list[int], round_ids: list[int]
+) -> dict[tuple[int, int], Response]:
     if not cooperative_ids or not round_ids:
         return {}
     rows = session.scalars(
         select(Response).where(
-            Response.cooperative_id.in_(cooperative_ids), Response.round_id.in_(round_ids), Response.is_current.is_(True)
+            Response.cooperative_id.in_(cooperative_ids),
+            Response.round_id.in_(round_ids),
+            Response.is_current.is_(True),
         )
     )
     return {(row.cooperative_id, row.round_id): row for row in rows}
 
 
 def _interview(page: WebPage, response_id: int) -> tuple[Response, Cooperative, DiagnosisRound]:
-    response = responses.get_response(session=page.session, user=page.user, settings=page.settings,
-                                      response_id=response_id)
+    response = responses.get_response(
+        session=page.session, user=page.user, settings=page.settings, response_id=response_id
+    )
     cooperative = page.session.get(Cooperative, response.cooperative_id)
     return response, cooperative, page.session.get(DiagnosisRound, response.round_id)
 
@@ -152,8 +159,9 @@ def field_home(
 ) -> WebResponse:
     q = (q or "").strip()[:100]
     number = max(1, min(number, 10_000))
-    statement = cooperatives.list_statement(user=page.user, settings=page.settings,
-                                            filters=cooperatives.CooperativeFilters(q=q or None))
+    statement = cooperatives.list_statement(
+        user=page.user, settings=page.settings, filters=cooperatives.CooperativeFilters(q=q or None)
+    )
     rows, total = paginate(page.session, statement, PageParams(page=number, per_page=PER_PAGE))
     rounds = _open_rounds(page.session)
     current = _current_responses(page.session, [c.id for c in rows], [r.id for r in rounds])
@@ -166,38 +174,64 @@ def field_home(
             action = None
             if response is None:
                 if cooperative.approved:
-                    action = ("Iniciar entrevista", f"/terreno/entrevistas/nueva?cooperativa={cooperative.id}&ronda={round_.id}")
+                    action = (
+                        "Iniciar entrevista",
+                        f"/terreno/entrevistas/nueva?cooperativa={cooperative.id}&ronda={round_.id}",
+                    )
             elif _can_edit(page, response, cooperative):
-                action = ("Continuar entrevista" if status == ResponseStatus.DRAFT.value else "Corregir entrevista",
-                          f"/terreno/entrevistas/{response.id}/dimension/1")
+                action = (
+                    "Continuar entrevista" if status == ResponseStatus.DRAFT.value else "Corregir entrevista",
+                    f"/terreno/entrevistas/{response.id}/dimension/1",
+                )
             elif status in (ResponseStatus.SUBMITTED.value, ResponseStatus.VALIDATED.value):
                 action = ("Ver resultado", f"/terreno/entrevistas/{response.id}/resultado")
-            states.append({
-                "round": round_, "response": response, "status": status or "none",
-                "label": STATE_LABELS.get(status, status),
-                "mode": MODE_LABELS.get(response.mode) if response is not None else None,
-                "action": action,
-            })
-        items.append({
-            "cooperative": cooperative,
-            "rut": format_rut(cooperative.rut),
-            "region": REGIONS.get(cooperative.region_code, ""),
-            "states": states,
-        })
+            states.append(
+                {
+                    "round": round_,
+                    "response": response,
+                    "status": status or "none",
+                    "label": STATE_LABELS.get(status, status),
+                    "mode": MODE_LABELS.get(response.mode) if response is not None else None,
+                    "action": action,
+                }
+            )
+        items.append(
+            {
+                "cooperative": cooperative,
+                "rut": format_rut(cooperative.rut),
+                "region": REGIONS.get(cooperative.region_code, ""),
+                "states": states,
+            }
+        )
     pages = max(1, -(-total // PER_PAGE))
-    return render(page.request, "field/home.html", {
-        "items": items, "rounds": rounds, "q": q, "total": total, "page": number, "pages": pages,
-    })
+    return render(
+        page.request,
+        "field/home.html",
+        {
+            "items": items,
+            "rounds": rounds,
+            "q": q,
+            "total": total,
+            "page": number,
+            "pages": pages,
+        },
+    )
 
 
 # --------------------------------------------------------------------------- start an interview
 
 
-def _interview_form_context(cooperative: Cooperative, round_: DiagnosisRound, values: dict[str, Any],
-                            errors: dict[str, str], key: str) -> dict[str, Any]:
+def _interview_form_context(
+    cooperative: Cooperative, round_: DiagnosisRound, values: dict[str, Any], errors: dict[str, str], key: str
+) -> dict[str, Any]:
     return {
-        "cooperative": cooperative, "round": round_, "values": values, "errors": errors,
-        "idempotency_key": key, "labels": INTERVIEW_LABELS, "today": date.today().isoformat(),
+        "cooperative": cooperative,
+        "round": round_,
+        "values": values,
+        "errors": errors,
+        "idempotency_key": key,
+        "labels": INTERVIEW_LABELS,
+        "today": date.today().isoformat(),
     }
 
 
@@ -211,14 +245,22 @@ def new_interview(
     round_ = _open_round(page.session, ronda)
     existing = _current_responses(page.session, [cooperative.id], [round_.id]).get((cooperative.id, round_.id))
     if existing is not None:
-        return redirect(f"/terreno/entrevistas/{existing.id}/dimension/1",
-                        flash="Esta cooperativa ya tiene una respuesta en la ronda: continúe esa.")
+        return redirect(
+            f"/terreno/entrevistas/{existing.id}/dimension/1",
+            flash="Esta cooperativa ya tiene una respuesta en la ronda: continúe esa.",
+        )
     values = {
-        "interviewer_name": page.user.full_name, "institution": page.user.institution or "",
-        "interview_date": date.today().isoformat(), "interview_place": "", "interviewee_role": "",
+        "interviewer_name": page.user.full_name,
+        "institution": page.user.institution or "",
+        "interview_date": date.today().isoformat(),
+        "interview_place": "",
+        "interviewee_role": "",
     }
-    return render(page.request, "field/new_interview.html",
-                  _interview_form_context(cooperative, round_, values, {}, uuid.uuid4().hex))
+    return render(
+        page.request,
+        "field/new_interview.html",
+        _interview_form_context(cooperative, round_, values, {}, uuid.uuid4().hex),
+    )
 
 
 def _parse_interview(form: FormData) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
@@ -259,41 +301,65 @@ def create_interview(post: FormPost = Depends(field_post)) -> WebResponse:
     if not errors:
         try:
             response, created = responses.create_response(
-                session=session, user=post.user, settings=post.settings, idempotency_key=key,
-                data={"cooperative_id": cooperative.id, "round_id": round_.id, "mode": ResponseMode.INTERVIEW.value,
-                      "answers": None, **data},
+                session=session,
+                user=post.user,
+                settings=post.settings,
+                idempotency_key=key,
+                data={
+                    "cooperative_id": cooperative.id,
+                    "round_id": round_.id,
+                    "mode": ResponseMode.INTERVIEW.value,
+                    "answers": None,
+                    **data,
+                },
             )
         except Conflict as error:
             session.rollback()
             existing = error.extra.get("existing_id")
             if error.code == "response_exists" and existing:
-                return redirect(f"/terreno/entrevistas/{existing}/dimension/1",
-                                flash="Esta cooperativa ya tenía una respuesta en la ronda: continúe esa.")
+                return redirect(
+                    f"/terreno/entrevistas/{existing}/dimension/1",
+                    flash="Esta cooperativa ya tenía una respuesta en la ronda: continúe esa.",
+                )
             errors["form"] = error.message
         except Invalid as error:
             session.rollback()
             errors.update(_details_errors(error))
             errors.setdefault("form", error.message)
         else:
-            flash = "Entrevista iniciada. Complete cada dimensión y guarde." if created else "La entrevista ya estaba iniciada."
+            flash = (
+                "Entrevista iniciada. Complete cada dimensión y guarde."
+                if created
+                else "La entrevista ya estaba iniciada."
+            )
             return redirect(f"/terreno/entrevistas/{response.id}/dimension/1", flash=flash)
-    return render(post.request, "field/new_interview.html",
-                  _interview_form_context(cooperative, round_, values, errors, key), status_code=422)
+    return render(
+        post.request,
+        "field/new_interview.html",
+        _interview_form_context(cooperative, round_, values, errors, key),
+        status_code=422,
+    )
 
 
 # --------------------------------------------------------------------------- fast entry
 
 
-def _entry_context(session: Session, response: Response, cooperative: Cooperative, round_: DiagnosisRound,
-                   number: int) -> dict[str, Any]:
+def _entry_context(
+    session: Session, response: Response, cooperative: Cooperative, round_: DiagnosisRound, number: int
+) -> dict[str, Any]:
     questionnaire = responses.round_questionnaire(session=session, round=round_)
     all_sections = qf.sections(questionnaire, unit="dimension")
     section = qf.section_by_number(all_sections, number)
     if section is None:
         raise NotFound(f"El cuestionario no tiene una dimensión {number}.")
     return {
-        "response": response, "cooperative": cooperative, "round": round_, "questionnaire": questionnaire,
-        "number": number, "section": section, "dimensions": questionnaire.dimensions,
+        "response": response,
+        "cooperative": cooperative,
+        "round": round_,
+        "questionnaire": questionnaire,
+        "number": number,
+        "section": section,
+        "dimensions": questionnaire.dimensions,
         "status_label": STATE_LABELS.get(response.status, response.status),
     }
 
@@ -302,11 +368,13 @@ def _with_fields(context: dict[str, Any], answers: dict[str, Any], **options: An
     questionnaire, section = context["questionnaire"], context["section"]
     fields = qf.build_fields(questionnaire, section, answers, **options)
     relevant = qf.relevance(questionnaire, answers)
-    context.update({
-        "groups": field_entry.grouped(section, fields),
-        "progress": qf.section_progress(section, answers, relevant),
-        "overall_progress": qf.progress(questionnaire, answers, relevant),
-    })
+    context.update(
+        {
+            "groups": field_entry.grouped(section, fields),
+            "progress": qf.section_progress(section, answers, relevant),
+            "overall_progress": qf.progress(questionnaire, answers, relevant),
+        }
+    )
     return context
 
 
@@ -334,17 +402,35 @@ def save_dimension(response_id: int, number: int, post: FormPost = Depends(field
     stored = dict(response.answers or {})
     if parsed.errors:
         _with_fields(context, stored, posted=parsed)
-        context.update({"version": version or response.version,
-                        "notice": "Hay respuestas no válidas; no se guardó ningún cambio. Corríjalas y vuelva a guardar."})
+        context.update(
+            {
+                "version": version or response.version,
+                "notice": "Hay respuestas no válidas; no se guardó ningún cambio. Corríjalas y vuelva a guardar.",
+            }
+        )
         return render(request, "field/dimension.html", context, status_code=422)
     # Relevance on the server: what the new answers make irrelevant is cleared.
     changes = field_entry.apply_relevance(questionnaire, parsed.answers, stored)
-    outcome = save_section(session=post.session, user=post.user, settings=post.settings, questionnaire=questionnaire,
-                           response=response, parsed=parsed, version=version, changes=changes)
+    outcome = save_section(
+        session=post.session,
+        user=post.user,
+        settings=post.settings,
+        questionnaire=questionnaire,
+        response=response,
+        parsed=parsed,
+        version=version,
+        changes=changes,
+    )
     if outcome.conflict is not None:
-        notice = ("Otra persona u otra pestaña guardó esta entrevista mientras usted la editaba; no se guardaron "
-                  "sus cambios. Junto a cada pregunta que cambió se muestra el valor guardado más reciente: "
-                  "revise y vuelva a guardar.") if outcome.stale else outcome.conflict.message
+        notice = (
+            (
+                "Otra persona u otra pestaña guardó esta entrevista mientras usted la editaba; no se guardaron "
+                "sus cambios. Junto a cada pregunta que cambió se muestra el valor guardado más reciente: "
+                "revise y vuelva a guardar."
+            )
+            if outcome.stale
+            else outcome.conflict.message
+        )
         _with_fields(context, outcome.current_answers, posted=parsed, newer=outcome.newer)
         context.update({"version": response.version, "notice": notice, "stale": outcome.stale})
         return render(request, "field/dimension.html", context, status_code=409)
@@ -376,40 +462,57 @@ def _question_link(response: Response, questionnaire):
 
     def link(question_id: str) -> str | None:
         section = qf.section_of_question(all_sections, question_id)
-        return (f"/terreno/entrevistas/{response.id}/dimension/{section.number}#{qf.anchor(question_id)}"
-                if section else None)
+        return (
+            f"/terreno/entrevistas/{response.id}/dimension/{section.number}#{qf.anchor(question_id)}"
+            if section
+            else None
+        )
+
     return link
 
 
-def _review_context(session: Session, response: Response, cooperative: Cooperative, round_: DiagnosisRound, **extra: Any):
+def _review_context(
+    session: Session, response: Response, cooperative: Cooperative, round_: DiagnosisRound, **extra: Any
+):
     questionnaire = responses.round_questionnaire(session=session, round=round_)
     answers = dict(response.answers or {})
     consistency = qf.check_items(questionnaire, qf.failed_checks(questionnaire, answers))
     return {
-        "response": response, "cooperative": cooperative, "round": round_, "questionnaire": questionnaire,
-        "dimensions": questionnaire.dimensions, **field_entry.review(questionnaire, answers),
+        "response": response,
+        "cooperative": cooperative,
+        "round": round_,
+        "questionnaire": questionnaire,
+        "dimensions": questionnaire.dimensions,
+        **field_entry.review(questionnaire, answers),
         "blocking": [c for c in consistency if c["severity"] == "error"],
         "warnings": [c for c in consistency if c["severity"] == "warning"],
         "link": _question_link(response, questionnaire),
-        "status_label": STATUS_LABELS.get(response.status, response.status), **extra,
+        "status_label": STATUS_LABELS.get(response.status, response.status),
+        **extra,
     }
 
 
 @router.post("/terreno/entrevistas/{response_id}/enviar", response_class=HTMLResponse)
 def submit_interview(response_id: int, post: FormPost = Depends(field_post)) -> WebResponse:
     response, cooperative, round_ = _interview(post, response_id)
-    error = submit_response(session=post.session, user=post.user, settings=post.settings, response=response,
-                            version=qf.posted_version(post.form))
+    error = submit_response(
+        session=post.session,
+        user=post.user,
+        settings=post.settings,
+        response=response,
+        version=qf.posted_version(post.form),
+    )
     if error is not None:
         if response.status not in responses.EDITABLE:
             return redirect(f"/terreno/entrevistas/{response.id}/resultado", flash=error.message)
         context = _review_context(post.session, response, cooperative, round_, notice=error.message)
         if error.code == "inconsistent_answers" and context["blocking"]:
             # The page lists the blocking checks itself (from the same stored answers), with links.
-            context["notice"] = ("No se puede enviar: hay respuestas que no son coherentes entre sí. Corríjalas "
-                                 "(vea la lista «Respuestas incoherentes») y vuelva a enviar.")
-        return render(post.request, "field/review.html", context,
-                      status_code=status_of(error))
+            context["notice"] = (
+                "No se puede enviar: hay respuestas que no son coherentes entre sí. Corríjalas "
+                "(vea la lista «Respuestas incoherentes») y vuelva a enviar."
+            )
+        return render(post.request, "field/review.html", context, status_code=status_of(error))
     return redirect(f"/terreno/entrevistas/{response.id}/resultado", flash="Entrevista enviada. Este es su resultado.")
 
 
@@ -418,27 +521,46 @@ def result_page(response_id: int, page: WebPage = Depends(field_page)) -> WebRes
     response, cooperative, round_ = _interview(page, response_id)
     outcome = responses.result(session=page.session, user=page.user, settings=page.settings, response_id=response.id)
     questionnaire = responses.round_questionnaire(session=page.session, round=round_)
-    return render(page.request, "field/result.html", {
-        "response": response, "cooperative": cooperative, "round": round_,
-        "status_label": STATE_LABELS.get(response.status, response.status),
-        "editable": _can_edit(page, response, cooperative), "preview": outcome.get("preview"),
-        "result": results_in_words(questionnaire, outcome.get("result") or {}, dict(response.answers or {})),
-        "consistency": qf.check_items(questionnaire, outcome.get("consistency") or []),
-        "link": _question_link(response, questionnaire),
-    })
+    return render(
+        page.request,
+        "field/result.html",
+        {
+            "response": response,
+            "cooperative": cooperative,
+            "round": round_,
+            "status_label": STATE_LABELS.get(response.status, response.status),
+            "editable": _can_edit(page, response, cooperative),
+            "preview": outcome.get("preview"),
+            "result": results_in_words(questionnaire, outcome.get("result") or {}, dict(response.answers or {})),
+            "consistency": qf.check_items(questionnaire, outcome.get("consistency") or []),
+            "link": _question_link(response, questionnaire),
+        },
+    )
 
 
 # --------------------------------------------------------------------------- register a cooperative
 
-COOPERATIVE_TEXT_FIELDS = ("rut", "name", "legal_type", "region_code", "comuna", "members_women", "members_men",
-                           "contact_name", "contact_email", "contact_phone")
+COOPERATIVE_TEXT_FIELDS = (
+    "rut",
+    "name",
+    "legal_type",
+    "region_code",
+    "comuna",
+    "members_women",
+    "members_men",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+)
 
 
 def _cooperative_form_context(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     return {
-        "values": values, "errors": errors,
+        "values": values,
+        "errors": errors,
         "legal_types": [(t.value, LEGAL_TYPE_LABELS.get(t.value, t.value)) for t in LegalType],
-        "regions": sorted(REGIONS.items()), "sectors": list(SECTORS.items()),
+        "regions": sorted(REGIONS.items()),
+        "sectors": list(SECTORS.items()),
     }
 
 
@@ -483,8 +605,9 @@ def create_cooperative(post: FormPost = Depends(field_post)) -> WebResponse:
             errors.setdefault(name, message)
     else:
         try:
-            cooperative = cooperatives.create_cooperative(session=session, user=post.user, settings=post.settings,
-                                                          data=data)
+            cooperative = cooperatives.create_cooperative(
+                session=session, user=post.user, settings=post.settings, data=data
+            )
         except ApiError as error:
             session.rollback()
             errors.update(_details_errors(error))
@@ -493,5 +616,6 @@ def create_cooperative(post: FormPost = Depends(field_post)) -> WebResponse:
         else:
             pending = "" if cooperative.approved else " Queda pendiente de aprobación por el equipo de análisis."
             return redirect(f"/terreno?q={cooperative.rut}", flash=f"Se registró «{cooperative.name}».{pending}")
-    return render(post.request, "field/new_cooperative.html", _cooperative_form_context(values, errors),
-                  status_code=422)
+    return render(
+        post.request, "field/new_cooperative.html", _cooperative_form_context(values, errors), status_code=422
+    )

@@ -10,7 +10,9 @@ import scoring
 from app.web import questionnaire_form as qf
 
 
-def apply_relevance(questionnaire: scoring.Questionnaire, posted: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+def apply_relevance(
+    questionnaire: scoring.Questionnaire, posted: dict[str, Any], stored: dict[str, Any]
+) -> dict[str, Any]:
     """The changes to save: the posted answers, plus the removal of every stored answer that
     the new answers make irrelevant (anywhere in the questionnaire)."""
     changes = dict(posted)
@@ -53,8 +55,15 @@ def review(questionnaire: scoring.Questionnaire, answers: dict[str, Any]) -> dic
                 dim_total += 1
                 dim_answered += answers.get(question.id) is not None
                 if question.id in missing_ids:
-                    missing.append({"q": question, "number": number, "dimension": dimension, "subcategory": subcategory,
-                                    "anchor": qf.anchor(question.id)})
+                    missing.append(
+                        {
+                            "q": question,
+                            "number": number,
+                            "dimension": dimension,
+                            "subcategory": subcategory,
+                            "anchor": qf.anchor(question.id),
+                        }
+                    )
         per_dimension.append({"number": number, "d": dimension, "total": dim_total, "answered": dim_answered})
         total += dim_total
         answered += dim_answered

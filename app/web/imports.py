@@ -96,8 +96,12 @@ class Problem:
 def _problems(details: list[dict[str, Any]]) -> list[Problem]:
     """The API's error details (each importer's ``Problem.as_detail``) as the page lists them."""
     return [
-        Problem(row=detail.get("row"), column=detail.get("column"), value=detail.get("value"),
-                reason=_sentence(str(detail.get("message") or "")))
+        Problem(
+            row=detail.get("row"),
+            column=detail.get("column"),
+            value=detail.get("value"),
+            reason=_sentence(str(detail.get("message") or "")),
+        )
         for detail in details
     ]
 
@@ -134,20 +138,30 @@ def _unreadable(error: ApiError, *, dry_run: bool, filename: str) -> Outcome:
     """The file itself was refused (kind, size, encoding, columns…): the API's message."""
     problems = [p for p in _problems(error.details) if p.row is not None or p.column not in (None, "archivo")]
     return Outcome(
-        dry_run=dry_run, filename=filename, tone="error", headline=_sentence(error.message),
-        lines=["No se importó nada. Corrija el archivo y vuelva a subirlo."], problems=problems,
+        dry_run=dry_run,
+        filename=filename,
+        tone="error",
+        headline=_sentence(error.message),
+        lines=["No se importó nada. Corrija el archivo y vuelva a subirlo."],
+        problems=problems,
     )
 
 
 def _problem_lines(problems: int, rows: int, *, dry_run: bool) -> tuple[str, list[str]]:
     found = f"{count(problems, 'problema', 'problemas')} en {count(rows, 'fila', 'filas')}"
     if dry_run:
-        return (f"La revisión encontró {found}.",
-                ["Si importa el archivo así, no se importará ninguna fila: todo o nada. Corrija los problemas de "
-                 "la lista y vuelva a revisarlo."])
-    return (f"No se importó ninguna fila; corrija {'el problema' if problems == 1 else f'los {numero(problems)} problemas'} "
-            "de la lista y vuelva a subir el archivo completo.",
-            [f"El archivo tiene {found}. La importación es todo o nada: no se guardó ningún cambio."])
+        return (
+            f"La revisión encontró {found}.",
+            [
+                "Si importa el archivo así, no se importará ninguna fila: todo o nada. Corrija los problemas de "
+                "la lista y vuelva a revisarlo."
+            ],
+        )
+    return (
+        f"No se importó ninguna fila; corrija {'el problema' if problems == 1 else f'los {numero(problems)} problemas'} "
+        "de la lista y vuelva a subir el archivo completo.",
+        [f"El archivo tiene {found}. La importación es todo o nada: no se guardó ningún cambio."],
+    )
 
 
 REUPLOAD_NOTE = (
@@ -171,18 +185,32 @@ def _interview_counts(report: dict[str, Any], kind: str) -> dict[str, int]:
     """New, submitted, drafts, already imported, skipped and refused rows, from either report."""
     summary = report["summary"]
     if kind == EXPORT:
-        return {"new": summary["created"] + summary["to_create"], "submitted": summary["submitted"],
-                "drafts": summary["drafts"], "already": summary["already_imported"], "skipped": summary["skipped"],
-                "refused": summary["refused"], "rows": summary["rows"], "problems": summary["problems"]}
+        return {
+            "new": summary["created"] + summary["to_create"],
+            "submitted": summary["submitted"],
+            "drafts": summary["drafts"],
+            "already": summary["already_imported"],
+            "skipped": summary["skipped"],
+            "refused": summary["refused"],
+            "rows": summary["rows"],
+            "problems": summary["problems"],
+        }
     submitted = sum(1 for row in report["created"] if row.get("status") == "submitted")
-    return {"new": summary["created"], "submitted": submitted, "drafts": summary["created"] - submitted,
-            "already": summary["unchanged"], "skipped": 0, "refused": summary["refused"], "rows": summary["rows"],
-            "problems": summary["problems"]}
+    return {
+        "new": summary["created"],
+        "submitted": submitted,
+        "drafts": summary["created"] - submitted,
+        "already": summary["unchanged"],
+        "skipped": 0,
+        "refused": summary["refused"],
+        "rows": summary["rows"],
+        "problems": summary["problems"],
+    }
 
 
 def _interview_rows(report: dict[str, Any], kind: str, *, dry_run: bool) -> list[dict[str, Any]]:
     """One line per row of the file: row, interview key, cooperative, what happens to it."""
-    created = ("se crearía" if dry_run else "creada")
+    created = "se crearía" if dry_run else "creada"
     rows = []
     if kind == EXPORT:
         for row in report["rows"]:
@@ -191,16 +219,36 @@ def _interview_rows(report: dict[str, Any], kind: str, *, dry_run: bool) -> list
                 what = f"{created}, {STATUS_LABELS.get(row['status'], '')}"
             else:
                 what = row["outcome_es"]
-            rows.append({"row": row["row"], "key": row["key"], "name": row["cooperative_name"], "rut": _shown_rut(row["rut"]),
-                         "what": what, "refused": outcome == "refused", "response_id": row["response_id"]})
+            rows.append(
+                {
+                    "row": row["row"],
+                    "key": row["key"],
+                    "name": row["cooperative_name"],
+                    "rut": _shown_rut(row["rut"]),
+                    "what": what,
+                    "refused": outcome == "refused",
+                    "response_id": row["response_id"],
+                }
+            )
     else:
         for action in ("created", "unchanged", "refused"):
             for row in report[action]:
-                what = {"created": f"{created}, {STATUS_LABELS.get(row.get('status'), '')}",
-                        "unchanged": "ya importada", "refused": "con problemas"}[action]
-                rows.append({"row": row["row"], "key": row.get("clave_entrevista"), "name": row.get("name"),
-                             "rut": row.get("rut"), "what": what, "refused": action == "refused",
-                             "response_id": row.get("response_id") if action != "refused" else None})
+                what = {
+                    "created": f"{created}, {STATUS_LABELS.get(row.get('status'), '')}",
+                    "unchanged": "ya importada",
+                    "refused": "con problemas",
+                }[action]
+                rows.append(
+                    {
+                        "row": row["row"],
+                        "key": row.get("clave_entrevista"),
+                        "name": row.get("name"),
+                        "rut": row.get("rut"),
+                        "what": what,
+                        "refused": action == "refused",
+                        "response_id": row.get("response_id") if action != "refused" else None,
+                    }
+                )
         rows.sort(key=lambda item: item["row"])
     return rows
 
@@ -212,46 +260,79 @@ def interview_outcome(report: dict[str, Any], kind: str, *, filename: str) -> Ou
     problems = _problems(report["problems"])
     outcome = Outcome(dry_run=dry_run, filename=filename, problems=problems)
     new = numbers["new"]
-    split = _join([count(numbers["submitted"], "enviada", "enviadas") if numbers["submitted"] else "",
-                   count(numbers["drafts"], "como borrador", "como borrador") if numbers["drafts"] else ""])
+    split = _join(
+        [
+            count(numbers["submitted"], "enviada", "enviadas") if numbers["submitted"] else "",
+            count(numbers["drafts"], "como borrador", "como borrador") if numbers["drafts"] else "",
+        ]
+    )
     split = f" ({split})" if split and new else ""
     already = numbers["already"]
-    already_line = (f"{count(already, 'fila ya estaba importada', 'filas ya estaban importadas')} (misma clave y "
-                    "mismos datos): no se crea de nuevo." if already else "")
-    skipped_line = (f"{count(numbers['skipped'], 'envío omitido', 'envíos omitidos')}: "
-                    f"{'fue rechazado' if numbers['skipped'] == 1 else 'fueron rechazados'} en ODK Central o "
-                    "KoboToolbox." if numbers["skipped"] else "")
+    already_line = (
+        f"{count(already, 'fila ya estaba importada', 'filas ya estaban importadas')} (misma clave y "
+        "mismos datos): no se crea de nuevo."
+        if already
+        else ""
+    )
+    skipped_line = (
+        f"{count(numbers['skipped'], 'envío omitido', 'envíos omitidos')}: "
+        f"{'fue rechazado' if numbers['skipped'] == 1 else 'fueron rechazados'} en ODK Central o "
+        "KoboToolbox."
+        if numbers["skipped"]
+        else ""
+    )
     if problems:
         rows_with_problems = len({p.row for p in problems if p.row is not None}) or numbers["refused"]
         outcome.tone = "warning" if dry_run else "error"
         outcome.headline, outcome.lines = _problem_lines(len(problems), rows_with_problems, dry_run=dry_run)
         if new:
-            outcome.lines.append(f"Sin esos problemas, se {'crearía' if new == 1 else 'crearían'} "
-                                 f"{count(new, 'entrevista', 'entrevistas')}{split}.")
+            outcome.lines.append(
+                f"Sin esos problemas, se {'crearía' if new == 1 else 'crearían'} "
+                f"{count(new, 'entrevista', 'entrevistas')}{split}."
+            )
     elif dry_run:
         outcome.tone = "success" if new else "info"
         if new:
-            outcome.headline = (f"El archivo está listo: al importarlo se {'creará' if new == 1 else 'crearán'} "
-                                f"{count(new, 'entrevista', 'entrevistas')}{split}. No se guardó nada todavía.")
+            outcome.headline = (
+                f"El archivo está listo: al importarlo se {'creará' if new == 1 else 'crearán'} "
+                f"{count(new, 'entrevista', 'entrevistas')}{split}. No se guardó nada todavía."
+            )
             outcome.reupload = True
         else:
             outcome.headline = "El archivo no trae entrevistas nuevas: importarlo no cambiaría nada."
     elif new:
         outcome.tone = "success"
-        outcome.headline = (f"Importación terminada: se {'creó' if new == 1 else 'crearon'} "
-                            f"{count(new, 'entrevista', 'entrevistas')}{split}.")
+        outcome.headline = (
+            f"Importación terminada: se {'creó' if new == 1 else 'crearon'} "
+            f"{count(new, 'entrevista', 'entrevistas')}{split}."
+        )
     else:
         outcome.headline = "No había entrevistas nuevas: no se creó ninguna."
     outcome.lines += [line for line in (already_line, skipped_line) if line]
     outcome.warnings = list(report.get("warnings") or [])
-    outcome.counts = [("Filas", numbers["rows"]), ("Se crearían" if dry_run else "Creadas", new), ("Enviadas", numbers["submitted"]),
-                      ("Borradores", numbers["drafts"]), ("Ya importadas", already)]
+    outcome.counts = [
+        ("Filas", numbers["rows"]),
+        ("Se crearían" if dry_run else "Creadas", new),
+        ("Enviadas", numbers["submitted"]),
+        ("Borradores", numbers["drafts"]),
+        ("Ya importadas", already),
+    ]
     if numbers["skipped"]:
         outcome.counts.append(("Omitidas", numbers["skipped"]))
     outcome.counts.append(("Filas con problemas", numbers["refused"]))
     rows = _interview_rows(report, kind, dry_run=dry_run)
-    outcome.sections = [{"kind": "interviews", "title": "Filas del archivo", "rows": rows[:MAX_SHOWN],
-                         "more": max(0, len(rows) - MAX_SHOWN)}] if rows else []
+    outcome.sections = (
+        [
+            {
+                "kind": "interviews",
+                "title": "Filas del archivo",
+                "rows": rows[:MAX_SHOWN],
+                "more": max(0, len(rows) - MAX_SHOWN),
+            }
+        ]
+        if rows
+        else []
+    )
     return outcome
 
 
@@ -273,10 +354,12 @@ def registry_outcome(report: dict[str, Any], *, filename: str) -> Outcome:
     problems = _problems(report["problems"])
     outcome = Outcome(dry_run=dry_run, filename=filename, problems=problems)
     created, changed, unchanged = summary["created"], summary["changed"], summary["unchanged"]
-    effect = _join([
-        count(created, "cooperativa nueva", "cooperativas nuevas") if created else "",
-        f"{count(changed, 'cooperativa', 'cooperativas')} con cambios" if changed else "",
-    ])
+    effect = _join(
+        [
+            count(created, "cooperativa nueva", "cooperativas nuevas") if created else "",
+            f"{count(changed, 'cooperativa', 'cooperativas')} con cambios" if changed else "",
+        ]
+    )
     if problems:
         outcome.tone = "warning" if dry_run else "error"
         outcome.headline, outcome.lines = _problem_lines(len(problems), summary["refused"], dry_run=dry_run)
@@ -285,7 +368,9 @@ def registry_outcome(report: dict[str, Any], *, filename: str) -> Outcome:
     elif dry_run:
         if effect:
             outcome.tone = "success"
-            outcome.headline = f"El archivo está listo: al importarlo, el registro tendrá {effect}. No se guardó nada todavía."
+            outcome.headline = (
+                f"El archivo está listo: al importarlo, el registro tendrá {effect}. No se guardó nada todavía."
+            )
             outcome.reupload = True
         else:
             outcome.headline = "El registro ya tiene todos estos datos: importar el archivo no cambiaría nada."
@@ -295,8 +380,10 @@ def registry_outcome(report: dict[str, Any], *, filename: str) -> Outcome:
     else:
         outcome.headline = "El registro ya tenía todos estos datos: no se cambió nada."
     if unchanged and (effect or problems):
-        outcome.lines.append(f"{count(unchanged, 'fila coincide', 'filas coinciden')} con el registro y no "
-                             f"{'cambia' if unchanged == 1 else 'cambian'} nada.")
+        outcome.lines.append(
+            f"{count(unchanged, 'fila coincide', 'filas coinciden')} con el registro y no "
+            f"{'cambia' if unchanged == 1 else 'cambian'} nada."
+        )
     column = 1 if dry_run else 2
     outcome.counts = [("Filas", summary["rows"])] + [
         (REGISTRY_TITLES[action][column], summary[action]) for action in ("created", "changed", "unchanged", "refused")
@@ -304,8 +391,15 @@ def registry_outcome(report: dict[str, Any], *, filename: str) -> Outcome:
     for action in ("created", "changed", "refused", "unchanged"):
         rows = report[action]
         if rows:
-            outcome.sections.append({"kind": action, "title": REGISTRY_TITLES[action][0], "rows": rows[:MAX_SHOWN],
-                                     "more": max(0, len(rows) - MAX_SHOWN), "total": len(rows)})
+            outcome.sections.append(
+                {
+                    "kind": action,
+                    "title": REGISTRY_TITLES[action][0],
+                    "rows": rows[:MAX_SHOWN],
+                    "more": max(0, len(rows) - MAX_SHOWN),
+                    "total": len(rows),
+                }
+            )
     return outcome
 
 
@@ -363,18 +457,30 @@ class RoundLinks:
     questionnaire: QuestionnaireVersion | None
 
 
-def _field_context(session: Session, user: User, *, chosen: dict[str, str], errors: dict[str, str],
-                   outcome: Outcome | None = None) -> dict[str, Any]:
-    rounds = [RoundLinks(round_, session.get(QuestionnaireVersion, round_.questionnaire_version_id))
-              for round_ in _open_rounds(session)]
-    return {"rounds": rounds, "kinds": KINDS, "accept": ACCEPT["interviews"], "chosen": chosen, "errors": errors,
-            "outcome": outcome, "max_mb": MAX_MB, "can_download_xlsform": policy.can_download_xlsform(user)}
+def _field_context(
+    session: Session, user: User, *, chosen: dict[str, str], errors: dict[str, str], outcome: Outcome | None = None
+) -> dict[str, Any]:
+    rounds = [
+        RoundLinks(round_, session.get(QuestionnaireVersion, round_.questionnaire_version_id))
+        for round_ in _open_rounds(session)
+    ]
+    return {
+        "rounds": rounds,
+        "kinds": KINDS,
+        "accept": ACCEPT["interviews"],
+        "chosen": chosen,
+        "errors": errors,
+        "outcome": outcome,
+        "max_mb": MAX_MB,
+        "can_download_xlsform": policy.can_download_xlsform(user),
+    }
 
 
 def _require_spreadsheets(user: User) -> None:
     if not policy.can_use_interview_spreadsheets(user):
-        raise Forbidden("Esta página es para los equipos de terreno y el equipo de análisis: su cuenta no importa "
-                        "entrevistas.")
+        raise Forbidden(
+            "Esta página es para los equipos de terreno y el equipo de análisis: su cuenta no importa entrevistas."
+        )
 
 
 spreadsheets_page, spreadsheets_post = guarded(_require_spreadsheets)
@@ -391,8 +497,13 @@ def field_page(ronda: str | None = None, page: WebPage = Depends(spreadsheets_pa
 async def field_upload(post: FormPost = Depends(spreadsheets_post)) -> Response:
     request, user, form, session, settings = post.request, post.user, post.form, post.session, post.settings
     kind = _text(form, "tipo") if _text(form, "tipo") in KINDS else TEMPLATE
-    chosen = {"round": _text(form, "ronda", 12), "kind": kind, "institution": _text(form, "institucion"),
-              "place": _text(form, "lugar"), "role": _text(form, "cargo")}
+    chosen = {
+        "round": _text(form, "ronda", 12),
+        "kind": kind,
+        "institution": _text(form, "institucion"),
+        "place": _text(form, "lugar"),
+        "role": _text(form, "cargo"),
+    }
     open_ids = {str(round_.id) for round_ in _open_rounds(session)}
     if len(open_ids) == 1 and not chosen["round"]:
         chosen["round"] = next(iter(open_ids))
@@ -411,23 +522,44 @@ async def field_upload(post: FormPost = Depends(spreadsheets_post)) -> Response:
     dry_run = not _wants_import(form)
     round_id = int(chosen["round"])
     if kind == EXPORT:
-        defaults = InterviewDefaults(institution=chosen["institution"] or None, interview_place=chosen["place"] or None,
-                                     interviewee_role=chosen["role"] or None)
+        defaults = InterviewDefaults(
+            institution=chosen["institution"] or None,
+            interview_place=chosen["place"] or None,
+            interviewee_role=chosen["role"] or None,
+        )
 
         def call() -> dict[str, Any]:
             return odk_import.import_submissions(
-                session=session, user=user, settings=settings, round_id=round_id, content=upload.data,
-                filename=upload.filename, source=Source.AUTO, dry_run=dry_run, all_or_nothing=True, defaults=defaults,
+                session=session,
+                user=user,
+                settings=settings,
+                round_id=round_id,
+                content=upload.data,
+                filename=upload.filename,
+                source=Source.AUTO,
+                dry_run=dry_run,
+                all_or_nothing=True,
+                defaults=defaults,
             ).to_dict()
     else:
+
         def call() -> dict[str, Any]:
             return interviews.import_interviews(
-                session=session, user=user, settings=settings, round_id=round_id, data=upload.data,
-                filename=upload.filename, dry_run=dry_run,
+                session=session,
+                user=user,
+                settings=settings,
+                round_id=round_id,
+                data=upload.data,
+                filename=upload.filename,
+                dry_run=dry_run,
             ).as_dict()
 
-    outcome = await _run(call, dry_run=dry_run, filename=upload.filename,
-                         describe=lambda report: interview_outcome(report, kind, filename=upload.filename))
+    outcome = await _run(
+        call,
+        dry_run=dry_run,
+        filename=upload.filename,
+        describe=lambda report: interview_outcome(report, kind, filename=upload.filename),
+    )
     context = _field_context(session, user, chosen=chosen, errors={}, outcome=outcome)
     return render(request, "field/planillas.html", context, status_code=422 if outcome.tone == "error" else 200)
 
@@ -464,10 +596,23 @@ async def registry_upload(post: FormPost = Depends(registry_importer_post)) -> R
 
     def call() -> dict[str, Any]:
         return registry_import.import_registry(
-            session=session, user=user, settings=settings, data=upload.data, filename=upload.filename, dry_run=dry_run,
+            session=session,
+            user=user,
+            settings=settings,
+            data=upload.data,
+            filename=upload.filename,
+            dry_run=dry_run,
         ).as_dict()
 
-    outcome = await _run(call, dry_run=dry_run, filename=upload.filename,
-                         describe=lambda report: registry_outcome(report, filename=upload.filename))
-    return render(request, "analyst/registro_importar.html", _registry_context(errors={}, outcome=outcome),
-                  status_code=422 if outcome.tone == "error" else 200)
+    outcome = await _run(
+        call,
+        dry_run=dry_run,
+        filename=upload.filename,
+        describe=lambda report: registry_outcome(report, filename=upload.filename),
+    )
+    return render(
+        request,
+        "analyst/registro_importar.html",
+        _registry_context(errors={}, outcome=outcome),
+        status_code=422 if outcome.tone == "error" else 200,
+    )

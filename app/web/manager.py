@@ -117,8 +117,12 @@ def _resume_url(ctx: Context, last_visited: str | None = None) -> str:
 
 def _remember_section(page: Response, response_id: int, number: int) -> Response:
     page.set_cookie(
-        LAST_SECTION_COOKIE.format(response_id), str(number), max_age=LAST_SECTION_DAYS * 86400,
-        path=f"/diagnosticos/{response_id}", httponly=True, samesite="lax",
+        LAST_SECTION_COOKIE.format(response_id),
+        str(number),
+        max_age=LAST_SECTION_DAYS * 86400,
+        path=f"/diagnosticos/{response_id}",
+        httponly=True,
+        samesite="lax",
     )
     return page
 
@@ -135,16 +139,26 @@ def _light_of(response: DiagnosisResponse) -> str | None:
 @router.get("/mis-cooperativas", response_class=HTMLResponse)
 def my_cooperatives(page: WebPage = Depends(web_page)) -> Response:
     session, user, settings = page.session, page.user, page.settings
-    cooperatives = list(session.scalars(
-        select(Cooperative).where(policy.cooperative_visibility(user, settings)).order_by(Cooperative.name, Cooperative.id)
-    ))
+    cooperatives = list(
+        session.scalars(
+            select(Cooperative)
+            .where(policy.cooperative_visibility(user, settings))
+            .order_by(Cooperative.name, Cooperative.id)
+        )
+    )
     open_rounds = list(session.scalars(list_rounds_statement(state=RoundState.OPEN.value)))
     coop_ids = [c.id for c in cooperatives]
-    responses = list(session.scalars(
-        select(DiagnosisResponse)
-        .where(DiagnosisResponse.cooperative_id.in_(coop_ids), DiagnosisResponse.is_current.is_(True))
-        .order_by(DiagnosisResponse.id)
-    )) if coop_ids else []
+    responses = (
+        list(
+            session.scalars(
+                select(DiagnosisResponse)
+                .where(DiagnosisResponse.cooperative_id.in_(coop_ids), DiagnosisResponse.is_current.is_(True))
+                .order_by(DiagnosisResponse.id)
+            )
+        )
+        if coop_ids
+        else []
+    )
     rounds = {r.id: r for r in open_rounds}
     for response in responses:
         if response.round_id not in rounds:
@@ -155,11 +169,16 @@ def my_cooperatives(page: WebPage = Depends(web_page)) -> Response:
     for cooperative in cooperatives:
         rows = []
         for round_ in ordered_rounds:
-            response = next((r for r in responses if r.cooperative_id == cooperative.id and r.round_id == round_.id), None)
+            response = next(
+                (r for r in responses if r.cooperative_id == cooperative.id and r.round_id == round_.id), None
+            )
             if response is None and round_.state != RoundState.OPEN.value:
                 continue
-            row: dict[str, Any] = {"round": round_, "round_state": ROUND_STATE_LABELS.get(round_.state, round_.state),
-                                   "response": response}
+            row: dict[str, Any] = {
+                "round": round_,
+                "round_state": ROUND_STATE_LABELS.get(round_.state, round_.state),
+                "response": response,
+            }
             if response is None:
                 row["can_start"] = policy.can_create_response(user, cooperative, ResponseMode.SELF.value, settings)
                 row["idempotency_key"] = str(uuid.uuid4())
@@ -171,8 +190,9 @@ def my_cooperatives(page: WebPage = Depends(web_page)) -> Response:
                     mode=MODE_LABELS.get(response.mode, response.mode),
                     progress=qf.progress(questionnaire, answers),
                     light=_light_of(response),
-                    editable=service.can_edit_now(user=user, response=response, cooperative=cooperative,
-                                                  settings=settings),
+                    editable=service.can_edit_now(
+                        user=user, response=response, cooperative=cooperative, settings=settings
+                    ),
                 )
             rows.append(row)
         cards.append({"cooperative": cooperative, "rows": rows})
@@ -187,16 +207,23 @@ def start_diagnosis(cooperative_id: int, round_id: int, post: FormPost = Depends
     key = str(post.form.get("idempotency_key") or "").strip()[:100] or str(uuid.uuid4())
     try:
         response, _ = service.create_response(
-            session=session, user=post.user, settings=post.settings, idempotency_key=key,
+            session=session,
+            user=post.user,
+            settings=post.settings,
+            idempotency_key=key,
             data={"cooperative_id": cooperative_id, "round_id": round_id, "mode": ResponseMode.SELF.value},
         )
     except Conflict as error:
         session.rollback()
         existing = error.extra.get("existing_id")
         if error.code == "response_exists" and existing:
-            return redirect(f"/diagnosticos/{existing}", flash="Este diagnóstico ya estaba iniciado: puede continuarlo.")
+            return redirect(
+                f"/diagnosticos/{existing}", flash="Este diagnóstico ya estaba iniciado: puede continuarlo."
+            )
         return redirect("/mis-cooperativas", flash=error.message)
-    return redirect(f"/diagnosticos/{response.id}", flash="Diagnóstico iniciado. Sus respuestas se guardan en cada página.")
+    return redirect(
+        f"/diagnosticos/{response.id}", flash="Diagnóstico iniciado. Sus respuestas se guardan en cada página."
+    )
 
 
 # --------------------------------------------------------------------------- questionnaire pages
@@ -237,26 +264,31 @@ def _render_section(
     previous, following = qf.neighbours(ctx.sections, section, relevant)
     position = next((i + 1 for i, s in enumerate(visible) if s.number == section.number), None)
     errors = [f for f in fields if f.error]
-    return render(request, "manager/section.html", {
-        "ctx": ctx,
-        "response": ctx.response,
-        "cooperative": ctx.cooperative,
-        "round": ctx.round,
-        "section": section,
-        "fields": fields,
-        "field_errors": errors,
-        "progress": qf.progress(ctx.questionnaire, merged, relevant),
-        "visible": visible,
-        "position": position,
-        "previous": previous,
-        "following": following,
-        "version": version if version is not None else ctx.response.version,
-        "editable": ctx.editable,
-        "conflict": conflict,
-        "form_error": form_error,
-        "status_es": STATUS_LABELS.get(ctx.response.status, ctx.response.status),
-        "missing_by_section": _missing_by_section(ctx, merged),
-    }, status_code=status_code)
+    return render(
+        request,
+        "manager/section.html",
+        {
+            "ctx": ctx,
+            "response": ctx.response,
+            "cooperative": ctx.cooperative,
+            "round": ctx.round,
+            "section": section,
+            "fields": fields,
+            "field_errors": errors,
+            "progress": qf.progress(ctx.questionnaire, merged, relevant),
+            "visible": visible,
+            "position": position,
+            "previous": previous,
+            "following": following,
+            "version": version if version is not None else ctx.response.version,
+            "editable": ctx.editable,
+            "conflict": conflict,
+            "form_error": form_error,
+            "status_es": STATUS_LABELS.get(ctx.response.status, ctx.response.status),
+            "missing_by_section": _missing_by_section(ctx, merged),
+        },
+        status_code=status_code,
+    )
 
 
 def _missing_by_section(ctx: Context, answers: dict[str, Any]) -> dict[int, int]:
@@ -298,16 +330,40 @@ def section_save(response_id: int, number: int, post: FormPost = Depends(form_po
     version = qf.posted_version(form)
     if parsed.errors:
         count = len(parsed.errors)
-        message = ("Hay 1 respuesta con problemas" if count == 1 else f"Hay {count} respuestas con problemas") + (
-            "; corríjala" if count == 1 else "; corríjalas") + " y vuelva a guardar. No se guardó nada de esta página."
-        return _render_section(request, ctx, section, answers=ctx.answers, posted=parsed, version=version,
-                               form_error=message, status_code=422)
+        message = (
+            ("Hay 1 respuesta con problemas" if count == 1 else f"Hay {count} respuestas con problemas")
+            + ("; corríjala" if count == 1 else "; corríjalas")
+            + " y vuelva a guardar. No se guardó nada de esta página."
+        )
+        return _render_section(
+            request,
+            ctx,
+            section,
+            answers=ctx.answers,
+            posted=parsed,
+            version=version,
+            form_error=message,
+            status_code=422,
+        )
     if version is None:
-        return _render_section(request, ctx, section, answers=ctx.answers, posted=parsed,
-                               form_error="Falta la versión de la página; recárguela y vuelva a guardar.",
-                               status_code=422)
-    outcome = save_section(session=post.session, user=post.user, settings=post.settings,
-                           questionnaire=ctx.questionnaire, response=ctx.response, parsed=parsed, version=version)
+        return _render_section(
+            request,
+            ctx,
+            section,
+            answers=ctx.answers,
+            posted=parsed,
+            form_error="Falta la versión de la página; recárguela y vuelva a guardar.",
+            status_code=422,
+        )
+    outcome = save_section(
+        session=post.session,
+        user=post.user,
+        settings=post.settings,
+        questionnaire=ctx.questionnaire,
+        response=ctx.response,
+        parsed=parsed,
+        version=version,
+    )
     if outcome.conflict is not None:
         if not outcome.stale:
             return redirect(_resume_url(ctx), flash=outcome.conflict.message)
@@ -316,12 +372,28 @@ def section_save(response_id: int, number: int, post: FormPost = Depends(form_po
             "No se guardó nada. Junto a cada pregunta que cambió se muestra el valor guardado más reciente; "
             "revise sus respuestas y presione «Guardar» otra vez para confirmarlas."
         )
-        return _render_section(request, ctx, section, answers=outcome.current_answers, posted=qf.ParsedForm(
-            answers=parsed.answers, raw=parsed.raw, special=parsed.special), newer=outcome.newer,
-            version=ctx.response.version, conflict=message, status_code=409)
+        return _render_section(
+            request,
+            ctx,
+            section,
+            answers=outcome.current_answers,
+            posted=qf.ParsedForm(answers=parsed.answers, raw=parsed.raw, special=parsed.special),
+            newer=outcome.newer,
+            version=ctx.response.version,
+            conflict=message,
+            status_code=409,
+        )
     if outcome.invalid is not None:
-        return _render_section(request, ctx, section, answers=ctx.answers, posted=parsed, version=version,
-                               form_error=outcome.invalid.message, status_code=422)
+        return _render_section(
+            request,
+            ctx,
+            section,
+            answers=ctx.answers,
+            posted=parsed,
+            version=version,
+            form_error=outcome.invalid.message,
+            status_code=422,
+        )
 
     saved = outcome.saved
     answers = dict(saved.answers or {})
@@ -340,34 +412,47 @@ def section_save(response_id: int, number: int, post: FormPost = Depends(form_po
 
 def _question_link(ctx: Context):
     """The URL of a question on its section page (for lists of checks), or None."""
+
     def link(question_id: str) -> str | None:
         section = qf.section_of_question(ctx.sections, question_id)
         return _section_url(ctx.response.id, section.number, qf.anchor(question_id)) if section else None
+
     return link
 
 
-def _render_review(request: Request, ctx: Context, *, message: str | None = None, problems: list[str] | None = None,
-                   status_code: int = 200) -> Response:
+def _render_review(
+    request: Request,
+    ctx: Context,
+    *,
+    message: str | None = None,
+    problems: list[str] | None = None,
+    status_code: int = 200,
+) -> Response:
     answers = ctx.answers
     missing = qf.missing_required(ctx.questionnaire, answers, ctx.sections)
     consistency = qf.check_items(ctx.questionnaire, qf.failed_checks(ctx.questionnaire, answers))
-    return render(request, "manager/review.html", {
-        "blocking": [c for c in consistency if c["severity"] == "error"],
-        "warnings": [c for c in consistency if c["severity"] == "warning"],
-        "link": _question_link(ctx),
-        "ctx": ctx,
-        "response": ctx.response,
-        "cooperative": ctx.cooperative,
-        "round": ctx.round,
-        "missing": missing,
-        "progress": qf.progress(ctx.questionnaire, answers),
-        "editable": ctx.editable,
-        "message": message,
-        "problems": problems or [],
-        "status_es": STATUS_LABELS.get(ctx.response.status, ctx.response.status),
-        "section_url": _section_url,
-        "first_section": (qf.visible_sections(ctx.sections, qf.relevance(ctx.questionnaire, answers)) or [None])[0],
-    }, status_code=status_code)
+    return render(
+        request,
+        "manager/review.html",
+        {
+            "blocking": [c for c in consistency if c["severity"] == "error"],
+            "warnings": [c for c in consistency if c["severity"] == "warning"],
+            "link": _question_link(ctx),
+            "ctx": ctx,
+            "response": ctx.response,
+            "cooperative": ctx.cooperative,
+            "round": ctx.round,
+            "missing": missing,
+            "progress": qf.progress(ctx.questionnaire, answers),
+            "editable": ctx.editable,
+            "message": message,
+            "problems": problems or [],
+            "status_es": STATUS_LABELS.get(ctx.response.status, ctx.response.status),
+            "section_url": _section_url,
+            "first_section": (qf.visible_sections(ctx.sections, qf.relevance(ctx.questionnaire, answers)) or [None])[0],
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/diagnosticos/{response_id}/revision", response_class=HTMLResponse)
@@ -382,16 +467,29 @@ def review_page(response_id: int, page: WebPage = Depends(web_page)) -> Response
 def submit(response_id: int, post: FormPost = Depends(form_post)) -> Response:
     request = post.request
     ctx = _load(post, response_id)
-    error = submit_response(session=post.session, user=post.user, settings=post.settings, response=ctx.response,
-                            version=qf.posted_version(post.form))
+    error = submit_response(
+        session=post.session,
+        user=post.user,
+        settings=post.settings,
+        response=ctx.response,
+        version=qf.posted_version(post.form),
+    )
     if isinstance(error, Invalid):
         problems = []
         if error.code == "inconsistent_answers":
             # The page lists the blocking checks itself (from the same stored answers), with links.
             listed = any(c.severity == "error" for c in qf.failed_checks(ctx.questionnaire, ctx.answers))
-            return _render_review(request, ctx, status_code=422, message=(
-                "No se puede enviar: hay respuestas que no son coherentes entre sí. Corríjalas (vea la lista "
-                "«Respuestas incoherentes») y vuelva a enviar." if listed else error.message))
+            return _render_review(
+                request,
+                ctx,
+                status_code=422,
+                message=(
+                    "No se puede enviar: hay respuestas que no son coherentes entre sí. Corríjalas (vea la lista "
+                    "«Respuestas incoherentes») y vuelva a enviar."
+                    if listed
+                    else error.message
+                ),
+            )
         if error.code != "missing_required":
             for detail in error.details:
                 qid = str(detail.get("field", "")).removeprefix("answers.")
@@ -401,12 +499,16 @@ def submit(response_id: int, post: FormPost = Depends(form_post)) -> Response:
     if error is not None:
         if error.code == STALE_VERSION:
             return _render_review(
-                request, ctx, status_code=409,
+                request,
+                ctx,
+                status_code=409,
                 message="Se guardaron respuestas nuevas (en otra pestaña o por otra persona) después de abrir esta página. "
-                        "Revise la lista y vuelva a presionar «Enviar diagnóstico».",
+                "Revise la lista y vuelva a presionar «Enviar diagnóstico».",
             )
         return redirect(_resume_url(ctx), flash=error.message)
-    return redirect(f"/diagnosticos/{ctx.response.id}/resultados", flash="¡Diagnóstico enviado! Estos son sus resultados.")
+    return redirect(
+        f"/diagnosticos/{ctx.response.id}/resultados", flash="¡Diagnóstico enviado! Estos son sus resultados."
+    )
 
 
 # --------------------------------------------------------------------------- results
@@ -417,17 +519,20 @@ def results_page(response_id: int, page: WebPage = Depends(web_page)) -> Respons
     ctx = _load(page, response_id)
     outcome = service.result(session=page.session, user=page.user, settings=page.settings, response_id=ctx.response.id)
     view = results_in_words(ctx.questionnaire, outcome["result"], ctx.answers)
-    return render(page.request, "manager/results.html", {
-        "ctx": ctx,
-        "response": ctx.response,
-        "cooperative": ctx.cooperative,
-        "round": ctx.round,
-        "preview": outcome["preview"],
-        "consistency": qf.check_items(ctx.questionnaire, outcome.get("consistency") or []),
-        "link": _question_link(ctx),
-        "result": view,
-        "editable": ctx.editable,
-        "status_es": STATUS_LABELS.get(ctx.response.status, ctx.response.status),
-        "resume_url": _resume_url(ctx),
-    })
-
+    return render(
+        page.request,
+        "manager/results.html",
+        {
+            "ctx": ctx,
+            "response": ctx.response,
+            "cooperative": ctx.cooperative,
+            "round": ctx.round,
+            "preview": outcome["preview"],
+            "consistency": qf.check_items(ctx.questionnaire, outcome.get("consistency") or []),
+            "link": _question_link(ctx),
+            "result": view,
+            "editable": ctx.editable,
+            "status_es": STATUS_LABELS.get(ctx.response.status, ctx.response.status),
+            "resume_url": _resume_url(ctx),
+        },
+    )

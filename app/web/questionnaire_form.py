@@ -152,14 +152,18 @@ def visible_sections(all_sections: list[Section], relevant: Mapping[str, bool]) 
     return [s for s in all_sections if is_visible(s, relevant)]
 
 
-def neighbours(all_sections: list[Section], current: Section, relevant: Mapping[str, bool]) -> tuple[Section | None, Section | None]:
+def neighbours(
+    all_sections: list[Section], current: Section, relevant: Mapping[str, bool]
+) -> tuple[Section | None, Section | None]:
     """The previous and next visible sections around ``current``."""
     before = [s for s in all_sections[: current.number - 1] if is_visible(s, relevant)]
-    after = [s for s in all_sections[current.number:] if is_visible(s, relevant)]
+    after = [s for s in all_sections[current.number :] if is_visible(s, relevant)]
     return (before[-1] if before else None, after[0] if after else None)
 
 
-def first_incomplete(all_sections: list[Section], questionnaire: Questionnaire, answers: Mapping[str, Any]) -> Section | None:
+def first_incomplete(
+    all_sections: list[Section], questionnaire: Questionnaire, answers: Mapping[str, Any]
+) -> Section | None:
     """Where a person stopped: the first visible section with an unanswered relevant required
     question (None when every required question is answered)."""
     missing = set(scoring.missing_required(questionnaire, _valid(questionnaire, answers)))
@@ -183,7 +187,7 @@ class Progress:
 
     @property
     def text(self) -> str:
-        """"18 de 64 respondidas"."""
+        """ "18 de 64 respondidas"."""
         return f"{self.answered} de {self.total} respondidas"
 
 
@@ -192,7 +196,9 @@ def _progress_of(questions: Iterable[Question], answers: Mapping[str, Any], rele
     return Progress(sum(1 for qid in counted if answers.get(qid) is not None), len(counted))
 
 
-def progress(questionnaire: Questionnaire, answers: Mapping[str, Any], relevant: Mapping[str, bool] | None = None) -> Progress:
+def progress(
+    questionnaire: Questionnaire, answers: Mapping[str, Any], relevant: Mapping[str, bool] | None = None
+) -> Progress:
     """Answered relevant questions (computed ones are not answered, so not counted)."""
     relevant = relevance(questionnaire, answers) if relevant is None else relevant
     return _progress_of(questionnaire.questions, answers, relevant)
@@ -217,7 +223,9 @@ class MissingItem:
     section: Section
 
 
-def missing_required(questionnaire: Questionnaire, answers: Mapping[str, Any], all_sections: list[Section]) -> list[MissingItem]:
+def missing_required(
+    questionnaire: Questionnaire, answers: Mapping[str, Any], all_sections: list[Section]
+) -> list[MissingItem]:
     """Unanswered relevant required questions, each with the section it is on (review page)."""
     items = []
     for qid in scoring.missing_required(questionnaire, _valid(questionnaire, answers)):
@@ -250,7 +258,9 @@ def failed_checks(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> l
     return scoring.failed_checks(questionnaire, _valid(questionnaire, answers))
 
 
-def check_items(questionnaire: Questionnaire, checks: Iterable[Any], *, severity: str | None = None) -> list[dict[str, Any]]:
+def check_items(
+    questionnaire: Questionnaire, checks: Iterable[Any], *, severity: str | None = None
+) -> list[dict[str, Any]]:
     """Checks as the pages list them: ``id``, ``severity`` ("error" or "warning"), ``message``
     and the ``questions`` it names ({id, text}), errors first. ``checks`` are scoring.Check
     objects or the dicts a snapshot stores (``consistency_warnings``: no severity, so
@@ -260,15 +270,28 @@ def check_items(questionnaire: Questionnaire, checks: Iterable[Any], *, severity
         if isinstance(check, Mapping):
             data = dict(check)
         else:
-            data = {"id": check.id, "severity": check.severity, "message": check.message,
-                    "questions": list(check.questions)}
+            data = {
+                "id": check.id,
+                "severity": check.severity,
+                "message": check.message,
+                "questions": list(check.questions),
+            }
         level = severity or data.get("severity") or "error"
         questions = [
-            {"id": str(qid), "text": questionnaire.question(str(qid)).text if questionnaire.has_question(str(qid)) else str(qid)}
+            {
+                "id": str(qid),
+                "text": questionnaire.question(str(qid)).text if questionnaire.has_question(str(qid)) else str(qid),
+            }
             for qid in data.get("questions") or []
         ]
-        items.append({"id": str(data.get("id", "")), "severity": "warning" if level == "warning" else "error",
-                      "message": str(data.get("message") or ""), "questions": questions})
+        items.append(
+            {
+                "id": str(data.get("id", "")),
+                "severity": "warning" if level == "warning" else "error",
+                "message": str(data.get("message") or ""),
+                "questions": questions,
+            }
+        )
     return sorted(items, key=lambda item: item["severity"] != "error")
 
 
@@ -444,11 +467,19 @@ def build_fields(
         if posted is not None and question.id in posted.raw:
             raw, special = posted.raw[question.id], posted.special.get(question.id, "")
             error = posted.errors.get(question.id)
-        fields.append(QuestionField(
-            question=question, relevant=is_relevant, value=value, raw=raw, special=special, error=error,
-            newer=(newer or {}).get(question.id), computed=computed.get(question.id),
-            checks=[check for check in failed if question.id in check.questions],
-        ))
+        fields.append(
+            QuestionField(
+                question=question,
+                relevant=is_relevant,
+                value=value,
+                raw=raw,
+                special=special,
+                error=error,
+                newer=(newer or {}).get(question.id),
+                computed=computed.get(question.id),
+                checks=[check for check in failed if question.id in check.questions],
+            )
+        )
     return fields
 
 
@@ -513,7 +544,9 @@ def shown_ids(form: Any, section: Section) -> list[str]:
     return [qid for qid in dict.fromkeys(_get_all(form, SHOWN_FIELD)) if qid in own]
 
 
-def parse_form(questionnaire: Questionnaire, form: Any, section: Section, question_ids: Iterable[str] | None = None) -> ParsedForm:
+def parse_form(
+    questionnaire: Questionnaire, form: Any, section: Section, question_ids: Iterable[str] | None = None
+) -> ParsedForm:
     """Read a posted section into typed answers (empty = None) and per-question errors.
 
     Only the questions listed in the form's ``shown`` inputs (or ``question_ids``) are read;
@@ -578,14 +611,20 @@ def _parse_one(question: Question, form: Any) -> tuple[Any, Any, str, str | None
 
     special = specials[0] if specials else ""
     if len(set(specials)) > 1:
-        return None, (values if question.type == "multi" else (values[0] if values else "")), special, (
-            f"Marque solo una de «{NA_LABEL}» o «{NS_LABEL}»."
+        return (
+            None,
+            (values if question.type == "multi" else (values[0] if values else "")),
+            special,
+            (f"Marque solo una de «{NA_LABEL}» o «{NS_LABEL}»."),
         )
     if special and special not in ("na", "ns"):
         special = ""
     if special == "na" and not question.na:
-        return None, (values if question.type == "multi" else (values[0] if values else "")), special, (
-            "«No aplica» no está permitido en esta pregunta."
+        return (
+            None,
+            (values if question.type == "multi" else (values[0] if values else "")),
+            special,
+            ("«No aplica» no está permitido en esta pregunta."),
         )
 
     if question.type == "multi":

@@ -56,7 +56,9 @@ def csrf_token(request: Request) -> str | None:
     return web_session.csrf_token if web_session is not None else None
 
 
-def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200) -> HTMLResponse:
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
+) -> HTMLResponse:
     data = {
         "user": getattr(request.state, "user", None),
         "csrf_token": csrf_token(request),

@@ -62,14 +62,21 @@ def save_section(
     state (status, version, answers) for the page to show again."""
     try:
         saved = service.update_answers(
-            session=session, user=user, settings=settings, response_id=response.id,
-            answers=parsed.answers if changes is None else changes, version=version,
+            session=session,
+            user=user,
+            settings=settings,
+            response_id=response.id,
+            answers=parsed.answers if changes is None else changes,
+            version=version,
         )
     except Conflict as error:
         _roll_back(session, response)
         current = dict(response.answers or {})
-        newer = qf.newer_values(questionnaire, parsed.raw.keys(), parsed.answers, current) if (
-            error.code == STALE_VERSION) else {}
+        newer = (
+            qf.newer_values(questionnaire, parsed.raw.keys(), parsed.answers, current)
+            if (error.code == STALE_VERSION)
+            else {}
+        )
         return SectionSave(conflict=error, current_answers=current, newer=newer)
     except Invalid as error:
         _roll_back(session, response)
@@ -87,8 +94,9 @@ def mark_refused_answers(parsed: qf.ParsedForm, error: Invalid) -> None:
             parsed.errors.setdefault(qid, qf.sentence(str(detail.get("message") or "valor no válido")))
 
 
-def submit_response(*, session: Session, user: User, settings: Settings, response: Response,
-                    version: int | None) -> ApiError | None:
+def submit_response(
+    *, session: Session, user: User, settings: Settings, response: Response, version: int | None
+) -> ApiError | None:
     """Submit at the version the review page read: None once submitted, else the refusal
     (a 409 Conflict or a 422 Invalid), rolled back with ``response`` re-read."""
     try:

@@ -19,8 +19,9 @@ from reports import formatting as fmt
 from reports import view
 
 
-def _described(questionnaire: scoring.Questionnaire, answers: dict[str, Any], ids: list[str],
-               computed: dict[str, Any]) -> list[dict[str, str]]:
+def _described(
+    questionnaire: scoring.Questionnaire, answers: dict[str, Any], ids: list[str], computed: dict[str, Any]
+) -> list[dict[str, str]]:
     items = []
     for qid in ids:
         if questionnaire.has_question(qid):
@@ -36,8 +37,9 @@ def _described(questionnaire: scoring.Questionnaire, answers: dict[str, Any], id
     return items
 
 
-def results_in_words(questionnaire: scoring.Questionnaire, snapshot: dict[str, Any],
-                     answers: dict[str, Any]) -> dict[str, Any]:
+def results_in_words(
+    questionnaire: scoring.Questionnaire, snapshot: dict[str, Any], answers: dict[str, Any]
+) -> dict[str, Any]:
     """``overall`` (the snapshot's) and ``dimensions``, each with its title and its
     subcategories; a red or yellow subcategory lists its ``critical`` failures and the other
     questions that ``pulled`` it down, each with the answer in words; every subcategory its
@@ -60,25 +62,34 @@ def results_in_words(questionnaire: scoring.Questionnaire, snapshot: dict[str, A
             lit = sub.get("light") in ("red", "yellow")
             critical = list(sub.get("critical_failures") or [])
             pulled = [qid for qid in sub.get("pulled_down_by") or [] if qid not in critical]
-            subcategories.append({
-                "id": sub.get("id"),
-                "title": sub_model.title if sub_model else sub.get("id"),
-                "light": sub.get("light"),
-                "score": sub.get("score"),
-                "coverage": sub.get("coverage"),
-                "critical": _described(questionnaire, answers, critical, computed) if lit else [],
-                "pulled": _described(questionnaire, answers, pulled, computed) if lit else [],
-                "unknown": view.critical_unknowns(sub, questionnaire),
-            })
-        dimensions.append({
-            "id": dim.get("id"),
-            "title": model.title if model else dim.get("id"),
-            "light": dim.get("light"),
-            "score": dim.get("score"),
-            "coverage": dim.get("coverage"),
-            "capped": dim.get("capped", False),
-            "critical_note": view.critical_note(dim, model.thresholds if model else None, titles, method),
-            "subcategories": subcategories,
-        })
-    return {"overall": snapshot.get("overall") or {}, "dimensions": dimensions, "method": method,
-            "precooperative": fmt.is_pre_cooperative(answers), "ns_note": view.ns_note(snapshot)}
+            subcategories.append(
+                {
+                    "id": sub.get("id"),
+                    "title": sub_model.title if sub_model else sub.get("id"),
+                    "light": sub.get("light"),
+                    "score": sub.get("score"),
+                    "coverage": sub.get("coverage"),
+                    "critical": _described(questionnaire, answers, critical, computed) if lit else [],
+                    "pulled": _described(questionnaire, answers, pulled, computed) if lit else [],
+                    "unknown": view.critical_unknowns(sub, questionnaire),
+                }
+            )
+        dimensions.append(
+            {
+                "id": dim.get("id"),
+                "title": model.title if model else dim.get("id"),
+                "light": dim.get("light"),
+                "score": dim.get("score"),
+                "coverage": dim.get("coverage"),
+                "capped": dim.get("capped", False),
+                "critical_note": view.critical_note(dim, model.thresholds if model else None, titles, method),
+                "subcategories": subcategories,
+            }
+        )
+    return {
+        "overall": snapshot.get("overall") or {},
+        "dimensions": dimensions,
+        "method": method,
+        "precooperative": fmt.is_pre_cooperative(answers),
+        "ns_note": view.ns_note(snapshot),
+    }

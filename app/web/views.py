@@ -47,7 +47,9 @@ def home(user: User | None = Depends(optional_page_user)) -> RedirectResponse:
 
 
 @router.get("/ingresar", response_class=HTMLResponse)
-def login_page(request: Request, siguiente: str | None = None, user: User | None = Depends(optional_page_user)) -> Response:
+def login_page(
+    request: Request, siguiente: str | None = None, user: User | None = Depends(optional_page_user)
+) -> Response:
     if user is not None:
         return redirect(_safe_next(siguiente) or ROLE_HOMES.get(user.role, "/"))
     return render(request, "login.html", {"next": _safe_next(siguiente), "email": "", "errors": {}})
@@ -72,7 +74,10 @@ def login_submit(
     if not errors:
         try:
             user, new = auth_service.login(
-                session=session, email=email, password=password, settings=settings,
+                session=session,
+                email=email,
+                password=password,
+                settings=settings,
                 previous_token=request.cookies.get(SESSION_COOKIE),
                 client_ip=request.client.host if request.client else None,
             )
@@ -81,7 +86,9 @@ def login_submit(
             session.rollback()
             errors["form"] = error.message
             if status_of(error) == 429:
-                reply = render(request, "login.html", {"next": next_url, "email": email, "errors": errors}, status_code=429)
+                reply = render(
+                    request, "login.html", {"next": next_url, "email": email, "errors": errors}, status_code=429
+                )
                 reply.headers.update(headers_of(error) or {})
                 return reply
         else:
@@ -110,7 +117,8 @@ def invitation_page(request: Request, token: str, session: Session = Depends(get
     invitation = auth_service.find_invitation(session=session, token=token)
     problem = auth_service.invitation_problem(invitation)
     return render(
-        request, "invitation.html",
+        request,
+        "invitation.html",
         {"invitation": invitation, "problem": problem, "token": token, "errors": {}},
         status_code=410 if problem else 200,
     )
@@ -134,18 +142,23 @@ def invitation_submit(
             errors["password_confirmation"] = "Las dos contraseñas no coinciden."
         else:
             try:
-                user, new = auth_service.accept_invitation(session=session, token=token, password=password, settings=settings)
+                user, new = auth_service.accept_invitation(
+                    session=session, token=token, password=password, settings=settings
+                )
                 session.commit()
             except ApiError as error:
                 session.rollback()
                 fields = {detail.get("field") for detail in error.details}
                 errors["password" if "password" in fields else "form"] = error.message
             else:
-                response = redirect(ROLE_HOMES.get(user.role, "/"), flash="Su cuenta quedó creada. ¡Bienvenida o bienvenido!")
+                response = redirect(
+                    ROLE_HOMES.get(user.role, "/"), flash="Su cuenta quedó creada. ¡Bienvenida o bienvenido!"
+                )
                 set_session_cookie(response, new, settings)
                 return response
     return render(
-        request, "invitation.html",
+        request,
+        "invitation.html",
         {"invitation": invitation, "problem": problem, "token": token, "errors": errors},
         status_code=410 if problem else 422,
     )

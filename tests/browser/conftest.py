@@ -20,8 +20,13 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 PROJECT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = PROJECT / "var" / "screenshots"
 WIDTHS = {"movil": (390, 844), "escritorio": (1280, 900)}
@@ -69,7 +74,11 @@ def _coopdiag(*args: str, env: dict[str, str]) -> None:
 @pytest.fixture(scope="session")
 def server_env(browser_ready, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     database = tmp_path_factory.mktemp("browser") / "coopdiag.db"
-    env = {**os.environ, "COOPDIAG_DATABASE_URL": f"sqlite:///{database.as_posix()}", "COOPDIAG_ENVIRONMENT": "development"}
+    env = {
+        **os.environ,
+        "COOPDIAG_DATABASE_URL": f"sqlite:///{database.as_posix()}",
+        "COOPDIAG_ENVIRONMENT": "development",
+    }
     _coopdiag("db", "upgrade", env=env)
     _coopdiag("demo", env=env)
     return env
@@ -80,8 +89,22 @@ def base_url(server_env: dict[str, str]) -> Iterator[str]:
     """The URL of a uvicorn serving the demo data."""
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=server_env, cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=server_env,
+        cwd=PROJECT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -124,8 +147,14 @@ def page(browser, base_url: str) -> Iterator:
     # Every page must work under the Content-Security-Policy: a refused script, style or
     # image shows up as a console error and fails the test.
     refused: list[str] = []
-    page.on("console", lambda message: message.type == "error" and "Content Security Policy" in message.text
-            and refused.append(f"{page.url}: {message.text}"))
+    page.on(
+        "console",
+        lambda message: (
+            message.type == "error"
+            and "Content Security Policy" in message.text
+            and refused.append(f"{page.url}: {message.text}")
+        ),
+    )
     yield page
     context.close()
     assert not refused, "La política de seguridad de contenido bloqueó recursos:\n" + "\n".join(refused)

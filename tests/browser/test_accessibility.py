@@ -26,9 +26,7 @@ def violations(page) -> list[dict]:
     # Evaluated through the DevTools protocol, not as a <script> tag: the pages' Content-Security-
     # Policy (rightly) refuses inline scripts, and the check must not need the policy loosened.
     page.evaluate(Path(axe_script()).read_text(encoding="utf-8"))
-    result = page.evaluate(
-        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
-    )
+    result = page.evaluate("async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)
     return result["violations"]
 
 
@@ -50,13 +48,20 @@ def response_ids(database_url: str) -> dict[str, int]:
         with engine.connect() as connection:
             manager_id = connection.execute(select(User.id).where(User.email == MANAGER[0])).scalar_one()
             own = select(UserCooperative.cooperative_id).where(UserCooperative.user_id == manager_id)
-            manager_response = connection.execute(
-                select(Response.id).where(Response.cooperative_id.in_(own), Response.is_current.is_(True))
-                .order_by(Response.id)
-            ).scalars().first()
-            submitted = connection.execute(
-                select(Response.id).where(Response.status == "submitted").order_by(Response.id)
-            ).scalars().first()
+            manager_response = (
+                connection.execute(
+                    select(Response.id)
+                    .where(Response.cooperative_id.in_(own), Response.is_current.is_(True))
+                    .order_by(Response.id)
+                )
+                .scalars()
+                .first()
+            )
+            submitted = (
+                connection.execute(select(Response.id).where(Response.status == "submitted").order_by(Response.id))
+                .scalars()
+                .first()
+            )
     finally:
         engine.dispose()
     return {"manager": manager_response, "submitted": submitted}

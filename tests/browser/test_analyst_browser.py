@@ -14,9 +14,13 @@ def submitted_responses(database_url: str) -> list[int]:
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
-            return list(connection.execute(
-                select(Response.id).where(Response.status == "submitted", Response.is_current.is_(True)).order_by(Response.id)
-            ).scalars())
+            return list(
+                connection.execute(
+                    select(Response.id)
+                    .where(Response.status == "submitted", Response.is_current.is_(True))
+                    .order_by(Response.id)
+                ).scalars()
+            )
     finally:
         engine.dispose()
 

@@ -51,8 +51,7 @@ def _filled(template: bytes, rows: list[list]) -> bytes:
 
 
 def _upload(page, name: str, content: bytes, button: str) -> None:
-    page.locator("#archivo").set_input_files({"name": name, "mimeType": "application/octet-stream",
-                                                 "buffer": content})
+    page.locator("#archivo").set_input_files({"name": name, "mimeType": "application/octet-stream", "buffer": content})
     page.get_by_role("button", name=button, exact=True).click()
     page.wait_for_load_state()
     page.locator("#resultado").wait_for()
@@ -65,8 +64,9 @@ def _cooperative_to_interview(database_url: str) -> str:
         field = session.scalar(select(User).where(User.email == FIELD[0]))
         number = 60_000_000 + session.scalar(select(func.count()).select_from(Cooperative))
         rut = f"{number}-{cl_rut.calc_check_digit(str(number))}"
-        cooperative = Cooperative(rut=rut, name="Cooperativa Planilla del Navegador", legal_type="campesina",
-                                  region_code=7, sectors=[])
+        cooperative = Cooperative(
+            rut=rut, name="Cooperativa Planilla del Navegador", legal_type="campesina", region_code=7, sectors=[]
+        )
         session.add(cooperative)
         session.flush()
         session.add(UserCooperative(user_id=field.id, cooperative_id=cooperative.id))
@@ -129,8 +129,11 @@ def test_analyst_previews_a_registry_file(page, login, shoot):
     page.wait_for_url("**/analisis/registro/importar")
     _fits(page)
     shoot(page, "analisis-registro-importar")
-    rows = ["RUT;Razón social;Tipo;Región;Comuna", "77.123.456-9;Cooperativa Nueva del Maule;campesina;7;Talca",
-            "76.543.210-3;Cooperativa Sin Región;agricola;Región de la Luna;"]
+    rows = [
+        "RUT;Razón social;Tipo;Región;Comuna",
+        "77.123.456-9;Cooperativa Nueva del Maule;campesina;7;Talca",
+        "76.543.210-3;Cooperativa Sin Región;agricola;Región de la Luna;",
+    ]
     _upload(page, "registro.csv", ("\r\n".join(rows) + "\r\n").encode(), "Revisar sin guardar")
     assert "Fila 3 · columna «Región»" in page.locator(".problem-list").inner_text()
     _fits(page)

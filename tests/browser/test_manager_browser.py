@@ -27,12 +27,17 @@ def invite_manager(database_url: str) -> str:
             open_round = session.scalar(select(DiagnosisRound).where(DiagnosisRound.state == "open"))
             answered = select(Response.cooperative_id).where(Response.round_id == open_round.id)
             cooperative = session.scalar(
-                select(Cooperative).where(Cooperative.id.not_in(answered), Cooperative.legal_type != "precooperativo")
+                select(Cooperative)
+                .where(Cooperative.id.not_in(answered), Cooperative.legal_type != "precooperativo")
                 .order_by(Cooperative.id)
             )
             invitation = create_invitation(
-                session=session, user=admin, settings=Settings(database_url=database_url),
-                email="nueva.gerente@cooperativa-demo.cl", full_name="Rosa Núñez", role="manager",
+                session=session,
+                user=admin,
+                settings=Settings(database_url=database_url),
+                email="nueva.gerente@cooperativa-demo.cl",
+                full_name="Rosa Núñez",
+                role="manager",
                 cooperative_ids=[cooperative.id],
             )
             session.commit()
@@ -84,8 +89,11 @@ def test_manager_from_invitation_to_results(page, browser, base_url, shoot, demo
     # The rest is filled with JavaScript off, as on a phone that blocks it: every page must
     # work by plain form posts (and the autosave script would re-render under our clicks).
     plain = browser.new_context(
-        base_url=base_url, java_script_enabled=False, storage_state=page.context.storage_state(),
-        viewport={"width": 390, "height": 844}, locale="es-CL",
+        base_url=base_url,
+        java_script_enabled=False,
+        storage_state=page.context.storage_state(),
+        viewport={"width": 390, "height": 844},
+        locale="es-CL",
     )
     plain.set_default_timeout(10_000)
     page = plain.new_page()
