@@ -7,6 +7,7 @@ tests check the published contract rather than the engine's internals.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -139,3 +140,21 @@ def dimension_results(result) -> dict:
 
 def status(result, qid: str) -> str:
     return str(question_results(result)[qid].status)
+
+
+def as_method_1(snapshot: dict) -> dict:
+    """A snapshot as method 1 stored it: no ``method``, no ``critical_unknown`` (a critical «No
+    sé» was a critical failure) and no ``consistency_warnings``; «No sé» scored 0."""
+    old = copy.deepcopy(snapshot)
+    old.pop("method", None)
+    old.pop("consistency_warnings", None)
+    for dim in old["dimensions"]:
+        for sub in dim["subcategories"]:
+            unknown = sub.pop("critical_unknown", [])
+            if unknown:
+                sub["critical_failures"] = list(sub["critical_failures"]) + list(unknown)
+                sub["light"] = "red"
+            for question in sub["questions"]:
+                if question["status"] == "ns":
+                    question["score"] = 0.0
+    return old

@@ -11,7 +11,6 @@ functions too: the pages and the PDF share them.
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import date, datetime, timezone
 from io import BytesIO
@@ -23,6 +22,7 @@ from pypdf import PdfReader
 import reports
 import scoring
 from app.responses.service import snapshot_of
+from helpers import as_method_1
 from reports import ReportContext, ReportCooperative, ReportDiagnosis, view
 from reports import formatting as fmt
 
@@ -91,24 +91,6 @@ def national() -> scoring.Questionnaire:
 
 def answers_of(name: str) -> dict:
     return json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
-
-
-def as_method_1(snapshot: dict) -> dict:
-    """A snapshot as method 1 stored it: no ``method``, ``critical_unknown`` nor
-    ``consistency_warnings``; «No sé» scored 0 and a critical «No sé» a critical failure."""
-    old = copy.deepcopy(snapshot)
-    old.pop("method", None)
-    old.pop("consistency_warnings", None)
-    for dim in old["dimensions"]:
-        for sub in dim["subcategories"]:
-            unknown = sub.pop("critical_unknown", [])
-            if unknown:
-                sub["critical_failures"] = list(sub["critical_failures"]) + list(unknown)
-                sub["light"] = "red"
-            for question in sub["questions"]:
-                if question["status"] == "ns":
-                    question["score"] = 0.0
-    return old
 
 
 def render(questionnaire, answers: dict, *, snapshot: dict | None = None, cooperative=COOPERATIVE) -> str:

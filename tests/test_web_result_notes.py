@@ -19,7 +19,6 @@ consistency checks of the questionnaire form (both DBs).
 
 from __future__ import annotations
 
-import copy
 import re
 import textwrap
 import uuid
@@ -36,6 +35,7 @@ from app.questionnaires.models import QuestionnaireVersion
 from app.responses import service as responses
 from app.responses.models import Response
 from app.rounds.models import DiagnosisRound
+from helpers import as_method_1
 
 PASSWORD = "clave-segura-123"
 
@@ -150,24 +150,6 @@ INTERVIEW = {
     "interview_place": "Sede, Talca",
     "interviewee_role": "Gerente",
 }
-
-
-def as_method_1(snapshot: dict) -> dict:
-    """A snapshot as method 1 stored it: no ``method``, no ``critical_unknown`` (a critical «No
-    sé» was a critical failure) and no ``consistency_warnings``; «No sé» scored 0."""
-    old = copy.deepcopy(snapshot)
-    old.pop("method", None)
-    old.pop("consistency_warnings", None)
-    for dim in old["dimensions"]:
-        for sub in dim["subcategories"]:
-            unknown = sub.pop("critical_unknown", [])
-            if unknown:
-                sub["critical_failures"] = list(sub["critical_failures"]) + list(unknown)
-                sub["light"] = "red"
-            for question in sub["questions"]:
-                if question["status"] == "ns":
-                    question["score"] = 0.0
-    return old
 
 
 def rut(number: int) -> str:
