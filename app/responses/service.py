@@ -432,6 +432,16 @@ def _compare_and_set(session: Session, response: Response, version: int, **value
         set_committed_value(response, name, value)
 
 
+def _apply(
+    session: Session, response: Response, version: int, user: User, now: datetime, step: lifecycle.Step
+) -> Response:
+    """Persist a lifecycle step on a response read at ``version``: its values by compare-and-set
+    (409 when stale), its audit events, then commit: one transaction."""
+    _compare_and_set(session, response, version, **step.values)
+    record_events(session, response.id, user.id, now, step.events)
+    return _finish(session, response)
+
+
 def _finish(session: Session, response: Response) -> Response:
     session.commit()  # the sessions do not expire on commit: ``response`` stays readable
     return response
@@ -625,9 +635,7 @@ def update_answers(
     step = lifecycle.change_answers(response, round_questionnaire(session=session, round=round_), answers, at=now)
     if not step.events:
         return response  # nothing changed: same version, no event
-    _compare_and_set(session, response, version, **step.values)
-    record_events(session, response.id, user.id, now, step.events)
-    return _finish(session, response)
+    return _apply(session, response, version, user, now, step)
 
 
 def update_details(
@@ -640,9 +648,7 @@ def update_details(
     step = lifecycle.change_details(response, changes, at=now)
     if not step.events:
         return response
-    _compare_and_set(session, response, version, **step.values)
-    record_events(session, response.id, user.id, now, step.events)
-    return _finish(session, response)
+    return _apply(session, response, version, user, now, step)
 
 
 def submit(*, session: Session, user: User, settings: Settings, response_id: int, version: int | None) -> Response:
@@ -656,9 +662,7 @@ def submit(*, session: Session, user: User, settings: Settings, response_id: int
         by_id=user.id,
         at=now,
     )
-    _compare_and_set(session, response, version, **step.values)
-    record_events(session, response.id, user.id, now, step.events)
-    return _finish(session, response)
+    return _apply(session, response, version, user, now, step)
 
 
 def return_for_correction(
@@ -669,9 +673,7 @@ def return_for_correction(
     version = _check_version(response, version)
     now = _now()
     step = lifecycle.return_for_correction(response, comment=comment, at=now)
-    _compare_and_set(session, response, version, **step.values)
-    record_events(session, response.id, user.id, now, step.events)
-    return _finish(session, response)
+    return _apply(session, response, version, user, now, step)
 
 
 def validate(*, session: Session, user: User, settings: Settings, response_id: int, version: int | None) -> Response:
@@ -680,9 +682,7 @@ def validate(*, session: Session, user: User, settings: Settings, response_id: i
     version = _check_version(response, version)
     now = _now()
     step = lifecycle.validate(response, by_id=user.id, at=now)
-    _compare_and_set(session, response, version, **step.values)
-    record_events(session, response.id, user.id, now, step.events)
-    return _finish(session, response)
+    return _apply(session, response, version, user, now, step)
 
 
 def retire_revision(session: Session, old: Response, version: int) -> bool:
