@@ -77,7 +77,7 @@ from app.responses.models import Response, ResponseMode, ResponseStatus
 from app.responses.schemas import InterviewDetails
 from app.responses.service import (
     consistency_errors,
-    record_events,
+    record_many_events,
     round_questionnaire,
 )
 from app.rounds.models import DiagnosisRound
@@ -646,10 +646,10 @@ def _write(
             session.add(response)
             made.append((row, response, events))
         session.flush()
-        for row, response, events in made:
+        for row, response, _ in made:
             row.outcome.extra["response_id"] = response.id
             row.outcome.extra["status"] = response.status
-            record_events(session, response.id, user.id, now, events)
+        record_many_events(session, user.id, now, [(response.id, events) for _, response, events in made])
         session.commit()
     except IntegrityError:
         session.rollback()

@@ -336,10 +336,20 @@ def record_events(
 ) -> None:
     """Write the audit events of a lifecycle step (``lifecycle.Step.events``) for one response,
     in one INSERT statement: every writer (API, pages, importers, demo) records them this way."""
-    if events:
-        session.execute(
-            _EVENT_INSERT, [{"response_id": response_id, "user_id": user_id, "at": at, **item} for item in events]
-        )
+    record_many_events(session, user_id, at, [(response_id, events)])
+
+
+def record_many_events(
+    session: Session, user_id: int | None, at: datetime, steps: Sequence[tuple[int, Sequence[dict[str, Any]]]]
+) -> None:
+    """``record_events`` for many responses at once (an import): one statement for all."""
+    rows = [
+        {"response_id": response_id, "user_id": user_id, "at": at, **item}
+        for response_id, events in steps
+        for item in events
+    ]
+    if rows:
+        session.execute(_EVENT_INSERT, rows)
 
 
 def _event(session: Session, response: Response, user: User, kind: EventKind, **fields: Any) -> None:
