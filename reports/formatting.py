@@ -188,9 +188,12 @@ def umbral(fraction: float) -> str:
     return f"{numero(round(fraction * 100, 1))}\u00a0%"
 
 
-def cobertura(value: float | None) -> str:
-    """A coverage fraction (0–1) as a whole percentage: 0.8 → «80 %»."""
+def porcentaje(value: float | None) -> str:
+    """A fraction (0–1) as a whole percentage: 0.8 → «80 %» (a coverage, a share of a round)."""
     return DASH if value is None else f"{numero(round(value * 100), 0)}\u00a0%"
+
+
+cobertura = porcentaje
 
 
 def puntos(difference: float | None) -> str:

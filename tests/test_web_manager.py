@@ -666,3 +666,43 @@ def test_results_show_a_computed_indicator_with_its_value(api_env):
     assert "Razón corriente" in results
     shown = results[results.index("Razón corriente") :][:400]
     assert "0,5" in shown and "Sin respuesta" not in shown
+
+
+def test_a_score_reads_the_same_on_the_page_and_in_the_pdf(api_env):
+    """One formatting module: «72,5 %» on the results page and in the PDF, never «72,5 de 100»."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from reports import formatting as fmt
+
+    env = api_env
+    world = make_world(env)
+    user, manager = env.user("manager", cooperatives=[world["coop"]])
+    created = env.client.post(
+        "/api/v1/responses",
+        headers={**manager, "Idempotency-Key": "formato-1"},
+        json={"cooperative_id": world["coop"], "round_id": world["round"], "mode": "self"},
+    )
+    rid = created.json()["id"]
+    answers = {
+        "junta_anual": True,
+        "asistencia": 60,
+        "servicios": ["insumos"],
+        "consejo_vigente": False,
+        "actas": "parcial",
+        "activo_corriente": 1_200_000,
+        "pasivo_corriente": 1_000_000,
+    }
+    env.client.patch(f"/api/v1/responses/{rid}/answers", headers=manager, json={"answers": answers, "version": 1})
+    sent = env.client.post(f"/api/v1/responses/{rid}/submit", headers=manager, json={"version": 2})
+    assert sent.status_code == 200, sent.text
+    overall = env.client.get(f"/api/v1/responses/{rid}/result", headers=manager).json()["result"]["overall"]["score"]
+    shown = fmt.puntaje(overall)
+    login(env, user)
+    results = page(env, f"/diagnosticos/{rid}/resultados").text
+    assert shown in results and "de 100" not in results
+    pdf = env.client.get(f"/api/v1/responses/{rid}/report.pdf", headers=manager)
+    assert pdf.status_code == 200
+    text = " ".join(p.extract_text() for p in PdfReader(BytesIO(pdf.content)).pages)
+    assert shown.replace("\u00a0", " ") in text.replace("\u00a0", " ")

@@ -11,13 +11,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from babel.numbers import format_percent
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from reports import formatting as fmt
-from reports.formatting import CHILE, LIGHT_ICONS, LOCALE, light_message, numero, rut
+from reports.formatting import CHILE, LIGHT_ICONS, light_message, numero, rut
 from scoring import LIGHT_NAMES_ES, Light
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -38,16 +37,14 @@ def fecha(value: date | datetime | str | None) -> str:
     return fmt.fecha(value)
 
 
-def porcentaje(value: float | None) -> str:
-    """A [0, 1] fraction as a percentage (0,85 → 85 %)."""
-    return "—" if value is None else format_percent(value, locale=LOCALE)
-
-
 def light_name(light: str | None) -> str:
     return LIGHT_NAMES_ES.get(Light(light), light) if light else "—"
 
 
-templates.env.filters.update(fecha=fecha, numero=numero, porcentaje=porcentaje, luz=light_name, rut=rut)
+# Numbers, scores and percentages read the same on the pages, in the PDF and in messages.
+templates.env.filters.update(
+    fecha=fecha, numero=numero, porcentaje=fmt.porcentaje, puntaje=fmt.puntaje, luz=light_name, rut=rut
+)
 templates.env.globals.update(light_name=light_name, light_message=light_message, LIGHT_ICONS=LIGHT_ICONS)
 
 
