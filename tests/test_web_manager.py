@@ -634,15 +634,13 @@ def test_returned_with_comment_then_validated(api_env):
     assert "Estado: validada" in results and "Resultado preliminar" not in results
 
 
-def test_results_show_a_computed_indicator_with_its_value(api_env):
-    """An indicator that pulled a light down reads as the form and the PDF give it (0,5), never
-    «Sin respuesta»."""
-    env = api_env
+def submitted_self_diagnosis(env, key: str, **answers_changed) -> tuple:
+    """A manager, and their self-diagnosis submitted through the API with these answers."""
     world = make_world(env)
     user, manager = env.user("manager", cooperatives=[world["coop"]])
     created = env.client.post(
         "/api/v1/responses",
-        headers={**manager, "Idempotency-Key": "indicador-1"},
+        headers={**manager, "Idempotency-Key": key},
         json={"cooperative_id": world["coop"], "round_id": world["round"], "mode": "self"},
     )
     rid = created.json()["id"]
@@ -652,8 +650,9 @@ def test_results_show_a_computed_indicator_with_its_value(api_env):
         "servicios": ["insumos"],
         "consejo_vigente": False,
         "actas": "si",
-        "activo_corriente": 500_000,
+        "activo_corriente": 1_200_000,
         "pasivo_corriente": 1_000_000,
+        **answers_changed,
     }
     saved = env.client.patch(
         f"/api/v1/responses/{rid}/answers", headers=manager, json={"answers": answers, "version": 1}
@@ -661,6 +660,14 @@ def test_results_show_a_computed_indicator_with_its_value(api_env):
     assert saved.status_code == 200, saved.text
     sent = env.client.post(f"/api/v1/responses/{rid}/submit", headers=manager, json={"version": 2})
     assert sent.status_code == 200, sent.text
+    return user, manager, rid
+
+
+def test_results_show_a_computed_indicator_with_its_value(api_env):
+    """An indicator that pulled a light down reads as the form and the PDF give it (0,5), never
+    «Sin respuesta»."""
+    env = api_env
+    user, _, rid = submitted_self_diagnosis(env, "indicador-1", activo_corriente=500_000)
     login(env, user)
     results = page(env, f"/diagnosticos/{rid}/resultados").text
     assert "Razón corriente" in results
@@ -677,26 +684,7 @@ def test_a_score_reads_the_same_on_the_page_and_in_the_pdf(api_env):
     from reports import formatting as fmt
 
     env = api_env
-    world = make_world(env)
-    user, manager = env.user("manager", cooperatives=[world["coop"]])
-    created = env.client.post(
-        "/api/v1/responses",
-        headers={**manager, "Idempotency-Key": "formato-1"},
-        json={"cooperative_id": world["coop"], "round_id": world["round"], "mode": "self"},
-    )
-    rid = created.json()["id"]
-    answers = {
-        "junta_anual": True,
-        "asistencia": 60,
-        "servicios": ["insumos"],
-        "consejo_vigente": False,
-        "actas": "parcial",
-        "activo_corriente": 1_200_000,
-        "pasivo_corriente": 1_000_000,
-    }
-    env.client.patch(f"/api/v1/responses/{rid}/answers", headers=manager, json={"answers": answers, "version": 1})
-    sent = env.client.post(f"/api/v1/responses/{rid}/submit", headers=manager, json={"version": 2})
-    assert sent.status_code == 200, sent.text
+    user, manager, rid = submitted_self_diagnosis(env, "formato-1", actas="parcial")
     overall = env.client.get(f"/api/v1/responses/{rid}/result", headers=manager).json()["result"]["overall"]["score"]
     shown = fmt.puntaje(overall)
     login(env, user)
