@@ -327,8 +327,8 @@ def rescore(
     )
 
 
-def submission_problems(questionnaire: scoring.Questionnaire, answers: dict[str, Any]) -> Invalid | None:
-    """Why these answers cannot be submitted (invalid, missing required, inconsistent), or None."""
+def _submission_problem(questionnaire: scoring.Questionnaire, answers: dict[str, Any]) -> Invalid | None:
+    """Why these answers cannot be submitted (invalid, or required questions missing), or None."""
     errors = [
         {"field": f"answers.{e.question}" if e.question else "answers", "code": e.code, "message": e.message}
         for e in scoring.validate_answers(questionnaire, answers)
@@ -348,14 +348,6 @@ def submission_problems(questionnaire: scoring.Questionnaire, answers: dict[str,
             ],
             extra={"missing": missing},
         )
-    inconsistent = consistency_errors(questionnaire, answers)
-    if inconsistent:
-        return Invalid(
-            "No se puede enviar: hay respuestas que no son coherentes entre sí. "
-            + " ".join(check.message for check in inconsistent),
-            code="inconsistent_answers",
-            details=consistency_details(inconsistent),
-        )
     return None
 
 
@@ -371,10 +363,22 @@ def submit(
     and frozen in the snapshot, with the questionnaire version it used. Event: ``submitted``
     with the overall result."""
     answers = dict(response.answers or {})
-    problem = submission_problems(questionnaire, answers)
+    problem = _submission_problem(questionnaire, answers)
     if problem is not None:
         raise problem
-    snapshot = submission_snapshot(questionnaire, answers)
+    failed = scoring.failed_checks(questionnaire, answers)  # once: errors refuse, warnings are stored
+    inconsistent = [check for check in failed if check.severity == "error"]
+    if inconsistent:
+        raise Invalid(
+            "No se puede enviar: hay respuestas que no son coherentes entre sí. "
+            + " ".join(check.message for check in inconsistent),
+            code="inconsistent_answers",
+            details=consistency_details(inconsistent),
+        )
+    # Already validated just above: score without validating again.
+    snapshot = snapshot_of(
+        scoring.score_valid(questionnaire, answers), [check for check in failed if check.severity == "warning"]
+    )
     return Step(
         values={
             "status": ResponseStatus.SUBMITTED.value,

@@ -44,7 +44,6 @@ from app.responses.lifecycle import (  # noqa: F401 - re-exported: the importers
 from app.responses.models import (
     MODE_LABELS,
     STATUS_LABELS,
-    EventKind,
     Response,
     ResponseEvent,
     ResponseMode,
@@ -350,24 +349,6 @@ def record_many_events(
     ]
     if rows:
         session.execute(_EVENT_INSERT, rows)
-
-
-def _event(session: Session, response: Response, user: User, kind: EventKind, **fields: Any) -> None:
-    record_events(session, response.id, user.id, _now(), [lifecycle.event(kind, **fields)])
-
-
-def _answer_events(session: Session, response: Response, user: User, changes: list[tuple[str, Any, Any]]) -> None:
-    """One ``answer_changed`` event per changed answer."""
-    record_events(
-        session,
-        response.id,
-        user.id,
-        _now(),
-        [
-            lifecycle.event(EventKind.ANSWER_CHANGED, question_id=qid, old_value=old, new_value=new)
-            for qid, old, new in changes
-        ],
-    )
 
 
 _EVENT_INSERT = insert(ResponseEvent.__table__)
