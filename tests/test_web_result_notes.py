@@ -411,6 +411,23 @@ def test_the_form_warns_what_no_se_does(world):
     assert "la pregunta queda sin dato y no cuenta en el resultado" in field
 
 
+def save_members(world, rid: int, html: str, *, total: str, socias: str, register: str):
+    """Save the members section (page 2) of the manager's draft as the form posts it."""
+    return world.manager.post(
+        f"/diagnosticos/{rid}/seccion/2",
+        data={
+            "csrf_token": csrf_of(html),
+            "version": version_of(html),
+            "accion": "guardar",
+            "shown": ["socios_total", "socias", "registro_socios"],
+            "a.socios_total": total,
+            "a.socias": socias,
+            "a.registro_socios": register,
+        },
+        follow_redirects=False,
+    )
+
+
 def test_checks_show_beside_the_fields_they_name_while_answering(world):
     rid = world.responses["draft"]
     html = get(world.manager, f"/diagnosticos/{rid}/seccion/2").text
@@ -423,35 +440,11 @@ def test_checks_show_beside_the_fields_they_name_while_answering(world):
     assert 'aria-describedby="p-socias-coherencia"' in socias or "p-socias-coherencia" in socias
     assert ERROR_MESSAGE not in fieldset(html, "registro_socios")
     # A refused save (a typing mistake elsewhere) judges the checks on what was posted.
-    refused = world.manager.post(
-        f"/diagnosticos/{rid}/seccion/2",
-        data={
-            "csrf_token": csrf_of(html),
-            "version": version_of(html),
-            "accion": "guardar",
-            "shown": ["socios_total", "socias", "registro_socios"],
-            "a.socios_total": "30",
-            "a.socias": "4",
-            "a.registro_socios": "quizás",
-        },
-        follow_redirects=False,
-    )
+    refused = save_members(world, rid, html, total="30", socias="4", register="quizás")
     assert refused.status_code == 422
     assert ERROR_MESSAGE not in refused.text and WARNING_MESSAGE not in refused.text
     # Saved consistent: the messages are gone.
-    fixed = world.manager.post(
-        f"/diagnosticos/{rid}/seccion/2",
-        data={
-            "csrf_token": csrf_of(html),
-            "version": version_of(html),
-            "accion": "guardar",
-            "shown": ["socios_total", "socias", "registro_socios"],
-            "a.socios_total": "30",
-            "a.socias": "4",
-            "a.registro_socios": "si",
-        },
-        follow_redirects=False,
-    )
+    fixed = save_members(world, rid, html, total="30", socias="4", register="si")
     assert fixed.status_code == 303
     html = get(world.manager, f"/diagnosticos/{rid}/seccion/2").text
     assert ERROR_MESSAGE not in html and WARNING_MESSAGE not in html
@@ -503,19 +496,7 @@ def test_the_review_lists_blocking_checks_and_the_refused_submit_says_why(world)
 def test_a_warning_does_not_block_and_is_flagged_to_the_analyst(world):
     rid = world.responses["draft"]
     page = get(world.manager, f"/diagnosticos/{rid}/seccion/2").text
-    saved = world.manager.post(
-        f"/diagnosticos/{rid}/seccion/2",
-        data={
-            "csrf_token": csrf_of(page),
-            "version": version_of(page),
-            "accion": "guardar",
-            "shown": ["socios_total", "socias", "registro_socios"],
-            "a.socios_total": "3",
-            "a.socias": "2",
-            "a.registro_socios": "si",
-        },
-        follow_redirects=False,
-    )
+    saved = save_members(world, rid, page, total="3", socias="2", register="si")
     assert saved.status_code == 303
     review = get(world.manager, f"/diagnosticos/{rid}/revision").text
     assert "Respuestas incoherentes" not in review and WARNING_MESSAGE in review
