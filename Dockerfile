@@ -15,22 +15,11 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 
-# Dependencies first, exactly as locked (hash-checked, run time + the speedups extra): this
-# layer is rebuilt only when the lock or the compile step changes, not on a code change.
-# The C compiler only lives for this layer: it compiles WeasyPrint's hottest modules with
-# Cython (reports/speedups.py, PDF reports about 20 % faster), then goes. The compile step
-# needs no project code but its two files, run as a package of their own.
+# Dependencies first, exactly as locked (hash-checked, run time + the build backend): this
+# layer is rebuilt only when the lock changes, not on a code change. Every package installs
+# from a wheel: no compiler in the image.
 COPY requirements.lock ./
-COPY reports/compiled.py reports/speedups.py /tmp/speedups/coopdiag_speedups/
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends gcc libc6-dev \
-    && pip install --require-hashes --no-deps -r requirements.lock \
-    && touch /tmp/speedups/coopdiag_speedups/__init__.py \
-    && PYTHONPATH=/tmp/speedups python -m coopdiag_speedups.speedups \
-    && rm -rf /tmp/speedups \
-    && pip uninstall -y cython \
-    && apt-get purge -y --auto-remove gcc libc6-dev \
-    && rm -rf /var/lib/apt/lists/* \
+RUN pip install --require-hashes --no-deps -r requirements.lock \
     && useradd --system --home-dir /srv/coopdiag --shell /usr/sbin/nologin coopdiag
 
 COPY . .
@@ -52,4 +41,8 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 
-CMD ["sh", "-c", "coopdiag db upgrade && exec uvicorn app.main:app --host 0.0.0.0 --port 8000 --proxy-headers"]
+# X-Forwarded-For/-Proto are believed only from COOPDIAG_TRUSTED_PROXIES, by the app itself
+# (app/proxies.py): `coopdiag serve` runs uvicorn without its own proxy-header handling.
+# Alone (no COOPDIAG_QUEUE_URL: the SQLite queue in var/) the container also runs a queue
+# worker; docker-compose.yml gives the queue to Redis and runs the workers as their own service.
+CMD ["sh", "-c", "coopdiag db upgrade && if [ -z \"$COOPDIAG_QUEUE_URL\" ]; then exec coopdiag serve --host 0.0.0.0 --port 8000 --with-worker; else exec coopdiag serve --host 0.0.0.0 --port 8000; fi"]

@@ -23,9 +23,6 @@ DEV_LOCK  := requirements-dev.lock
 # itself, built with the locked setuptools (--no-build-isolation: nothing fetched unchecked).
 INSTALL_LOCKED = $(PIP) install --quiet --require-hashes --no-deps -r
 INSTALL_SELF   = $(PIP) install --quiet --no-deps --no-build-isolation -e .
-# Compiles WeasyPrint's hottest modules with Cython (reports/speedups.py): reports about
-# 20 % faster. Without a C compiler the reports still work, slower; tests in CI insist.
-SPEEDUPS := $(BIN)/python -m reports.speedups || echo "aviso: WeasyPrint sin compilar; los informes PDF serán más lentos"
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint install install-dev migrate demo lock clean
@@ -41,15 +38,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP_RUN): $(LOCK) pyproject.toml | $(BIN)/python
+	@echo "==> Instalando las dependencias fijadas en $(LOCK) (la primera vez, 1 a 2 minutos)"
 	$(INSTALL_LOCKED) $(LOCK)
 	$(INSTALL_SELF)
-	@$(SPEEDUPS)
 	@touch $@
 
 $(STAMP_DEV): $(DEV_LOCK) pyproject.toml | $(BIN)/python
+	@echo "==> Instalando las dependencias de desarrollo fijadas en $(DEV_LOCK)"
 	$(INSTALL_LOCKED) $(DEV_LOCK)
 	$(INSTALL_SELF)
-	@$(SPEEDUPS)
 	@touch $@ $(STAMP_RUN)
 
 install: $(STAMP_RUN)
@@ -57,13 +54,18 @@ install: $(STAMP_RUN)
 install-dev: $(STAMP_DEV)
 
 migrate: $(STAMP_RUN)
+	@echo "==> Migrando la base de datos"
 	$(BIN)/coopdiag db upgrade
 
 demo: migrate
+	@echo "==> Cargando los datos de demostración (solo la primera vez)"
 	$(BIN)/coopdiag demo
 
+# The web server and one queue worker beside it (PDF reports, e-mails), on the embedded
+# SQLite queue: no other server to start.
 run: demo
-	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT)
+	@echo "==> Sirviendo en http://$(HOST):$(PORT) con un worker de la cola (Ctrl+C para salir)"
+	$(BIN)/coopdiag serve --host $(HOST) --port $(PORT) --with-worker
 
 # `make lint` runs every check named in LINT_CHECKS, each a lint-NAME target below.
 LINT_CHECKS := lint-ruff lint-ruff-format lint-mypy
@@ -100,8 +102,8 @@ $(LOCK_TOOLS)/bin/pip-compile:
 
 lock: $(LOCK_TOOLS)/bin/pip-compile
 	@$(LOCK_TOOLS)/bin/python -c 'import platform, sys; sys.exit(None if sys.version_info[:2] == (3, 11) and platform.system() == "Linux" and platform.machine() == "x86_64" else "make lock: run it with CPython 3.11 on Linux x86_64 (PYTHON=python3.11)")'
-	$(COMPILE) --extra speedups -o $(LOCK)
-	$(COMPILE) --extra dev --extra speedups --constraint $(LOCK) -o $(DEV_LOCK)
+	$(COMPILE) --extra build -o $(LOCK)
+	$(COMPILE) --extra dev --extra build --constraint $(LOCK) -o $(DEV_LOCK)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache build *.egg-info

@@ -111,6 +111,8 @@ def _score_one(questionnaire, answers: Any) -> tuple[bytes | None, list[dict]]:
 
 
 def command_score(args: argparse.Namespace) -> int:
+    from app import json_input
+
     if (args.answers is None) == (args.batch is None):
         _fail("indique un archivo de respuestas, o bien --batch ARCHIVO.jsonl (uno de los dos)", EXIT_USAGE)
     questionnaire = _load_questionnaire(args.questionnaire)
@@ -118,7 +120,9 @@ def command_score(args: argparse.Namespace) -> int:
     if args.answers is not None:
         text = _read_text(args.answers, "de respuestas").removeprefix("\ufeff")
         try:
-            answers = json.loads(text)
+            answers = json_input.loads(text)
+        except json_input.TooDeep as error:
+            errors = [_json_error(f"JSON no válido: {error}")]
         except json.JSONDecodeError as error:
             errors = [_json_error(f"JSON no válido (línea {error.lineno}, columna {error.colno}): {error.msg}")]
         else:
@@ -406,9 +410,8 @@ def command_backup(args: argparse.Namespace) -> int:
 
     database_url = get_settings().database_url
     target = args.file
-    if target is None:
-        suffix = "db" if database_url.startswith("sqlite") else "dump"
-        target = PROJECT_ROOT / "var" / "respaldos" / f"coopdiag-{datetime.now():%Y%m%d-%H%M%S}.{suffix}"
+    if target is None:  # a ZIP: manifest.json and the data (app/backup.py)
+        target = PROJECT_ROOT / "var" / "respaldos" / f"coopdiag-{datetime.now():%Y%m%d-%H%M%S}.zip"
     try:
         written = backup(database_url=database_url, target=target)
     except BackupError as error:
@@ -424,10 +427,20 @@ def command_restore(args: argparse.Namespace) -> int:
     if not args.yes:
         _fail("restaurar reemplaza todo el contenido de la base de datos; confírmelo con --yes", EXIT_USAGE)
     try:
-        restore(database_url=get_settings().database_url, source=args.file)
+        restored = restore(database_url=get_settings().database_url, source=args.file)
     except BackupError as error:
         _fail(f"no se pudo restaurar: {error}", EXIT_INVALID_ANSWERS)
-    print(f"Base de datos restaurada desde {args.file}.", file=sys.stderr)
+    print(
+        f"Base de datos restaurada desde {args.file}: {restored.tables} tablas, {restored.rows} filas, "
+        "las mismas que registra el respaldo.",
+        file=sys.stderr,
+    )
+    if restored.needs_upgrade:
+        print(
+            f"El respaldo es de una revisión anterior del esquema ({restored.schema_revision}); "
+            "ejecute «coopdiag db upgrade» antes de abrir la aplicación.",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -442,12 +455,14 @@ def _cooperative_id(session, reference: str) -> int:
     from stdnum.exceptions import ValidationError
 
     from app.cooperatives.models import Cooperative
+    from app.user_input import looks_like_number, parse_id
 
     reference = reference.strip()
-    if reference.isdigit():
-        if session.get(Cooperative, int(reference)) is None:
-            _fail(f"no existe la cooperativa con id {reference}", EXIT_USAGE)
-        return int(reference)
+    if looks_like_number(reference):
+        ident = parse_id(reference)
+        if ident is None or session.get(Cooperative, ident) is None:
+            _fail(f"no existe la cooperativa con id {reference[:20]}", EXIT_USAGE)
+        return ident
     try:
         compact = cl_rut.validate(reference)
     except ValidationError:
@@ -532,13 +547,6 @@ def command_users(args: argparse.Namespace) -> int:
         _api_error_exit(error)
     except SQLAlchemyError as error:
         _database_failure(error)
-
-
-def command_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers)
-    return EXIT_OK
 
 
 # --------------------------------------------------------------------------
@@ -636,7 +644,7 @@ def build_parser() -> SpanishArgumentParser:
         metavar="ARCHIVO",
         nargs="?",
         type=Path,
-        help="por omisión var/respaldos/coopdiag-AAAAMMDD-HHMMSS.db|dump",
+        help="por omisión var/respaldos/coopdiag-AAAAMMDD-HHMMSS.zip (manifest.json y los datos)",
     )
     backup.set_defaults(handler=command_backup)
     restore = commands.add_parser("restore", help="reemplaza el contenido de la base de datos con un respaldo")
@@ -709,11 +717,9 @@ def build_parser() -> SpanishArgumentParser:
     add_report_parsers(commands)
     add_rescore_parsers(commands)
 
-    serve = commands.add_parser("serve", help="sirve la aplicación web")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
-    serve.set_defaults(handler=command_serve)
+    from app.worker import add_parsers as add_worker_parsers
+
+    add_worker_parsers(commands)
     return parser
 
 

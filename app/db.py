@@ -127,18 +127,21 @@ def get_engine(database_url: str | None = None) -> Engine:
     return engine
 
 
+def forget_engines() -> None:
+    """Drop the shared engines without closing their connections: a forked process (a queue
+    worker) must open its own, never use its parent's."""
+    for engine in _engines.values():
+        engine.dispose(close=False)
+    _engines.clear()
+
+
 @contextmanager
 def session_scope(database_url: str | None = None) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
-    session = make_sessionmaker(get_engine(database_url))()
-    try:
+    """A session for a command: one unit of work, committed on success, rolled back on error."""
+    from app.unit_of_work import UnitOfWork
+
+    with make_sessionmaker(get_engine(database_url))() as session, UnitOfWork(session):
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # --------------------------------------------------------------------------- migrations

@@ -269,12 +269,13 @@ def _person(rng: random.Random) -> str:
 
 
 def load_demo(*, session: Session, settings: Settings, questionnaires_dir: Path | None = None) -> dict[str, Any]:
-    """Load the demo data set; returns what was done. Idempotent."""
+    """Load the demo data set in the caller's unit of work (all or nothing); returns what was
+    done. Idempotent."""
     if session.scalar(select(User.id).where(User.email == ACCOUNTS[0].email)) is not None:
         return {"created": False, "accounts": ACCOUNTS}
     rng = random.Random(2026)
     register_questionnaires(session=session, directory=Path(questionnaires_dir or settings.questionnaires_dir))
-    session.commit()
+    session.flush()
 
     def version_of(key: tuple[str, str]) -> QuestionnaireVersion:
         found = session.scalar(
@@ -299,7 +300,7 @@ def load_demo(*, session: Session, settings: Settings, questionnaires_dir: Path 
         )
         for account in ACCOUNTS
     }
-    session.commit()
+    session.flush()
     admin = users[Role.ADMIN]
 
     cooperatives: list[Cooperative] = []
@@ -342,9 +343,9 @@ def load_demo(*, session: Session, settings: Settings, questionnaires_dir: Path 
     for cooperative in manager_coops:
         session.add(UserCooperative(user_id=users[Role.MANAGER].id, cooperative_id=cooperative.id))
     session.add(UserMacrozone(user_id=users[Role.FIELD].id, macrozone="Centro-Sur"))
-    session.commit()
+    session.flush()
     for user in users.values():
-        session.refresh(user)
+        session.refresh(user)  # their cooperative and macrozone links
 
     pilot = create_round(
         session=session,
@@ -446,5 +447,4 @@ def load_demo(*, session: Session, settings: Settings, questionnaires_dir: Path 
     update_round(session=session, user=admin, round=pilot, changes={"state": "closed"})
     for index, cooperative in enumerate(cooperatives):
         respond(cooperative, national, PLAN[index % len(PLAN)], rng.uniform(0.25, 0.95))
-    session.commit()
     return {"created": True, "accounts": ACCOUNTS, "cooperatives": len(cooperatives)}

@@ -18,6 +18,7 @@ from app.auth.models import User
 from app.auth.service import find_api_token, find_web_session
 from app.errors import Forbidden, NotAuthenticated
 from app.settings import Settings
+from app.unit_of_work import UnitOfWork
 
 SESSION_COOKIE = "coopdiag_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -52,10 +53,10 @@ def authenticate(request: Request, session: Session) -> User | None:
         if api_token is None or api_token.revoked_at is not None or not api_token.user.is_active:
             raise NotAuthenticated("El token de acceso no es válido o fue revocado.")
         if api_token.last_used_at is None or now - api_token.last_used_at > TOKEN_USE_RECORD_INTERVAL:
-            # Recorded at most once a minute and committed at once: no write (nor row lock
-            # held for the whole request) on every call, and kept even when the view fails.
-            api_token.last_used_at = now
-            session.commit()
+            # Recorded at most once a minute, in a unit of work of its own: no write (nor row
+            # lock held for the whole request) on every call, and kept even when the view fails.
+            with UnitOfWork(session):
+                api_token.last_used_at = now
         return api_token.user
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
@@ -64,6 +65,7 @@ def authenticate(request: Request, session: Session) -> User | None:
     if web_session is None or web_session.expires_at <= now or not web_session.user.is_active:
         return None
     request.state.web_session = web_session
+    request.state.csrf_token = web_session.csrf_token  # a plain copy for the pages (render.csrf_token)
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER) or getattr(request.state, "form_csrf_token", None)
         if sent != web_session.csrf_token:

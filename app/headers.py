@@ -25,6 +25,24 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 _CSP = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())
 _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 _DOCS_PATHS = ("/docs", "/redoc")
+#: Pages and JSON hold personal and cooperative data: no browser or proxy may keep a copy (a
+#: shared computer's back button, a proxy cache). An answer that sets its own Cache-Control
+#: keeps it; the static assets (no data, named by content) stay cacheable.
+_NO_STORE = (b"cache-control", b"no-store")
+_STATIC_PATH = "/static/"
+
+
+def security_headers(path: str, *, https_only: bool) -> list[tuple[bytes, bytes]]:
+    """The headers every answer for ``path`` carries. Also used by the 500 handler: Starlette
+    answers an unhandled exception outside every middleware, so SecurityHeaders never sees it."""
+    extra = list(SECURITY_HEADERS)
+    if not path.startswith(_DOCS_PATHS):
+        extra.append(_CSP)
+    if https_only:
+        extra.append(_HSTS)
+    if not path.startswith(_STATIC_PATH):
+        extra.append(_NO_STORE)
+    return extra
 
 
 class SecurityHeaders:
@@ -36,11 +54,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = list(SECURITY_HEADERS)
-        if not scope["path"].startswith(_DOCS_PATHS):
-            extra.append(_CSP)
-        if self.https_only:
-            extra.append(_HSTS)
+        extra = security_headers(scope["path"], https_only=self.https_only)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

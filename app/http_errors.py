@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -38,7 +39,9 @@ from app.errors import (
     TooManyAttempts,
     validation_details,
 )
-from app.web.deps import LoginRequired
+from app.headers import security_headers
+from app.user_input import MAX_ID, looks_like_number, parse_int, text_problem
+from app.web.deps import FIELD_LABELS, LoginRequired
 from app.web.render import render
 
 logger = logging.getLogger(__name__)
@@ -169,28 +172,52 @@ def error_page(request: Request, error: ApiError) -> Response:
     return _page(request, status_of(error), error.message, headers_of(error))
 
 
-MAX_ID = 2_147_483_647  # every primary key is a 32-bit integer on both databases
-
-
 def _out_of_range(segment: str) -> bool:
-    """A path segment that is a whole number (negative too) no key can be."""
-    digits = segment[1:] if segment.startswith("-") else segment
-    return digits.isdigit() and (segment.startswith("-") or int(digits) > MAX_ID)
+    """A path segment written as a whole number (negative too, of any length) no key can be."""
+    return looks_like_number(segment) and parse_int(segment, minimum=0, maximum=MAX_ID) is None
+
+
+def _query_problem(query_string: bytes) -> tuple[str, str] | None:
+    """(parameter, message) for a query parameter with a character no field accepts."""
+    # As UTF-8: a client that sends raw (not %-escaped) UTF-8 bytes meant letters, not C1 controls.
+    for name, value in parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True):
+        for text, label in ((name, "nombre de parámetro"), (value, FIELD_LABELS.get(name, name))):
+            if (message := text_problem(text, label, multiline=False)) is not None:
+                return name, message
+    return None
 
 
 class OutOfRangeIds:
-    """A number in the path no key can have is simply not found; without this check the
-    database driver's overflow error would surface as a 500. A plain ASGI middleware:
+    """The path and query, checked before any route reads them. A number in the path no key
+    can have (negative, beyond 32 bits, thousands of digits) and a path segment with a control
+    character are simply not found (without this check the database driver's overflow error,
+    or PostgreSQL's refusal of a NUL, would surface as a 500); a query parameter with such a
+    character is refused (422) naming it (``app.user_input``). A plain ASGI middleware:
     Starlette's BaseHTTPMiddleware (``@app.middleware``) costs a task and a stream per request."""
 
     def __init__(self, app) -> None:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and any(_out_of_range(segment) for segment in scope["path"].split("/")):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        response = None
+        if any(
+            _out_of_range(segment) or text_problem(segment, "ruta", multiline=False)
+            for segment in scope["path"].split("/")
+        ):
             request = Request(scope, receive)
             message = "No existe el recurso solicitado."
             response = error_response(404, "not_found", message) if _is_api(request) else _page(request, 404, message)
+        elif scope.get("query_string") and (problem := _query_problem(scope["query_string"])) is not None:
+            request = Request(scope, receive)
+            name, message = problem
+            details = [{"field": name, "code": "forbidden_character", "message": message}]
+            response = (
+                error_response(422, "invalid", message, details) if _is_api(request) else _page(request, 422, message)
+            )
+        if response is not None:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -253,5 +280,12 @@ def install_error_handlers(app: FastAPI) -> None:
         logger.exception("Error inesperado en %s %s", request.method, request.url.path)
         message = "Ocurrió un error inesperado; el equipo técnico fue notificado."
         if not _is_api(request):
-            return _page(request, 500, message + " Sus respuestas guardadas no se perdieron.")
-        return error_response(500, "internal_error", message)
+            response = _page(request, 500, message + " Sus respuestas guardadas no se perdieron.")
+        else:
+            response = error_response(500, "internal_error", message)
+        # This handler answers outside every middleware (Starlette's ServerErrorMiddleware),
+        # SecurityHeaders included: its headers are added here.
+        https_only = request.app.state.settings.is_production
+        for name, value in security_headers(request.url.path, https_only=https_only):
+            response.headers.setdefault(name.decode(), value.decode())
+        return response

@@ -12,6 +12,8 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.user_input import looks_like_number, parse_int
+
 MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_UPLOAD_BODY_BYTES = 12 * 1024 * 1024  # a 10 MB file plus the multipart envelope
 
@@ -44,11 +46,10 @@ class BodySizeLimit:
         limit = limit_for(scope["path"])
         for name, value in scope.get("headers", []):
             if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = 0
-                if declared > limit:
+                text = value.decode("latin-1")
+                # A number beyond the limit (of any length) is refused; a garbled header is
+                # left to the server, as before.
+                if looks_like_number(text) and parse_int(text, maximum=limit) is None:
                     await _refuse(scope, send, limit)
                     return
         received = 0

@@ -16,14 +16,17 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import queue
 from app.api import api_router
 from app.db import make_engine, make_sessionmaker
+from app.errors import Conflict
 from app.headers import SecurityHeaders
 from app.http_errors import install_error_handlers
 from app.limits import BodySizeLimit
+from app.proxies import TrustedProxyHeaders, parse_networks
 from app.questionnaires.service import (
     DirectoryContents,
     LoadedQuestionnaire,
@@ -35,6 +38,7 @@ from app.questionnaires.service import (
 )
 from app.reports.views import web_router as reports_web_router
 from app.settings import Settings, get_settings
+from app.unit_of_work import UnitOfWork
 from app.web import admin as web_admin
 from app.web import analyst as web_analyst
 from app.web import field as web_field
@@ -99,7 +103,7 @@ def load_catalog(settings: Settings, session_factory: sessionmaker[Session]) -> 
     catalog = Catalog(failed=list(contents.failed))
     for attempt in (1, 2):
         try:
-            with session_factory() as session:
+            with session_factory() as session, UnitOfWork(session):
                 try:
                     register_loaded_questionnaires(session=session, contents=contents)
                 except QuestionnaireConflictError as exc:
@@ -112,10 +116,9 @@ def load_catalog(settings: Settings, session_factory: sessionmaker[Session]) -> 
                         failed=contents.failed,
                     )
                     register_loaded_questionnaires(session=session, contents=contents)
-                session.commit()
             break
-        except SQLAlchemyError as exc:
-            if isinstance(exc, IntegrityError) and attempt == 1:
+        except (Conflict, SQLAlchemyError) as exc:
+            if isinstance(exc, Conflict) and attempt == 1:
                 continue  # another process registered the same version meanwhile: retry
             logger.exception("No se pudieron registrar los cuestionarios en la base de datos")
             catalog.notes.append(
@@ -160,14 +163,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="coopdiag",
         description="Autodiagnóstico de cooperativas agrícolas, agroalimentarias y forestales",
         lifespan=lifespan,
+        # The interactive docs and the schema list every operation and parameter: a map for an
+        # attacker, of no use to the people of a production site (docs/operations.md).
         docs_url=None if settings.is_production else "/docs",
+        openapi_url=None if settings.is_production else "/openapi.json",
         redoc_url=None,
     )
     app.state.settings = settings
     app.state.catalog = Catalog()
+    queue.configure(settings)  # the broker the pages queue their tasks on
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders, https_only=settings.is_production)
+    # Outermost: every layer and view sees the client a trusted proxy forwarded for.
+    app.add_middleware(TrustedProxyHeaders, trusted=parse_networks(settings.trusted_proxies))
     app.include_router(api_router)
     app.include_router(web_router)
     app.include_router(reports_web_router)

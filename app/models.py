@@ -3,11 +3,21 @@
 Alembic's ``env.py`` imports this module; add new model modules here.
 """
 
-from app.auth.models import ApiToken, Invitation, User, UserCooperative, UserMacrozone, WebSession
+from app.auth.models import (
+    ApiToken,
+    Invitation,
+    PasswordReset,
+    User,
+    UserCooperative,
+    UserMacrozone,
+    WebSession,
+)
 from app.auth.throttle import LoginFailure
 from app.cooperatives.models import Cooperative
 from app.db import Base
+from app.notifications.models import OutboxEmail
 from app.questionnaires.models import QuestionnaireVersion
+from app.reports.models import StoredReport
 from app.responses.models import Response, ResponseEvent
 from app.rounds.models import DiagnosisRound
 
@@ -18,9 +28,12 @@ __all__ = [
     "DiagnosisRound",
     "Invitation",
     "LoginFailure",
+    "OutboxEmail",
+    "PasswordReset",
     "QuestionnaireVersion",
     "Response",
     "ResponseEvent",
+    "StoredReport",
     "User",
     "UserCooperative",
     "UserMacrozone",

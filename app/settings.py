@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.proxies import parse_networks
+
 #: The repository root (the folder holding ``app/``, ``migrations/``, ``questionnaires/``).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,6 +68,10 @@ class Settings(BaseSettings):
     #: Folder where rendered PDF reports are kept, named by the hash of their content
     #: (a report is rendered once per snapshot, peers and date). Empty: no cache.
     reports_cache_dir: Path | None = PROJECT_ROOT / "var" / "informes"
+    #: The task queue's broker (``app/queue.py``): empty, an SQLite file beside the database
+    #: (``make run``, no other server); ``redis://host:6379/0`` or ``postgresql://…`` in
+    #: production; ``immediate`` runs each task where it is queued (tests).
+    queue_url: str = ""
     environment: Literal["development", "production"] = "development"
     #: Secret for signing cookies/tokens. Required in production.
     secret_key: SecretStr = SecretStr(_DEV_SECRET_KEY)
@@ -83,6 +89,29 @@ class Settings(BaseSettings):
     #: Lifetime of a browser session and of an invitation link.
     session_hours: int = 12
     invitation_days: int = 14
+    #: Reverse proxies whose ``X-Forwarded-For`` / ``X-Forwarded-Proto`` are believed
+    #: (``app.proxies``): addresses or networks separated by commas, e.g.
+    #: ``172.18.0.0/16``. Default: none (the headers are ignored; the client is the peer).
+    trusted_proxies: str = ""
+    #: Outgoing e-mail (``app/notifications/``): ``console`` writes each message to the log
+    #: (standard output; ``make run``) and counts it as sent; ``smtp`` sends it through
+    #: ``smtp_host``. ``smtp_tls``: ``starttls`` (port 587), ``ssl`` (port 465) or ``none``.
+    email_backend: Literal["console", "smtp"] = "console"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_tls: Literal["starttls", "ssl", "none"] = "starttls"
+    #: The From of every message.
+    email_sender: str = "coopdiag <no-responder@coopdiag.cl>"
+    #: Where people reach coopdiag: the links in e-mails start with it.
+    public_url: str = "http://127.0.0.1:8000"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        parse_networks(value)
+        return value
 
     @field_validator("reports_cache_dir", mode="before")
     @classmethod

@@ -128,6 +128,7 @@ def prepare(database_url: str, clients: int) -> tuple[list[dict], dict]:
             idempotency_key=str(uuid.uuid4()),
         )
         plan.append({"token": token, "response_id": response.id, "version": response.version})
+    session.commit()  # the services work in the caller's unit of work
     session.close()
     engine.dispose()
     # What a client can save: yes/no questions that are always shown (any value is valid).

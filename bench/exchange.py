@@ -42,6 +42,7 @@ from app.cooperatives.models import Cooperative  # noqa: E402
 from app.cooperatives.sectors import SECTORS  # noqa: E402
 from app.responses.models import Response  # noqa: E402
 from app.responses.service import snapshot_of  # noqa: E402
+from app.unit_of_work import UnitOfWork  # noqa: E402
 
 NATIONAL = ROOT / "questionnaires" / "nacional-2026.1.yaml"
 SEED = 20261122
@@ -443,14 +444,15 @@ def bench_import(args: argparse.Namespace) -> None:
             registry = _registry_csv(args.rows)
             for dry_run in (True, False):
                 started, cpu = time.perf_counter(), _cpu_seconds()
-                report = import_registry(
-                    session=session,
-                    user=user,
-                    settings=settings,
-                    data=registry,
-                    filename="registro.csv",
-                    dry_run=dry_run,
-                )
+                with UnitOfWork(session):  # the import and its commit
+                    report = import_registry(
+                        session=session,
+                        user=user,
+                        settings=settings,
+                        data=registry,
+                        filename="registro.csv",
+                        dry_run=dry_run,
+                    )
                 print(
                     f"{backend}: registry {'preview' if dry_run else 'import '} {args.rows:,} rows "
                     f"({len(registry) / 2**20:.1f} MiB CSV): {time.perf_counter() - started:5.2f} s "
@@ -460,15 +462,16 @@ def bench_import(args: argparse.Namespace) -> None:
             data, sent = _interview_xlsx(session, settings, user, round_.id, args.rows)
             for dry_run in (True, False):
                 started, cpu = time.perf_counter(), _cpu_seconds()
-                report = import_interviews(
-                    session=session,
-                    user=user,
-                    settings=settings,
-                    round_id=round_.id,
-                    data=data,
-                    filename="entrevistas.xlsx",
-                    dry_run=dry_run,
-                )
+                with UnitOfWork(session):  # the import and its commit
+                    report = import_interviews(
+                        session=session,
+                        user=user,
+                        settings=settings,
+                        round_id=round_.id,
+                        data=data,
+                        filename="entrevistas.xlsx",
+                        dry_run=dry_run,
+                    )
                 print(
                     f"{backend}: interviews {'preview' if dry_run else 'import '} {args.rows:,} rows "
                     f"({len(data) / 2**20:.1f} MiB XLSX, {sent:,} sent): {time.perf_counter() - started:5.2f} s "

@@ -1,6 +1,6 @@
 """PDF report rendering time: median per report, and a 300-cooperative round on a process pool.
 
-    .venv/bin/python bench/reports.py [--count 30] [--round 300] [--workers 2] [--pure]
+    .venv/bin/python bench/reports.py [--count 30] [--round 300] [--workers 2]
 
 Builds report contexts for the national questionnaire from seeded random answers (each
 cooperative gets a "quality" between 0.2 and 0.95, the chance of choosing a good answer,
@@ -14,9 +14,7 @@ groups (one under the minimum of 5) and, for half of them, a previous diagnosis.
   the wall time, pool start-up included, and the CPU time the workers used (on a loaded
   machine wall time overstates the cost; CPU time / WORKERS is the wall time on free cores).
 
-It first says whether WeasyPrint's hot modules are compiled (reports/compiled.py, done by
-``make install``) and whether HarfBuzz subsets the fonts; ``--pure`` measures with the
-pure-Python modules even where compiled ones are installed, for a comparison.
+It first says whether HarfBuzz subsets the fonts (Debian's libharfbuzz-subset0).
 """
 
 from __future__ import annotations
@@ -37,11 +35,6 @@ sys.path.insert(0, str(ROOT))
 
 import scoring  # noqa: E402
 from app.responses.service import snapshot_of  # noqa: E402
-from reports import compiled  # noqa: E402
-
-if "--pure" in sys.argv:  # before WeasyPrint is imported, also by the pool's forked workers
-    compiled.use_pure_python()
-
 from reports import (  # noqa: E402
     PeerGroup,
     PeerStats,
@@ -145,6 +138,8 @@ def context_for(index: int) -> ReportContext:
             status="validated" if index % 4 == 0 else "submitted",
             mode="interview" if interview else "self",
             round_name="Diagnóstico nacional 2026",
+            status_label="validada" if index % 4 == 0 else "enviada",
+            mode_label="entrevista de terreno" if interview else "autodiagnóstico",
             submitted_at=datetime(2026, 5, 4, 15, 30, tzinfo=timezone.utc),
             submitted_by="Gerencia",
             interviewer_name="Equipo de terreno" if interview else None,
@@ -171,19 +166,11 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=30, help="reports rendered one by one for the median")
     parser.add_argument("--round", type=int, default=300, help="reports rendered on the process pool")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--pure", action="store_true", help="WeasyPrint's pure-Python modules, even if compiled")
     args = parser.parse_args()
 
-    import weasyprint.layout.inline as inline
     from weasyprint.text import ffi
 
-    states = compiled.status()
-    built = sum(state == "compiled" for state in states.values())
-    in_use = not args.pure and inline.__file__.endswith(compiled.EXTENSION_SUFFIX)
-    print(
-        f"WeasyPrint modules: {f'{built} of {len(states)} compiled' if in_use else 'pure Python'}; "
-        f"font subsetting: {'HarfBuzz' if ffi.harfbuzz_subset is not None else 'fontTools (slow)'}"
-    )
+    print(f"font subsetting: {'HarfBuzz' if ffi.harfbuzz_subset is not None else 'fontTools (slow)'}")
 
     import io
 

@@ -7,11 +7,7 @@ peers, previous diagnosis) with no database, no clock and no network:
 - :func:`cache_key` → sha256 of everything that changes the PDF, for the app's cache.
 """
 
-from . import compiled
-
-compiled.guard()  # before WeasyPrint is imported: an out-of-date compiled module is not used
-
-from .context import (  # noqa: E402
+from .context import (
     MIN_PEERS,
     PeerGroup,
     PeerStats,
@@ -20,7 +16,7 @@ from .context import (  # noqa: E402
     ReportCooperative,
     ReportDiagnosis,
 )
-from .render import RENDERER_VERSION, cache_key, render_html, render_pdf  # noqa: E402
+from .render import RENDERER_VERSION, cache_key, render_html, render_pdf
 
 __all__ = [
     "MIN_PEERS",

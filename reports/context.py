@@ -52,6 +52,10 @@ class ReportDiagnosis:
     mode: str
     """self (autodiagnóstico) or interview (entrevista de terreno)."""
     round_name: str
+    status_label: str
+    """The status in words, as the application labels it everywhere (e.g. «validada»)."""
+    mode_label: str
+    """The mode in words, as the application labels it everywhere (e.g. «entrevista de terreno»)."""
     submitted_at: datetime | None = None
     submitted_by: str | None = None
     validated_at: datetime | None = None

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_scientific
 
 import scoring
 
@@ -36,8 +36,10 @@ LIGHTS = ("green", "yellow", "red")
 #: The special answers in words, as the report writes them.
 SPECIAL_WORDS = {"na": "No aplica", "ns": "No sabe"}
 
-STATUS_WORDS = {"submitted": "Enviado", "validated": "Validado por el equipo de análisis"}
-MODE_WORDS = {"self": "Autodiagnóstico", "interview": "Entrevista de terreno"}
+
+def capitalized(text: str) -> str:
+    """A label that starts a cell or a line: its first letter in capitals, the rest as written."""
+    return text[:1].upper() + text[1:]
 
 
 def light_word(light: str | None) -> str:
@@ -163,8 +165,16 @@ def fecha(value: date | datetime | None, *, with_time: bool = False) -> str:
     return format_date(value, format="long", locale=LOCALE)
 
 
+#: From this size on a number is written in scientific notation (1,5E20): grouped in thousands
+#: it would be unreadable, and Babel's decimal arithmetic (28 digits) cannot round it.
+SCIENTIFIC_FROM = 10**18
+
+
 def numero(value: float | int | None, decimals: int | None = None) -> str:
-    """1500000 → 1.500.000; 2.5 → 2,5; with ``decimals``, exactly that many."""
+    """1500000 → 1.500.000; 2.5 → 2,5; with ``decimals``, exactly that many.
+
+    Any number is written, however large or small: 1e28 → 1E28, 1,5e308 → 1,5E308 (at most
+    four significant digits); a fraction too small to show is 0, never -0."""
     if value is None or isinstance(value, bool):
         return DASH
     if isinstance(value, float):
@@ -172,10 +182,14 @@ def numero(value: float | int | None, decimals: int | None = None) -> str:
             return str(value)
         if decimals is None and value.is_integer() and abs(value) < 2**53:
             value = int(value)
+    if abs(value) >= SCIENTIFIC_FROM:
+        return format_scientific(value, "#.###E0", locale=LOCALE)
     if decimals is None:
-        return format_decimal(value, locale=LOCALE)
-    pattern = "#,##0." + "0" * decimals if decimals else "#,##0"
-    return format_decimal(value, format=pattern, locale=LOCALE)
+        text = format_decimal(value, locale=LOCALE)
+    else:
+        pattern = "#,##0." + "0" * decimals if decimals else "#,##0"
+        text = format_decimal(value, format=pattern, locale=LOCALE)
+    return text[1:] if text.startswith("-") and not text.strip("-0,.") else text
 
 
 def puntaje(score: float | None) -> str:
@@ -218,6 +232,20 @@ def rut(value: str | None) -> str:
     return f"{int(number):,}".replace(",", ".") + f"-{check}"
 
 
+#: The unit of a computed share (a part of a whole, from 0 to 1, e.g. women among the members):
+#: written as a percentage, 0.03 → «3 %», wherever the value is shown.
+SHARE_UNIT = "proporción"
+
+
+def proporcion(value: float) -> str:
+    """A share (0–1) as a percentage with at most one decimal: 0.03 → «3 %», 0.675 → «67,5 %»."""
+    return f"{numero(round(value * 100, 1))}\u00a0%"
+
+
+def is_share(question: scoring.Question) -> bool:
+    return question.type == "computed" and (question.unit or "").strip().lower() == SHARE_UNIT
+
+
 def is_year(question: scoring.Question) -> bool:
     """A whole-number question whose unit is a year («año»): a calendar year, not a quantity."""
     return question.integer and (question.unit or "").strip().lower() == "año"
@@ -252,6 +280,8 @@ def answer_in_words(
     if question.type in ("number", "computed") and isinstance(value, (int, float)) and not isinstance(value, bool):
         if is_year(question):
             return str(int(value))  # a year is written 1961, never «1.961 año»
+        if is_share(question) and math.isfinite(value):
+            return proporcion(value)
         text = numero(round(value, decimals) if isinstance(value, float) and decimals is not None else value)
         return f"{text} {question.unit}" if question.unit else text
     if question.type == "date" and isinstance(value, str):

@@ -172,8 +172,8 @@ def page_data(context: ReportContext) -> dict[str, Any]:
         "questionnaire": questionnaire,
         "header_name": fmt.shorten(cooperative.name, HEADER_NAME_LIMIT),
         "header_round": fmt.shorten(context.diagnosis.round_name, 40),
-        "status_word": fmt.STATUS_WORDS.get(context.diagnosis.status, context.diagnosis.status),
-        "mode_word": fmt.MODE_WORDS.get(context.diagnosis.mode, context.diagnosis.mode),
+        "status_word": fmt.capitalized(context.diagnosis.status_label),
+        "mode_word": fmt.capitalized(context.diagnosis.mode_label),
         "overall": overall,
         "counts": view.counts_sentence(overall),
         "priorities": view.priorities(overall),
@@ -374,7 +374,20 @@ def cache_key(context: ReportContext) -> str:
         "previous": asdict(context.previous) if context.previous is not None else None,
         "generated_on": context.generated_on,
     }
-    data = orjson.dumps(
-        payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_NAIVE_UTC, default=_default
-    )
+    options = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_NAIVE_UTC
+    try:
+        data = orjson.dumps(payload, option=options, default=_default)
+    except TypeError:  # an integer beyond 64 bits: JSON answers have no size limit, orjson has
+        data = orjson.dumps(_wide_ints_as_text(payload), option=options, default=_default)
     return hashlib.sha256(data).hexdigest()
+
+
+def _wide_ints_as_text(value: Any) -> Any:
+    """``value`` with every integer orjson cannot write (beyond 64 bits) as its digits and «n»."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return f"{value}n"
+    if isinstance(value, dict):
+        return {key: _wide_ints_as_text(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_wide_ints_as_text(item) for item in value]
+    return value

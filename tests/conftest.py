@@ -21,6 +21,10 @@ from sqlalchemy.engine import make_url
 
 PG_URL_ENV = "COOPDIAG_TEST_DATABASE_URL"
 
+# Tasks (PDF reports, e-mails) run where they are queued, at once, unless a test sets up a
+# broker and a worker of its own (tests/test_queue.py); the e-mails of the tests go nowhere.
+os.environ.setdefault("COOPDIAG_QUEUE_URL", "immediate")
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 nobody listens on, for tests that start their own server."""

@@ -367,3 +367,53 @@ def test_region_names_are_written_once():
                 ):
                     offending.append(f"{path.relative_to(ROOT)}:{node.lineno} a table of regions")
     assert not offending, f"import REGIONS from {REGIONS_HOME}:\n" + "\n".join(offending)
+
+
+# --------------------------------------------------------------------------- one commit convention
+
+#: The only module that commits a transaction (``UnitOfWork``); every other writer works inside
+#: the unit of work its caller (a view, a command, an import run, the demo loader) opened.
+COMMIT_HOME = "app/unit_of_work.py"
+
+
+def _commit_calls(path: Path) -> Iterator[int]:
+    for node in ast.walk(_tree(path)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "commit"
+            and not node.args
+            and not node.keywords
+        ):
+            yield node.lineno
+
+
+def test_only_the_unit_of_work_commits():
+    offending = [
+        f"{path.relative_to(ROOT).as_posix()}:{line}"
+        for path in _modules("app").values()
+        if path.relative_to(ROOT).as_posix() != COMMIT_HOME
+        for line in _commit_calls(path)
+    ]
+    assert not offending, "commit through app.unit_of_work.UnitOfWork, not here: " + ", ".join(offending)
+
+
+def test_services_and_the_aggregate_never_roll_back_the_callers_work():
+    """A domain error rolls back in the unit of work; a service may undo only its own failed
+    first write (create_response's race, documented there)."""
+    allowed = {("app/responses/service.py", "create_response")}
+    offending = []
+    for path in [*(ROOT / "app").glob("*/service.py"), ROOT / "app/responses/lifecycle.py"]:
+        where = path.relative_to(ROOT).as_posix()
+        for function in ast.walk(_tree(path)):
+            if not isinstance(function, ast.FunctionDef):
+                continue
+            for node in ast.walk(function):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "rollback"
+                    and (where, function.name) not in allowed
+                ):
+                    offending.append(f"{where}:{node.lineno} ({function.name})")
+    assert not offending, offending

@@ -803,3 +803,86 @@ def test_cli_users_create_and_token(tmp_path, monkeypatch, capsys):
         hashes = connection.execute(text("SELECT token_hash FROM api_tokens")).scalars().all()
         assert hashes == [sha256(secret)]
     engine.dispose()
+
+
+# --------------------------------------------------------------------------- issue 14.9
+
+
+@pytest.mark.parametrize(
+    ("password", "code"),
+    [
+        ("contraseña", "common"),
+        ("Contraseña2026!", "common"),
+        ("123456789", "too_short"),
+        ("1234567890", "common"),
+        ("P@ssw0rd123", "common"),
+        ("qwertyuiop", "sequence"),
+        ("zzzzzzzzzzzz", "repeated"),
+        ("coopdiag2026", "personal"),
+        ("rosa.gerente@coop.cl", "personal"),
+        ("Rosa Gerente", "personal"),
+    ],
+)
+def test_guessable_passwords_refused_where_passwords_are_set(api_env, password, code):
+    """Invitation acceptance, password change and create_user (the CLI) refuse common,
+    repeated, sequential and personal passwords with a clear Spanish message."""
+    from app.auth.service import create_user
+    from app.errors import Invalid
+
+    _, admin_headers = api_env.user("admin")
+    token = invite(api_env, admin_headers, email="rosa.gerente@coop.cl", full_name="Rosa Gerente", role="analyst")
+    accepted = fresh_client(api_env).post(
+        f"{API}/invitations/{token.json()['token']}/accept", json={"password": password}
+    )
+    assert accepted.status_code == 422 and error_of(accepted)["details"][0]["code"] == code
+    assert "contraseña" in error_of(accepted)["message"].lower()
+
+    user, headers = api_env.user("field", macrozones=["Sur"])
+    new_password = user.email if code == "personal" and "coopdiag" not in password else password
+    changed = api_env.client.post(
+        f"{API}/auth/password", json={"current_password": PASSWORD, "new_password": new_password}, headers=headers
+    )
+    assert changed.status_code == 422 and error_of(changed)["details"][0]["field"] == "new_password"
+
+    with api_env.session() as session, pytest.raises(Invalid) as refused:
+        create_user(
+            session=session, email="rosa.gerente@coop.cl", full_name="Rosa Gerente", role="admin", password=password
+        )
+    assert refused.value.details[0]["code"] == code
+
+
+def test_cli_create_user_refuses_a_common_password(tmp_path):
+    url = f"sqlite:///{(tmp_path / 'cli.db').as_posix()}"
+    assert run_cli("db", "upgrade", database_url=url).returncode == 0
+    refused = run_cli(
+        "users",
+        "create",
+        "--role",
+        "admin",
+        "--email",
+        "a@odepa.cl",
+        "--name",
+        "Ana",
+        "--password",
+        "contraseña123",
+        database_url=url,
+    )
+    assert refused.returncode != 0 and "de las más usadas" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_login_from_another_site_is_refused(api_env):
+    """Login CSRF: a login posted by another site's page (Origin or Referer of another origin,
+    or Origin «null») is refused on the API and the page; the same site and plain clients pass."""
+    user, _ = api_env.user("analyst")
+    body = {"email": user.email, "password": PASSWORD}
+    for headers in ({"Origin": "https://malo.example"}, {"Origin": "null"}, {"Referer": "https://malo.example/x"}):
+        api = fresh_client(api_env).post(f"{API}/auth/login", json=body, headers=headers)
+        assert api.status_code == 403 and error_of(api)["code"] == "cross_site_login", headers
+        page = fresh_client(api_env).post("/ingresar", data=body, headers=headers, follow_redirects=False)
+        assert page.status_code == 403 and "desde otro sitio" in page.text and "coopdiag_session" not in page.cookies
+    same = {"Origin": "http://testserver"}
+    assert fresh_client(api_env).post(f"{API}/auth/login", json=body, headers=same).status_code == 200
+    page = fresh_client(api_env).post("/ingresar", data=body, headers=same, follow_redirects=False)
+    assert page.status_code == 303
+    referred = {"Referer": "http://testserver/ingresar"}
+    assert fresh_client(api_env).post(f"{API}/auth/login", json=body, headers=referred).status_code == 200

@@ -406,3 +406,32 @@ def test_field_registration_waits_for_approval(matrix):
     again = env.client.post(f"{API}/{pending['id']}/approve", headers=headers["admin"])
     assert again.status_code == 200 and again.json()["approved"] is True
     assert env.client.get(f"{API}/{pending['id']}", headers=headers["field"]).json()["approved"] is True
+
+
+def test_duplicate_rut_names_the_cooperative_only_to_who_may_see_it(api_env):
+    """Issue 14.7: a field team member registering a RUT held by a cooperative of another
+    region is refused without learning which one; who may see it is told, with its id."""
+    env = api_env
+    south = add_cooperative(env, rut=RUT_C, name="Cooperativa Secreta del Sur", region_code=9)
+    _, field = env.user("field", macrozones=["Centro-Sur"], password=None)  # Maule, Ñuble, Biobío
+    _, admin = env.user("admin", password=None)
+
+    hidden = env.client.post(API, json=new_body(rut=RUT_C, region_code=7), headers=field)
+    assert hidden.status_code == 409
+    error = hidden.json()["error"]
+    assert error["code"] == "rut_unavailable"
+    assert error["message"] == "No se puede registrar este RUT; si cree que es un error, contacte al equipo de ODEPA."
+    assert "Secreta" not in hidden.text and str(south) not in hidden.text and "existing" not in error
+
+    shown = env.client.post(API, json=new_body(rut=RUT_C, region_code=7), headers=admin)
+    assert shown.status_code == 409 and shown.json()["error"]["code"] == "duplicate_rut"
+    assert "Cooperativa Secreta del Sur" in shown.json()["error"]["message"]
+    assert shown.json()["error"]["existing"] == {"id": south, "url": f"{API}/{south}", "rut": RUT_C}
+
+    # One in the field member's own macrozone: they may see it, so they are told which.
+    maule = add_cooperative(env, rut=RUT_D, name="Cooperativa Vecina", region_code=7)
+    visible = env.client.post(API, json=new_body(rut=RUT_D), headers=field)
+    assert visible.status_code == 409 and "Cooperativa Vecina" in visible.json()["error"]["message"]
+    assert visible.json()["error"]["existing"]["id"] == maule
+    with env.session() as session:
+        assert session.query(Cooperative).count() == 2  # nothing registered

@@ -13,6 +13,7 @@ from app.db import make_engine, make_sessionmaker
 from app.demo import ACCOUNTS, load_demo
 from app.responses.models import Response
 from app.settings import Settings
+from app.unit_of_work import UnitOfWork
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,7 +23,7 @@ def test_demo_loads_every_state_once(migrated_db_url):
     engine = make_engine(migrated_db_url)
     try:
         sessionmaker = make_sessionmaker(engine)
-        with sessionmaker() as session:
+        with sessionmaker() as session, UnitOfWork(session):
             outcome = load_demo(session=session, settings=settings)
         assert outcome["created"] is True
         with sessionmaker() as session:

@@ -348,7 +348,13 @@ def test_the_report_leaves_out_the_agencies_the_organisation_uses():
             macrozone="Centro-Sur",
         ),
         diagnosis=ReportDiagnosis(
-            response_id=1, revision=1, status="submitted", mode="self", round_name="Ronda de prueba"
+            response_id=1,
+            revision=1,
+            status="submitted",
+            mode="self",
+            status_label="enviada",
+            mode_label="autodiagnóstico",
+            round_name="Ronda de prueba",
         ),
         questionnaire=national,
         snapshot=snapshot,

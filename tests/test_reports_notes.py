@@ -77,6 +77,8 @@ DIAGNOSIS = ReportDiagnosis(
     revision=1,
     status="submitted",
     mode="self",
+    status_label="enviada",
+    mode_label="autodiagnóstico",
     round_name="Diagnóstico nacional 2026",
     submitted_at=datetime(2026, 5, 4, 15, 30, tzinfo=timezone.utc),
     submitted_by="Ana Muñoz",
@@ -309,3 +311,55 @@ def test_pdf_on_questionnaire_2027_shows_the_declared_profile_not_a_light():
     socias = questionnaire.question("socias_mujeres")
     assert f"{socias.text} → {fmt.answer_in_words(socias, answers['socias_mujeres'])}" in text
     assert "Perfil de la organización – No aplica" not in text
+
+
+def test_a_share_is_written_as_a_percentage_everywhere():
+    """A computed share (``unit: proporción``) reads «3 %» on the form and in the PDF; its value
+    stays a fraction for scoring and exports."""
+    from reports.formatting import answer_in_words
+    from scoring import questionnaire_from_data
+
+    questionnaire = questionnaire_from_data(
+        {
+            "id": "t",
+            "version": "1",
+            "title": "t",
+            "dimensions": [
+                {
+                    "id": "d",
+                    "title": "D",
+                    "subcategories": [
+                        {
+                            "id": "s",
+                            "title": "S",
+                            "questions": [
+                                {"id": "mujeres", "text": "Socias", "type": "number", "min": 0},
+                                {"id": "total", "text": "Socios", "type": "number", "min": 1},
+                                {
+                                    "id": "participacion",
+                                    "text": "Participación de mujeres",
+                                    "type": "computed",
+                                    "unit": "proporción",
+                                    "formula": "mujeres / total",
+                                    "bands": [{"max": 0.3, "score": 0}, {"min": 0.3, "score": 1}],
+                                },
+                                {
+                                    "id": "meses",
+                                    "text": "Meses",
+                                    "type": "computed",
+                                    "unit": "meses",
+                                    "formula": "mujeres / total",
+                                    "bands": [{"max": 0.3, "score": 0}, {"min": 0.3, "score": 1}],
+                                },
+                            ],
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    share = questionnaire.question("participacion")
+    assert answer_in_words(share, 0.03) == "3\u00a0%"
+    assert answer_in_words(share, 0.675) == "67,5\u00a0%"
+    assert answer_in_words(share, 1.0) == "100\u00a0%"
+    assert answer_in_words(questionnaire.question("meses"), 2.5) == "2,5 meses"

@@ -19,6 +19,7 @@ from sqlalchemy import select
 import scoring
 from app.responses import rescoring
 from app.responses.models import Response, ResponseEvent
+from app.unit_of_work import UnitOfWork
 from test_responses import COMPLETE, create, make_world
 from test_web_analyst import login
 
@@ -100,7 +101,7 @@ def test_preview_lists_changes_and_writes_nothing(api_env, rescore_world):
 def test_adopt_writes_a_new_revision_and_keeps_the_old_result(api_env, rescore_world):
     world, ids, method_1 = rescore_world
     _, analyst = api_env.user("analyst")
-    with api_env.session() as session:
+    with api_env.session() as session, UnitOfWork(session):
         result = rescoring.adopt(session=session, user=None, round_id=world.round_id)
     new_id = result.rescored[0].new_response_id
     with api_env.session() as session:
@@ -125,7 +126,7 @@ def test_adopt_writes_a_new_revision_and_keeps_the_old_result(api_env, rescore_w
     kept = api_env.client.get(f"/api/v1/responses/{ids[0]}/result", headers=analyst).json()
     assert kept["result"] == method_1
     # Adopting again changes nothing.
-    with api_env.session() as session:
+    with api_env.session() as session, UnitOfWork(session):
         again = rescoring.adopt(session=session, user=None, round_id=world.round_id)
     assert again.rescored == [] and again.current == 2
 

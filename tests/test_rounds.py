@@ -168,6 +168,30 @@ def test_round_validation(api_env):
         assert session.query(DiagnosisRound).count() == 2
 
 
+def test_round_dates_are_bounded(api_env):
+    """Issue 14.9: no round in year 1 or 9999; at most 10 years ahead, at most 3 years long;
+    refused with a Spanish message naming the field, on create and on change."""
+    env = api_env
+    admin = env.user("admin", password=None)[1]
+    post = lambda **fields: env.client.post(ROUNDS, json=round_body(**fields), headers=admin)  # noqa: E731
+    far = date.today().replace(month=1, day=1).replace(year=date.today().year + 11).isoformat()
+
+    ancient = post(opens_on="0001-01-01", closes_on="9999-12-31")
+    assert ancient.status_code == 422 and error_fields(ancient) == {"opens_on", "closes_on"}
+    assert "2000 o posterior" in ancient.json()["error"]["message"] and "10 años" in ancient.json()["error"]["message"]
+    assert error_fields(post(opens_on="1999-12-31")) == {"opens_on"}
+    assert error_fields(post(opens_on=far, closes_on=far)) == {"opens_on", "closes_on"}
+    long = post(opens_on="2026-01-01", closes_on="2030-01-01")
+    assert long.status_code == 422 and "3 años" in long.json()["error"]["message"]
+    assert post(opens_on="2026-01-01", closes_on="2028-12-31").status_code == 201
+
+    with env.session() as session:
+        assert session.query(DiagnosisRound).count() == 1
+    created = env.client.get(ROUNDS, headers=admin).json()["items"][0]
+    moved = env.client.patch(f"{ROUNDS}/{created['id']}", json={"closes_on": "9999-12-31"}, headers=admin)
+    assert moved.status_code == 422 and error_fields(moved) == {"closes_on"}
+
+
 def test_questionnaire_version_frozen_once_a_round_has_responses(api_env):
     env = api_env
     admin = env.user("admin", password=None)[1]

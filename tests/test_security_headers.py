@@ -43,3 +43,33 @@ def test_production_adds_hsts(migrated_db_url, questionnaires_dir):
     with TestClient(create_app(settings)) as client:
         reply = client.get("/ingresar")
     assert reply.headers["strict-transport-security"].startswith("max-age=31536000")
+
+
+def test_pages_and_json_are_not_stored_but_static_assets_are_cacheable(api_env):
+    """Issue 14.9: Cache-Control: no-store on pages and JSON (logged in or not), never on /static."""
+    user, headers = api_env.user("analyst")
+    for path in ("/ingresar", "/api/v1/auth/me", "/api/v1/cooperatives", "/no-existe"):
+        assert api_env.client.get(path, headers=headers).headers["cache-control"] == "no-store", path
+    api_env.client.post("/api/v1/auth/login", json={"email": user.email, "password": "clave-segura-123"})
+    page = api_env.client.get("/analisis")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert "no-store" not in api_env.client.get("/static/style.css").headers.get("cache-control", "")
+
+
+def test_production_hides_the_api_schema_and_docs(migrated_db_url, questionnaires_dir):
+    """Issue 14.9: /openapi.json and /docs are not served in production."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.settings import Settings
+
+    settings = Settings(
+        database_url=migrated_db_url,
+        questionnaires_dir=questionnaires_dir,
+        environment="production",
+        secret_key="una-clave-larga-de-prueba-123",
+    )
+    with TestClient(create_app(settings)) as client:
+        for path in ("/openapi.json", "/docs", "/redoc"):
+            assert client.get(path).status_code == 404, path
+        assert client.get("/ingresar").status_code == 200

@@ -151,6 +151,7 @@ def make_world(env) -> World:
                     version=response.version,
                 )
             w.responses[coop_id] = response.id
+        session.commit()
     return w
 
 

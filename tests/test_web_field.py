@@ -407,3 +407,28 @@ def test_manager_gets_403_page(api_env, world):
     assert api_env.client.get("/terreno/cooperativas/nueva").status_code == 403
     api_env.client.cookies.clear()
     assert api_env.client.get("/terreno", follow_redirects=False).headers["location"].startswith("/ingresar")
+
+
+def test_register_cooperative_of_another_region_is_refused_without_naming_it(api_env, world):
+    """Issue 14.7 on the field team's page: a RUT of a cooperative outside the user's
+    macrozones gets a neutral message; one they may see gets its name and a link."""
+    csrf = login(api_env, field_user(api_env, world))  # Centro-Sur (Maule…), plus Maipo assigned
+    form = {
+        "csrf_token": csrf,
+        "rut": "65.000.000-5",  # Lago Sur, La Araucanía: not visible to this user
+        "name": "Otra cooperativa",
+        "legal_type": "campesina",
+        "region_code": "7",
+        "sectors": ["berries"],
+    }
+    hidden_one = api_env.client.post("/terreno/cooperativas/nueva", data=form)
+    assert hidden_one.status_code == 422
+    assert "No se puede registrar este RUT; si cree que es un error, contacte al equipo de ODEPA." in hidden_one.text
+    assert "Lago Sur" not in hidden_one.text and "ya está registrad" not in hidden_one.text
+    assert "Ver la cooperativa ya registrada" not in hidden_one.text
+
+    visible = api_env.client.post("/terreno/cooperativas/nueva", data={**form, "rut": "76.123.456-0"})
+    assert visible.status_code == 422
+    assert "Los Aromos" in visible.text and 'href="/terreno?q=76123456-0"' in visible.text
+    with api_env.session() as session:
+        assert session.scalar(select(func.count()).select_from(Cooperative)) == 3

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth.models import ApiToken, Invitation, User
 from app.pagination import Page
+from app.user_input import LongText, Text
 
 RoleName = Literal["admin", "analyst", "field", "manager"]
 
@@ -56,20 +57,20 @@ UserPage = Page[UserOut]
 class UserPatch(_Request):
     """Only the fields sent are changed."""
 
-    full_name: str | None = Field(None, max_length=200)
+    full_name: Text | None = Field(None, max_length=200)
     role: RoleName | None = None
-    institution: str | None = Field(None, max_length=200, description="null la borra")
+    institution: Text | None = Field(None, max_length=200, description="null la borra")
     is_active: bool | None = Field(None, description="false cierra sus sesiones y revoca sus tokens")
     cooperative_ids: list[int] | None = Field(None, description="reemplaza la lista completa")
-    macrozones: list[str] | None = Field(None, description="reemplaza la lista completa")
+    macrozones: list[Text] | None = Field(None, description="reemplaza la lista completa")
 
 
 # --------------------------------------------------------------------------- login
 
 
 class LoginIn(_Request):
-    email: str = Field(max_length=254)
-    password: str = Field(max_length=1024)
+    email: Text = Field(max_length=254)
+    password: LongText = Field(max_length=1024)
 
 
 class SessionOut(BaseModel):
@@ -80,20 +81,20 @@ class SessionOut(BaseModel):
 
 
 class PasswordChangeIn(_Request):
-    current_password: str = Field(max_length=1024)
-    new_password: str = Field(max_length=1024, description="Al menos 10 caracteres")
+    current_password: LongText = Field(max_length=1024)
+    new_password: LongText = Field(max_length=1024, description="Al menos 10 caracteres")
 
 
 # --------------------------------------------------------------------------- invitations
 
 
 class InvitationIn(_Request):
-    email: str = Field(max_length=254)
-    full_name: str = Field(max_length=200)
+    email: Text = Field(max_length=254)
+    full_name: Text = Field(max_length=200)
     role: RoleName
-    institution: str | None = Field(None, max_length=200)
+    institution: Text | None = Field(None, max_length=200)
     cooperative_ids: list[int] = []
-    macrozones: list[str] = []
+    macrozones: list[Text] = []
 
 
 class InvitationOut(BaseModel):
@@ -149,14 +150,14 @@ class InvitationPublic(BaseModel):
 
 
 class AcceptIn(_Request):
-    password: str = Field(max_length=1024)
+    password: LongText = Field(max_length=1024)
 
 
 # --------------------------------------------------------------------------- API tokens
 
 
 class TokenIn(_Request):
-    name: str = Field(max_length=100, description="Para reconocerlo, p. ej. «script de exportación»")
+    name: Text = Field(max_length=100, description="Para reconocerlo, p. ej. «script de exportación»")
 
 
 class TokenOut(BaseModel):

@@ -18,11 +18,23 @@ from typing import NoReturn
 from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from app.auth import policy, throttle
-from app.auth.models import ROLE_LABELS, ApiToken, Invitation, Role, User, UserCooperative, UserMacrozone, WebSession
+from app.auth import passwords, policy, throttle
+from app.auth.models import (
+    ROLE_LABELS,
+    ApiToken,
+    Invitation,
+    PasswordReset,
+    Role,
+    User,
+    UserCooperative,
+    UserMacrozone,
+    WebSession,
+)
 from app.auth.security import hash_password, hash_token, new_token, password_needs_rehash, verify_password
 from app.cooperatives.models import Cooperative
 from app.errors import Conflict, Forbidden, Gone, Invalid, NotAuthenticated, NotFound
+from app.notifications import messages
+from app.notifications.service import queue_email
 from app.settings import Settings, get_settings
 
 MIN_PASSWORD_LENGTH = 10
@@ -64,8 +76,10 @@ def check_email(email: str, *, field: str = "email") -> str:
     return email
 
 
-def check_password(password: str, *, field: str = "password") -> None:
-    """The password rules: at least 10 characters (and a sane maximum)."""
+def check_password(password: str, *, field: str = "password", context: Iterable[str | None] = ()) -> None:
+    """The password rules: at least 10 characters (and a sane maximum), and not one of the
+    easily guessed ones (``app.auth.passwords``: common, repeated, a run, or the person's own
+    e-mail or name, given in ``context``)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         message = f"La contraseña debe tener al menos {MIN_PASSWORD_LENGTH} caracteres."
         raise Invalid(message, details=[_detail(field, "too_short", message)])
@@ -75,6 +89,10 @@ def check_password(password: str, *, field: str = "password") -> None:
     if not password.strip():
         message = "La contraseña no puede ser solo espacios."
         raise Invalid(message, details=[_detail(field, "blank", message)])
+    guessable = passwords.problem(password, context=context)
+    if guessable is not None:
+        code, message = guessable
+        raise Invalid(message, details=[_detail(field, code, message)])
 
 
 def check_role(role: str) -> str:
@@ -194,7 +212,7 @@ def create_user(
     full_name = check_full_name(full_name)
     institution = _clean_institution(institution)
     if password is not None:
-        check_password(password)
+        check_password(password, context=(email, full_name))
     cooperative_ids, macrozones = check_links(
         session=session,
         settings=settings or get_settings(),
@@ -391,19 +409,19 @@ def login(
     client_ip: str | None = None,
 ) -> tuple[User, NewSession]:
     """Check the password and open a new session (a previous session of this browser is
-    closed: a session id is never reused after a login). Too many recent failures for the
-    account or the address are refused with 429 before the password is checked."""
+    closed: a session id is never reused after a login). The attempt is counted before the
+    password is checked (``throttle.reserve``, committed on its own): too many recent failures
+    from the address, or for the account from the address, are refused with 429 first."""
     email = normalise_email(email)
     now = _now()
-    earlier_failures = throttle.check(session=session, email=email, client_ip=client_ip, now=now)
+    reservation = throttle.reserve(session=session, email=email, client_ip=client_ip, now=now)
     user = session.scalar(select(User).where(User.email == email))
     if user is None or not user.password_hash:
         verify_password(_dummy_hash(), password)
-        _login_failed(session, email, client_ip, now)
+        _login_failed()
     if not verify_password(user.password_hash, password) or not user.is_active:
-        _login_failed(session, email, client_ip, now)
-    if earlier_failures:
-        throttle.clear_account(session=session, email=email)
+        _login_failed()
+    throttle.release(session=session, reservation=reservation)
     if password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     if previous_token:
@@ -412,12 +430,8 @@ def login(
     return user, open_session(session=session, user=user, settings=settings)
 
 
-def _login_failed(session: Session, email: str, client_ip: str | None, now: datetime) -> NoReturn:
-    # The failure must be counted although the request fails (the views roll back on
-    # errors), so it is committed here, on its own.
-    session.rollback()
-    throttle.record_failure(session=session, email=email, client_ip=client_ip, now=now)
-    session.commit()
+def _login_failed() -> NoReturn:
+    # The failure is already recorded: throttle.reserve committed it before the check.
     raise NotAuthenticated(LOGIN_FAILED_MESSAGE, code="login_failed")
 
 
@@ -428,7 +442,7 @@ def change_password(
     if not verify_password(user.password_hash, current_password):
         message = "La contraseña actual no es correcta."
         raise Invalid(message, details=[_detail("current_password", "wrong", message)])
-    check_password(new_password, field="new_password")
+    check_password(new_password, field="new_password", context=(user.email, user.full_name))
     user.password_hash = hash_password(new_password)
     statement = delete(WebSession).where(WebSession.user_id == user.id)
     if keep is not None:
@@ -478,6 +492,7 @@ def create_invitation(
         strict=True,
     )
     _ensure_email_free(session, email)
+    _ensure_no_open_invitation(session, email)
     token = new_token()
     now = _now()
     record = Invitation(
@@ -494,7 +509,113 @@ def create_invitation(
     )
     session.add(record)
     session.flush()
-    return NewInvitation(token=token, record=record)
+    new = NewInvitation(token=token, record=record)
+    _queue_invitation_email(session, settings, new, inviter=user)
+    return new
+
+
+def _ensure_no_open_invitation(session: Session, email: str) -> None:
+    """One open invitation per e-mail: a second one is refused, pointing at the first."""
+    open_one = session.scalar(
+        select(Invitation)
+        .where(
+            Invitation.email == email,
+            Invitation.used_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > _now(),
+        )
+        .order_by(Invitation.id.desc())
+        .limit(1)
+    )
+    if open_one is not None:
+        raise Conflict(
+            f"Ya hay una invitación vigente para {email}. Si no le llegó, reenvíela desde la lista de "
+            "invitaciones (se envía un enlace nuevo) o anúlela antes de crear otra.",
+            code="invitation_pending",
+            details=[_detail("email", "invitation_pending", "ya tiene una invitación vigente; puede reenviarla")],
+            extra={"invitation_id": open_one.id},
+        )
+
+
+def _queue_invitation_email(session: Session, settings: Settings, new: NewInvitation, *, inviter: User) -> None:
+    invitation = new.record
+    subject, body = messages.invitation(
+        settings=settings,
+        name=invitation.full_name,
+        inviter=inviter.full_name,
+        role=ROLE_LABELS.get(invitation.role, invitation.role),
+        path=new.path,
+        expires_at=invitation.expires_at,
+    )
+    queue_email(session, kind="invitation", to=invitation.email, subject=subject, body=body)
+
+
+def _managed_invitation(session: Session, user: User, invitation_id: int) -> Invitation:
+    """An invitation the user may resend or withdraw (those of the roles they may invite)."""
+    if not policy.can_invite_any(user):
+        raise Forbidden("No tiene permiso para gestionar invitaciones.")
+    invitation = session.get(Invitation, invitation_id)
+    if invitation is None:
+        raise NotFound("No existe la invitación solicitada.")
+    if not policy.can_invite(user, invitation.role):
+        raise Forbidden(
+            f"No tiene permiso para gestionar invitaciones con el rol «{ROLE_LABELS[invitation.role]}»."
+        )
+    return invitation
+
+
+def _ensure_still_open(invitation: Invitation, action: str) -> None:
+    if invitation.used_at is not None:
+        raise Conflict(
+            f"No se puede {action} esta invitación: ya fue usada y la persona tiene su cuenta.",
+            code="invitation_used",
+        )
+    if invitation.revoked_at is not None:
+        raise Conflict(
+            f"No se puede {action} esta invitación: fue anulada. Cree una nueva si la necesita.",
+            code="invitation_revoked",
+        )
+
+
+def resend_invitation(*, session: Session, user: User, settings: Settings, invitation_id: int) -> NewInvitation:
+    """A new link for an invitation not used nor withdrawn (also an expired one), e-mailed
+    again; the previous link stops working and the validity starts over."""
+    invitation = _managed_invitation(session, user, invitation_id)
+    _ensure_still_open(invitation, "reenviar")
+    _ensure_email_free(session, invitation.email)
+    token = new_token()
+    now = _now()
+    # Of a resend and a concurrent accept (or withdrawal) only one changes the row.
+    changed = session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.used_at.is_(None), Invitation.revoked_at.is_(None))
+        .values(token_hash=hash_token(token), expires_at=now + timedelta(days=settings.invitation_days))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(invitation)
+    if changed != 1:
+        _ensure_still_open(invitation, "reenviar")
+    new = NewInvitation(token=token, record=invitation)
+    _queue_invitation_email(session, settings, new, inviter=user)
+    return new
+
+
+def revoke_invitation(*, session: Session, user: User, invitation_id: int) -> Invitation:
+    """Withdraw an invitation not used yet: its link stops working. Withdrawing twice is harmless."""
+    invitation = _managed_invitation(session, user, invitation_id)
+    if invitation.revoked_at is not None:
+        return invitation
+    _ensure_still_open(invitation, "anular")
+    changed = session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.used_at.is_(None), Invitation.revoked_at.is_(None))
+        .values(revoked_at=_now())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(invitation)
+    if changed != 1 and invitation.revoked_at is None:
+        _ensure_still_open(invitation, "anular")
+    return invitation
 
 
 def list_invitations(*, user: User, pending: bool = False) -> Select:
@@ -502,7 +623,9 @@ def list_invitations(*, user: User, pending: bool = False) -> Select:
         raise Forbidden("No tiene permiso para ver las invitaciones.")
     statement = select(Invitation).order_by(Invitation.id.desc())
     if pending:
-        statement = statement.where(Invitation.used_at.is_(None), Invitation.expires_at > _now())
+        statement = statement.where(
+            Invitation.used_at.is_(None), Invitation.revoked_at.is_(None), Invitation.expires_at > _now()
+        )
     return statement
 
 
@@ -517,6 +640,8 @@ def invitation_problem(invitation: Invitation) -> str | None:
     """Why the invitation can no longer be used (Spanish), or None while it is valid."""
     if invitation.used_at is not None:
         return "Esta invitación ya fue usada; inicie sesión con su correo y contraseña."
+    if invitation.revoked_at is not None:
+        return "Esta invitación fue anulada; si la necesita, pida una nueva a quien lo invitó."
     if invitation.expires_at <= _now():
         return "Esta invitación venció; pida una nueva a quien lo invitó."
     return None
@@ -527,18 +652,28 @@ def accept_invitation(*, session: Session, token: str, password: str, settings: 
     invitation = find_invitation(session=session, token=token)
     problem = invitation_problem(invitation)
     if problem:
-        raise Gone(problem, code="invitation_used" if invitation.used_at else "invitation_expired")
-    check_password(password)
+        code = "invitation_used" if invitation.used_at else "invitation_revoked" if invitation.revoked_at else ""
+        raise Gone(problem, code=code or "invitation_expired")
+    check_password(password, context=(invitation.email, invitation.full_name))
     now = _now()
     # Claim the invitation atomically: of two concurrent accepts only one changes the row.
     claimed = session.execute(
         update(Invitation)
-        .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.token_hash == hash_token(token),  # not replaced by a resend meanwhile
+            Invitation.used_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
-        raise Gone("Esta invitación ya fue usada; inicie sesión con su correo y contraseña.", code="invitation_used")
+        session.refresh(invitation)
+        raise Gone(
+            invitation_problem(invitation) or "Esta invitación ya no se puede usar.",
+            code="invitation_revoked" if invitation.revoked_at else "invitation_used",
+        )
     new_user = create_user(
         session=session,
         email=invitation.email,

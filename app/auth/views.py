@@ -3,16 +3,17 @@ invitations, personal API tokens."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timezone
+from urllib.parse import urlparse
 
 import anyio
 from anyio.lowlevel import RunVar
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app.auth import service
+from app.auth import service, throttle
 from app.auth.models import User
 from app.auth.schemas import (
     AcceptIn,
@@ -34,9 +35,10 @@ from app.auth.schemas import (
     UserPatch,
 )
 from app.deps import SESSION_COOKIE, current_user, get_db, get_settings_dep, optional_user
-from app.errors import Conflict
+from app.errors import Forbidden
 from app.pagination import PageParams, page_of, page_params, paginate
 from app.settings import Settings
+from app.unit_of_work import UnitOfWork
 
 router = APIRouter()
 
@@ -62,8 +64,67 @@ LOGINS_AT_ONCE = 2
 _login_slots: RunVar[anyio.Semaphore] = RunVar("coopdiag_login_slots")
 
 
-async def login_slot() -> AsyncIterator[None]:
-    """Dependency of the login endpoints (API and page): a turn among LOGINS_AT_ONCE."""
+def check_login_origin(request: Request) -> None:
+    """Login CSRF: a browser always says where a POST comes from (``Origin``; else ``Referer``).
+    A login posted from another site (which would sign the victim into the attacker's account)
+    is refused; a client that sends neither header (a script, a test) is not a browser led by
+    another site and passes. Compared with the ``Host`` the request was sent to, which the
+    reverse proxy must pass on unchanged (docs/operations.md)."""
+    origin = request.headers.get("origin")
+    source = origin if origin is not None else request.headers.get("referer")
+    if source is None:
+        return
+    host = _without_default_port(request.headers.get("host", ""))
+    parsed = urlparse(source)
+    if source == "null" or not host or _without_default_port(parsed.netloc, parsed.scheme) != host:
+        raise Forbidden(
+            "No se puede iniciar sesión desde otro sitio: abra la página de ingreso de coopdiag "
+            "directamente y vuelva a intentarlo.",
+            code="cross_site_login",
+        )
+
+
+def _without_default_port(netloc: str, scheme: str | None = None) -> str:
+    netloc = netloc.lower()
+    for default in (":443", ":80") if scheme is None else ((":443",) if scheme == "https" else (":80",)):
+        if netloc.endswith(default):
+            return netloc[: -len(default)]
+    return netloc
+
+
+async def _posted_email(request: Request) -> str | None:
+    """The e-mail of a login, from the body the endpoint already read (JSON or form)."""
+    try:
+        if request.headers.get("content-type", "").startswith("application/json"):
+            body = await request.json()
+            value = body.get("email") if isinstance(body, dict) else None
+        else:
+            value = (await request.form()).get("email")
+    except Exception:  # noqa: BLE001 - a malformed body of any kind: the endpoint answers it
+        return None
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _account_delay(sessionmaker: Callable[[], Session], email: str) -> float:
+    with sessionmaker() as session:
+        return throttle.account_delay(
+            session=session, email=service.normalise_email(email), now=datetime.now(timezone.utc)
+        )
+
+
+async def login_slot(request: Request) -> AsyncIterator[None]:
+    """Dependency of the login endpoints (API and page): the origin check, the account's small
+    delay after many failures (``throttle.account_delay``, waited here without holding a
+    thread, a connection or a turn), then a turn among LOGINS_AT_ONCE."""
+    check_login_origin(request)
+    email = await _posted_email(request)
+    if email is not None:
+        try:
+            delay = await anyio.to_thread.run_sync(_account_delay, request.app.state.sessionmaker, email)
+        except SQLAlchemyError:  # the login itself will meet the same problem and answer it
+            delay = 0.0
+        if delay:
+            await anyio.sleep(delay)
     try:
         slots = _login_slots.get()
     except LookupError:  # one per event loop
@@ -73,19 +134,14 @@ async def login_slot() -> AsyncIterator[None]:
         yield
 
 
-@contextmanager
-def _committed(session: Session) -> Iterator[None]:
-    """Run the block and commit; a uniqueness race with a concurrent request (at flush or
-    commit) becomes a 409, never a 500."""
-    try:
-        yield
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict(
-            "Otra solicitud cambió los mismos datos al mismo tiempo (correo o nombre ya usado); "
-            "revise y vuelva a intentarlo."
-        ) from None
+def _committed(session: Session) -> UnitOfWork:
+    """The request's unit of work; a uniqueness race with a concurrent request (an e-mail or a
+    token name taken meanwhile) becomes a 409, never a 500."""
+    return UnitOfWork(
+        session,
+        conflict_message="Otra solicitud cambió los mismos datos al mismo tiempo (correo o nombre ya usado); "
+        "revise y vuelva a intentarlo.",
+    )
 
 
 def set_session_cookie(response: Response, new: service.NewSession, settings: Settings) -> None:
@@ -121,6 +177,7 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
     ),
     responses={
         401: {"description": "Correo o contraseña incorrectos"},
+        403: {"description": "Enviado desde otro sitio (cabecera Origin o Referer de otro origen)"},
         422: _ERRORS[422],
         429: {"description": "Demasiados intentos fallidos recientes para la cuenta o la dirección; ver Retry-After"},
     },

@@ -18,6 +18,7 @@ from stdnum.cl import rut as stdnum_rut
 from app.cooperatives.models import COOPERATIVE_STATE_LABELS, LEGAL_TYPE_LABELS, CooperativeState, LegalType
 from app.cooperatives.sectors import SECTORS
 from app.settings import REGIONS
+from app.user_input import LongText, Text, is_blank
 
 #: Fields a cooperative's manager may change on their own cooperative (see
 #: ``app.auth.policy.cooperative_fields_editable_by``).
@@ -105,6 +106,13 @@ Count = Annotated[int, Field(ge=0, le=1_000_000)]
 class _CooperativeFields(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("name", check_fields=False)
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and is_blank(value):
+            raise ValueError("el nombre no puede estar vacío ni ser solo espacios o caracteres invisibles")
+        return value
+
     @field_validator("rut", check_fields=False)
     @classmethod
     def _rut(cls, value: str | None) -> str | None:
@@ -141,25 +149,25 @@ class CooperativeCreate(_CooperativeFields):
     un integrante del equipo de terreno queda pendiente de aprobación (`approved: false`) y
     asignada a él."""
 
-    rut: str = Field(
+    rut: Text = Field(
         description="RUT con dígito verificador, en cualquier formato: 76.123.456-0, 761234560, 76123456-k"
     )
-    name: str = Field(min_length=2, max_length=300, description="Razón social o nombre")
-    daes_number: str | None = Field(None, max_length=50, description="Número de registro en DAES")
+    name: Text = Field(min_length=2, max_length=300, description="Razón social o nombre")
+    daes_number: Text | None = Field(None, max_length=50, description="Número de registro en DAES")
     legal_type: LegalType = Field(description=_LEGAL_DOC)
     state: CooperativeState = Field(CooperativeState.ACTIVA, description=_STATE_DOC)
     legally_current: bool = Field(True, description="Vigente ante DAES")
     region_code: int = Field(description=_REGION_DOC)
-    comuna: str | None = Field(None, max_length=100)
-    sectors: list[str] = Field(default_factory=list, description=_SECTOR_DOC)
+    comuna: Text | None = Field(None, max_length=100)
+    sectors: list[Text] = Field(default_factory=list, description=_SECTOR_DOC)
     members_women: Count | None = Field(None, description="Socias (mujeres)")
     members_men: Count | None = Field(None, description="Socios (hombres)")
     members_under_35: Count | None = Field(None, description="Socios y socias menores de 35 años (no más que el total)")
     founding_year: int | None = Field(None, ge=1900, description="Año de fundación (1900 al año en curso)")
-    contact_name: str | None = Field(None, max_length=200, description="Persona de contacto")
-    contact_email: str | None = Field(None, max_length=254, description="Correo de contacto")
-    contact_phone: str | None = Field(None, max_length=40, description="Teléfono de contacto")
-    notes: str | None = Field(None, max_length=5000, description="Observaciones")
+    contact_name: Text | None = Field(None, max_length=200, description="Persona de contacto")
+    contact_email: Text | None = Field(None, max_length=254, description="Correo de contacto")
+    contact_phone: Text | None = Field(None, max_length=40, description="Teléfono de contacto")
+    notes: LongText | None = Field(None, max_length=5000, description="Observaciones")
 
 
 class CooperativeUpdate(_CooperativeFields):
@@ -167,23 +175,23 @@ class CooperativeUpdate(_CooperativeFields):
     gerente de la cooperativa solo puede cambiar los datos de contacto (contact_name,
     contact_email, contact_phone); cualquier otro campo responde 403 y no se cambia nada."""
 
-    rut: str | None = Field(None, description="RUT con dígito verificador")
-    name: str | None = Field(None, min_length=2, max_length=300)
-    daes_number: str | None = Field(None, max_length=50)
+    rut: Text | None = Field(None, description="RUT con dígito verificador")
+    name: Text | None = Field(None, min_length=2, max_length=300)
+    daes_number: Text | None = Field(None, max_length=50)
     legal_type: LegalType | None = Field(None, description=_LEGAL_DOC)
     state: CooperativeState | None = Field(None, description=_STATE_DOC)
     legally_current: bool | None = None
     region_code: int | None = Field(None, description=_REGION_DOC)
-    comuna: str | None = Field(None, max_length=100)
-    sectors: list[str] | None = Field(None, description=_SECTOR_DOC)
+    comuna: Text | None = Field(None, max_length=100)
+    sectors: list[Text] | None = Field(None, description=_SECTOR_DOC)
     members_women: Count | None = None
     members_men: Count | None = None
     members_under_35: Count | None = None
     founding_year: int | None = Field(None, ge=1900)
-    contact_name: str | None = Field(None, max_length=200)
-    contact_email: str | None = Field(None, max_length=254)
-    contact_phone: str | None = Field(None, max_length=40)
-    notes: str | None = Field(None, max_length=5000)
+    contact_name: Text | None = Field(None, max_length=200)
+    contact_email: Text | None = Field(None, max_length=254)
+    contact_phone: Text | None = Field(None, max_length=40)
+    notes: LongText | None = Field(None, max_length=5000)
 
 
 #: Fields that cannot be cleared with null in a PATCH.

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy import String, cast, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.auth import policy
@@ -29,6 +29,7 @@ from app.cooperatives.sectors import SECTORS, sector_label
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.pagination import PageParams, page_of, paginate
 from app.settings import REGIONS, Settings
+from app.unit_of_work import unique
 
 # --------------------------------------------------------------------------- search helpers
 
@@ -219,43 +220,61 @@ def _check_consistency(values: dict[str, Any], today: date) -> None:
         )
 
 
-def _check_rut_free(session: Session, rut: str, exclude_id: int | None = None) -> None:
+def _check_rut_free(
+    session: Session, rut: str, *, user: User | None, settings: Settings, exclude_id: int | None = None
+) -> None:
+    """Refuse a RUT already registered (409). Who may see that cooperative is told which one it
+    is, with its id; anyone else gets the same status with a neutral message that names no
+    record (a field team member must not learn the registry of other regions this way)."""
     statement = select(Cooperative).where(Cooperative.rut == rut)
     if exclude_id is not None:
         statement = statement.where(Cooperative.id != exclude_id)
     existing = session.scalar(statement)
-    if existing is not None:
-        raise _duplicate_rut(rut, existing.name)
+    if existing is None:
+        return
+    if user is None or policy.can_view_cooperative(user, existing, settings):
+        raise _duplicate_rut(existing)
+    raise _rut_unavailable()
 
 
-def _duplicate_rut(rut: str, name: str | None) -> Conflict:
-    named = f" «{name}»" if name else ""
+#: What someone who may not see the cooperative holding a RUT is told (no name, region or id).
+RUT_UNAVAILABLE_MESSAGE = "No se puede registrar este RUT; si cree que es un error, contacte al equipo de ODEPA."
+
+
+def _rut_unavailable() -> Conflict:
     return Conflict(
-        f"Ya está registrada la cooperativa{named} con el RUT {format_rut(rut)}.",
+        RUT_UNAVAILABLE_MESSAGE,
+        code="rut_unavailable",
+        details=[{"field": "rut", "code": "unavailable", "message": RUT_UNAVAILABLE_MESSAGE}],
+    )
+
+
+def _duplicate_rut(existing: Cooperative) -> Conflict:
+    named = f" «{existing.name}»"
+    return Conflict(
+        f"Ya está registrada la cooperativa{named} con el RUT {format_rut(existing.rut)}.",
         code="duplicate_rut",
         details=[
             {
                 "field": "rut",
                 "code": "duplicate",
-                "message": f"el RUT {format_rut(rut)} ya está registrado" + (f" para{named}" if named else ""),
+                "message": f"el RUT {format_rut(existing.rut)} ya está registrado para{named}",
             }
         ],
+        extra={"existing": {"id": existing.id, "url": f"/api/v1/cooperatives/{existing.id}", "rut": existing.rut}},
     )
 
 
-def _commit(session: Session, rut: str) -> None:
-    try:
-        session.commit()
-    except IntegrityError:  # a concurrent request registered the same RUT
-        session.rollback()
-        existing = session.scalar(select(Cooperative).where(Cooperative.rut == rut))
-        raise _duplicate_rut(rut, existing.name if existing else None) from None
+def _rut_taken_meanwhile(rut: str) -> Callable[[], Conflict]:
+    """A concurrent request registered the same RUT after the check: the neutral refusal (the
+    transaction has failed, so who may see the other cooperative cannot be read)."""
+    return _rut_unavailable
 
 
 def create_cooperative(
     *, session: Session, user: User, settings: Settings, data: dict[str, Any], today: date | None = None
 ) -> Cooperative:
-    """Register a cooperative; commits. ``data`` is a validated ``CooperativeCreate`` dump.
+    """Register a cooperative (in the caller's unit of work). ``data`` is a validated ``CooperativeCreate`` dump.
 
     Staff register it approved. A field team member's registration is not approved until
     an analyst approves it, and is assigned to them so they can see it and interview it.
@@ -264,18 +283,14 @@ def create_cooperative(
         raise Forbidden("Su rol no permite registrar cooperativas.")
     today = today or date.today()
     _check_consistency(data, today)
-    _check_rut_free(session, data["rut"])
+    _check_rut_free(session, data["rut"], user=user, settings=settings)
     cooperative = Cooperative(**data)
     cooperative.approved = policy.is_staff(user)
-    session.add(cooperative)
+    with unique(session, _rut_taken_meanwhile(data["rut"])):
+        session.add(cooperative)
     if not cooperative.approved:
-        try:
-            session.flush()  # the id, for the assignment
-        except IntegrityError:  # a concurrent request registered the same RUT
-            session.rollback()
-            raise _duplicate_rut(data["rut"], None) from None
         session.add(UserCooperative(user_id=user.id, cooperative_id=cooperative.id))
-    _commit(session, data["rut"])
+        session.flush()
     session.refresh(cooperative)
     if not cooperative.approved:
         session.refresh(user)  # its cooperative links now include the new one
@@ -291,7 +306,7 @@ def update_cooperative(
     changes: dict[str, Any],
     today: date | None = None,
 ) -> Cooperative:
-    """Apply a validated ``CooperativeUpdate`` dump (only the fields sent); commits."""
+    """Apply a validated ``CooperativeUpdate`` dump (only the fields sent), in the caller's unit of work."""
     if not policy.can_edit_cooperative(user, cooperative, settings):
         raise Forbidden("No tiene permiso para modificar esta cooperativa.")
     allowed = policy.cooperative_fields_editable_by(user, cooperative, settings)
@@ -323,10 +338,10 @@ def update_cooperative(
     }
     _check_consistency(merged, today or date.today())
     if "rut" in changes and changes["rut"] != cooperative.rut:
-        _check_rut_free(session, changes["rut"], exclude_id=cooperative.id)
-    for name, value in changes.items():
-        setattr(cooperative, name, value)
-    _commit(session, cooperative.rut)
+        _check_rut_free(session, changes["rut"], user=user, settings=settings, exclude_id=cooperative.id)
+    with unique(session, _rut_taken_meanwhile(changes.get("rut", cooperative.rut))):
+        for name, value in changes.items():
+            setattr(cooperative, name, value)
     session.refresh(cooperative)
     return cooperative
 
@@ -337,8 +352,7 @@ def approve_cooperative(*, session: Session, user: User, settings: Settings, coo
         raise Forbidden("Solo un analista o un administrador puede aprobar cooperativas.")
     if not cooperative.approved:
         cooperative.approved = True
-        session.commit()
-        session.refresh(cooperative)
+        session.flush()
     return cooperative
 
 

@@ -20,6 +20,7 @@ from app.cooperatives.sectors import SECTORS
 from app.deps import current_user, get_db, get_settings_dep
 from app.pagination import PageParams, page_params
 from app.settings import Settings
+from app.unit_of_work import UnitOfWork
 
 router = APIRouter(tags=["cooperativas"])
 
@@ -80,9 +81,10 @@ def create_cooperative(
     session: Session = Depends(get_db),
     settings: Settings = Depends(get_settings_dep),
 ) -> dict:
-    cooperative = service.create_cooperative(
-        session=session, user=user, settings=settings, data=body.model_dump(mode="json")
-    )
+    with UnitOfWork(session):
+        cooperative = service.create_cooperative(
+            session=session, user=user, settings=settings, data=body.model_dump(mode="json")
+        )
     return service.to_dict(cooperative, settings)
 
 
@@ -130,9 +132,10 @@ def update_cooperative(
         session=session, user=user, settings=settings, cooperative_id=cooperative_id
     )
     changes = body.model_dump(mode="json", exclude_unset=True)
-    cooperative = service.update_cooperative(
-        session=session, user=user, settings=settings, cooperative=cooperative, changes=changes
-    )
+    with UnitOfWork(session):
+        cooperative = service.update_cooperative(
+            session=session, user=user, settings=settings, cooperative=cooperative, changes=changes
+        )
     return service.to_dict(cooperative, settings)
 
 
@@ -152,7 +155,10 @@ def approve_cooperative(
     cooperative = service.get_visible_cooperative(
         session=session, user=user, settings=settings, cooperative_id=cooperative_id
     )
-    cooperative = service.approve_cooperative(session=session, user=user, settings=settings, cooperative=cooperative)
+    with UnitOfWork(session):
+        cooperative = service.approve_cooperative(
+            session=session, user=user, settings=settings, cooperative=cooperative
+        )
     return service.to_dict(cooperative, settings)
 
 

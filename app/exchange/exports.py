@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -64,7 +65,7 @@ from app.auth.models import User
 from app.cooperatives.models import LEGAL_TYPE_LABELS, Cooperative
 from app.cooperatives.sectors import SECTORS
 from app.cooperatives.service import CooperativeFilters, list_statement
-from app.downloads import download_headers
+from app.downloads import cell_text, download_headers
 from app.errors import Forbidden, Invalid
 from app.pagination import PageParams, page_of
 from app.reports.service import slug
@@ -123,12 +124,9 @@ class Separator(StrEnum):
 # --------------------------------------------------------------------------- values
 
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(text: str) -> str:
-    """A text a spreadsheet would take for a formula, behind an apostrophe; others as they are."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+#: A text cell, in CSV and XLSX alike: without what XML cannot hold, and behind an apostrophe
+#: when a spreadsheet would take it for a formula (the one definition, ``app.downloads``).
+neutralise = cell_text
 
 
 def members_total(women: int | None, men: int | None) -> int | None:
@@ -258,12 +256,22 @@ def json_items(table: Table) -> Iterator[dict[str, Any]]:
     return (dict(zip(names, row, strict=True)) for row in table.rows)
 
 
+def _json_default(value: Any) -> Any:
+    """What ``json.dumps`` cannot write as orjson writes it: dates and times in ISO 8601."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
 def ndjson_chunks(table: Table) -> Iterator[bytes]:
     """One JSON object a line, ``CHUNK_ROWS`` lines at a time."""
     # Copied into one buffer at once: orjson's result keeps its whole working buffer (~64 KiB).
     buffer = bytearray()
     for count, item in enumerate(json_items(table), start=1):
-        buffer += orjson.dumps(item, option=orjson.OPT_APPEND_NEWLINE)
+        try:
+            buffer += orjson.dumps(item, option=orjson.OPT_APPEND_NEWLINE)
+        except TypeError:  # an integer beyond 64 bits, stored before answers were bounded
+            buffer += json.dumps(item, ensure_ascii=False, default=_json_default).encode("utf-8") + b"\n"
         if count % CHUNK_ROWS == 0:
             yield bytes(buffer)
             buffer.clear()
@@ -295,9 +303,9 @@ _STYLES = (
 )
 _HEADER_STYLE, _DATE_STYLE, _DATETIME_STYLE = 1, 2, 3
 _EPOCH = date(1899, 12, 30)  # day 0 of a spreadsheet's serial dates (1900 system)
-#: XML escapes, and the control characters XML 1.0 cannot hold (dropped).
+#: XML escapes, and the characters XML 1.0 cannot hold (dropped, as ``cell_text`` drops them).
 _XML_TEXT = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;"} | {
-    code: None for code in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF)
+    code: None for code in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0xD800, 0xE000), 0xFFFE, 0xFFFF)
 }
 
 

@@ -27,6 +27,8 @@ from app.exchange import interviews, registry_import
 from app.exchange.exports import Download
 from app.exchange.tabular import MAX_UPLOAD_BYTES
 from app.settings import Settings
+from app.unit_of_work import UnitOfWork
+from app.user_input import parse_int
 
 router = APIRouter(tags=["importaciones"])
 
@@ -82,7 +84,7 @@ async def read_upload(request: Request) -> tuple[bytes, str]:
     """The uploaded file's bytes and name, refusing an oversized body before and while reading."""
     limit = MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD
     length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > limit):
+    if length is not None and parse_int(length, maximum=limit) is None:
         raise _too_large()
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise Invalid(
@@ -139,17 +141,14 @@ async def import_cooperatives(
     request: Request, session: Db, settings: AppSettings, user: CurrentUser, dry_run: DryRun = True
 ) -> dict:
     data, filename = await read_upload(request)
-    report = await run_in_threadpool(
-        lambda: registry_import.import_registry(
-            session=session,
-            user=user,
-            settings=settings,
-            data=data,
-            filename=filename,
-            dry_run=dry_run,
-        )
-    )
-    return report.as_dict()
+
+    def run() -> registry_import.ImportReport:
+        with UnitOfWork(session):
+            return registry_import.import_registry(
+                session=session, user=user, settings=settings, data=data, filename=filename, dry_run=dry_run
+            )
+
+    return (await run_in_threadpool(run)).as_dict()
 
 
 @router.get(
@@ -197,15 +196,17 @@ async def import_interviews(
     dry_run: DryRun = True,
 ) -> dict:
     data, filename = await read_upload(request)
-    report = await run_in_threadpool(
-        lambda: interviews.import_interviews(
-            session=session,
-            user=user,
-            settings=settings,
-            round_id=round_id,
-            data=data,
-            filename=filename,
-            dry_run=dry_run,
-        )
-    )
-    return report.as_dict()
+
+    def run() -> interviews.ImportReport:
+        with UnitOfWork(session):
+            return interviews.import_interviews(
+                session=session,
+                user=user,
+                settings=settings,
+                round_id=round_id,
+                data=data,
+                filename=filename,
+                dry_run=dry_run,
+            )
+
+    return (await run_in_threadpool(run)).as_dict()

@@ -16,9 +16,10 @@ The template (``interview_template(…)``) has:
 Import (``import_interviews(…)``): each row becomes a field interview response (mode
 ``interview``) of the round, checked by exactly the API's checks: the interview details by
 the API's ``InterviewDetails`` model and ``lifecycle.interview_problems``, every answer by
-``lifecycle.answer_problems`` (scoring's rules), and when the row asks to be sent, ``validate_answers``
-and ``missing_required`` as a submission. Cells are first read as a person writes them
-(«Sí», «No aplica», 31-03-2026, «1.234,5», an option's code or its label).
+``lifecycle.answer_problems`` (scoring's rules and the app's bounds on numbers), and when the
+row asks to be sent, ``lifecycle.answer_errors`` and ``missing_required`` as a submission.
+Cells are first read as a person writes them («Sí», «No aplica», 31-03-2026, «1.234,5», an
+option's code or its label).
 
 - ``clave_entrevista`` is the idempotency key (stored as ``planilla:<round>:<key>``):
   importing the same file twice creates nothing new; a row whose key was imported before
@@ -54,8 +55,9 @@ from app.auth.models import User
 from app.cooperatives.models import Cooperative
 from app.cooperatives.schemas import format_rut, normalize_rut
 from app.cooperatives.service import CooperativeFilters, list_statement
+from app.downloads import cell_text, xml_text
 from app.errors import Conflict, Forbidden, validation_details
-from app.exchange.exports import XLSX_MEDIA_TYPE, _notes, _options, answered_questions, neutralise
+from app.exchange.exports import XLSX_MEDIA_TYPE, _notes, _options, answered_questions
 from app.exchange.registry_import import ImportReport, RowOutcome, problems_message, refused, unreadable
 from app.exchange.tabular import (
     MAX_ROWS,
@@ -156,7 +158,7 @@ def interview_template(*, session: Session, user: User, settings: Settings, roun
 
     bold = Font(bold=True)
     headers = [column for column, _, _ in FIXED_COLUMNS] + [question.id for question in questions]
-    sheet.append(headers)
+    sheet.append(_cells(headers))
     for cell in sheet[1]:
         cell.font = bold
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
@@ -169,7 +171,7 @@ def interview_template(*, session: Session, user: User, settings: Settings, roun
         if values not in list_ranges:
             column = get_column_letter(len(list_ranges) + 1)
             for index, value in enumerate(values, start=1):
-                lists[f"{column}{index}"] = value
+                lists[f"{column}{index}"] = cell_text(value)
             list_ranges[values] = f"listas!${column}$1:${column}${len(values)}"
         return list_ranges[values]
 
@@ -178,8 +180,8 @@ def interview_template(*, session: Session, user: User, settings: Settings, roun
         validation.showErrorMessage = strict
         validation.errorTitle = "Valor no permitido"
         validation.error = "Elija un valor de la lista (vea la hoja «codigos»)."
-        validation.promptTitle = headers[column_index][:32]
-        validation.prompt = prompt[:250]
+        validation.promptTitle = xml_text(headers[column_index])[:32]
+        validation.prompt = xml_text(prompt)[:250]
         validation.showInputMessage = True
         letter = get_column_letter(column_index + 1)
         validation.add(f"{letter}2:{letter}{last_row}")
@@ -187,17 +189,19 @@ def interview_template(*, session: Session, user: User, settings: Settings, roun
 
     validate(headers.index(SEND), (YES, NO), "si: enviar; no o vacío: borrador")
     visible = session.scalars(list_statement(user=user, settings=settings, filters=CooperativeFilters())).all()
-    cooperatives.append(["rut", "nombre", "region", "comuna"])
+    cooperatives.append(_cells(["rut", "nombre", "region", "comuna"]))
     for cell in cooperatives[1]:
         cell.font = bold
     for cooperative in visible:
         cooperatives.append(
-            [
-                format_rut(cooperative.rut),
-                neutralise(cooperative.name),
-                REGIONS.get(cooperative.region_code, ""),
-                neutralise(cooperative.comuna or ""),
-            ]
+            _cells(
+                [
+                    format_rut(cooperative.rut),
+                    cooperative.name,
+                    REGIONS.get(cooperative.region_code, ""),
+                    cooperative.comuna or "",
+                ]
+            )
         )
     if visible:
         rut_list = DataValidation(type="list", formula1=f"cooperativas!$A$2:$A${len(visible) + 1}", allow_blank=True)
@@ -207,7 +211,7 @@ def interview_template(*, session: Session, user: User, settings: Settings, roun
 
     for offset, question in enumerate(questions):
         index = len(FIXED_COLUMNS) + offset
-        sheet.cell(row=1, column=index + 1).comment = Comment(question.text[:1000], "coopdiag")
+        sheet.cell(row=1, column=index + 1).comment = Comment(xml_text(question.text)[:1000], "coopdiag")
         codes = _codes(question)
         if question.type in ("yes_no", "choice"):
             validate(index, codes, question.text)
@@ -216,37 +220,41 @@ def interview_template(*, session: Session, user: User, settings: Settings, roun
         sheet.column_dimensions[get_column_letter(index + 1)].width = 16
 
     codebook.append(
-        ["columna", "tipo", "texto", "opciones", "unidad", "condicion", "notas", "dimension", "subcategoria"]
+        _cells(["columna", "tipo", "texto", "opciones", "unidad", "condicion", "notas", "dimension", "subcategoria"])
     )
     for cell in codebook[1]:
         cell.font = bold
     for column, _, description in FIXED_COLUMNS:
         codebook.append(
-            [
-                column,
-                "dato de la entrevista",
-                description,
-                "",
-                "",
-                "",
-                "obligatoria" if column != SEND else "opcional",
-                "",
-                "",
-            ]
+            _cells(
+                [
+                    column,
+                    "dato de la entrevista",
+                    description,
+                    "",
+                    "",
+                    "",
+                    "obligatoria" if column != SEND else "opcional",
+                    "",
+                    "",
+                ]
+            )
         )
     where = {q.id: (d.title, s.title) for d in questionnaire.dimensions for s in d.subcategories for q in s.questions}
     for question in questions:
         codebook.append(
-            [
-                question.id,
-                _KIND_ES[question.type],
-                neutralise(question.text),
-                neutralise(_options(question)),
-                question.unit or "",
-                neutralise(question.relevant or ""),
-                _notes(question),
-                *where[question.id],
-            ]
+            _cells(
+                [
+                    question.id,
+                    _KIND_ES[question.type],
+                    question.text,
+                    _options(question),
+                    question.unit or "",
+                    question.relevant or "",
+                    _notes(question),
+                    *where[question.id],
+                ]
+            )
         )
     codebook.column_dimensions["C"].width = 80
     codebook.column_dimensions["D"].width = 50
@@ -267,6 +275,12 @@ _KIND_ES = {
     "text": "texto",
     "date": "fecha (DD-MM-AAAA)",
 }
+
+
+def _cells(values: list[Any]) -> list[Any]:
+    """A row of the template: every text through ``cell_text`` (no character XML cannot hold,
+    no formula), whatever it comes from (a cooperative's name, a questionnaire)."""
+    return [cell_text(value) if isinstance(value, str) else value for value in values]
 
 
 def _codes(question: scoring.Question) -> tuple[str, ...]:
@@ -564,7 +578,7 @@ def _check_submission(row: _Row, questionnaire: scoring.Questionnaire) -> None:
     if not row.send:
         return
     answers = row.answers or {}
-    for error in scoring.validate_answers(questionnaire, answers):
+    for error in lifecycle.answer_errors(questionnaire, answers):
         row.outcome.problems.append(
             Problem(
                 error.message,
@@ -617,42 +631,28 @@ def _write(
     made: list[tuple[_Row, Response, list[dict]]] = []
     try:
         for row in rows:
-            # The same steps, rules and audit events as an interview started and sent on the web.
-            response, step = lifecycle.start(
+            response, step = lifecycle.start_imported_interview(
                 round_=round_,
                 questionnaire=questionnaire,
                 cooperative_id=row.cooperative.id,
-                mode=ResponseMode.INTERVIEW.value,
                 answers=row.answers,
                 details=row.details or {},
+                send=row.send,
                 by_id=user.id,
                 at=now,
                 idempotency_key=idempotency_key(round_.id, row.key),
                 origin=f"Entrevista de terreno importada de la planilla «{filename[:200]}», fila {row.outcome.row} "
                 f"(clave {row.key})",
             )
-            events = step.events
-            if row.send:
-                sent = lifecycle.submit(
-                    response,
-                    questionnaire,
-                    questionnaire_version_id=round_.questionnaire_version_id,
-                    by_id=user.id,
-                    at=now,
-                )
-                for name, value in sent.values.items():
-                    setattr(response, name, value)
-                events = events + sent.events
             session.add(response)
-            made.append((row, response, events))
+            made.append((row, response, step.events))
         session.flush()
         for row, response, _ in made:
             row.outcome.extra["response_id"] = response.id
             row.outcome.extra["status"] = response.status
         record_many_events(session, user.id, now, [(response.id, events) for _, response, events in made])
-        session.commit()
+        session.flush()
     except IntegrityError:
-        session.rollback()
         raise Conflict(
             "Alguien empezó o importó alguna de estas entrevistas mientras se importaba el archivo; no se importó "
             "nada. Vuelva a subirlo.",

@@ -79,6 +79,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import scoring
+from app import json_input
 from app.auth import policy
 from app.auth.models import User
 from app.cooperatives.models import Cooperative
@@ -346,7 +347,13 @@ def _read_json(content: bytes, name: str) -> tuple[list[str], list[tuple[int, di
         limit = f"{MAX_JSON_BYTES / (1024 * 1024):.1f}".replace(".", ",")
         raise Invalid(f"El archivo «{name}» pesa {size} MB; el máximo es {limit} MB.", code="too_large")
     try:
-        data = json.loads(content.decode("utf-8-sig"))
+        data = json_input.loads(content.decode("utf-8-sig"))
+    except json_input.TooDeep as error:
+        raise Invalid(
+            f"El archivo «{name}» tiene listas u objetos anidados en más de {error.limit} niveles: no es una "
+            "exportación de ODK Central ni de KoboToolbox.",
+            code="invalid_json",
+        ) from None
     except (UnicodeDecodeError, ValueError) as error:
         where = f" (línea {error.lineno}, columna {error.colno})" if isinstance(error, json.JSONDecodeError) else ""
         raise Invalid(f"El archivo «{name}» no es JSON válido{where}.", code="invalid_json") from None
@@ -551,7 +558,7 @@ class _Reader:
                 cell = record.get(column)
             submission.answers[question.id] = answer
             shown[question.id] = (column or question.id, cell)
-        for error in scoring.validate_answers(self.form.questionnaire, submission.answers):
+        for error in lifecycle.answer_errors(self.form.questionnaire, submission.answers):
             column, cell = shown[error.question]
             submission.problem(column, cell, error.message)
             del submission.answers[error.question]
@@ -788,8 +795,7 @@ def import_submissions(
         warnings=_warnings(layout),
     )
     failed = any(s.outcome == Outcome.REFUSED for s in submissions)
-    if dry_run or (failed and all_or_nothing):
-        session.rollback()
+    if dry_run or (failed and all_or_nothing):  # nothing was written
         if failed and all_or_nothing and not dry_run:
             raise _refused(report)
         return report
@@ -1091,15 +1097,15 @@ def _decide(questionnaire: scoring.Questionnaire, submissions: list[Submission])
 def _save(
     session: Session, user: User, round_: Any, questionnaire: scoring.Questionnaire, report: ImportReport
 ) -> None:
-    """Write the valid submissions: in one transaction (all or nothing), or one savepoint each."""
+    """Write the valid submissions in the caller's unit of work: all or nothing, or one savepoint
+    each (a submission that lost a race is refused, the others kept)."""
     pending = [s for s in report.submissions if s.outcome == Outcome.TO_CREATE]
     if report.all_or_nothing:
         try:
             for submission in pending:
                 _write(session, user, round_, questionnaire, submission, report.source)
-            session.commit()
+            session.flush()
         except IntegrityError:
-            session.rollback()
             raise Conflict(
                 "Mientras se importaba, se guardó otra respuesta de una de estas cooperativas (u otra importación del "
                 "mismo archivo). No se importó nada: vuelva a subir el archivo; lo ya importado se informará como tal.",
@@ -1118,7 +1124,6 @@ def _save(
                     "se guardó al mismo tiempo otra respuesta de esta cooperativa "
                     "o el mismo envío; vuelva a importar el archivo",
                 )
-        session.commit()
     report.saved = any(s.outcome == Outcome.CREATED for s in report.submissions)
 
 
@@ -1133,30 +1138,22 @@ def _write(
     """One submission as a response: the same steps, rules and audit events as an interview
     started (and, when complete and consistent, sent) on the web."""
     now = datetime.now(timezone.utc)
-    response, step = lifecycle.start(
+    submitted = submission.complete
+    response, step = lifecycle.start_imported_interview(
         round_=round_,
         questionnaire=questionnaire,
         cooperative_id=submission.cooperative.id,
-        mode=ResponseMode.INTERVIEW.value,
         answers=dict(submission.answers),
         details=submission.details,
+        send=submitted,
         by_id=user.id,
         at=now,
         idempotency_key=submission.key,
         origin=f"Entrevista de terreno importada desde {SOURCE_ES[source]} (envío {submission.key}, fila {submission.row})",
     )
-    events = step.events
-    submitted = submission.complete
-    if submitted:
-        sent = lifecycle.submit(
-            response, questionnaire, questionnaire_version_id=round_.questionnaire_version_id, by_id=user.id, at=now
-        )
-        for name, value in sent.values.items():
-            setattr(response, name, value)
-        events = events + sent.events
     session.add(response)
     session.flush()
-    record_events(session, response.id, user.id, now, events)
+    record_events(session, response.id, user.id, now, step.events)
     submission.outcome = Outcome.CREATED
     submission.response_id = response.id
     # A draft keeps why it is one (incomplete, or answers that are not consistent).

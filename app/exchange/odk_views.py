@@ -19,6 +19,8 @@ from app.errors import Invalid
 from app.exchange import odk_import, tabular
 from app.exchange.odk_import import InterviewDefaults, Source
 from app.settings import Settings
+from app.unit_of_work import UnitOfWork
+from app.user_input import Text
 
 router = APIRouter(tags=["importación de ODK y KoboToolbox"])
 
@@ -53,12 +55,12 @@ def odk_import_view(
     source: Annotated[Source, Query(description="odk, kobo o auto (reconocida por sus columnas)")] = Source.AUTO,
     dry_run: Annotated[bool, Query(description="Solo revisar: informa lo que se importaría, sin guardar")] = False,
     all_or_nothing: Annotated[bool, Query(description="Con un error en cualquier fila no se guarda nada")] = True,
-    institution: Annotated[str | None, Form(description="Institución (por omisión, la de su cuenta)")] = None,
+    institution: Annotated[Text | None, Form(description="Institución (por omisión, la de su cuenta)")] = None,
     interview_place: Annotated[
-        str | None, Form(description="Lugar de las entrevistas sin columna lugar_entrevista")
+        Text | None, Form(description="Lugar de las entrevistas sin columna lugar_entrevista")
     ] = None,
     interviewee_role: Annotated[
-        str | None, Form(description="Cargo de las personas entrevistadas sin columna cargo_entrevistado")
+        Text | None, Form(description="Cargo de las personas entrevistadas sin columna cargo_entrevistado")
     ] = None,
 ) -> dict:
     content = file.file.read(tabular.MAX_UPLOAD_BYTES + 1)
@@ -67,18 +69,19 @@ def odk_import_view(
             f"El archivo «{file.filename}» supera el máximo de {tabular.MAX_UPLOAD_BYTES // (1024 * 1024)} MB.",
             code="too_large",
         )
-    report = odk_import.import_submissions(
-        session=session,
-        user=user,
-        settings=settings,
-        round_id=round_id,
-        content=content,
-        filename=file.filename or "",
-        source=source,
-        dry_run=dry_run,
-        all_or_nothing=all_or_nothing,
-        defaults=InterviewDefaults(
-            institution=institution, interview_place=interview_place, interviewee_role=interviewee_role
-        ),
-    )
+    with UnitOfWork(session):
+        report = odk_import.import_submissions(
+            session=session,
+            user=user,
+            settings=settings,
+            round_id=round_id,
+            content=content,
+            filename=file.filename or "",
+            source=source,
+            dry_run=dry_run,
+            all_or_nothing=all_or_nothing,
+            defaults=InterviewDefaults(
+                institution=institution, interview_place=interview_place, interviewee_role=interviewee_role
+            ),
+        )
     return report.to_dict()

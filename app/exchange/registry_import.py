@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import user_input
 from app.auth import policy
 from app.auth.models import User
 from app.cooperatives.models import (
@@ -138,8 +139,8 @@ def parse_region(value: Any) -> int:
         code = parse_int(value)
     else:
         key = _REGION_PREFIXES.sub("", column_key(value))
-        if key.isdigit():
-            code = int(key)
+        if (number := user_input.parse_int(key, maximum=99)) is not None:
+            code = number
         elif key in _ROMAN:
             code = _ROMAN[key]
         else:
@@ -223,8 +224,8 @@ def parse_year(value: Any) -> int:
     """A year, or the year of a date (a «Fecha de constitución» column)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 1000 <= value <= 9999:
         return parse_int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*\d{4}\s*", value):
-        return int(value)
+    if isinstance(value, str) and (year := user_input.parse_int(value.strip(), minimum=1000, maximum=9999)) is not None:
+        return year
     try:
         return parse_date(value).year
     except ValueError:
@@ -512,7 +513,7 @@ def display(key: str, value: Any) -> str:
 
 
 def _write(session: Session, user: User, report: ImportReport, existing: dict[str, Cooperative]) -> None:
-    """Every change in one transaction."""
+    """Every change, in the caller's unit of work (all or nothing)."""
     made: list[tuple[RowOutcome, Cooperative]] = []
     try:
         for outcome in report.rows:
@@ -527,9 +528,7 @@ def _write(session: Session, user: User, report: ImportReport, existing: dict[st
         session.flush()
         for outcome, cooperative in made:
             outcome.cooperative_id = cooperative.id
-        session.commit()
     except IntegrityError:
-        session.rollback()
         raise Conflict(
             "Otra persona registró alguna de estas cooperativas mientras se importaba el archivo; no se importó "
             "nada. Vuelva a subirlo.",

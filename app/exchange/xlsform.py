@@ -49,6 +49,7 @@ from babel.numbers import format_decimal
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from app.downloads import xml_text
 from scoring import expressions as ex
 from scoring.model import Question, Questionnaire
 
@@ -646,7 +647,11 @@ def _write_sheet(workbook: Workbook, title: str, columns: Iterable[str], rows: l
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([row.get(column, "") or None for column in columns])
+        sheet.append([xml_text(row.get(column) or "") or None for column in columns])
+    for cells in sheet.iter_rows(min_row=2):
+        for cell in cells:
+            if cell.data_type == "f":  # a text starting with "=" is a text here, never a formula
+                cell.data_type = "s"
     sheet.freeze_panes = "A2"
 
 

@@ -84,10 +84,12 @@ def _round_id(session, reference: str) -> int:
     from sqlalchemy import select
 
     from app.rounds.models import DiagnosisRound
+    from app.user_input import parse_id
 
     reference = reference.strip()
-    if reference.isdigit() and session.get(DiagnosisRound, int(reference)) is not None:
-        return int(reference)
+    ident = parse_id(reference)
+    if ident is not None and session.get(DiagnosisRound, ident) is not None:
+        return ident
     found = session.scalar(select(DiagnosisRound.id).where(DiagnosisRound.name == reference))
     if found is None:
         _fail(f"no existe la ronda «{reference}» (use su número o su nombre exacto)")
@@ -121,17 +123,18 @@ class Progress:
         return time.monotonic() - self.started
 
 
-def _rendered(jobs, cache_dir, workers: int) -> Iterator[tuple[str, bytes]]:
-    from app.reports.service import render_job
+def _rendered(jobs, cache_dir, workers: int) -> Iterator:
+    """Each job's ``Rendered`` outcome (a report that fails is left out with its reason)."""
+    from app.reports.service import render_outcome
 
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
-            yield render_job(job, cache_dir)
+            yield render_outcome(job, cache_dir)
         return
     from reports.render import prepare_worker
 
     with ProcessPoolExecutor(max_workers=workers, initializer=prepare_worker) as pool:
-        yield from pool.map(render_job, jobs, repeat(cache_dir), chunksize=2)
+        yield from pool.map(render_outcome, jobs, repeat(cache_dir), chunksize=2)
 
 
 def command_reports(args: argparse.Namespace) -> int:
@@ -159,30 +162,47 @@ def command_reports(args: argparse.Namespace) -> int:
     out = Path(args.out)
     as_zip = out.suffix.lower() == ".zip"
     progress = Progress(len(jobs))
-    files = _rendered(jobs, settings.reports_cache_dir, args.jobs)
+    skipped: list[str] = []
+
+    def noted(outcomes: Iterator) -> Iterator:
+        for outcome in outcomes:
+            if outcome.content is None:
+                skipped.append(f"{outcome.filename} ({outcome.cooperative}): {outcome.reason}")
+            yield outcome
+
+    outcomes = _counted(noted(_rendered(jobs, settings.reports_cache_dir, args.jobs)), progress)
+    # Left-out reports are named in LEEME.txt and manifiesto.csv, in the ZIP or the folder.
+    files = service.round_files(outcomes, round_name=round_.name)
     try:
         if as_zip:
             out.parent.mkdir(parents=True, exist_ok=True)
             partial = out.with_name(out.name + ".partial")
             with partial.open("wb") as handle:
-                for chunk in service.zip_stream(_counted(files, progress)):
+                for chunk in service.zip_stream(files):
                     handle.write(chunk)
             partial.replace(out)  # a ZIP appears only when complete
         else:
             out.mkdir(parents=True, exist_ok=True)
-            for name, content in _counted(files, progress):
+            for name, content in files:
                 (out / name).write_bytes(content)
     except OSError as error:
         _fail(f"no se pudo escribir en {out}: {error.strerror or error}", EXIT_FAILED)
     seconds = f"{progress.elapsed():.1f}".replace(".", ",")  # Chilean decimal comma
     print(
-        f"{len(jobs)} informes de la ronda «{round_.name}» en {out} ({seconds} s, {args.jobs} procesos).",
+        f"{len(jobs) - len(skipped)} informes de la ronda «{round_.name}» en {out} ({seconds} s, {args.jobs} procesos).",
         file=sys.stderr,
     )
+    if skipped:
+        print(
+            f"coopdiag: error: {len(skipped)} informe(s) no se pudieron generar y se omitieron "
+            f"(vea {service.README_NAME}):\n" + "\n".join(f"  {line}" for line in skipped),
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     return EXIT_OK
 
 
-def _counted(files: Iterator[tuple[str, bytes]], progress: Progress) -> Iterator[tuple[str, bytes]]:
+def _counted(files: Iterator, progress: Progress) -> Iterator:
     for item in files:
         yield item
         progress.step()

@@ -1,13 +1,20 @@
 """Diagnostic reports: gather what a PDF needs from the database, render it with ``reports``
 (cached on disk by the hash of its content) and stream a whole round as a ZIP.
 
+A round's ZIP never breaks because of one cooperative: a report that cannot be gathered or
+rendered is left out, logged, and named with its reason in ``LEEME.txt`` and ``manifiesto.csv``
+at the end of the ZIP (written only when something was left out).
+
 Authorization: one report is visible exactly like its response (``app.responses.service``
 asks ``app.auth.policy``); a whole round's reports need ``policy.can_export``.
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
+import logging
 import os
 import re
 import tempfile
@@ -21,6 +28,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, undefer
 
 import reports
@@ -29,11 +37,12 @@ from app.auth import policy
 from app.auth.models import User
 from app.cooperatives.models import LEGAL_TYPE_LABELS, Cooperative
 from app.cooperatives.sectors import sector_label
-from app.errors import Conflict, Forbidden, NotFound
+from app.downloads import cell_text
+from app.errors import ApiError, Conflict, Forbidden, NotFound
 from app.questionnaires.models import QuestionnaireVersion
 from app.reports.peers import PeerRow, peer_groups, scores_of
 from app.responses import service as responses
-from app.responses.models import Response, ResponseStatus
+from app.responses.models import MODE_LABELS, STATUS_LABELS, Response, ResponseStatus
 from app.rounds.models import DiagnosisRound
 from app.rounds.service import questionnaire_of_version
 from app.settings import REGIONS, Settings
@@ -41,6 +50,9 @@ from reports.context import PreviousDiagnosis, ReportContext, ReportCooperative,
 
 CHILE = ZoneInfo("America/Santiago")
 STORED = (ResponseStatus.SUBMITTED.value, ResponseStatus.VALIDATED.value)
+README_NAME, MANIFEST_NAME = "LEEME.txt", "manifiesto.csv"
+
+logger = logging.getLogger(__name__)
 
 
 def today_in_chile() -> date:
@@ -67,8 +79,35 @@ class RenderJob:
     def of(cls, filename: str, context: ReportContext, source: str) -> RenderJob:
         return cls(filename, source, dataclasses.replace(context, questionnaire=None))  # type: ignore[arg-type]
 
+    @property
+    def cooperative(self) -> str:
+        return cooperative_label(self.context.cooperative.name, self.context.cooperative.rut)
+
     def restored(self) -> ReportContext:
         return dataclasses.replace(self.context, questionnaire=_parsed(self.questionnaire_source))
+
+
+@dataclass(frozen=True)
+class FailedJob:
+    """A report of the round that could not even be prepared: left out of the ZIP, with why."""
+
+    filename: str
+    cooperative: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What became of one report of a round: its PDF, or None and why it was left out."""
+
+    filename: str
+    cooperative: str
+    content: bytes | None
+    reason: str = ""
+
+
+def cooperative_label(name: str, rut: str) -> str:
+    return f"{name} (RUT {rut})"
 
 
 @lru_cache(maxsize=8)
@@ -195,6 +234,8 @@ def build_context(
             status=response.status,
             mode=response.mode,
             round_name=round_.name,
+            status_label=STATUS_LABELS.get(response.status, response.status),
+            mode_label=MODE_LABELS.get(response.mode, response.mode),
             submitted_at=response.submitted_at,
             submitted_by=names.get(response.submitted_by_id) if response.submitted_by_id else None,
             validated_at=response.validated_at,
@@ -275,7 +316,7 @@ def report_pdf(
 
 def round_jobs(
     *, session: Session, user: User | None, settings: Settings, round_id: int, today: date | None = None
-) -> tuple[DiagnosisRound, list[RenderJob]]:
+) -> tuple[DiagnosisRound, list[RenderJob | FailedJob]]:
     """Every submitted or validated response of a round (current revisions), ready to render.
 
     ``user`` None is the operator at the command line (``coopdiag reports``), who already holds
@@ -296,28 +337,109 @@ def round_jobs(
     if user is not None:
         statement = statement.where(policy.cooperative_visibility(user, settings))
     pairs = session.execute(statement).all()
-    jobs = []
+    jobs: list[RenderJob | FailedJob] = []
     for response, cooperative in pairs:
-        context, version = build_context(
-            session=session,
-            settings=settings,
-            response=response,
-            cooperative=cooperative,
-            round_=round_,
-            today=today,
-            peer_rows=peer_rows,
-        )
-        jobs.append(
-            RenderJob.of(
-                report_filename(cooperative=cooperative, round_=round_, response=response), context, version.source
+        filename = report_filename(cooperative=cooperative, round_=round_, response=response)
+        try:
+            context, version = build_context(
+                session=session,
+                settings=settings,
+                response=response,
+                cooperative=cooperative,
+                round_=round_,
+                today=today,
+                peer_rows=peer_rows,
             )
-        )
+        except SQLAlchemyError:
+            raise  # the database, not one response: nothing to stream
+        except Exception as error:  # noqa: BLE001 - one response's data: left out, the others go on
+            logger.warning("Informe %s (respuesta %s) omitido: %s", filename, response.id, error)
+            reason = error.message if isinstance(error, ApiError) else failure_reason(error)
+            jobs.append(FailedJob(filename, cooperative_label(cooperative.name, cooperative.rut), reason))
+            continue
+        jobs.append(RenderJob.of(filename, context, version.source))
     return round_, jobs
 
 
 def render_job(job: RenderJob, cache_dir: Path | None) -> tuple[str, bytes]:
     """Top-level so a process pool can run it."""
     return job.filename, render_cached(job.restored(), cache_dir=cache_dir)
+
+
+def failure_reason(error: BaseException) -> str:
+    """Why a report was left out, for the people who downloaded the round (the details are in
+    the server's log, not in their ZIP)."""
+    return f"no se pudo generar el PDF (error interno {type(error).__name__}; el detalle quedó en el registro del servidor)"
+
+
+def render_outcome(job: RenderJob | FailedJob, cache_dir: Path | None) -> Rendered:
+    """``render_job`` that never raises: a report that fails is logged and left out, with its
+    reason. Top-level so a process pool can run it."""
+    if isinstance(job, FailedJob):
+        return Rendered(job.filename, job.cooperative, None, job.reason)
+    try:
+        _, content = render_job(job, cache_dir)
+    except Exception as error:  # one cooperative's report must not break the round's
+        logger.exception("No se pudo generar el informe %s (%s)", job.filename, job.cooperative)
+        return Rendered(job.filename, job.cooperative, None, failure_reason(error))
+    return Rendered(job.filename, job.cooperative, content)
+
+
+def round_files(outcomes: Iterable[Rendered], *, round_name: str) -> Iterator[tuple[str, bytes]]:
+    """The PDFs of a round's reports as (name, content), one at a time; then, when any report
+    was left out, ``LEEME.txt`` (what is missing and why) and ``manifiesto.csv`` (every report,
+    included or not). Only names and reasons are kept in memory, never the PDFs."""
+    listed: list[tuple[str, str, str | None]] = []  # (file, cooperative, reason or None when included)
+    for outcome in outcomes:
+        listed.append((outcome.filename, outcome.cooperative, None if outcome.content is not None else outcome.reason))
+        if outcome.content is not None:
+            yield outcome.filename, outcome.content
+    skipped = [(name, cooperative, reason or "") for name, cooperative, reason in listed if reason is not None]
+    if not skipped:
+        return
+    logger.warning(
+        "ZIP de la ronda «%s»: %d de %d informes omitidos (%s)",
+        round_name,
+        len(skipped),
+        len(listed),
+        ", ".join(name for name, _, _ in skipped),
+    )
+    yield (
+        README_NAME,
+        _readme(round_name, included=len(listed) - len(skipped), skipped=skipped).encode("utf-8", "replace"),
+    )
+    yield MANIFEST_NAME, _manifest(listed)
+
+
+def _readme(round_name: str, *, included: int, skipped: list[tuple[str, str, str]]) -> str:
+    plural = len(skipped) != 1
+    lines = [
+        f"Informes de la ronda «{round_name}»",
+        "",
+        (f"Se incluye {included} informe PDF. " if included == 1 else f"Se incluyen {included} informes PDF. ")
+        + (f"{len(skipped)} informes no se pudieron generar" if plural else "1 informe no se pudo generar")
+        + " y se omiti"
+        + ("eron:" if plural else "ó:"),
+        "",
+        *(f"- {name}, de {cooperative}: {reason}." for name, cooperative, reason in skipped),
+        "",
+        f"{MANIFEST_NAME} lista todos los informes de la ronda, incluidos y omitidos. Vuelva a descargar "
+        "el ZIP más tarde; si el problema continúa, avise al equipo técnico (el error quedó registrado).",
+        "",
+    ]
+    return "\r\n".join(lines)
+
+
+def _manifest(listed: list[tuple[str, str, str | None]]) -> bytes:
+    """Every report of the round: file, cooperative, «incluido» or «omitido», and why (CSV for a
+    spreadsheet set to Spanish: a byte order mark and ``;``)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["archivo", "cooperativa", "estado", "motivo"])
+    for name, cooperative, reason in listed:
+        row = [name, cooperative, "incluido" if reason is None else "omitido", reason or ""]
+        writer.writerow([cell_text(value) for value in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
 # --------------------------------------------------------------------------- ZIP streaming

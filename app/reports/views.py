@@ -46,7 +46,9 @@ def _zip(session: Session, user: User, settings: Settings, round_id: int) -> Str
     round_, jobs = service.round_jobs(session=session, user=user, settings=settings, round_id=round_id)
     # Everything is read from the database before streaming starts; the stream only renders.
     cache_dir = settings.reports_cache_dir
-    files = (service.render_job(job, cache_dir) for job in jobs)
+    # A report that fails is left out and named in the ZIP's LEEME.txt: never a ZIP cut short.
+    outcomes = (service.render_outcome(job, cache_dir) for job in jobs)
+    files = service.round_files(outcomes, round_name=round_.name)
     filename = f"informes-{service.slug(round_.name)}.zip"
     headers = download_headers(filename)
     return StreamingResponse(service.zip_stream(files), media_type="application/zip", headers=headers)

@@ -12,14 +12,17 @@ response returns the new object. Rules that fail raise the domain errors of ``ap
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import scoring
 from app.errors import Conflict, Invalid
 from app.responses.models import STATUS_LABELS, EventKind, Response, ResponseMode, ResponseStatus
 from app.rounds.models import ROUND_STATE_LABELS, DiagnosisRound, RoundState
+from app.user_input import text_problem
 
 ROUND_STATE_ES = ROUND_STATE_LABELS  # the name the importers and pages have used
 INTERVIEW_FIELDS = ("interviewer_name", "institution", "interview_date", "interview_place", "interviewee_role")
@@ -87,6 +90,11 @@ def interview_problems(values: dict[str, Any], mode: str, *, today: date) -> lis
         for name in INTERVIEW_FIELDS
         if values.get(name) in (None, "")
     ]
+    for name in INTERVIEW_FIELDS:
+        if isinstance(value := values.get(name), str) and (
+            message := text_problem(value, INTERVIEW_FIELD_ES[name], multiline=False)
+        ):
+            problems.append({"field": name, "code": "forbidden_character", "message": message})
     when = values.get("interview_date")
     if isinstance(when, date):
         if when > today:
@@ -108,11 +116,89 @@ def interview_problems(values: dict[str, Any], mode: str, *, today: date) -> lis
     return problems
 
 
+# --------------------------------------------------------------------------- the numbers people may answer
+
+#: The largest number (in absolute value) any answer may hold, whatever its question's ``max``,
+#: and the most decimals it may have. The format spec bounds a number only by its question's
+#: ``min``/``max`` (and scoring follows the spec), but no cooperative counts 10^15 of anything,
+#: and larger or finer numbers only break the report, the pages and the exports. Every way in
+#: (API, web form, interview spreadsheet, ODK/Kobo) checks answers here.
+NUMBER_LIMIT = 10**15
+NUMBER_DECIMALS = 6
+_LIMIT_WORDS = f"{NUMBER_LIMIT:,}".replace(",", ".")  # 1.000.000.000.000.000
+
+
+def _named(question: scoring.Question) -> str:
+    text = " ".join(question.text.split())
+    return f"«{text if len(text) <= 80 else text[:79] + '…'}» ({question.id})"
+
+
+def app_answer_problem(question: scoring.Question, value: Any) -> scoring.AnswerError | None:
+    """The app's own rules on an answer the questionnaire accepts: bounds on a number
+    (``NUMBER_LIMIT``, ``NUMBER_DECIMALS``), and no control, bidirectional or non-character in a
+    text (``app.user_input``, as every form field and API text); None when it respects them."""
+    if isinstance(value, str):
+        message = text_problem(value, f"respuesta a {_named(question)}")
+        return None if message is None else scoring.AnswerError(question.id, "forbidden_character", message)
+    if question.type != "number" or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if -NUMBER_LIMIT <= value <= NUMBER_LIMIT and (isinstance(value, int) or value.is_integer()):
+        return None  # the common case, decided without building a message
+    where = _named(question)
+    if isinstance(value, float) and not math.isfinite(value):
+        return scoring.AnswerError(question.id, "out_of_bounds", f"la respuesta a {where} debe ser un número finito")
+    if abs(value) > NUMBER_LIMIT:
+        return scoring.AnswerError(
+            question.id,
+            "out_of_bounds",
+            f"la respuesta a {where} es demasiado grande ({value:.4g}): el sistema admite números "
+            f"entre -{_LIMIT_WORDS} y {_LIMIT_WORDS}",
+        )
+    if isinstance(value, float) and not value.is_integer():
+        exponent = Decimal(repr(value)).as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -NUMBER_DECIMALS:
+            return scoring.AnswerError(
+                question.id,
+                "too_many_decimals",
+                f"la respuesta a {where} tiene demasiados decimales ({value!r}): el sistema admite "
+                f"hasta {NUMBER_DECIMALS}",
+            )
+    return None
+
+
+def answer_error(questionnaire: scoring.Questionnaire, question_id: str, value: Any) -> scoring.AnswerError | None:
+    """One answer checked as the app accepts it: the questionnaire's rules
+    (``scoring.validate_answer``), then the app's bounds on numbers."""
+    problem = scoring.validate_answer(questionnaire, question_id, value)
+    if problem is None and value is not None:
+        problem = app_answer_problem(questionnaire.question(question_id), value)
+    return problem
+
+
+def answer_errors(questionnaire: scoring.Questionnaire, answers: Any) -> list[scoring.AnswerError]:
+    """Every problem of an answer set as the app accepts it: ``scoring.validate_answers``,
+    then the app's bounds on the numbers that pass it."""
+    errors = scoring.validate_answers(questionnaire, answers)
+    if not isinstance(answers, dict):
+        return errors
+    failed = {error.question for error in errors}
+    more = [
+        problem
+        for qid, value in answers.items()
+        if qid not in failed and value is not None and questionnaire.has_question(qid)
+        if (problem := app_answer_problem(questionnaire.question(qid), value)) is not None
+    ]
+    if not more:
+        return errors
+    order = {str(qid): index for index, qid in enumerate(answers)}  # in the order of the keys, as scoring's
+    return sorted([*errors, *more], key=lambda error: order.get(str(error.question), -1))
+
+
 def answer_problems(questionnaire: scoring.Questionnaire, answers: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each answer that breaks the questionnaire's rules, as error details."""
+    """Each answer that breaks the questionnaire's rules or the app's bounds, as error details."""
     details = []
     for qid, value in answers.items():
-        problem = scoring.validate_answer(questionnaire, qid, value)
+        problem = answer_error(questionnaire, qid, value)
         if problem is not None:
             details.append({"field": f"answers.{qid}", "code": problem.code, "message": problem.message})
     return details
@@ -331,7 +417,7 @@ def _submission_problem(questionnaire: scoring.Questionnaire, answers: dict[str,
     """Why these answers cannot be submitted (invalid, or required questions missing), or None."""
     errors = [
         {"field": f"answers.{e.question}" if e.question else "answers", "code": e.code, "message": e.message}
-        for e in scoring.validate_answers(questionnaire, answers)
+        for e in answer_errors(questionnaire, answers)
     ]
     if errors:
         return invalid_answers(errors)
@@ -393,6 +479,42 @@ def submit(
 
 
 # --------------------------------------------------------------------------- the result snapshot
+
+
+def start_imported_interview(
+    *,
+    round_: DiagnosisRound,
+    questionnaire: scoring.Questionnaire,
+    cooperative_id: int,
+    answers: dict[str, Any],
+    details: dict[str, Any],
+    send: bool,
+    by_id: int | None,
+    at: datetime,
+    idempotency_key: str,
+    origin: str,
+) -> tuple[Response, Step]:
+    """An interview entered elsewhere (the round's spreadsheet, an ODK/Kobo export): started
+    and, when ``send``, submitted at once; the same rules and events as ``start`` then
+    ``submit`` on the web. The importers differ only in how they read a row."""
+    response, step = start(
+        round_=round_,
+        questionnaire=questionnaire,
+        cooperative_id=cooperative_id,
+        mode=ResponseMode.INTERVIEW.value,
+        answers=answers,
+        details=details,
+        by_id=by_id,
+        at=at,
+        idempotency_key=idempotency_key,
+        origin=origin,
+    )
+    if not send:
+        return response, step
+    sent = submit(response, questionnaire, questionnaire_version_id=round_.questionnaire_version_id, by_id=by_id, at=at)
+    for name, value in sent.values.items():
+        setattr(response, name, value)
+    return response, Step(events=step.events + sent.events)
 
 
 def snapshot_of(result: scoring.DiagnosisResult, warnings: tuple[scoring.Check, ...] | list = ()) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import scoring
@@ -29,6 +28,7 @@ from app.responses.models import Response, ResponseStatus
 from app.responses.service import record_events, retire_revision, submission_snapshot
 from app.rounds.models import DiagnosisRound
 from app.rounds.service import get_round, questionnaire_of_version
+from app.unit_of_work import unique
 
 SCORED = (ResponseStatus.SUBMITTED.value, ResponseStatus.VALIDATED.value)
 
@@ -149,36 +149,29 @@ def plan(*, session: Session, user: User | None, round_id: int) -> RescorePlan:
 
 def adopt(*, session: Session, user: User | None, round_id: int) -> RescorePlan:
     """Write revision n + 1 with the current method's snapshot for every response of the round
-    scored by an older method, all in one transaction (all or nothing), with an audit event each."""
+    scored by an older method, with an audit event each, in the caller's unit of work (all or
+    nothing)."""
     result = plan(session=session, user=user, round_id=round_id)
     now = datetime.now(timezone.utc)
     user_id = user.id if user is not None else None
-    try:
-        for item in result.rescored:
-            old = session.get_one(Response, item.response_id)
-            new, step = lifecycle.rescore(
-                old,
-                item.new_snapshot,
-                old_method=item.old_method,
-                old_lights=item.old_lights,
-                new_lights=item.new_lights,
-                by_id=user_id,
-                at=now,
-            )
-            # The old revision stops being current only if nobody changed it meanwhile.
-            if not retire_revision(session, old, old.version):
-                raise _changed_meanwhile()
+    for item in result.rescored:
+        old = session.get_one(Response, item.response_id)
+        new, step = lifecycle.rescore(
+            old,
+            item.new_snapshot,
+            old_method=item.old_method,
+            old_lights=item.old_lights,
+            new_lights=item.new_lights,
+            by_id=user_id,
+            at=now,
+        )
+        # The old revision stops being current only if nobody changed it meanwhile.
+        if not retire_revision(session, old, old.version):
+            raise _changed_meanwhile()
+        with unique(session, _changed_meanwhile):
             session.add(new)
-            session.flush()
-            record_events(session, new.id, user_id, now, step.events)
-            item.new_response_id = new.id
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise _changed_meanwhile() from None
-    except Conflict:
-        session.rollback()
-        raise
+        record_events(session, new.id, user_id, now, step.events)
+        item.new_response_id = new.id
     return result
 
 

@@ -8,8 +8,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.responses.models import ResponseMode, ResponseStatus
+from app.user_input import LongText, Text, json_problem
 
 ModeLiteral = Literal["self", "interview"]
+
+
+def _check_answers(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Answers whose question ids and texts (at any depth) have no refused character
+    (``app.user_input``: NUL, control, bidirectional controls, non-characters)."""
+    if value is not None and (message := json_problem(value, "answers")) is not None:
+        raise ValueError(message)
+    return value
 
 
 def _strip(value: Any) -> Any:
@@ -22,11 +31,11 @@ def _strip(value: Any) -> Any:
 class InterviewDetails(BaseModel):
     """Details of a field interview (only for ``mode = interview``)."""
 
-    interviewer_name: str | None = Field(None, max_length=200, description="Nombre de quien entrevistó")
-    institution: str | None = Field(None, max_length=200, description="Institución del equipo de terreno")
+    interviewer_name: Text | None = Field(None, max_length=200, description="Nombre de quien entrevistó")
+    institution: Text | None = Field(None, max_length=200, description="Institución del equipo de terreno")
     interview_date: date | None = Field(None, description="Fecha de la entrevista (AAAA-MM-DD)")
-    interview_place: str | None = Field(None, max_length=200, description="Lugar de la entrevista")
-    interviewee_role: str | None = Field(None, max_length=200, description="Cargo de la persona entrevistada")
+    interview_place: Text | None = Field(None, max_length=200, description="Lugar de la entrevista")
+    interviewee_role: Text | None = Field(None, max_length=200, description="Cargo de la persona entrevistada")
 
     _strip_texts = field_validator(
         "interviewer_name", "institution", "interview_place", "interviewee_role", mode="before"
@@ -41,6 +50,8 @@ class ResponseCreate(InterviewDetails):
     mode: ModeLiteral = Field(description="self = autodiagnóstico; interview = entrevista de un equipo de terreno")
     answers: dict[str, Any] | None = Field(None, description="Respuestas iniciales (parciales), {id_pregunta: valor}")
 
+    _check_answers = field_validator("answers")(_check_answers)
+
 
 class DetailsPatch(InterviewDetails):
     model_config = ConfigDict(extra="forbid")
@@ -54,6 +65,8 @@ class AnswersPatch(BaseModel):
     answers: dict[str, Any] = Field(description="{id_pregunta: valor}; null borra la respuesta")
     version: int | None = Field(None, description="Versión leída (o cabecera If-Match)")
 
+    _check_answers = field_validator("answers")(_check_answers)
+
 
 class VersionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -62,13 +75,13 @@ class VersionBody(BaseModel):
 
 
 class ReopenBody(VersionBody):
-    comment: str | None = Field(None, max_length=5000, description="Motivo de la reapertura (opcional)")
+    comment: LongText | None = Field(None, max_length=5000, description="Motivo de la reapertura (opcional)")
 
 
 class ReturnBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    comment: str = Field(min_length=1, max_length=5000, description="Qué debe corregirse; lo ve quien respondió")
+    comment: LongText = Field(min_length=1, max_length=5000, description="Qué debe corregirse; lo ve quien respondió")
     version: int | None = Field(None, description="Versión leída (o cabecera If-Match)")
 
     @field_validator("comment", mode="before")

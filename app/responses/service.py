@@ -3,7 +3,8 @@
 Every write names the version it read (optimistic concurrency): the row is updated with
 ``WHERE version = <read version>`` and the version bumped in the same statement, so of two
 concurrent writers exactly one wins and the other gets 409 with the current state; nothing is
-ever overwritten silently. Services commit their own transaction.
+ever overwritten silently. Services work inside the caller's unit of work
+(``app/unit_of_work.py``) and never commit.
 
 Authorization is asked of ``app.auth.policy``: a response of a cooperative the user may not
 see is answered with 404; one they may see but not act on, with 403.
@@ -12,6 +13,7 @@ see is answered with 404; one they may see but not act on, with 403.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from functools import cache
@@ -52,6 +54,7 @@ from app.responses.models import (
 from app.rounds.models import DiagnosisRound
 from app.rounds.service import get_round_questionnaire
 from app.settings import Settings
+from app.user_input import check_text
 
 STATUS_ES = STATUS_LABELS  # the names the pages and exports have used
 MODE_ES = MODE_LABELS
@@ -323,7 +326,7 @@ def result(*, session: Session, user: User, settings: Settings, response_id: int
 
 def _valid_subset(questionnaire: scoring.Questionnaire, answers: dict[str, Any]) -> dict[str, Any]:
     """Answers minus any that no longer validate (a preview must not fail on one stale answer)."""
-    bad = {error.question for error in scoring.validate_answers(questionnaire, answers)}
+    bad = {error.question for error in lifecycle.answer_errors(questionnaire, answers)}
     return {qid: value for qid, value in answers.items() if qid not in bad}
 
 
@@ -415,7 +418,8 @@ def _compare_and_set(session: Session, response: Response, version: int, **value
         },
     )
     if outcome.rowcount != 1:
-        session.rollback()
+        # The row changed since it was read: report its current state (this statement sees
+        # the winner's commit) and let the unit of work roll back.
         session.refresh(response)
         raise _stale(response)
     # Mirror the written values on the loaded object (no re-read after the commit).
@@ -427,14 +431,9 @@ def _apply(
     session: Session, response: Response, version: int, user: User, now: datetime, step: lifecycle.Step
 ) -> Response:
     """Persist a lifecycle step on a response read at ``version``: its values by compare-and-set
-    (409 when stale), its audit events, then commit: one transaction."""
+    (409 when stale), then its audit events, in the caller's unit of work."""
     _compare_and_set(session, response, version, **step.values)
     record_events(session, response.id, user.id, now, step.events)
-    return _finish(session, response)
-
-
-def _finish(session: Session, response: Response) -> Response:
-    session.commit()  # the sessions do not expire on commit: ``response`` stays readable
     return response
 
 
@@ -482,6 +481,7 @@ def create_response(
             f"La cabecera Idempotency-Key es demasiado larga (máximo {MAX_IDEMPOTENCY_KEY} caracteres).",
             details=[{"field": "Idempotency-Key", "code": "too_long", "message": "clave demasiado larga"}],
         )
+    check_text(key, "Idempotency-Key", multiline=False)
 
     replay = _replay(session, user, settings, key, data)
     if replay is not None:
@@ -529,7 +529,10 @@ def create_response(
         session.flush()
     except IntegrityError:
         # A concurrent request won: the same key (a retry racing its original) or the same
-        # cooperative and round (two people starting at once).
+        # cooperative and round (two people starting at once). This insert is the unit of
+        # work's first write, so rolling it all back loses nothing; a savepoint would not do on
+        # SQLite, where no transaction is open before the first write and releasing the
+        # savepoint would commit.
         session.rollback()
         replay = _replay(session, user, settings, key, data)
         if replay is not None:
@@ -543,7 +546,7 @@ def create_response(
             ) from None
         raise
     record_events(session, response.id, user.id, now, step.events)
-    return _finish(session, response), True
+    return response, True
 
 
 def _replay(session: Session, user: User, settings: Settings, key: str, data: dict[str, Any]) -> Response | None:
@@ -588,7 +591,11 @@ def request_fingerprint(data: dict[str, Any]) -> str:
         "answers": {qid: value for qid, value in (data.get("answers") or {}).items() if value is not None},
         **{name: lifecycle.json_value(data.get(name)) for name in INTERVIEW_FIELDS},
     }
-    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    try:
+        data = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # an integer beyond 64 bits (the answers' bounds refuse it next)
+        data = json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(data).hexdigest()
 
 
 def _existing_for(session: Session, cooperative_id: int, round_id: int) -> Response | None:
@@ -708,17 +715,17 @@ def reopen(
     now = _now()
     new, step = lifecycle.reopen(old, by_id=user.id, at=now, comment=comment)
     if not retire_revision(session, old, version):
-        session.rollback()
         session.refresh(old)
         raise _stale(old)
-    session.add(new)
     try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
+        # A savepoint (the UPDATE above opened the transaction, so it nests on SQLite too):
+        # the current state of ``old`` can still be read for the 409.
+        with session.begin_nested():
+            session.add(new)
+            session.flush()
+    except IntegrityError:  # a concurrent reopening added revision n + 1 first
         session.refresh(old)
         raise _stale(old) from None
     record_events(session, new.id, user.id, now, step.events)
-    session.commit()
     session.refresh(new)
     return new

@@ -29,6 +29,8 @@ from app.responses.schemas import (
     VersionBody,
 )
 from app.settings import Settings
+from app.unit_of_work import UnitOfWork
+from app.user_input import MAX_ID, parse_int
 
 router = APIRouter(prefix="/responses", tags=["respuestas"])
 
@@ -41,7 +43,7 @@ IfMatch = Annotated[
     Header(alias="If-Match", description='Versión leída, como ETag: "N" (alternativa a «version» en el cuerpo)'),
 ]
 
-_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$', re.ASCII)
 
 _ERRORS = {
     401: {"description": "Sin sesión ni token válido"},
@@ -68,7 +70,13 @@ def _version(body_version: int | None, if_match: str | None) -> int | None:
             'La cabecera If-Match debe ser la versión entre comillas, por ejemplo "3".',
             details=[{"field": "If-Match", "code": "invalid", "message": "versión no válida"}],
         )
-    return int(match.group(1))
+    version = parse_int(match.group(1), maximum=MAX_ID)
+    if version is None:
+        raise Invalid(
+            "La versión de la cabecera If-Match está fuera del rango permitido.",
+            details=[{"field": "If-Match", "code": "invalid", "message": "versión no válida"}],
+        )
+    return version
 
 
 def _out(response_obj, http: HttpResponse) -> dict:
@@ -103,9 +111,10 @@ def create_response(
         str | None, Header(alias="Idempotency-Key", description="Clave única generada por el cliente")
     ] = None,
 ) -> dict:
-    response_obj, created = service.create_response(
-        session=session, user=user, settings=settings, data=body.model_dump(), idempotency_key=idempotency_key
-    )
+    with UnitOfWork(session):
+        response_obj, created = service.create_response(
+            session=session, user=user, settings=settings, data=body.model_dump(), idempotency_key=idempotency_key
+        )
     http.status_code = 201 if created else 200
     http.headers["Location"] = f"/api/v1/responses/{response_obj.id}"
     return _out(response_obj, http)
@@ -185,14 +194,15 @@ async def patch_answers(
 def _save_answers(hot: HotSession, response_id: int, body: AnswersPatch, if_match: str | None) -> HttpResponse:
     with hot.session:
         user = hot.authenticate()
-        response_obj = service.update_answers(
-            session=hot.session,
-            user=user,
-            settings=hot.settings,
-            response_id=response_id,
-            answers=body.answers,
-            version=_version(body.version, if_match),
-        )
+        with UnitOfWork(hot.session):
+            response_obj = service.update_answers(
+                session=hot.session,
+                user=user,
+                settings=hot.settings,
+                response_id=response_id,
+                answers=body.answers,
+                version=_version(body.version, if_match),
+            )
         return HttpResponse(
             service.response_json(response_obj),
             media_type="application/json",
@@ -217,14 +227,15 @@ def patch_details(
     if_match: IfMatch = None,
 ) -> dict:
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
-    response_obj = service.update_details(
-        session=session,
-        user=user,
-        settings=settings,
-        response_id=response_id,
-        changes=changes,
-        version=_version(body.version, if_match),
-    )
+    with UnitOfWork(session):
+        response_obj = service.update_details(
+            session=session,
+            user=user,
+            settings=settings,
+            response_id=response_id,
+            changes=changes,
+            version=_version(body.version, if_match),
+        )
     return _out(response_obj, http)
 
 
@@ -249,9 +260,11 @@ def submit(
     if_match: IfMatch = None,
 ) -> dict:
     version = _version(body.version if body else None, if_match)
-    return _out(
-        service.submit(session=session, user=user, settings=settings, response_id=response_id, version=version), http
-    )
+    with UnitOfWork(session):
+        response_obj = service.submit(
+            session=session, user=user, settings=settings, response_id=response_id, version=version
+        )
+    return _out(response_obj, http)
 
 
 @router.post(
@@ -270,14 +283,15 @@ def return_response(
     settings: AppSettings,
     if_match: IfMatch = None,
 ) -> dict:
-    response_obj = service.return_for_correction(
-        session=session,
-        user=user,
-        settings=settings,
-        response_id=response_id,
-        comment=body.comment,
-        version=_version(body.version, if_match),
-    )
+    with UnitOfWork(session):
+        response_obj = service.return_for_correction(
+            session=session,
+            user=user,
+            settings=settings,
+            response_id=response_id,
+            comment=body.comment,
+            version=_version(body.version, if_match),
+        )
     return _out(response_obj, http)
 
 
@@ -298,9 +312,11 @@ def validate_response(
     if_match: IfMatch = None,
 ) -> dict:
     version = _version(body.version if body else None, if_match)
-    return _out(
-        service.validate(session=session, user=user, settings=settings, response_id=response_id, version=version), http
-    )
+    with UnitOfWork(session):
+        response_obj = service.validate(
+            session=session, user=user, settings=settings, response_id=response_id, version=version
+        )
+    return _out(response_obj, http)
 
 
 @router.post(
@@ -320,14 +336,15 @@ def reopen_response(
     if_match: IfMatch = None,
 ) -> dict:
     version = _version(body.version if body else None, if_match)
-    response_obj = service.reopen(
-        session=session,
-        user=user,
-        settings=settings,
-        response_id=response_id,
-        version=version,
-        comment=body.comment if body else None,
-    )
+    with UnitOfWork(session):
+        response_obj = service.reopen(
+            session=session,
+            user=user,
+            settings=settings,
+            response_id=response_id,
+            version=version,
+            comment=body.comment if body else None,
+        )
     http.status_code = 201
     http.headers["Location"] = f"/api/v1/responses/{response_obj.id}"
     return _out(response_obj, http)

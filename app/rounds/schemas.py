@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.rounds.models import ROUND_STATE_LABELS, RoundState
+from app.user_input import Text
 
 _STATE_DOC = "Estado: " + "; ".join(f"`{k}` = {v}" for k, v in ROUND_STATE_LABELS.items()) + "."
 _VERSION_DOC = (
@@ -19,10 +20,10 @@ class RoundCreate(BaseModel):
     __doc__ = "Una nueva ronda de diagnóstico. " + _VERSION_DOC
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=2, max_length=200, description="Nombre único, p. ej. «Diagnóstico nacional 2026»")
+    name: Text = Field(min_length=2, max_length=200, description="Nombre único, p. ej. «Diagnóstico nacional 2026»")
     questionnaire_version_id: int | None = Field(None, description="Id del registro de la versión de cuestionario")
-    questionnaire_id: str | None = Field(None, max_length=100, description="Id del cuestionario (con `version`)")
-    version: str | None = Field(None, max_length=50, description="Versión del cuestionario (con `questionnaire_id`)")
+    questionnaire_id: Text | None = Field(None, max_length=100, description="Id del cuestionario (con `version`)")
+    version: Text | None = Field(None, max_length=50, description="Versión del cuestionario (con `questionnaire_id`)")
     opens_on: date = Field(description="Fecha de apertura (AAAA-MM-DD)")
     closes_on: date = Field(description="Fecha de cierre (AAAA-MM-DD), no anterior a la apertura")
     state: RoundState = Field(RoundState.PLANNED, description=_STATE_DOC)
@@ -34,10 +35,10 @@ class RoundUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str | None = Field(None, min_length=2, max_length=200)
+    name: Text | None = Field(None, min_length=2, max_length=200)
     questionnaire_version_id: int | None = None
-    questionnaire_id: str | None = Field(None, max_length=100)
-    version: str | None = Field(None, max_length=50)
+    questionnaire_id: Text | None = Field(None, max_length=100)
+    version: Text | None = Field(None, max_length=50)
     opens_on: date | None = None
     closes_on: date | None = None
     state: RoundState | None = Field(None, description=_STATE_DOC)

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, Invalid, NotFound
 from app.questionnaires.models import QuestionnaireVersion
 from app.rounds.models import ROUND_STATE_LABELS, DiagnosisRound, RoundState
+from app.unit_of_work import unique
 
 if TYPE_CHECKING:
     from app.auth.models import User
@@ -138,7 +139,42 @@ def resolve_questionnaire_version(
     return row
 
 
-def _check_dates(opens_on: date, closes_on: date) -> None:
+#: Sensible bounds for a round's dates: none before the system's first year, none further
+#: ahead than the next decade, and a round lasting at most about three years.
+FIRST_ROUND_YEAR = 2000
+YEARS_AHEAD = 10
+MAX_ROUND_DAYS = 3 * 366
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _check_date_bounds(opens_on: date, closes_on: date, today: date) -> None:
+    latest = _years_after(today, YEARS_AHEAD)
+    details = []
+    for name, label, value in (("opens_on", "apertura", opens_on), ("closes_on", "cierre", closes_on)):
+        if value.year < FIRST_ROUND_YEAR:
+            message = f"la fecha de {label} debe ser del año {FIRST_ROUND_YEAR} o posterior"
+            details.append({"field": name, "code": "too_old", "message": message})
+        elif value > latest:
+            message = f"la fecha de {label} no puede ser posterior al {latest.strftime('%d-%m-%Y')} ({YEARS_AHEAD} años desde hoy)"
+            details.append({"field": name, "code": "too_far", "message": message})
+    if not details and (closes_on - opens_on).days > MAX_ROUND_DAYS:
+        message = "una ronda puede durar a lo sumo 3 años entre la apertura y el cierre"
+        details.append({"field": "closes_on", "code": "too_long", "message": message})
+    if details:
+        raise Invalid(
+            "Las fechas de la ronda no son válidas: " + "; ".join(d["message"] for d in details) + ".",
+            details=details,
+        )
+
+
+def _check_dates(opens_on: date, closes_on: date, today: date | None = None) -> None:
+    _check_date_bounds(opens_on, closes_on, today or date.today())
     if closes_on < opens_on:
         raise Invalid(
             "La fecha de cierre ('closes_on') no puede ser anterior a la de apertura ('opens_on').",
@@ -178,7 +214,7 @@ def create_round(
     questionnaire_id: str | None = None,
     version: str | None = None,
 ) -> DiagnosisRound:
-    """Create a round (the caller has checked ``can_manage_rounds``); commits."""
+    """Create a round (the caller has checked ``can_manage_rounds``), in the caller's unit of work."""
     name = name.strip()
     _check_dates(opens_on, closes_on)
     row = resolve_questionnaire_version(
@@ -195,8 +231,8 @@ def create_round(
         closes_on=closes_on,
         state=RoundState(state).value,
     )
-    session.add(diagnosis_round)
-    _commit(session, name)
+    with unique(session, _name_taken(name)):
+        session.add(diagnosis_round)
     session.refresh(diagnosis_round)
     return diagnosis_round
 
@@ -208,7 +244,7 @@ def update_round(
     round: DiagnosisRound,  # noqa: A002
     changes: dict[str, Any],
 ) -> DiagnosisRound:
-    """Apply ``changes`` (only the fields sent); commits.
+    """Apply ``changes`` (only the fields sent), in the caller's unit of work.
 
     Changing the questionnaire version of a round that already has responses is refused
     (409): those responses answer the version they were started with.
@@ -262,21 +298,19 @@ def update_round(
         diagnosis_round.state = RoundState(changes["state"]).value
     if new_version_id is not None:
         diagnosis_round.questionnaire_version_id = new_version_id
-    _commit(session, diagnosis_round.name)
+    with unique(session, _name_taken(diagnosis_round.name)):
+        pass  # the changes above are flushed here
     session.refresh(diagnosis_round)
     return diagnosis_round
 
 
-def _commit(session: Session, name: str) -> None:
-    try:
-        session.commit()
-    except IntegrityError:  # a concurrent request took the name
-        session.rollback()
-        raise Conflict(
-            f"Ya existe una ronda de diagnóstico llamada «{name}».",
-            code="duplicate_name",
-            details=[{"field": "name", "code": "duplicate", "message": "ya existe una ronda con este nombre"}],
-        ) from None
+def _name_taken(name: str) -> Callable[[], Conflict]:
+    """A concurrent request took the name after the check."""
+    return lambda: Conflict(
+        f"Ya existe una ronda de diagnóstico llamada «{name}».",
+        code="duplicate_name",
+        details=[{"field": "name", "code": "duplicate", "message": "ya existe una ronda con este nombre"}],
+    )
 
 
 def response_counts(*, session: Session, round_ids: list[int]) -> dict[int, int]:

@@ -13,6 +13,7 @@ from app.pagination import PageParams, page_params
 from app.rounds import service
 from app.rounds.models import RoundState
 from app.rounds.schemas import RoundCreate, RoundOut, RoundPage, RoundUpdate
+from app.unit_of_work import UnitOfWork
 
 router = APIRouter(tags=["rondas"])
 
@@ -47,7 +48,8 @@ def list_rounds(
 )
 def create_round(body: RoundCreate, user: User = Depends(current_user), session: Session = Depends(get_db)) -> dict:
     _require_manage(user)
-    diagnosis_round = service.create_round(session=session, user=user, **body.model_dump())
+    with UnitOfWork(session):
+        diagnosis_round = service.create_round(session=session, user=user, **body.model_dump())
     return service.round_dict(session=session, round=diagnosis_round)
 
 
@@ -80,7 +82,8 @@ def update_round(
 ) -> dict:
     _require_manage(user)
     diagnosis_round = service.get_round(session=session, round_id=round_id)
-    diagnosis_round = service.update_round(
-        session=session, user=user, round=diagnosis_round, changes=body.model_dump(exclude_unset=True)
-    )
+    with UnitOfWork(session):
+        diagnosis_round = service.update_round(
+            session=session, user=user, round=diagnosis_round, changes=body.model_dump(exclude_unset=True)
+        )
     return service.round_dict(session=session, round=diagnosis_round)

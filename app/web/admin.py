@@ -22,12 +22,14 @@ from app.auth.models import ROLE_LABELS, Invitation, User
 from app.cooperatives.models import Cooperative
 from app.deps import get_db, get_settings_dep
 from app.errors import ApiError, Forbidden, NotFound
-from app.pagination import PageParams, paginate
+from app.pagination import MAX_PAGE, PageParams, paginate
 from app.questionnaires import service as questionnaires_service
 from app.questionnaires.models import QuestionnaireVersion
 from app.rounds import service as rounds_service
 from app.rounds.models import ROUND_STATE_LABELS, DiagnosisRound
 from app.settings import Settings
+from app.unit_of_work import UnitOfWork
+from app.user_input import parse_id, parse_int
 from app.web.deps import form_user, page_user, posted_form
 from app.web.render import redirect, render
 
@@ -80,8 +82,7 @@ def users_page(request: Request, user: User = Depends(page_user), session: Sessi
     if role not in ROLE_LABELS:
         role = None
     q = (request.query_params.get("q") or "").strip()[:100] or None
-    value = request.query_params.get("pagina", "1")
-    page = int(value) if value.isdigit() and int(value) > 0 else 1
+    page = parse_int(request.query_params.get("pagina", "1"), minimum=1, maximum=MAX_PAGE) or 1
     rows, total = paginate(
         session, auth_service.list_users(user=user, role=role, q=q), PageParams(page=page, per_page=PER_PAGE)
     )
@@ -114,16 +115,15 @@ def set_user_active(
     active = str(form.get("activo") or "") == "1"
     back = "/admin/usuarios"
     try:
-        target = auth_service.update_user(
-            session=session,
-            user=user,
-            user_id=user_id,
-            settings=settings,
-            changes={"is_active": active},
-        )
-        session.commit()
+        with UnitOfWork(session):
+            target = auth_service.update_user(
+                session=session,
+                user=user,
+                user_id=user_id,
+                settings=settings,
+                changes={"is_active": active},
+            )
     except ApiError as error:
-        session.rollback()
         if isinstance(error, NotFound):
             raise
         return redirect(back, flash=error.message)
@@ -175,7 +175,8 @@ def create_invitation(
     settings: Settings = Depends(get_settings_dep),
 ) -> Response:
     _require(policy.can_manage_users(user))
-    coop_ids = [int(v) for v in form.getlist("cooperative_ids") if str(v).isdigit()]
+    posted_ids = [parse_id(v) for v in form.getlist("cooperative_ids") if str(v).strip()]
+    coop_ids = [ident for ident in posted_ids if ident is not None]
     values = {
         "email": str(form.get("email") or "").strip(),
         "full_name": str(form.get("full_name") or "").strip(),
@@ -191,23 +192,24 @@ def create_invitation(
         errors["full_name"] = "Escriba el nombre completo."
     if values["role"] not in ROLE_LABELS:
         errors["role"] = "Elija un rol."
+    if len(coop_ids) != len(posted_ids):
+        errors["cooperative_ids"] = "Elija las cooperativas de la lista."
     created = None
     if not errors:
         try:
-            created = auth_service.create_invitation(
-                session=session,
-                user=user,
-                settings=settings,
-                email=values["email"],
-                full_name=values["full_name"],
-                role=values["role"],
-                institution=values["institution"] or None,
-                cooperative_ids=coop_ids,
-                macrozones=values["macrozones"],
-            )
-            session.commit()
+            with UnitOfWork(session):
+                created = auth_service.create_invitation(
+                    session=session,
+                    user=user,
+                    settings=settings,
+                    email=values["email"],
+                    full_name=values["full_name"],
+                    role=values["role"],
+                    institution=values["institution"] or None,
+                    cooperative_ids=coop_ids,
+                    macrozones=values["macrozones"],
+                )
         except ApiError as error:
-            session.rollback()
             errors = _field_errors(error, INVITATION_FIELDS)
     if errors:
         return render(
@@ -257,8 +259,8 @@ def _parse_round_form(form: FormData) -> tuple[dict[str, Any], dict[str, Any], d
         errors["name"] = "Escriba un nombre de 2 a 200 caracteres."
     else:
         data["name"] = values["name"]
-    if values["questionnaire_version_id"].isdigit():
-        data["questionnaire_version_id"] = int(values["questionnaire_version_id"])
+    if (version_id := parse_id(values["questionnaire_version_id"])) is not None:
+        data["questionnaire_version_id"] = version_id
     else:
         errors["questionnaire_version_id"] = "Elija la versión del cuestionario."
     for name, label in (("opens_on", "apertura"), ("closes_on", "cierre")):
@@ -308,9 +310,9 @@ def create_round(
     values, data, errors = _parse_round_form(form)
     if not errors:
         try:
-            created = rounds_service.create_round(session=session, user=user, **data)
+            with UnitOfWork(session):
+                created = rounds_service.create_round(session=session, user=user, **data)
         except ApiError as error:
-            session.rollback()
             errors = _field_errors(error, ROUND_FIELDS, {"version": "questionnaire_version_id"})
         else:
             return redirect("/admin/rondas", flash=f"La ronda «{created.name}» quedó creada.")
@@ -349,9 +351,9 @@ def update_round(
     values, data, errors = _parse_round_form(form)
     if not errors:
         try:
-            rounds_service.update_round(session=session, user=user, round=round_, changes=data)
+            with UnitOfWork(session):
+                rounds_service.update_round(session=session, user=user, round=round_, changes=data)
         except ApiError as error:
-            session.rollback()
             errors = _field_errors(error, ROUND_FIELDS, {"version": "questionnaire_version_id"})
             round_ = rounds_service.get_round(session=session, round_id=round_id)
         else:

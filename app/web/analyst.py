@@ -21,13 +21,15 @@ from app.cooperatives.schemas import format_rut
 from app.cooperatives.sectors import SECTORS
 from app.errors import ApiError, Conflict, Forbidden, Invalid
 from app.http_errors import status_of
-from app.pagination import PageParams, paginate
+from app.pagination import MAX_PAGE, PageParams, paginate
 from app.responses import rescoring
 from app.responses import service as responses_service
 from app.responses.models import MODE_LABELS, STATUS_LABELS, ResponseStatus
 from app.rounds.models import ROUND_STATE_LABELS, DiagnosisRound
 from app.rounds.service import get_round, get_round_questionnaire
 from app.settings import REGIONS, Settings
+from app.unit_of_work import UnitOfWork
+from app.user_input import parse_int
 from app.web import charts, dashboard
 from app.web import questionnaire_form as qf
 from app.web.deps import FormPost, WebPage, form_post, guarded
@@ -74,9 +76,10 @@ def _filters(request: Request, settings: Settings) -> tuple[cooperatives_service
     query = request.query_params
     chosen: dict[str, str] = {}
     region = None
-    if (value := query.get("region", "").strip()).isdigit() and int(value) in REGIONS:
-        region = int(value)
-        chosen["region"] = value
+    if (region := parse_int(query.get("region", ""), minimum=min(REGIONS), maximum=max(REGIONS))) in REGIONS:
+        chosen["region"] = str(region)
+    else:
+        region = None
     macrozone = query.get("macrozona") or None
     if macrozone not in settings.macrozones:
         macrozone = None
@@ -200,9 +203,9 @@ def rescore_page(round_id: int, page: WebPage = Depends(staff_page)) -> Response
 @router.post("/analisis/rondas/{round_id}/recalcular")
 def rescore_round(round_id: int, post: FormPost = Depends(staff_post)) -> Response:
     try:
-        result = rescoring.adopt(session=post.session, user=post.user, round_id=round_id)
+        with UnitOfWork(post.session):
+            result = rescoring.adopt(session=post.session, user=post.user, round_id=round_id)
     except Conflict as error:
-        post.session.rollback()
         outcome = rescoring.plan(session=post.session, user=post.user, round_id=round_id)
         return render(
             post.request,
@@ -238,8 +241,7 @@ def cooperatives_page(page: WebPage = Depends(staff_page)) -> Response:
         light = None
     if light:
         chosen["luz"] = light
-    page_value = request.query_params.get("pagina", "1")
-    number = int(page_value) if page_value.isdigit() and int(page_value) > 0 else 1
+    number = parse_int(request.query_params.get("pagina", "1"), minimum=1, maximum=MAX_PAGE) or 1
     statement = cooperatives_service.list_statement(user=user, settings=settings, filters=filters)
     statement = dashboard.light_filter_statement(statement, session=session, light=light)
     rows, total = paginate(session, statement, PageParams(page=number, per_page=PER_PAGE))
@@ -311,7 +313,8 @@ def approve_cooperative(cooperative_id: int, post: FormPost = Depends(form_post)
         settings=settings,
         cooperative_id=cooperative_id,
     )
-    cooperatives_service.approve_cooperative(session=session, user=user, settings=settings, cooperative=cooperative)
+    with UnitOfWork(session):
+        cooperatives_service.approve_cooperative(session=session, user=user, settings=settings, cooperative=cooperative)
     return redirect(f"/analisis/cooperativas/{cooperative_id}", flash="La cooperativa quedó aprobada en el registro.")
 
 
@@ -390,8 +393,8 @@ def review_page(response_id: int, page: WebPage = Depends(staff_page)) -> Respon
 
 
 def _review_problem(post: FormPost, response_id: int, error: ApiError, **extra: Any) -> Response:
-    """The review page again with the problem of the action (e.g. 409 stale version)."""
-    post.session.rollback()
+    """The review page again with the problem of the action (e.g. 409 stale version); the
+    action's unit of work was rolled back."""
     context = _review_context(post, response_id)
     context.update(problem=error.message, **extra)
     return render(post.request, "analyst/response.html", context, status_code=status_of(error))
@@ -400,13 +403,14 @@ def _review_problem(post: FormPost, response_id: int, error: ApiError, **extra: 
 @router.post("/analisis/respuestas/{response_id}/validar")
 def validate_response(response_id: int, post: FormPost = Depends(staff_post)) -> Response:
     try:
-        responses_service.validate(
-            session=post.session,
-            user=post.user,
-            settings=post.settings,
-            response_id=response_id,
-            version=qf.posted_version(post.form),
-        )
+        with UnitOfWork(post.session):
+            responses_service.validate(
+                session=post.session,
+                user=post.user,
+                settings=post.settings,
+                response_id=response_id,
+                version=qf.posted_version(post.form),
+            )
     except (Conflict, Invalid) as error:
         return _review_problem(post, response_id, error)
     return redirect(f"/analisis/respuestas/{response_id}", flash="La respuesta quedó validada.")
@@ -425,14 +429,15 @@ def return_response(response_id: int, post: FormPost = Depends(staff_post)) -> R
         context.update(errors={"comment": message}, comment=comment)
         return render(post.request, "analyst/response.html", context, status_code=422)
     try:
-        responses_service.return_for_correction(
-            session=post.session,
-            user=post.user,
-            settings=post.settings,
-            response_id=response_id,
-            comment=comment.strip(),
-            version=qf.posted_version(post.form),
-        )
+        with UnitOfWork(post.session):
+            responses_service.return_for_correction(
+                session=post.session,
+                user=post.user,
+                settings=post.settings,
+                response_id=response_id,
+                comment=comment.strip(),
+                version=qf.posted_version(post.form),
+            )
     except (Conflict, Invalid) as error:
         return _review_problem(post, response_id, error, comment=comment)
     return redirect(
@@ -444,14 +449,15 @@ def return_response(response_id: int, post: FormPost = Depends(staff_post)) -> R
 def reopen_response(response_id: int, post: FormPost = Depends(staff_post)) -> Response:
     comment = str(post.form.get("reopen_comment") or "").strip()[:5000] or None
     try:
-        new = responses_service.reopen(
-            session=post.session,
-            user=post.user,
-            settings=post.settings,
-            response_id=response_id,
-            version=qf.posted_version(post.form),
-            comment=comment,
-        )
+        with UnitOfWork(post.session):
+            new = responses_service.reopen(
+                session=post.session,
+                user=post.user,
+                settings=post.settings,
+                response_id=response_id,
+                version=qf.posted_version(post.form),
+                comment=comment,
+            )
     except (Conflict, Invalid) as error:
         return _review_problem(post, response_id, error)
     return redirect(

@@ -1,5 +1,6 @@
 """Dependencies of the web pages: the logged-in user (or a redirect to the login page) and
-forms with their CSRF token checked against the session."""
+forms with their CSRF token checked against the session and their texts checked
+(``app.user_input``)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from app.auth.models import User
 from app.deps import authenticate, get_db, get_settings_dep
 from app.settings import Settings
+from app.user_input import check_text
 
 MAX_FORM_BYTES = 1_000_000
 
@@ -25,11 +27,92 @@ class LoginRequired(Exception):
         self.next_url = next_url
 
 
+#: How the refusal of a field names it (the label of its input); other fields by their name.
+FIELD_LABELS = {
+    "name": "Nombre",
+    "full_name": "Nombre completo",
+    "email": "Correo electrónico",
+    "password": "Contraseña",
+    "password_confirmation": "Confirmación de la contraseña",
+    "institution": "Institución",
+    "institucion": "Institución",
+    "lugar": "Lugar de las entrevistas",
+    "cargo": "Cargo de la persona entrevistada",
+    "comment": "Comentario",
+    "reopen_comment": "Motivo de la reapertura",
+    "rut": "RUT",
+    "comuna": "Comuna",
+    "contact_name": "Persona de contacto",
+    "contact_email": "Correo de contacto",
+    "contact_phone": "Teléfono de contacto",
+    "interviewer_name": "Nombre de quien entrevista",
+    "interview_date": "Fecha de la entrevista",
+    "interview_place": "Lugar de la entrevista",
+    "interviewee_role": "Cargo de la persona entrevistada",
+    "cooperative_ids": "Cooperativas",
+    "cooperativa": "Cooperativa",
+    "ronda": "Ronda",
+    "macrozones": "Macrozonas",
+    "sectors": "Rubros",
+    "region_code": "Región",
+    "legal_type": "Tipo jurídico",
+    "members_women": "Socias",
+    "members_men": "Socios",
+    "questionnaire_version_id": "Versión del cuestionario",
+    "opens_on": "Fecha de apertura",
+    "closes_on": "Fecha de cierre",
+    "state": "Estado",
+    "archivo": "Archivo",
+    "q": "Buscar",
+}
+
+
+def field_label(name: str) -> str:
+    """How a message names a form field: its label, the question of an answer, or its name."""
+    if name in FIELD_LABELS:
+        return FIELD_LABELS[name]
+    if name.startswith(("a.", "e.")):  # questionnaire_form.ANSWER_PREFIX and SPECIAL_PREFIX
+        return f"Respuesta a la pregunta {name[2:]}"
+    return name
+
+
+def check_form(form: FormData) -> None:
+    """Refuse (Invalid, 422) a form with a character no field accepts (NUL, other control
+    characters, bidirectional controls, non-characters: ``app.user_input``), naming the field.
+    Every web form is read by ``posted_form``, so every one is checked here; line breaks and
+    tabs are allowed (questionnaire answers and comments are text areas)."""
+    for name, value in form.multi_items():
+        check_text(name, "nombre de campo", field="form", multiline=False)
+        label = field_label(name)
+        if isinstance(value, str):
+            check_text(value, label, field=name)
+        elif isinstance(value, UploadFile) and value.filename:
+            check_text(value.filename, f"{label} (nombre del archivo)", field=name, multiline=False)
+
+
 async def posted_form(request: Request) -> FormData:
-    """The posted form; its hidden ``csrf_token`` is what deps.authenticate checks."""
+    """The posted form, its texts checked (``check_form``); its hidden ``csrf_token`` is what
+    deps.authenticate checks."""
     form = await request.form(max_part_size=MAX_FORM_BYTES)
+    check_form(form)
     request.state.form_csrf_token = form.get("csrf_token")
     return form
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What every page's header shows of the logged-in user, copied once when the user is
+    authenticated: a page rendered after the request's database session was rolled back or
+    closed (an error page) must not load anything from it."""
+
+    id: int
+    role: str
+    full_name: str
+
+
+def _remember(request: Request, user: User | None) -> None:
+    request.state.user = user
+    request.state.viewer = Viewer(user.id, str(user.role), user.full_name) if user is not None else None
 
 
 def _login_required(request: Request) -> LoginRequired:
@@ -42,7 +125,7 @@ def page_user(request: Request, session: Session = Depends(get_db)) -> User:
     user = authenticate(request, session)
     if user is None:
         raise _login_required(request)
-    request.state.user = user
+    _remember(request, user)
     return user
 
 
@@ -51,13 +134,13 @@ def form_user(request: Request, form: FormData = Depends(posted_form), session: 
     user = authenticate(request, session)
     if user is None:
         raise _login_required(request)
-    request.state.user = user
+    _remember(request, user)
     return user
 
 
 def optional_page_user(request: Request, session: Session = Depends(get_db)) -> User | None:
     user = authenticate(request, session)
-    request.state.user = user
+    _remember(request, user)
     return user
 
 

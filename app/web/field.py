@@ -37,6 +37,8 @@ from app.responses import service as responses
 from app.responses.models import MODE_LABELS, STATUS_LABELS, Response, ResponseMode, ResponseStatus
 from app.rounds.models import DiagnosisRound, RoundState
 from app.settings import REGIONS
+from app.unit_of_work import UnitOfWork
+from app.user_input import parse_id
 from app.web import field_entry
 from app.web import questionnaire_form as qf
 from app.web.deps import FormPost, WebPage, guarded
@@ -84,10 +86,8 @@ def _open_rounds(session: Session) -> list[DiagnosisRound]:
 
 
 def _open_round(session: Session, round_id: Any) -> DiagnosisRound:
-    try:
-        round_ = session.get(DiagnosisRound, int(round_id))
-    except (TypeError, ValueError):
-        round_ = None
+    ident = parse_id(round_id)
+    round_ = session.get(DiagnosisRound, ident) if ident is not None else None
     if round_ is None:
         raise NotFound("No existe esa ronda de diagnóstico.")
     if round_.state != RoundState.OPEN.value:
@@ -96,10 +96,9 @@ def _open_round(session: Session, round_id: Any) -> DiagnosisRound:
 
 
 def _visible_cooperative(page: WebPage, cooperative_id: Any) -> Cooperative:
-    try:
-        ident = int(cooperative_id)
-    except (TypeError, ValueError):
-        raise NotFound("No existe esa cooperativa.") from None
+    ident = parse_id(cooperative_id)
+    if ident is None:
+        raise NotFound("No existe esa cooperativa.")
     return cooperatives.get_visible_cooperative(
         session=page.session, user=page.user, settings=page.settings, cooperative_id=ident
     )
@@ -300,21 +299,21 @@ def create_interview(post: FormPost = Depends(field_post)) -> WebResponse:
     data, values, errors = _parse_interview(form)
     if not errors:
         try:
-            response, created = responses.create_response(
-                session=session,
-                user=post.user,
-                settings=post.settings,
-                idempotency_key=key,
-                data={
-                    "cooperative_id": cooperative.id,
-                    "round_id": round_.id,
-                    "mode": ResponseMode.INTERVIEW.value,
-                    "answers": None,
-                    **data,
-                },
-            )
+            with UnitOfWork(session):
+                response, created = responses.create_response(
+                    session=session,
+                    user=post.user,
+                    settings=post.settings,
+                    idempotency_key=key,
+                    data={
+                        "cooperative_id": cooperative.id,
+                        "round_id": round_.id,
+                        "mode": ResponseMode.INTERVIEW.value,
+                        "answers": None,
+                        **data,
+                    },
+                )
         except Conflict as error:
-            session.rollback()
             existing = error.extra.get("existing_id")
             if error.code == "response_exists" and existing:
                 return redirect(
@@ -323,7 +322,6 @@ def create_interview(post: FormPost = Depends(field_post)) -> WebResponse:
                 )
             errors["form"] = error.message
         except Invalid as error:
-            session.rollback()
             errors.update(_details_errors(error))
             errors.setdefault("form", error.message)
         else:
@@ -596,6 +594,7 @@ def create_cooperative(post: FormPost = Depends(field_post)) -> WebResponse:
     session = post.session
     values, body = _parse_cooperative(post.form)
     errors: dict[str, str] = {}
+    existing = None  # the registered cooperative with this RUT, only when the user may see it
     try:
         data = CooperativeCreate.model_validate(body).model_dump()
     except ValidationError as error:
@@ -605,17 +604,18 @@ def create_cooperative(post: FormPost = Depends(field_post)) -> WebResponse:
             errors.setdefault(name, message)
     else:
         try:
-            cooperative = cooperatives.create_cooperative(
-                session=session, user=post.user, settings=post.settings, data=data
-            )
+            with UnitOfWork(session):
+                cooperative = cooperatives.create_cooperative(
+                    session=session, user=post.user, settings=post.settings, data=data
+                )
         except ApiError as error:
-            session.rollback()
             errors.update(_details_errors(error))
             if not error.details:
                 errors["form"] = error.message
+            if isinstance(error.extra.get("existing"), dict):
+                existing = {"url": f"/terreno?q={error.extra['existing']['rut']}", "message": error.message}
         else:
             pending = "" if cooperative.approved else " Queda pendiente de aprobación por el equipo de análisis."
             return redirect(f"/terreno?q={cooperative.rut}", flash=f"Se registró «{cooperative.name}».{pending}")
-    return render(
-        post.request, "field/new_cooperative.html", _cooperative_form_context(values, errors), status_code=422
-    )
+    context = {**_cooperative_form_context(values, errors), "existing": existing}
+    return render(post.request, "field/new_cooperative.html", context, status_code=422)

@@ -43,6 +43,7 @@ from app.http_errors import status_of
 from app.questionnaires.models import QuestionnaireVersion
 from app.responses.models import STATUS_LABELS
 from app.rounds.models import DiagnosisRound
+from app.unit_of_work import UnitOfWork
 from app.web.deps import FormPost, WebPage, guarded
 from app.web.field import _open_rounds
 from app.web.render import numero, render
@@ -529,30 +530,32 @@ async def field_upload(post: FormPost = Depends(spreadsheets_post)) -> Response:
         )
 
         def call() -> dict[str, Any]:
-            return odk_import.import_submissions(
-                session=session,
-                user=user,
-                settings=settings,
-                round_id=round_id,
-                content=upload.data,
-                filename=upload.filename,
-                source=Source.AUTO,
-                dry_run=dry_run,
-                all_or_nothing=True,
-                defaults=defaults,
-            ).to_dict()
+            with UnitOfWork(session):
+                return odk_import.import_submissions(
+                    session=session,
+                    user=user,
+                    settings=settings,
+                    round_id=round_id,
+                    content=upload.data,
+                    filename=upload.filename,
+                    source=Source.AUTO,
+                    dry_run=dry_run,
+                    all_or_nothing=True,
+                    defaults=defaults,
+                ).to_dict()
     else:
 
         def call() -> dict[str, Any]:
-            return interviews.import_interviews(
-                session=session,
-                user=user,
-                settings=settings,
-                round_id=round_id,
-                data=upload.data,
-                filename=upload.filename,
-                dry_run=dry_run,
-            ).as_dict()
+            with UnitOfWork(session):
+                return interviews.import_interviews(
+                    session=session,
+                    user=user,
+                    settings=settings,
+                    round_id=round_id,
+                    data=upload.data,
+                    filename=upload.filename,
+                    dry_run=dry_run,
+                ).as_dict()
 
     outcome = await _run(
         call,
@@ -595,14 +598,15 @@ async def registry_upload(post: FormPost = Depends(registry_importer_post)) -> R
     dry_run = not _wants_import(form)
 
     def call() -> dict[str, Any]:
-        return registry_import.import_registry(
-            session=session,
-            user=user,
-            settings=settings,
-            data=upload.data,
-            filename=upload.filename,
-            dry_run=dry_run,
-        ).as_dict()
+        with UnitOfWork(session):
+            return registry_import.import_registry(
+                session=session,
+                user=user,
+                settings=settings,
+                data=upload.data,
+                filename=upload.filename,
+                dry_run=dry_run,
+            ).as_dict()
 
     outcome = await _run(
         call,

@@ -32,6 +32,8 @@ from app.responses.models import MODE_LABELS, STATUS_LABELS, ResponseMode, Respo
 from app.responses.models import Response as DiagnosisResponse
 from app.rounds.models import ROUND_STATE_LABELS, DiagnosisRound, RoundState
 from app.rounds.service import get_round_questionnaire, list_rounds_statement, questionnaire_of_version
+from app.unit_of_work import UnitOfWork
+from app.user_input import MAX_ID, parse_int
 from app.web import questionnaire_form as qf
 from app.web.deps import FormPost, WebPage, form_post, web_page
 from app.web.render import redirect, render
@@ -61,9 +63,6 @@ class Context:
     @property
     def answers(self) -> dict[str, Any]:
         return dict(self.response.answers or {})
-
-
-MAX_ID = 2**31 - 1  # database ids are 32-bit integers: a larger number in a URL cannot exist
 
 
 def _check_id(value: int, what: str) -> None:
@@ -108,8 +107,8 @@ def _resume_url(ctx: Context, last_visited: str | None = None) -> str:
     section = qf.first_incomplete(ctx.sections, ctx.questionnaire, ctx.answers)
     if section is None:
         return f"/diagnosticos/{ctx.response.id}/revision"
-    if last_visited and last_visited.isdigit():
-        last = qf.section_by_number(ctx.sections, int(last_visited))
+    if (number := parse_int(last_visited, minimum=1, maximum=10_000)) is not None:
+        last = qf.section_by_number(ctx.sections, number)
         if last is not None and qf.is_visible(last, qf.relevance(ctx.questionnaire, ctx.answers)):
             return _section_url(ctx.response.id, last.number)
     return _section_url(ctx.response.id, section.number)
@@ -206,15 +205,15 @@ def start_diagnosis(cooperative_id: int, round_id: int, post: FormPost = Depends
     session = post.session
     key = str(post.form.get("idempotency_key") or "").strip()[:100] or str(uuid.uuid4())
     try:
-        response, _ = service.create_response(
-            session=session,
-            user=post.user,
-            settings=post.settings,
-            idempotency_key=key,
-            data={"cooperative_id": cooperative_id, "round_id": round_id, "mode": ResponseMode.SELF.value},
-        )
+        with UnitOfWork(session):
+            response, _ = service.create_response(
+                session=session,
+                user=post.user,
+                settings=post.settings,
+                idempotency_key=key,
+                data={"cooperative_id": cooperative_id, "round_id": round_id, "mode": ResponseMode.SELF.value},
+            )
     except Conflict as error:
-        session.rollback()
         existing = error.extra.get("existing_id")
         if error.code == "response_exists" and existing:
             return redirect(

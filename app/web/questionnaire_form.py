@@ -55,6 +55,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import scoring
+from app.responses import lifecycle
+from app.user_input import MAX_ID, parse_int
 from reports import formatting as fmt
 from scoring import Dimension, Question, Questionnaire, Subcategory
 
@@ -211,10 +213,7 @@ def section_progress(section: Section, answers: Mapping[str, Any], relevant: Map
 
 def posted_version(form: Any) -> int | None:
     """The response version a form carried (its hidden field), or None when missing or garbled."""
-    try:
-        return int(str(form.get(VERSION_FIELD) or ""))
-    except ValueError:
-        return None
+    return parse_int(form.get(VERSION_FIELD), minimum=0, maximum=MAX_ID)
 
 
 @dataclass(frozen=True)
@@ -297,7 +296,7 @@ def check_items(
 
 def _valid(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> dict[str, Any]:
     """The answers minus any that do not validate (stale answers must not break a page)."""
-    bad = {e.question for e in scoring.validate_answers(questionnaire, dict(answers))}
+    bad = {e.question for e in lifecycle.answer_errors(questionnaire, dict(answers))}
     return {qid: value for qid, value in answers.items() if qid not in bad}
 
 
@@ -380,10 +379,7 @@ class QuestionField:
     def computed_text(self) -> str:
         if self.computed is None:
             return "Aún no se puede calcular: faltan los datos de los que depende."
-        if isinstance(self.computed, float):
-            text = fmt.numero(round(self.computed, 2))
-            return f"{text} {self.question.unit}" if self.question.unit else text
-        return answer_text(self.question, self.computed)
+        return fmt.answer_in_words(self.question, self.computed)
 
     @property
     def input_mode(self) -> str:
@@ -499,8 +495,8 @@ class ParsedForm:
     special: dict[str, str] = field(default_factory=dict)
 
 
-_ES_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
-_PLAIN = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
+_ES_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$", re.ASCII)
+_PLAIN = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$", re.ASCII)
 
 
 def parse_number(text: str) -> float | int | None:
@@ -550,8 +546,8 @@ def parse_form(
     """Read a posted section into typed answers (empty = None) and per-question errors.
 
     Only the questions listed in the form's ``shown`` inputs (or ``question_ids``) are read;
-    each value is checked with ``scoring.validate_answer``, so what passes here is what
-    ``update_answers`` accepts.
+    each value is checked with ``lifecycle.answer_error`` (scoring's rules and the app's bounds
+    on numbers), so what passes here is what ``update_answers`` accepts.
     """
     ids = list(question_ids) if question_ids is not None else shown_ids(form, section)
     parsed = ParsedForm()
@@ -565,7 +561,7 @@ def parse_form(
         parsed.raw[qid] = raw
         parsed.special[qid] = special
         if error is None and value is not None:
-            problem = scoring.validate_answer(questionnaire, qid, value)
+            problem = lifecycle.answer_error(questionnaire, qid, value)
             if problem is not None:
                 error = sentence(problem.message)
         if error is not None:
@@ -656,7 +652,7 @@ def _parse_one(question: Question, form: Any) -> tuple[Any, Any, str, str | None
         return number, text, special, None
     if question.type == "date":
         cleaned = text.strip()
-        match = re.match(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$", cleaned)
+        match = re.match(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$", cleaned, re.ASCII)
         if match:  # dd-mm-aaaa, as people write dates in Chile
             cleaned = f"{match.group(3)}-{int(match.group(2)):02d}-{int(match.group(1)):02d}"
         try:

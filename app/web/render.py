@@ -2,7 +2,9 @@
 (numbers, RUTs and lights in words are ``reports.formatting``'s, the same as the PDF report's).
 
 Every page gets ``user`` and ``csrf_token`` (for the hidden field of its forms) and the
-flash messages of the previous redirect.
+flash messages of the previous redirect. ``user`` is the ``app.web.deps.Viewer`` (id, role,
+name) copied when the request was authenticated, and the token a plain copy too, so that any
+page, an error page after a rollback included, renders without the database session.
 """
 
 from __future__ import annotations
@@ -49,15 +51,14 @@ templates.env.globals.update(light_name=light_name, light_message=light_message,
 
 
 def csrf_token(request: Request) -> str | None:
-    web_session = getattr(request.state, "web_session", None)
-    return web_session.csrf_token if web_session is not None else None
+    return getattr(request.state, "csrf_token", None)
 
 
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
 ) -> HTMLResponse:
     data = {
-        "user": getattr(request.state, "user", None),
+        "user": getattr(request.state, "viewer", None),  # plain values: no database session needed
         "csrf_token": csrf_token(request),
         "flash": request.cookies.get(FLASH_COOKIE),
     }

@@ -22,6 +22,7 @@ from app.errors import ApiError, Conflict, Invalid
 from app.responses import service
 from app.responses.models import Response
 from app.settings import Settings
+from app.unit_of_work import UnitOfWork
 from app.web import questionnaire_form as qf
 
 STALE_VERSION = "stale_version"
@@ -58,19 +59,20 @@ def save_section(
     changes: dict[str, Any] | None = None,
 ) -> SectionSave:
     """Save a posted section (``changes``, by default its parsed answers) at the version the page
-    read. A refused save is rolled back and ``response`` re-read, so that it holds the current
+    read, in its own unit of work. A refused save is rolled back and ``response`` re-read, so that it holds the current
     state (status, version, answers) for the page to show again."""
     try:
-        saved = service.update_answers(
-            session=session,
-            user=user,
-            settings=settings,
-            response_id=response.id,
-            answers=parsed.answers if changes is None else changes,
-            version=version,
-        )
+        with UnitOfWork(session):
+            saved = service.update_answers(
+                session=session,
+                user=user,
+                settings=settings,
+                response_id=response.id,
+                answers=parsed.answers if changes is None else changes,
+                version=version,
+            )
     except Conflict as error:
-        _roll_back(session, response)
+        session.refresh(response)
         current = dict(response.answers or {})
         newer = (
             qf.newer_values(questionnaire, parsed.raw.keys(), parsed.answers, current)
@@ -79,7 +81,7 @@ def save_section(
         )
         return SectionSave(conflict=error, current_answers=current, newer=newer)
     except Invalid as error:
-        _roll_back(session, response)
+        session.refresh(response)
         mark_refused_answers(parsed, error)
         return SectionSave(invalid=error)
     return SectionSave(saved=saved)
@@ -100,13 +102,9 @@ def submit_response(
     """Submit at the version the review page read: None once submitted, else the refusal
     (a 409 Conflict or a 422 Invalid), rolled back with ``response`` re-read."""
     try:
-        service.submit(session=session, user=user, settings=settings, response_id=response.id, version=version)
+        with UnitOfWork(session):
+            service.submit(session=session, user=user, settings=settings, response_id=response.id, version=version)
     except (Conflict, Invalid) as error:
-        _roll_back(session, response)
+        session.refresh(response)
         return error
     return None
-
-
-def _roll_back(session: Session, response: Response) -> None:
-    session.rollback()
-    session.refresh(response)

@@ -16,6 +16,7 @@ from app.deps import SESSION_COOKIE, get_db, get_settings_dep
 from app.errors import ApiError
 from app.http_errors import headers_of, status_of
 from app.settings import Settings
+from app.unit_of_work import UnitOfWork
 from app.web.deps import form_user, optional_page_user, posted_form
 from app.web.render import redirect, render
 
@@ -73,17 +74,16 @@ def login_submit(
         errors["password"] = "Escriba su contraseña."
     if not errors:
         try:
-            user, new = auth_service.login(
-                session=session,
-                email=email,
-                password=password,
-                settings=settings,
-                previous_token=request.cookies.get(SESSION_COOKIE),
-                client_ip=request.client.host if request.client else None,
-            )
-            session.commit()
+            with UnitOfWork(session):
+                user, new = auth_service.login(
+                    session=session,
+                    email=email,
+                    password=password,
+                    settings=settings,
+                    previous_token=request.cookies.get(SESSION_COOKIE),
+                    client_ip=request.client.host if request.client else None,
+                )
         except ApiError as error:
-            session.rollback()
             errors["form"] = error.message
             if status_of(error) == 429:
                 reply = render(
@@ -105,8 +105,8 @@ def logout(
     session: Session = Depends(get_db),
     settings: Settings = Depends(get_settings_dep),
 ) -> Response:
-    auth_service.close_session(session=session, record=getattr(request.state, "web_session", None))
-    session.commit()
+    with UnitOfWork(session):
+        auth_service.close_session(session=session, record=getattr(request.state, "web_session", None))
     response = redirect("/ingresar", flash="Cerró su sesión.")
     clear_session_cookie(response, settings)
     return response
@@ -142,12 +142,11 @@ def invitation_submit(
             errors["password_confirmation"] = "Las dos contraseñas no coinciden."
         else:
             try:
-                user, new = auth_service.accept_invitation(
-                    session=session, token=token, password=password, settings=settings
-                )
-                session.commit()
+                with UnitOfWork(session):
+                    user, new = auth_service.accept_invitation(
+                        session=session, token=token, password=password, settings=settings
+                    )
             except ApiError as error:
-                session.rollback()
                 fields = {detail.get("field") for detail in error.details}
                 errors["password" if "password" in fields else "form"] = error.message
             else:
