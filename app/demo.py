@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -384,11 +384,23 @@ def load_demo(*, session: Session, settings: Settings, questionnaires_dir: Path 
             return (users[Role.FIELD] if cooperative.region_code in field_regions else admin), "interview", details
         return admin, "self", {}
 
+    now = datetime.now(timezone.utc)
+
     def respond(cooperative: Cooperative, diagnosis_round, fate: str, quality: float) -> None:
         if fate == "none":
             return
         author, mode, details = author_for(cooperative)
+        # Dated within the round, as if answered while it was open (never after today).
+        started = datetime.combine(diagnosis_round.opens_on, time(10), timezone.utc) + timedelta(
+            days=rng.randint(0, 40), minutes=rng.randint(0, 480)
+        )
+        started = min(started, now - timedelta(days=30))
+        sent = min(started + timedelta(days=rng.randint(1, 20), minutes=rng.randint(0, 300)), now)
+        checked = min(sent + timedelta(days=rng.randint(2, 12), minutes=rng.randint(0, 300)), now)
+        if "interview_date" in details:
+            details = {**details, "interview_date": started.date()}
         response, _ = responses.create_response(
+            at=started,
             session=session,
             user=author,
             settings=settings,
@@ -406,6 +418,7 @@ def load_demo(*, session: Session, settings: Settings, questionnaires_dir: Path 
             keep = list(answers)[: len(answers) // 2]
             answers = {qid: answers[qid] for qid in keep}
         response = responses.update_answers(
+            at=started,
             session=session,
             user=author,
             settings=settings,
@@ -416,7 +429,12 @@ def load_demo(*, session: Session, settings: Settings, questionnaires_dir: Path 
         if fate == "draft":
             return
         response = responses.submit(
-            session=session, user=author, settings=settings, response_id=response.id, version=response.version
+            session=session,
+            user=author,
+            settings=settings,
+            response_id=response.id,
+            version=response.version,
+            at=sent,
         )
         analyst = users[Role.ANALYST]
         if fate == "returned":
@@ -430,7 +448,12 @@ def load_demo(*, session: Session, settings: Settings, questionnaires_dir: Path 
             )
         elif fate in ("validated", "reopened"):
             response = responses.validate(
-                session=session, user=analyst, settings=settings, response_id=response.id, version=response.version
+                session=session,
+                user=analyst,
+                settings=settings,
+                response_id=response.id,
+                version=response.version,
+                at=checked,
             )
             if fate == "reopened":
                 responses.reopen(

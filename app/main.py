@@ -44,6 +44,7 @@ from app.web import analyst as web_analyst
 from app.web import field as web_field
 from app.web import imports as web_imports
 from app.web import manager as web_manager
+from app.web import review_queue as web_review_queue
 from app.web.views import router as web_router
 
 logger = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(web_router)
     app.include_router(reports_web_router)
-    for area in (web_manager, web_field, web_analyst, web_admin, web_imports):
+    for area in (web_manager, web_field, web_analyst, web_review_queue, web_admin, web_imports):
         app.include_router(area.router)
     app.mount("/static", StaticFiles(directory=str(APP_DIR / "static")), name="static")
 

@@ -58,7 +58,8 @@ def broker_of(settings: Settings) -> tuple[str, type | None, dict[str, Any]]:
     if scheme in ("postgresql", "postgres"):
         return "postgresql", PostgresStorage, {"dsn": url}
     if scheme == "sqlite":
-        return "sqlite", SqliteStorage, {"filename": urlsplit(url).path.lstrip("/") or "cola.sqlite3"}
+        # As SQLAlchemy reads it: sqlite:///relativo.sqlite3, sqlite:////ruta/absoluta.sqlite3.
+        return "sqlite", SqliteStorage, {"filename": make_url(url).database or "cola.sqlite3"}
     raise ValueError(
         f"COOPDIAG_QUEUE_URL: no se reconoce «{url}» (use redis://, postgresql://, sqlite:/// o immediate)"
     )

@@ -22,7 +22,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_PATH = PROJECT_ROOT / "var" / "coopdiag.db"
 DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_DATABASE_PATH.as_posix()}"
 
-#: Chile's regions by official (CUT) code, north to south order is not implied.
+#: Chile's regions by official (CUT) code, written north to south: every list of regions follows
+#: this order (REGION_ORDER), not the codes' (Arica y Parinacota, code 15, comes first).
 REGIONS: dict[int, str] = {
     15: "Arica y Parinacota",
     1: "Tarapacá",
@@ -41,6 +42,8 @@ REGIONS: dict[int, str] = {
     11: "Aysén del General Carlos Ibáñez del Campo",
     12: "Magallanes y de la Antártica Chilena",
 }
+#: Position of each region from north to south, to sort anything by region.
+REGION_ORDER: dict[int, int] = {code: position for position, code in enumerate(REGIONS)}
 
 #: Placeholder used in development when no secret key is configured.
 _DEV_SECRET_KEY = "coopdiag-dev-insecure-key"
@@ -72,6 +75,9 @@ class Settings(BaseSettings):
     #: (``make run``, no other server); ``redis://host:6379/0`` or ``postgresql://…`` in
     #: production; ``immediate`` runs each task where it is queued (tests).
     queue_url: str = ""
+    #: Render a diagnosis' PDF on the queue as soon as it is sent, validated or rescored, so a
+    #: download is a file read. Off: rendered when first downloaded (the test suite).
+    prerender_reports: bool = True
     environment: Literal["development", "production"] = "development"
     #: Secret for signing cookies/tokens. Required in production.
     secret_key: SecretStr = SecretStr(_DEV_SECRET_KEY)

@@ -450,7 +450,9 @@ def run(
         prepared = time.perf_counter()
         plan = prepare(database_url, managers)
         prepared = time.perf_counter() - prepared
-        cache = {"COOPDIAG_REPORTS_CACHE_DIR": str(Path(workdir) / "informes")}
+        # No worker here: the PDF is rendered as the submission commits (immediate queue), so the
+        # download finds it stored. bench/report_queue.py measures the queue with a worker.
+        cache = {"COOPDIAG_REPORTS_CACHE_DIR": str(Path(workdir) / "informes"), "COOPDIAG_QUEUE_URL": "immediate"}
         with uvicorn_server(server_url, port, workers, cache) as server:
             outcomes, record, elapsed, samples = run_event_loop(
                 run_managers(

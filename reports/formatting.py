@@ -42,6 +42,11 @@ def capitalized(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def cantidad(count: int, singular: str, plural: str) -> str:
+    """A count with its noun in the right number: «1 versión registrada», «3 versiones registradas»."""
+    return f"{numero(count)} {singular if count == 1 else plural}"
+
+
 def light_word(light: str | None) -> str:
     return LIGHT_WORDS.get(light or "", light or DASH)
 

@@ -31,7 +31,6 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from . import charts, view
 from . import formatting as fmt
 from .context import MIN_PEERS, ReportContext
-from .programs import agencies_in_use
 
 #: Bump when the renderer's code changes what a PDF looks like: it is part of cache_key().
 RENDERER_VERSION = "2"
@@ -144,10 +143,9 @@ def _chart_rows(overall: view.Level, questionnaire) -> list[charts.Bar]:
 def page_data(context: ReportContext) -> dict[str, Any]:
     """Everything the template needs, worked out from the context (pure)."""
     questionnaire = context.questionnaire
-    answers = view.Answers(questionnaire, dict(context.answers or {}), context.snapshot or {})
-    overall = view.results(context, answers)
+    beyond = view.beyond_the_lights(context)  # the same as the result pages show
+    answers, overall, peers = beyond["answers"], beyond["overall"], beyond["peers"]
     thresholds = questionnaire.thresholds
-    peers = view.peer_groups(context.peers, overall)
     for group in peers:
         if group["enough"]:
             group["chart"] = charts.peers(
@@ -166,6 +164,7 @@ def page_data(context: ReportContext) -> dict[str, Any]:
             )
     cooperative = context.cooperative
     return {
+        **beyond,
         "ctx": context,
         "coop": cooperative,
         "diagnosis": context.diagnosis,
@@ -183,13 +182,7 @@ def page_data(context: ReportContext) -> dict[str, Any]:
             red=thresholds.red,
         ),
         "bars": charts.bars(_chart_rows(overall, questionnaire), green=thresholds.green, red=thresholds.red),
-        "peers": peers,
         "min_peers": MIN_PEERS,
-        "changes": view.changes(context.previous, overall),
-        "snapshot_key": view.questionnaire_key(context.snapshot) or questionnaire.key,
-        "recommendations": view.recommendations(
-            overall, pre_cooperative=cooperative.is_pre_cooperative, already_used=agencies_in_use(context.answers)
-        ),
         "annex": view.annex(questionnaire, answers),
         "profile": view.profile(questionnaire, answers),
         "thresholds": view.thresholds(questionnaire),

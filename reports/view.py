@@ -17,7 +17,7 @@ import scoring
 
 from . import formatting as fmt
 from .context import MIN_PEERS, PeerGroup, PreviousDiagnosis, ReportContext
-from .programs import Programme, catalogue
+from .programs import Programme, agencies_in_use, catalogue
 
 OVERALL = "overall"
 
@@ -467,3 +467,124 @@ def questionnaire_counts(questionnaire: scoring.Questionnaire) -> dict[str, int]
         "scored": sum(1 for q in questions if q.scored),
         "critical": sum(1 for q in questions if q.critical),
     }
+
+
+# --------------------------------------------------------------------------- beyond the lights
+
+
+def beyond_the_lights(context: ReportContext) -> dict[str, Any]:
+    """What a diagnosis says besides its lights, for the PDF and the result pages alike: the
+    comparison with peers, the change since the previous diagnosis and the suggested support
+    programmes, each with the sentences that introduce it (one wording for both)."""
+    questionnaire = context.questionnaire
+    answers = Answers(questionnaire, dict(context.answers or {}), context.snapshot or {})
+    overall = results(context, answers)
+    pre_cooperative = context.cooperative.is_pre_cooperative
+    peers = peer_groups(context.peers, overall)
+    for group in peers:
+        group["not_enough"] = not_enough_peers(group["count"])
+    changed = changes(context.previous, overall)
+    snapshot_key = questionnaire_key(context.snapshot) or questionnaire.key
+    suggested = recommendations(overall, pre_cooperative=pre_cooperative, already_used=agencies_in_use(context.answers))
+    return {
+        "overall": overall,
+        "answers": answers,
+        "peers": peers,
+        "peers_lead": PEERS_LEAD.format(min_peers=MIN_PEERS),
+        "no_peer_groups": NO_PEER_GROUPS,
+        "changes": changed,
+        "changes_lead": changes_lead(changed),
+        "changes_other_version": changes_other_version(changed, snapshot_key),
+        "first_diagnosis": FIRST_DIAGNOSIS,
+        "recommendations": suggested,
+        "recommendations_lead": recommendations_lead(suggested, pre_cooperative=pre_cooperative),
+        "recommendations_note": recommendations_note(suggested),
+        "snapshot_key": snapshot_key,
+        "already_works_with": ALREADY_WORKS_WITH,
+    }
+
+
+PEERS_LEAD = (
+    "Se compara el puntaje de esta organización con el de otras organizaciones diagnosticadas en la misma "
+    "ronda que comparten con ella una característica. Se muestran la mediana (la mitad de los pares está por "
+    "debajo y la otra mitad por encima) y los cuartiles (entre ambos está la mitad central de los pares). Solo "
+    "se compara cuando hay al menos {min_peers} pares, para que el resultado sea representativo y no "
+    "identifique a otras organizaciones."
+)
+NO_PEER_GROUPS = "No hay grupos de organizaciones pares para comparar en esta ronda."
+FIRST_DIAGNOSIS = (
+    "Este es el primer diagnóstico de la organización registrado en el sistema: no hay un resultado anterior "
+    "con el cual compararlo. Los próximos informes mostrarán aquí la evolución."
+)
+NO_RECOMMENDATIONS = (
+    "Ninguna subcategoría quedó en rojo ni en amarillo, así que este informe no sugiere programas de apoyo en "
+    "particular. Se recomienda mantener las prácticas actuales y repetir el diagnóstico en la próxima ronda."
+)
+
+
+def not_enough_peers(count: int) -> str:
+    if count == 0:
+        who = "ninguna otra organización del grupo tiene"
+    elif count == 1:
+        who = "solo otra organización del grupo tiene"
+    else:
+        who = f"solo {count} organizaciones del grupo tienen"
+    return (
+        f"No hay suficientes pares para comparar: {who} un diagnóstico enviado en esta ronda, y se necesitan al "
+        f"menos {MIN_PEERS}."
+    )
+
+
+def changes_lead(changed: dict[str, Any] | None) -> str | None:
+    if changed is None:
+        return None
+    sent = f", enviado el {fmt.fecha(changed['submitted_at'])}" if changed.get("submitted_at") else ""
+    return (
+        f"Comparación con el diagnóstico de la ronda «{changed['round_name']}»{sent}. La diferencia se expresa en "
+        "puntos de puntaje (0 a 100)."
+    )
+
+
+def changes_other_version(changed: dict[str, Any] | None, snapshot_key: tuple[str, str] | None) -> str | None:
+    before = (changed or {}).get("questionnaire_before")
+    if not before or before == snapshot_key:
+        return None
+    return (
+        f"El diagnóstico anterior se calculó con otra versión del cuestionario ({before[1]}); las preguntas "
+        "pueden haber cambiado, así que la comparación es solo referencial."
+    )
+
+
+def recommendations_lead(suggested: dict[str, Any], *, pre_cooperative: bool) -> str:
+    if not suggested["items"]:
+        return NO_RECOMMENDATIONS
+    audience = "grupos pre-cooperativos" if pre_cooperative else "organizaciones constituidas"
+    text = (
+        "Para cada subcategoría en rojo o en amarillo se sugieren programas públicos que apoyan ese tema y que "
+        f"están dirigidos a {audience}, como esta organización."
+    )
+    if suggested["already_used"]:
+        those = "esa institución" if len(suggested["already_used"]) == 1 else "esas instituciones"
+        text += (
+            f" No se sugieren programas de {suggested['already_used_words']}: la organización declaró que ya "
+            f"trabaja con {those}."
+        )
+    return text + (
+        " Las bases, requisitos, plazos y montos los fija cada institución: consúltelos directamente con ella "
+        "antes de postular."
+    )
+
+
+def recommendations_note(suggested: dict[str, Any]) -> str | None:
+    if not suggested["catalogue"]:
+        return None
+    return (
+        f"Fuentes: {'; '.join(suggested['sources'])}. La lista orienta y no es exhaustiva; la disponibilidad de "
+        "cada programa puede variar de un año a otro."
+    )
+
+
+ALREADY_WORKS_WITH = (
+    "Los programas que corresponden a este tema son de instituciones con las que la organización ya trabaja: "
+    "consulte con ellas."
+)

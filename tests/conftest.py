@@ -24,6 +24,9 @@ PG_URL_ENV = "COOPDIAG_TEST_DATABASE_URL"
 # Tasks (PDF reports, e-mails) run where they are queued, at once, unless a test sets up a
 # broker and a worker of its own (tests/test_queue.py); the e-mails of the tests go nowhere.
 os.environ.setdefault("COOPDIAG_QUEUE_URL", "immediate")
+# A test that sends a diagnosis does not pay for its PDF unless it asks for it (the download
+# renders it then); tests of the pre-rendering itself turn it on (tests/test_report_queue.py).
+os.environ.setdefault("COOPDIAG_PRERENDER_REPORTS", "false")
 
 
 def free_port() -> int:
@@ -70,11 +73,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def migrated_db_url(db_url: str) -> str:
-    """``db_url`` upgraded to the latest migration."""
+def migrated_db_url(db_url: str, tmp_path: Path) -> str:
+    """``db_url`` upgraded to the latest migration. Tasks queued meanwhile (immediate mode) work
+    on this database and write their PDFs under the test's folder, even when the test calls the
+    services without an app (an app points the queue at its own settings)."""
+    from app import queue
     from app.db import upgrade_database
+    from app.settings import Settings
 
     upgrade_database("head", database_url=db_url)
+    queue.configure(Settings(database_url=db_url, reports_cache_dir=tmp_path / "informes-tareas"))
     return db_url
 
 

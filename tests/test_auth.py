@@ -478,10 +478,11 @@ def test_users_list_filter_and_patch(api_env):
     )
     assert api_env.client.get(f"{API}/users/999999", headers=headers).status_code == 404
 
-    # The last active admin can neither be demoted nor deactivated.
-    for change in ({"is_active": False}, {"role": "analyst"}):
+    # Nobody demotes or deactivates their own admin account (so the last admin stays).
+    for change, field in (({"is_active": False}, "is_active"), ({"role": "analyst"}, "role")):
         response = api_env.client.patch(f"{API}/users/{admin.id}", json=change, headers=headers)
-        assert response.status_code == 409 and "último administrador" in error_of(response)["message"]
+        assert response.status_code == 403 and error_of(response)["code"] == "own_account", response.text
+        assert error_of(response)["details"][0]["field"] == field
     _, second_admin = api_env.user("admin")
     assert (
         api_env.client.patch(f"{API}/users/{admin.id}", json={"role": "analyst"}, headers=second_admin).status_code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -12,6 +13,7 @@ from app.cooperatives.models import Cooperative
 from app.db import make_engine, make_sessionmaker
 from app.demo import ACCOUNTS, load_demo
 from app.responses.models import Response
+from app.rounds.models import DiagnosisRound
 from app.settings import Settings
 from app.unit_of_work import UnitOfWork
 
@@ -38,6 +40,16 @@ def test_demo_loads_every_state_once(migrated_db_url):
             assert session.scalar(select(func.count()).select_from(Response).where(Response.revision == 2)) >= 1
             for response in session.scalars(select(Response).where(Response.status.in_(["submitted", "validated"]))):
                 assert response.result_snapshot["overall"]["light"] in {"green", "yellow", "red", "insufficient_data"}
+                # Dated while its round was open, not on the day the demo was loaded.
+                round_ = session.get(DiagnosisRound, response.round_id)
+                assert round_.opens_on <= response.submitted_at.date() <= max(round_.closes_on, date.today())
+                assert response.created_at <= response.submitted_at
+                if response.interview_date is not None:
+                    assert response.interview_date == response.created_at.date()
+            pilot = session.scalar(select(DiagnosisRound).where(DiagnosisRound.name == "Piloto 2025"))
+            assert {
+                r.submitted_at.year for r in session.scalars(select(Response).where(Response.round_id == pilot.id))
+            } == {2025}
         with sessionmaker() as session:  # a second run changes nothing
             assert load_demo(session=session, settings=settings)["created"] is False
             assert session.scalar(select(func.count()).select_from(Cooperative)) == 30

@@ -350,19 +350,19 @@ def test_round_zip_leaves_out_a_report_that_fails_and_says_why(api_env, world, m
         third_id = third.id
     unprepared = stored_response(env, world, coop_id=third_id, answers=COMPLETE)
 
-    render_job, build_context = service.render_job, service.build_context
+    render_pdf, build_context = reports.render_pdf, service.build_context
 
-    def failing_render(job, cache_dir):
-        if job.context.diagnosis.response_id == broken:
+    def failing_render(context):  # rendered on the task queue (immediate in the tests)
+        if context.diagnosis.response_id == broken:
             raise RuntimeError("WeasyPrint se cayó")
-        return render_job(job, cache_dir)
+        return render_pdf(context)
 
     def failing_context(**kwargs):
         if kwargs["response"].id == unprepared:
             raise NotFound("No se encontró la versión del cuestionario con que se calculó este diagnóstico.")
         return build_context(**kwargs)
 
-    monkeypatch.setattr(service, "render_job", failing_render)
+    monkeypatch.setattr(reports, "render_pdf", failing_render)
     monkeypatch.setattr(service, "build_context", failing_context)
     url = f"/api/v1/rounds/{world.round_id}/reports.zip"
     with (

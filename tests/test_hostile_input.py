@@ -474,3 +474,22 @@ def test_the_response_aggregate_refuses_forbidden_characters_from_every_path():
     }
     problems = lifecycle.interview_problems(details, "interview", today=date(2026, 12, 1))
     assert [(p["field"], p["code"]) for p in problems] == [("interviewer_name", "forbidden_character")]
+
+
+def test_a_flash_message_in_any_script_survives_the_redirect_and_a_forged_one_is_ignored():
+    """A cookie header holds only Latin-1: a message naming «Cooperativa 🌾 Ñuble 农» used to be a
+    500 at the redirect. It travels as base64url of UTF-8; a cookie this app did not write is
+    not shown."""
+    from http.cookies import SimpleCookie
+
+    from app.web import render
+
+    message = "Se registró «Cooperativa 🌾 Ñuble 农»."
+    reply = render.redirect("/terreno", flash=message)
+    cookie = SimpleCookie()
+    cookie.load(reply.headers["set-cookie"])
+    value = cookie[render.FLASH_COOKIE].value
+    assert value.isascii() and render._read_flash(value) == message
+    assert render._read_flash("no es base64 ☃") is None
+    assert render._read_flash("AA==") is None  # a NUL: not a message this app writes
+    assert render._read_flash("9" * 5000) is None

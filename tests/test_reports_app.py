@@ -26,6 +26,7 @@ from app.cooperatives.models import Cooperative
 from app.questionnaires.models import QuestionnaireVersion
 from app.reports import peers as peer_stats
 from app.reports import service
+from app.reports.queueing import request_report
 from app.responses.models import Response
 from app.responses.service import snapshot_of
 from app.rounds.models import DiagnosisRound
@@ -50,6 +51,13 @@ WEAK = {
     "activo_corriente": 500_000,
     "pasivo_corriente": 1_000_000,
 }
+
+
+@pytest.fixture(autouse=True)
+def prerender(monkeypatch):
+    """Reports rendered ahead, when their diagnosis is sent, as in production (the rest of the
+    suite renders one only when it downloads it)."""
+    monkeypatch.setenv("COOPDIAG_PRERENDER_REPORTS", "true")
 
 
 def pdf_text(content: bytes) -> str:
@@ -250,7 +258,7 @@ def test_report_pdf_is_the_stored_result_and_authorized_like_the_response(api_en
     assert draft.json()["error"]["code"] == "not_submitted" and "borrador" in draft.json()["error"]["message"]
 
 
-def test_report_is_cached_by_content_and_changes_with_it(api_env, world, monkeypatch):
+def test_report_is_stored_once_and_served_until_asked_for_again(api_env, world, monkeypatch):
     _, analyst = api_env.user("analyst")
     calls = []
     real = reports.render_pdf
@@ -261,15 +269,22 @@ def test_report_is_cached_by_content_and_changes_with_it(api_env, world, monkeyp
     assert first == second and len(calls) == 1
     assert len(list(api_env.settings.reports_cache_dir.glob("*.pdf"))) == 1
 
-    with api_env.session() as session:  # a new peer submits: the comparison changes, so does the PDF
+    with api_env.session() as session:  # a new peer submits: the stored PDF (dated) is still served
         version = session.scalar(select(QuestionnaireVersion.id))
         newcomer = Cooperative(rut="77000000-5", name="Cooperativa Nueva", legal_type="agricola", region_code=13)
         session.add(newcomer)
         session.flush()
         _stored(session, coop_id=newcomer.id, round_id=world.round_id, version_id=version, answers=STRONG)
         session.commit()
-    api_env.client.get(url, headers=analyst)
+    assert api_env.client.get(url, headers=analyst).content == first and len(calls) == 1
+
+    with api_env.session() as session:  # asked for again (as a validation does): a new PDF replaces it
+        request_report(session, world.response)
+        session.commit()
     assert len(calls) == 2
+    third = api_env.client.get(url, headers=analyst).content
+    assert third.startswith(b"%PDF") and len(calls) == 2
+    assert len(list(api_env.settings.reports_cache_dir.glob("*.pdf"))) == 1  # the replaced one removed
 
 
 def test_web_download_and_buttons(api_env, world):

@@ -27,7 +27,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -40,7 +40,7 @@ from stdnum.cl import rut as cl_rut
 
 from app.auth import security
 from app.auth import service as auth_service
-from app.auth.models import User
+from app.auth.models import PasswordReset, User
 from app.cooperatives.models import Cooperative
 from app.questionnaires.models import QuestionnaireVersion
 from app.responses.models import Response
@@ -286,6 +286,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/invitations"): Rule(201, gate=STAFF, request=invitation_body),
     ("GET", "/api/v1/invitations"): Rule(gate=STAFF),
     ("GET", "/api/v1/invitations/{token}"): Rule(gate=PUBLIC),
+    ("POST", "/api/v1/invitations/{invitation_id}/resend"): Rule(gate=STAFF, fresh=True),
+    ("POST", "/api/v1/invitations/{invitation_id}/revoke"): Rule(gate=STAFF, fresh=True),
     ("POST", "/api/v1/invitations/{token}/accept"): Rule(
         201,
         gate=PUBLIC,
@@ -434,7 +436,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/analisis/rondas/{round_id}"): Rule(gate=STAFF),
     ("GET", "/analisis/rondas/{round_id}/recalcular"): Rule(gate=STAFF),
     ("POST", "/analisis/rondas/{round_id}/recalcular"): Rule(redirect_to("/analisis/rondas/"), gate=STAFF, fresh=True),
+    ("POST", "/analisis/rondas/{round_id}/informes/reintentar"): Rule(redirect_to("/analisis/rondas/"), gate=STAFF),
     ("GET", "/analisis/cooperativas"): Rule(gate=STAFF),
+    ("GET", "/analisis/revision"): Rule(gate=STAFF),
     ("GET", "/analisis/cooperativas/{cooperative_id}"): Rule(gate=STAFF, scope="coop"),
     ("POST", "/analisis/cooperativas/{cooperative_id}/aprobar"): Rule(
         redirect_to("/analisis/cooperativas/"), scope="coop", act=STAFF
@@ -467,6 +471,20 @@ RULES: dict[tuple[str, str], Rule] = {
             "files": {"archivo": ("plantilla.xlsx", w.template(w.rounds["stored"]))},
         },
     ),
+    ("GET", "/contrasena/olvido"): Rule(gate=PUBLIC),
+    ("POST", "/contrasena/olvido"): Rule(
+        gate=PUBLIC, csrf=False, request=lambda w, role, target, ids: {"data": {"email": "nadie@example.cl"}}
+    ),
+    ("GET", "/contrasena/nueva/{reset_token}"): Rule(gate=PUBLIC),
+    ("POST", "/contrasena/nueva/{reset_token}"): Rule(
+        redirect_to("/ingresar"),
+        gate=PUBLIC,
+        fresh=True,
+        csrf=False,
+        request=lambda w, role, target, ids: {
+            "data": {"password": "clave-recuperada-789", "password_confirmation": "clave-recuperada-789"}
+        },
+    ),
     ("GET", "/analisis/registro/importar"): Rule(gate=STAFF),
     ("POST", "/analisis/registro/importar"): Rule(
         gate=STAFF, request=lambda w, role, target, ids: {"files": registry_file(w, role, target, ids)["files"]}
@@ -488,6 +506,10 @@ RULES: dict[tuple[str, str], Rule] = {
             "data": {**invitation_body(w, role, target, ids)["json"], "cooperative_ids": str(w.coop["own"])}
         },
     ),
+    ("POST", "/admin/invitaciones/{invitation_id}/reenviar"): Rule(gate=ADMIN, fresh=True),
+    ("POST", "/admin/invitaciones/{invitation_id}/anular"): Rule(
+        redirect_to("/admin/invitaciones"), gate=ADMIN, fresh=True
+    ),
     ("GET", "/admin/rondas"): Rule(gate=ADMIN),
     ("GET", "/admin/rondas/nueva"): Rule(gate=ADMIN),
     ("POST", "/admin/rondas/nueva"): Rule(redirect_to("/admin/rondas"), gate=ADMIN, request=round_form),
@@ -496,6 +518,22 @@ RULES: dict[tuple[str, str], Rule] = {
         redirect_to("/admin/rondas"), gate=ADMIN, fresh=True, request=round_form
     ),
     ("GET", "/admin/cuestionarios"): Rule(gate=ADMIN),
+    ("GET", "/admin/cuestionarios/{version_id}"): Rule(gate=ADMIN),
+    ("GET", "/admin/cuestionarios/{version_id}/fuente"): Rule(gate=ADMIN),
+    ("GET", "/admin/usuarios/{user_id}"): Rule(gate=ADMIN),
+    ("POST", "/admin/usuarios/{user_id}"): Rule(
+        redirect_to("/admin/usuarios"),
+        gate=ADMIN,
+        fresh=True,
+        request=lambda w, role, target, ids: {
+            "data": {
+                "full_name": "Gerente Cambiado",
+                "role": "manager",
+                "activo": "1",
+                "cooperative_ids": [str(w.coop["own"]), str(w.coop["other"])],
+            }
+        },
+    ),
 }
 
 
@@ -597,6 +635,7 @@ class World:
             )
             self.fixed[(target, "self/validated")] = self.response(target, "self/validated", self.rounds["validated"])
         self.invitation = self.new_invitation()
+        self.reset_token = self.new_reset_token()
 
     # ---- records
     def account(self, role: str, *, password: str | None = None) -> User:
@@ -692,6 +731,9 @@ class World:
             return row.id
 
     def new_invitation(self) -> str:
+        return self.invitation_reply()["token"]
+
+    def invitation_reply(self) -> dict[str, Any]:
         reply = self.env.client.post(
             "/api/v1/invitations",
             headers=self.admin_token,
@@ -703,7 +745,24 @@ class World:
             },
         )
         assert reply.status_code == 201, reply.text
-        return reply.json()["token"]
+        return reply.json()
+
+    def new_reset_token(self) -> str:
+        """A «¿Olvidó su contraseña?» link of a new account of its own."""
+        token = security.new_token()
+        account = self.account("manager")
+        with self.env.session() as session:
+            now = datetime.now(timezone.utc)
+            session.add(
+                PasswordReset(
+                    user_id=account.id,
+                    token_hash=security.hash_token(token),
+                    created_at=now,
+                    expires_at=now + timedelta(hours=1),
+                )
+            )
+            session.commit()
+        return token
 
     def new_token(self, user_id: int) -> int:
         with self.env.session() as session:
@@ -746,6 +805,10 @@ class World:
                 values[name] = 1
             elif name == "token":
                 values[name] = self.new_invitation() if rule.fresh else self.invitation
+            elif name == "invitation_id":
+                values[name] = self.invitation_reply()["id"]
+            elif name == "reset_token":
+                values[name] = self.new_reset_token() if rule.fresh else self.reset_token
             elif name == "user_id":
                 if rule.fresh:  # an account the admin acts on
                     values[name] = self.account("manager").id

@@ -86,9 +86,11 @@ def test_users_filter_and_deactivate(api_env):
         f"/admin/usuarios/{analyst.id}/estado", data={"activo": "1", "csrf_token": csrf}, follow_redirects=False
     )
     assert on.status_code == 303
-    # The last admin cannot deactivate themselves
+    # No admin deactivates their own account (nor, so, the last admin)
     last = client.post(f"/admin/usuarios/{admin.id}/estado", data={"activo": "0", "csrf_token": csrf})
-    assert "último administrador" in last.text
+    assert "No puede quitarse el rol de administrador ni desactivar su propia cuenta" in last.text
+    with api_env.session() as session:
+        assert session.get(User, admin.id).is_active is True
 
 
 def test_invitation_from_admin_page_works_once(api_env):

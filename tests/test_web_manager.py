@@ -694,3 +694,42 @@ def test_a_score_reads_the_same_on_the_page_and_in_the_pdf(api_env):
     assert pdf.status_code == 200
     text = " ".join(p.extract_text() for p in PdfReader(BytesIO(pdf.content)).pages)
     assert shown.replace("\u00a0", " ") in text.replace("\u00a0", " ")
+
+
+def test_the_results_page_carries_what_the_pdf_says_beyond_the_lights(api_env):
+    """Programmes, peers and change since the previous diagnosis are on the results page too,
+    with the same sentences as the PDF (reports.view.beyond_the_lights words them once)."""
+    import html
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from reports import view
+
+    env = api_env
+    user, manager, rid = submitted_self_diagnosis(env, "mas-alla-1", consejo_vigente=False, actas="no")
+    login(env, user)
+    results = html.unescape(page(env, f"/diagnosticos/{rid}/resultados").text)
+    for heading in (
+        "Recomendaciones: programas de apoyo público",
+        "Comparación con organizaciones pares",
+        "Evolución respecto del diagnóstico anterior",
+    ):
+        assert heading in results
+    assert view.FIRST_DIAGNOSIS in results
+    assert view.PEERS_LEAD.format(min_peers=5) in results
+    pdf = env.client.get(f"/api/v1/responses/{rid}/report.pdf", headers=manager)
+    assert pdf.status_code == 200
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(BytesIO(pdf.content)).pages)
+    # The same programme suggestions on both.
+    section = results.split("Recomendaciones: programas de apoyo público", 1)[1].split("Qué ofrece", 1)[0]
+    suggested = [
+        line.split(":", 1)[1].strip().split(";")[0].strip()
+        for line in section.split("\n")
+        if line.strip().startswith(("INDAP", "CORFO", "FIA", "BancoEstado", "SERCOTEC", "INIA", "CNR", "DAES"))
+        or ": INDAP" in line
+    ]
+    checked = [name for name in suggested if name]
+    assert checked, "the page suggests no programme for a red subcategory"
+    for name in checked:
+        assert " ".join(name.split())[:30] in text, name

@@ -112,6 +112,23 @@ def can_view_user(user: User, other: User) -> bool:
     return can_manage_users(user) or user.id == other.id
 
 
+def can_edit_user(user: User, other: User) -> bool:
+    """Change an account's name, role, institution, cooperatives, macrozones or state: admins."""
+    return can_manage_users(user)
+
+
+def can_demote_or_deactivate(user: User, other: User) -> bool:
+    """Take the admin role away from an account or deactivate it: an admin, never on their own
+    account (nobody locks themselves out; another admin does it)."""
+    return can_manage_users(user) and user.id != other.id
+
+
+def can_grant_access(user: User, role: str) -> bool:
+    """Give an existing account of ``role`` more cooperatives (or macrozones) from the invitation
+    form, instead of a second invitation: whoever may invite that role."""
+    return can_invite(user, role)
+
+
 def can_invite(user: User, role: str) -> bool:
     """Admins invite any role; analysts onboard cooperative managers and field staff."""
     if user.role == Role.ADMIN:

@@ -110,6 +110,7 @@ class InvitationOut(BaseModel):
     expires_at: datetime
     used_at: datetime | None
     user_id: int | None
+    revoked_at: datetime | None = Field(None, description="Cuándo se anuló (el enlace dejó de servir)")
 
     @classmethod
     def of(cls, invitation: Invitation) -> InvitationOut:
@@ -126,12 +127,24 @@ class InvitationOut(BaseModel):
             expires_at=invitation.expires_at,
             used_at=invitation.used_at,
             user_id=invitation.user_id,
+            revoked_at=invitation.revoked_at,
         )
 
 
 class InvitationCreated(InvitationOut):
     token: str = Field(description="Se muestra una sola vez; no se puede recuperar")
     path: str = Field(description="El enlace para la persona invitada: /invitacion/{token}")
+
+
+class AccessAddedOut(BaseModel):
+    """The answer to an invitation of someone who already has an account of that role: no
+    invitation, the cooperatives or macrozones were added to the account (200, not 201)."""
+
+    result: Literal["access_added"] = "access_added"
+    message: str = Field(description="Lo que se agregó, en palabras")
+    user: UserOut
+    added_cooperative_ids: list[int]
+    added_macrozones: list[str]
 
 
 InvitationPage = Page[InvitationOut]

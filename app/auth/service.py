@@ -8,14 +8,15 @@ see is answered with 404, one they may see but not act on with 403.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import cache
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from sqlalchemy import Select, bindparam, delete, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from app.auth import passwords, policy, throttle
@@ -36,11 +37,15 @@ from app.errors import Conflict, Forbidden, Gone, Invalid, NotAuthenticated, Not
 from app.notifications import messages
 from app.notifications.service import queue_email
 from app.settings import Settings, get_settings
+from app.unit_of_work import after_commit
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
 
 LOGIN_FAILED_MESSAGE = "El correo o la contraseña no son correctos."
+
+#: Who changed which account and how (role, links, state), one line per committed change.
+accounts_log = logging.getLogger("coopdiag.accounts")
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -276,13 +281,32 @@ def update_user(
     changes: dict,
 ) -> User:
     """Admin changes to an account. ``changes`` may hold full_name, role, institution,
-    is_active, cooperative_ids, macrozones (only the keys present are changed)."""
+    is_active, cooperative_ids, macrozones (only the keys present are changed).
+
+    Nobody takes the admin role away from their own account or deactivates it
+    (``policy.can_demote_or_deactivate``: 403), and the last active admin stays (409). When the
+    role or the links change, the result must make sense: a manager keeps at least one
+    cooperative, a field team member cooperatives or macrozones (and an institution when they
+    become one), and only the field team has macrozones (those of someone who leaves it go).
+    Every change is logged (``coopdiag.accounts``) once committed."""
     target = get_user(session=session, user=user, user_id=user_id)
-    if not policy.can_manage_users(user):
+    if not policy.can_edit_user(user, target):
         raise Forbidden("Solo un administrador puede modificar usuarios.")
     new_role = check_role(changes["role"]) if changes.get("role") is not None else target.role
     new_active = changes["is_active"] if changes.get("is_active") is not None else target.is_active
-    if target.role == Role.ADMIN and target.is_active and (new_role != Role.ADMIN or not new_active):
+    demoted = target.role == Role.ADMIN and new_role != Role.ADMIN
+    deactivated = target.is_active and not new_active
+    if (demoted or deactivated) and not policy.can_demote_or_deactivate(user, target):
+        message = (
+            "No puede quitarse el rol de administrador ni desactivar su propia cuenta; "
+            "si es necesario, pídaselo a otra persona que administre coopdiag."
+        )
+        raise Forbidden(
+            message,
+            code="own_account",
+            details=[_detail("role" if demoted else "is_active", "own_account", message)],
+        )
+    if target.role == Role.ADMIN and target.is_active and (demoted or deactivated):
         others = session.scalar(
             select(User.id)
             .where(User.role == Role.ADMIN.value, User.is_active.is_(True), User.id != target.id)
@@ -292,40 +316,123 @@ def update_user(
             raise Conflict(
                 "No se puede quitar el rol ni desactivar al último administrador activo.",
                 details=[
-                    _detail(
-                        "role" if new_role != Role.ADMIN else "is_active",
-                        "last_admin",
-                        "es el último administrador activo",
-                    )
+                    _detail("role" if demoted else "is_active", "last_admin", "es el último administrador activo")
                 ],
             )
     institution = _clean_institution(changes["institution"]) if "institution" in changes else target.institution
-    cooperative_ids = changes.get("cooperative_ids")
-    macrozones = changes.get("macrozones")
+    sent_ids = changes.get("cooperative_ids")
+    sent_zones = changes.get("macrozones")
+    role_changed = new_role != target.role
+    links_changed = role_changed or sent_ids is not None or sent_zones is not None
+    # Macrozones are the field team's: someone who leaves it loses them.
+    kept_zones = sorted(target.macrozones) if new_role == Role.FIELD else []
+    zones = kept_zones if sent_zones is None else list(sent_zones)
     checked_ids, checked_zones = check_links(
         session=session,
         settings=settings,
         role=new_role,
         institution=institution,
-        cooperative_ids=cooperative_ids if cooperative_ids is not None else [],
-        macrozones=macrozones if macrozones is not None else [],
+        cooperative_ids=sent_ids if sent_ids is not None else sorted(target.cooperative_ids),
+        macrozones=zones,
         strict=False,
     )
+    if links_changed:
+        _check_role_links(new_role, checked_ids, checked_zones, institution, became_field=role_changed)
+    before = account_state(target)
     if changes.get("full_name") is not None:
         target.full_name = check_full_name(changes["full_name"])
     target.role = new_role
     target.institution = institution
-    if cooperative_ids is not None:
+    if sent_ids is not None:
         current = {link.cooperative_id: link for link in target.cooperative_links}
         target.cooperative_links = [current.get(cid) or UserCooperative(cooperative_id=cid) for cid in checked_ids]
-    if macrozones is not None:
+    if set(checked_zones) != target.macrozones:
         current_zones = {link.macrozone: link for link in target.macrozone_links}
         target.macrozone_links = [current_zones.get(z) or UserMacrozone(macrozone=z) for z in checked_zones]
-    if target.is_active and not new_active:
+    if deactivated:
         end_user_access(session=session, target=target)
     target.is_active = new_active
     session.flush()
+    changed = describe_account_changes(before, account_state(target))
+    if changed:
+        _log_after_commit(
+            session, f"Cuenta {target.id} ({target.email}) cambiada por {user.id} ({user.email}): " + "; ".join(changed)
+        )
     return target
+
+
+def _check_role_links(
+    role: str, cooperative_ids: list[int], macrozones: list[str], institution: str | None, *, became_field: bool
+) -> None:
+    """What an account's role asks of its links (as an invitation asks it)."""
+    details = []
+    if macrozones and role != Role.FIELD:
+        details.append(_detail("macrozones", "not_allowed", "solo el equipo de terreno tiene macrozonas asignadas"))
+    if role == Role.MANAGER and not cooperative_ids:
+        details.append(_detail("cooperative_ids", "missing", "un gerente debe tener al menos una cooperativa"))
+    if role == Role.FIELD and not cooperative_ids and not macrozones:
+        details.append(
+            _detail("cooperative_ids", "missing", "el equipo de terreno debe tener cooperativas o macrozonas asignadas")
+        )
+    if role == Role.FIELD and became_field and not institution:
+        details.append(_detail("institution", "missing", "el equipo de terreno debe indicar su institución"))
+    if details:
+        raise Invalid("Hay datos no válidos en el rol, las cooperativas o las macrozonas.", details=details)
+
+
+@dataclass(frozen=True)
+class AccountState:
+    """What an admin may change in an account, to tell (and log) what changed."""
+
+    full_name: str
+    role: str
+    institution: str | None
+    is_active: bool
+    cooperative_ids: frozenset[int]
+    macrozones: frozenset[str]
+
+
+def account_state(user: User) -> AccountState:
+    return AccountState(
+        full_name=user.full_name,
+        role=user.role,
+        institution=user.institution,
+        is_active=user.is_active,
+        cooperative_ids=frozenset(user.cooperative_ids),
+        macrozones=frozenset(user.macrozones),
+    )
+
+
+def describe_account_changes(
+    before: AccountState, after: AccountState, *, cooperative_names: Mapping[int, str] | None = None
+) -> list[str]:
+    """The changes in words (Spanish), e.g. «rol: de analista a gerente de cooperativa»;
+    cooperatives by their ids, or by name when ``cooperative_names`` has them."""
+    names: Mapping[Any, str] = cooperative_names or {}
+    words = []
+    if before.full_name != after.full_name:
+        words.append(f"nombre: de «{before.full_name}» a «{after.full_name}»")
+    if before.role != after.role:
+        words.append(f"rol: de {ROLE_LABELS.get(before.role, before.role)} a {ROLE_LABELS.get(after.role, after.role)}")
+    if before.institution != after.institution:
+        words.append(f"institución: de «{before.institution or 'ninguna'}» a «{after.institution or 'ninguna'}»")
+    if before.is_active != after.is_active:
+        words.append("cuenta activada" if after.is_active else "cuenta desactivada")
+    for label, old, new in (
+        ("cooperativas", before.cooperative_ids, after.cooperative_ids),
+        ("macrozonas", before.macrozones, after.macrozones),
+    ):
+        added, removed = sorted(new - old, key=str), sorted(old - new, key=str)
+        if added:
+            words.append(f"{label} agregadas: " + ", ".join(names.get(item, str(item)) for item in added))
+        if removed:
+            words.append(f"{label} quitadas: " + ", ".join(names.get(item, str(item)) for item in removed))
+    return words
+
+
+def _log_after_commit(session: Session, message: str) -> None:
+    """Account changes are logged once they are committed (a refused change is not)."""
+    after_commit(session, lambda: accounts_log.info(message))
 
 
 # --------------------------------------------------------------------------- login and sessions
@@ -464,6 +571,33 @@ class NewInvitation:
         return f"/invitacion/{self.token}"
 
 
+@dataclass(frozen=True)
+class AccessAdded:
+    """An «invitation» of someone who already has an account of that role (a manager of a
+    second cooperative): no invitation, the cooperatives (or macrozones) were added to it."""
+
+    user: User
+    cooperatives: tuple[Cooperative, ...]
+    macrozones: tuple[str, ...]
+
+    @property
+    def summary(self) -> str:
+        """What was added, in words: «la cooperativa «X»», «las macrozonas Sur y Austral»."""
+        parts = []
+        names = [f"«{c.name}»" for c in self.cooperatives]
+        if names:
+            parts.append(("la cooperativa " if len(names) == 1 else "las cooperativas ") + _and_list(names))
+        if self.macrozones:
+            parts.append(
+                ("la macrozona " if len(self.macrozones) == 1 else "las macrozonas ") + _and_list(list(self.macrozones))
+            )
+        return " y ".join(parts)
+
+
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " y " + items[-1]
+
+
 def create_invitation(
     *,
     session: Session,
@@ -475,11 +609,27 @@ def create_invitation(
     institution: str | None = None,
     cooperative_ids: Iterable[int] = (),
     macrozones: Iterable[str] = (),
-) -> NewInvitation:
+) -> NewInvitation | AccessAdded:
+    """Invite someone (an e-mailed single-use link to create their account). Someone who
+    already has an account of that role (a manager of a second cooperative, a field team
+    member for more cooperatives or macrozones) gets no invitation: the cooperatives or
+    macrozones are added to their account (``AccessAdded``) and they are told by e-mail. An
+    account of another role is refused (409) pointing to editing that account."""
     check_role(role)
     if not policy.can_invite(user, role):
         raise Forbidden(f"No tiene permiso para invitar a usuarios con el rol «{ROLE_LABELS[role]}».")
     email = check_email(email)
+    existing = session.scalar(select(User).where(User.email == email))
+    if existing is not None:
+        return _add_access(
+            session=session,
+            user=user,
+            settings=settings,
+            account=existing,
+            role=role,
+            cooperative_ids=cooperative_ids,
+            macrozones=macrozones,
+        )
     full_name = check_full_name(full_name)
     institution = _clean_institution(institution)
     cooperative_ids, macrozones = check_links(
@@ -514,6 +664,85 @@ def create_invitation(
     return new
 
 
+def _add_access(
+    *,
+    session: Session,
+    user: User,
+    settings: Settings,
+    account: User,
+    role: str,
+    cooperative_ids: Iterable[int],
+    macrozones: Iterable[str],
+) -> AccessAdded:
+    """The cooperatives (and a field team member's macrozones) of an invitation, added to the
+    existing ``account`` of that role instead (see ``create_invitation``)."""
+    where = (
+        "edítela en Administración › Usuarios"
+        if policy.can_edit_user(user, account)
+        else "pídale a quien administra coopdiag que la modifique"
+    )
+    email = account.email
+    if account.role != role or role not in (Role.MANAGER, Role.FIELD) or not policy.can_grant_access(user, role):
+        message = (
+            f"Ya existe una cuenta con el correo {email}, con el rol «{ROLE_LABELS.get(account.role, account.role)}»: "
+            f"no necesita invitación. Para cambiar su rol o lo que tiene asignado, {where}."
+        )
+        raise Conflict(
+            message,
+            code="account_exists",
+            details=[_detail("email", "duplicate", message)],
+            extra={"user_id": account.id},
+        )
+    if not account.is_active:
+        message = (
+            f"La cuenta de {email} está desactivada: no se le agregan cooperativas desde una invitación. "
+            f"Para activarla y asignarle cooperativas, {where}."
+        )
+        raise Conflict(
+            message,
+            code="account_inactive",
+            details=[_detail("email", "inactive", message)],
+            extra={"user_id": account.id},
+        )
+    ids, zones = check_links(
+        session=session,
+        settings=settings,
+        role=role,
+        institution=account.institution,
+        cooperative_ids=cooperative_ids,
+        macrozones=macrozones,
+        strict=False,
+    )
+    _check_role_links(role, ids, zones, account.institution, became_field=False)
+    new_ids = [cid for cid in ids if cid not in account.cooperative_ids]
+    new_zones = [zone for zone in zones if zone not in account.macrozones]
+    if not new_ids and not new_zones:
+        message = f"{account.full_name} ({email}) ya tiene cuenta y acceso a todo lo elegido: no hay nada que agregar."
+        raise Conflict(
+            message,
+            code="already_linked",
+            details=[_detail("cooperative_ids" if ids else "macrozones", "already_linked", message)],
+            extra={"user_id": account.id},
+        )
+    before = account_state(account)
+    account.cooperative_links.extend(UserCooperative(cooperative_id=cid) for cid in new_ids)
+    account.macrozone_links.extend(UserMacrozone(macrozone=zone) for zone in new_zones)
+    session.flush()
+    by_id = {c.id: c for c in session.scalars(select(Cooperative).where(Cooperative.id.in_(new_ids)))}
+    added = AccessAdded(user=account, cooperatives=tuple(by_id[cid] for cid in new_ids), macrozones=tuple(new_zones))
+    subject, body = messages.access_added(
+        settings=settings, name=account.full_name, by=user.full_name, what=added.summary, path="/ingresar"
+    )
+    queue_email(session, kind="access_added", to=account.email, subject=subject, body=body)
+    changed = describe_account_changes(before, account_state(account))
+    _log_after_commit(
+        session,
+        f"Cuenta {account.id} ({email}) ampliada desde una invitación por {user.id} ({user.email}): "
+        + "; ".join(changed),
+    )
+    return added
+
+
 def _ensure_no_open_invitation(session: Session, email: str) -> None:
     """One open invitation per e-mail: a second one is refused, pointing at the first."""
     open_one = session.scalar(
@@ -532,7 +761,13 @@ def _ensure_no_open_invitation(session: Session, email: str) -> None:
             f"Ya hay una invitación vigente para {email}. Si no le llegó, reenvíela desde la lista de "
             "invitaciones (se envía un enlace nuevo) o anúlela antes de crear otra.",
             code="invitation_pending",
-            details=[_detail("email", "invitation_pending", "ya tiene una invitación vigente; puede reenviarla")],
+            details=[
+                _detail(
+                    "email",
+                    "invitation_pending",
+                    "ya hay una invitación vigente para este correo; reenvíela o anúlela desde la lista de invitaciones",
+                )
+            ],
             extra={"invitation_id": open_one.id},
         )
 
@@ -558,9 +793,7 @@ def _managed_invitation(session: Session, user: User, invitation_id: int) -> Inv
     if invitation is None:
         raise NotFound("No existe la invitación solicitada.")
     if not policy.can_invite(user, invitation.role):
-        raise Forbidden(
-            f"No tiene permiso para gestionar invitaciones con el rol «{ROLE_LABELS[invitation.role]}»."
-        )
+        raise Forbidden(f"No tiene permiso para gestionar invitaciones con el rol «{ROLE_LABELS[invitation.role]}».")
     return invitation
 
 
@@ -694,6 +927,115 @@ def accept_invitation(*, session: Session, token: str, password: str, settings: 
     )
     session.refresh(invitation)
     return new_user, open_session(session=session, user=new_user, settings=settings)
+
+
+# --------------------------------------------------------------------------- password resets
+
+#: How long a «¿Olvidó su contraseña?» link works, and how many an account gets per that time.
+PASSWORD_RESET_LIFETIME = timedelta(hours=1)
+MAX_PASSWORD_RESETS = 3
+PASSWORD_RESET_REQUESTED = (
+    "Si el correo está registrado, le enviamos un enlace para elegir una contraseña nueva. "
+    "Revise su bandeja de entrada (y la carpeta de correo no deseado); el enlace vence en una hora."
+)
+
+
+def request_password_reset(*, session: Session, settings: Settings, email: str) -> None:
+    """E-mail a single-use link to choose a new password to the active account of ``email``.
+    The caller answers the same whatever happens here (``PASSWORD_RESET_REQUESTED``): an
+    unknown or malformed e-mail, an inactive account, or one that already got
+    ``MAX_PASSWORD_RESETS`` links in the last ``PASSWORD_RESET_LIFETIME``, gets no e-mail and no
+    other sign."""
+    email = normalise_email(email)
+    if not _EMAIL_RE.match(email) or len(email) > 254:
+        return
+    user = session.scalar(select(User).where(User.email == email))
+    now = _now()
+    if user is None or not user.is_active:
+        return
+    # One account's lock (its row) while counting, so that parallel requests cannot exceed it.
+    session.execute(update(User).where(User.id == user.id).values(email=User.email))
+    recent = session.scalar(
+        select(func.count())
+        .select_from(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.created_at > now - PASSWORD_RESET_LIFETIME)
+    )
+    if (recent or 0) >= MAX_PASSWORD_RESETS:
+        return
+    session.execute(delete(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.expires_at <= now))
+    token = new_token()
+    record = PasswordReset(
+        user_id=user.id, token_hash=hash_token(token), created_at=now, expires_at=now + PASSWORD_RESET_LIFETIME
+    )
+    session.add(record)
+    session.flush()
+    subject, body = messages.password_reset(
+        settings=settings,
+        name=user.full_name,
+        email=user.email,
+        path=password_reset_path(token),
+        expires_at=record.expires_at,
+    )
+    queue_email(session, kind="password_reset", to=user.email, subject=subject, body=body)
+
+
+def password_reset_path(token: str) -> str:
+    return f"/contrasena/nueva/{token}"
+
+
+def find_password_reset(*, session: Session, token: str) -> PasswordReset:
+    record = session.scalar(select(PasswordReset).where(PasswordReset.token_hash == hash_token(token)))
+    if record is None:
+        raise NotFound("El enlace para cambiar la contraseña no existe; revise que lo copió completo del correo.")
+    return record
+
+
+def password_reset_problem(session: Session, record: PasswordReset) -> str | None:
+    """Why the link can no longer be used (Spanish), or None while it works."""
+    if record.used_at is not None:
+        return "Este enlace ya se usó. Si necesita cambiar su contraseña otra vez, pida un enlace nuevo."
+    if record.expires_at <= _now():
+        return "Este enlace venció (dura una hora). Pida uno nuevo."
+    user = session.get(User, record.user_id)
+    if user is None or not user.is_active:
+        return "Este enlace ya no se puede usar. Si necesita entrar a coopdiag, escriba a quien administra el sistema."
+    return None
+
+
+def reset_password(*, session: Session, token: str, password: str) -> User:
+    """Set a new password with a «¿Olvidó su contraseña?» link. Single use: the link (and every
+    other open link of the account) stops working, and every web session of the account is
+    closed."""
+    record = find_password_reset(session=session, token=token)
+    problem = password_reset_problem(session, record)
+    if problem:
+        raise Gone(problem, code="password_reset_used" if record.used_at else "password_reset_expired")
+    user = session.get(User, record.user_id)
+    assert user is not None
+    check_password(password, context=(user.email, user.full_name))
+    now = _now()
+    # Claim the link atomically: of two concurrent uses only one changes the row.
+    claimed = session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.id == record.id, PasswordReset.used_at.is_(None), PasswordReset.expires_at > now)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise Gone(
+            "Este enlace ya se usó. Si necesita cambiar su contraseña otra vez, pida un enlace nuevo.",
+            code="password_reset_used",
+        )
+    session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    user.password_hash = hash_password(password)
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    session.flush()
+    return user
 
 
 # --------------------------------------------------------------------------- API tokens

@@ -17,6 +17,7 @@ from app.auth import service, throttle
 from app.auth.models import User
 from app.auth.schemas import (
     AcceptIn,
+    AccessAddedOut,
     InvitationCreated,
     InvitationIn,
     InvitationOut,
@@ -363,9 +364,17 @@ def get_user(user_id: int, session: Session = Depends(get_db), user: User = Depe
     summary="Modificar un usuario",
     description=(
         "Solo administradores. Cambia nombre, rol, institución, estado, cooperativas o macrozonas "
-        "(solo los campos enviados). Desactivar una cuenta cierra sus sesiones y revoca sus tokens."
+        "(solo los campos enviados; las listas reemplazan las anteriores). Desactivar una cuenta cierra sus "
+        "sesiones y revoca sus tokens. Nadie se quita a sí mismo el rol de administrador ni desactiva su "
+        "propia cuenta (403, `own_account`). Al cambiar el rol o las listas: un gerente conserva al menos "
+        "una cooperativa; el equipo de terreno, cooperativas o macrozonas (y su institución al pasar a "
+        "serlo); solo el equipo de terreno tiene macrozonas (quien deja de serlo las pierde)."
     ),
-    responses={**_errors(401, 403, 404, 422), 409: {"description": "Sería quitar al último administrador"}},
+    responses={
+        **_errors(401, 404, 422),
+        403: {"description": "No es administrador, o se quitaría a sí mismo el rol o desactivaría su cuenta"},
+        409: {"description": "Sería quitar al último administrador"},
+    },
 )
 def update_user(
     user_id: int,
@@ -390,26 +399,49 @@ def update_user(
 
 @router.post(
     "/invitations",
-    response_model=InvitationCreated,
+    response_model=InvitationCreated | AccessAddedOut,
     status_code=status.HTTP_201_CREATED,
     tags=["invitaciones"],
     summary="Invitar a una persona",
     description=(
         "Administradores (cualquier rol) y analistas (gerentes y equipo de terreno). Devuelve una "
-        "sola vez el enlace `/invitacion/{token}`, de un solo uso, que vence según la configuración. "
-        "Un gerente necesita al menos una cooperativa; el equipo de terreno, su institución y "
-        "cooperativas o macrozonas asignadas."
+        "sola vez el enlace `/invitacion/{token}`, de un solo uso, que vence según la configuración, "
+        "y se lo envía por correo a la persona invitada. Un gerente necesita al menos una cooperativa; el equipo de terreno, su institución y "
+        "cooperativas o macrozonas asignadas. Si la persona ya tiene una cuenta con ese rol (un gerente de "
+        "una segunda cooperativa), no hay invitación: se agregan las cooperativas a su cuenta (200)."
     ),
-    responses={**_errors(401, 403, 422), 409: {"description": "Ya existe un usuario con ese correo"}},
+    responses={
+        **_errors(401, 403, 422),
+        200: {
+            "model": AccessAddedOut,
+            "description": "La persona ya tenía una cuenta con ese rol (gerente o equipo de terreno): no se "
+            "crea invitación; las cooperativas o macrozonas se agregan a su cuenta y se le avisa por correo",
+        },
+        409: {
+            "description": "Ya existe una cuenta con ese correo y otro rol (`account_exists`, con su `user_id`: "
+            "modifíquela con PATCH /users/{user_id}), desactivada (`account_inactive`) o que ya tiene todo lo "
+            "pedido (`already_linked`); o hay una invitación vigente (`invitation_pending`, con su "
+            "`invitation_id`: reenvíela)"
+        },
+    },
 )
 def create_invitation(
     body: InvitationIn,
+    response: Response,
     session: Session = Depends(get_db),
     user: User = Depends(current_user),
     settings: Settings = Depends(get_settings_dep),
-) -> InvitationCreated:
+) -> InvitationCreated | AccessAddedOut:
     with _committed(session):
         new = service.create_invitation(session=session, user=user, settings=settings, **body.model_dump())
+    if isinstance(new, service.AccessAdded):
+        response.status_code = status.HTTP_200_OK
+        return AccessAddedOut(
+            message=f"{new.user.full_name} ya tenía cuenta: se le agregó {new.summary}.",
+            user=UserOut.of(new.user),
+            added_cooperative_ids=[c.id for c in new.cooperatives],
+            added_macrozones=list(new.macrozones),
+        )
     return InvitationCreated(**InvitationOut.of(new.record).model_dump(), token=new.token, path=new.path)
 
 
@@ -429,6 +461,47 @@ def list_invitations(
 ) -> dict:
     rows, total = paginate(session, service.list_invitations(user=user, pending=pending), params)
     return page_of([InvitationOut.of(row) for row in rows], total, params)
+
+
+@router.post(
+    "/invitations/{invitation_id}/resend",
+    response_model=InvitationCreated,
+    tags=["invitaciones"],
+    summary="Reenviar una invitación",
+    description=(
+        "Crea un enlace nuevo para una invitación no usada ni anulada (también una vencida), lo envía "
+        "de nuevo por correo y lo devuelve una sola vez; el enlace anterior deja de servir y el plazo "
+        "de validez comienza otra vez."
+    ),
+    responses={**_errors(401, 403, 404), 409: {"description": "La invitación ya fue usada o anulada"}},
+)
+def resend_invitation(
+    invitation_id: int,
+    session: Session = Depends(get_db),
+    user: User = Depends(current_user),
+    settings: Settings = Depends(get_settings_dep),
+) -> InvitationCreated:
+    with _committed(session):
+        new = service.resend_invitation(session=session, user=user, settings=settings, invitation_id=invitation_id)
+    return InvitationCreated(**InvitationOut.of(new.record).model_dump(), token=new.token, path=new.path)
+
+
+@router.post(
+    "/invitations/{invitation_id}/revoke",
+    response_model=InvitationOut,
+    tags=["invitaciones"],
+    summary="Anular una invitación",
+    description="El enlace de una invitación aún no usada deja de servir. Anularla otra vez no cambia nada.",
+    responses={**_errors(401, 403, 404), 409: {"description": "La invitación ya fue usada"}},
+)
+def revoke_invitation(
+    invitation_id: int,
+    session: Session = Depends(get_db),
+    user: User = Depends(current_user),
+) -> InvitationOut:
+    with _committed(session):
+        record = service.revoke_invitation(session=session, user=user, invitation_id=invitation_id)
+    return InvitationOut.of(record)
 
 
 @router.get(
@@ -461,12 +534,12 @@ def show_invitation(token: str, session: Session = Depends(get_db)) -> Invitatio
     summary="Aceptar una invitación",
     description=(
         "Crea la cuenta con la contraseña elegida (al menos 10 caracteres) y abre una sesión. "
-        "El enlace sirve una sola vez: usado o vencido responde 410."
+        "El enlace sirve una sola vez: usado, anulado o vencido responde 410."
     ),
     responses={
         **_errors(404, 422),
         409: {"description": "El correo ya tiene cuenta"},
-        410: {"description": "Invitación ya usada o vencida"},
+        410: {"description": "Invitación ya usada, anulada o vencida"},
     },
 )
 def accept_invitation(

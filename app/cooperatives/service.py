@@ -182,9 +182,7 @@ def get_visible_cooperative(*, session: Session, user: User, settings: Settings,
 
 
 def regions(*, settings: Settings) -> list[dict[str, Any]]:
-    return [
-        {"code": code, "name": name, "macrozone": settings.macrozone_of(code)} for code, name in sorted(REGIONS.items())
-    ]
+    return [{"code": code, "name": name, "macrozone": settings.macrozone_of(code)} for code, name in REGIONS.items()]
 
 
 # --------------------------------------------------------------------------- changing

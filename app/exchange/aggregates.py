@@ -109,7 +109,7 @@ def group_keys(
     if grouping is None:
         return (lambda row: [("todas", "Todas")]), ["todas"]
     if grouping == Grouping.REGION:
-        order = [str(code) for codes in settings.macrozones.values() for code in codes]
+        order = [str(code) for code in REGIONS]  # north to south
         return (lambda row: [(str(row.region_code), REGIONS.get(row.region_code, str(row.region_code)))]), order
     if grouping == Grouping.MACROZONE:
 

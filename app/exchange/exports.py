@@ -1117,7 +1117,11 @@ def export_round(
         rows = session.execute(statement.limit(page.per_page).offset((page.page - 1) * page.per_page)).all()
         table = _table(rows, options.shape, questionnaire, ctx)
         return page_of(list(json_items(table)), total, page) | {"columns": table.names}
-    filename = f"respuestas-{slug(round_.name)}-{options.shape.value}.{_EXTENSIONS[options.format]}"
+    # Each variant saves under its own name: the Excel CSV (semicolons, decimal commas) and the
+    # standard one must not overwrite each other in the downloads folder.
+    excel = options.format == ExportFormat.CSV and options.dialect.decimal_comma
+    variant = f"{options.shape.value}-excel" if excel else options.shape.value
+    filename = f"respuestas-{slug(round_.name)}-{variant}.{_EXTENSIONS[options.format]}"
     if options.format == ExportFormat.XLSX:
         table = _table(stream_rows(session, statement), options.shape, questionnaire, ctx)
         file = xlsx_file([table, codebook_table(questionnaire)])

@@ -74,6 +74,7 @@ from app.exchange.tabular import (
     show_value,
 )
 from app.exchange.xlsform import NA, NO, NS, RUT_FIELD, YES
+from app.reports.queueing import request_reports
 from app.responses import lifecycle
 from app.responses.models import Response, ResponseMode, ResponseStatus
 from app.responses.schemas import InterviewDetails
@@ -651,6 +652,10 @@ def _write(
             row.outcome.extra["response_id"] = response.id
             row.outcome.extra["status"] = response.status
         record_many_events(session, user.id, now, [(response.id, events) for _, response, events in made])
+        # The PDFs of the submitted ones, prepared on the task queue once the import commits.
+        request_reports(
+            session, [response.id for _, response, _ in made if response.status == ResponseStatus.SUBMITTED.value]
+        )
         session.flush()
     except IntegrityError:
         raise Conflict(

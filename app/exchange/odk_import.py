@@ -98,6 +98,7 @@ from app.exchange.xlsform import (
     VALUE_NOTE_SUFFIX,
     YES,
 )
+from app.reports.queueing import request_report
 from app.responses import lifecycle
 from app.responses.models import STATUS_LABELS, Response, ResponseMode, ResponseStatus
 from app.responses.service import (
@@ -1154,6 +1155,8 @@ def _write(
     session.add(response)
     session.flush()
     record_events(session, response.id, user.id, now, step.events)
+    if submitted:  # its PDF, prepared on the task queue once the import commits
+        request_report(session, response.id)
     submission.outcome = Outcome.CREATED
     submission.response_id = response.id
     # A draft keeps why it is one (incomplete, or answers that are not consistent).

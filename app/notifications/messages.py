@@ -18,16 +18,13 @@ from reports.formatting import fecha
 _env = Environment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True)
 _env.filters["fecha"] = lambda value: fecha(value, with_time=True)
 
-SIGNATURE = """
---
-coopdiag, autodiagnóstico de cooperativas
-Este mensaje se envió automáticamente; no lo responda.
-"""
+#: After the standard signature separator ("-- ", with its space), which mail clients recognise.
+SIGNATURE = "\n-- \ncoopdiag, autodiagnóstico de cooperativas\nEste mensaje se envió automáticamente; no lo responda.\n"
 
 _INVITATION = _env.from_string(
     """Hola, {{ name }}:
 
-{{ inviter }} le invitó a coopdiag, el sistema de autodiagnóstico de cooperativas, con el rol de {{ role }}.
+{{ inviter }} le envía una invitación a coopdiag, el sistema de autodiagnóstico de cooperativas, con el rol de {{ role }}.
 
 Para crear su cuenta, abra este enlace y elija una contraseña:
 {{ link }}
@@ -45,6 +42,16 @@ Para elegir una contraseña nueva, abra este enlace:
 {{ link }}
 
 El enlace sirve una sola vez y vence en una hora ({{ expires_at | fecha }}). Si usted no lo pidió, ignore este correo: su contraseña no cambia.
+"""
+)
+
+_ACCESS_ADDED = _env.from_string(
+    """Hola, {{ name }}:
+
+{{ by }} le dio acceso en coopdiag a {{ what }}, además de lo que ya tenía asignado.
+
+Entre con su correo y su contraseña de siempre; lo verá en su página de inicio:
+{{ link }}
 """
 )
 
@@ -95,6 +102,11 @@ def invitation(
     )
 
 
+def access_added(*, settings: Settings, name: str, by: str, what: str, path: str) -> tuple[str, str]:
+    """An existing account was given more cooperatives (or macrozones) instead of an invitation."""
+    return _message("Nuevo acceso en coopdiag", _ACCESS_ADDED, name=name, by=by, what=what, link=link(settings, path))
+
+
 def password_reset(*, settings: Settings, name: str, email: str, path: str, expires_at: datetime) -> tuple[str, str]:
     return _message(
         "Cambio de contraseña en coopdiag",
@@ -120,7 +132,9 @@ def response_returned(
     )
 
 
-def response_validated(*, settings: Settings, name: str, cooperative: str, round_name: str, path: str) -> tuple[str, str]:
+def response_validated(
+    *, settings: Settings, name: str, cooperative: str, round_name: str, path: str
+) -> tuple[str, str]:
     return _message(
         f"Su diagnóstico fue validado: {cooperative}",
         _VALIDATED,

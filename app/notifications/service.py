@@ -25,9 +25,7 @@ def queue_email(session: Session, *, kind: str, to: str, subject: str, body: str
     """Write the message in the outbox (same transaction as the change it tells about) and
     send it once that transaction commits."""
     subject = " ".join(subject.split())[:MAX_SUBJECT]
-    email = OutboxEmail(
-        kind=kind, to_address=to, subject=subject, body=body, message_id=new_message_id(), attempts=0
-    )
+    email = OutboxEmail(kind=kind, to_address=to, subject=subject, body=body, message_id=new_message_id(), attempts=0)
     session.add(email)
     session.flush()
     email_id = email.id

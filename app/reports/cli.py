@@ -1,7 +1,8 @@
 """``coopdiag report`` and ``coopdiag reports``: PDF diagnostics from the command line.
 
-A round's reports render on every core (WeasyPrint gains nothing from threads: a process
-pool), written to a folder or streamed into one ZIP, with a progress bar on the terminal.
+A round's reports are the PDFs already stored by the task queue (``app/reports/tasks.py``);
+those not stored yet render here, on every core (WeasyPrint gains nothing from threads: a
+process pool). Written to a folder or streamed into one ZIP, with a progress bar on the terminal.
 """
 
 from __future__ import annotations
@@ -137,21 +138,47 @@ def _rendered(jobs, cache_dir, workers: int) -> Iterator:
         yield from pool.map(render_outcome, jobs, repeat(cache_dir), chunksize=2)
 
 
+def _outcomes(jobs, stored: dict, cache_dir, workers: int) -> Iterator:
+    """Each job's outcome in order: its stored PDF read from disk when there is one, else
+    rendered now (``_rendered``)."""
+    from app.reports.service import Rendered, RenderJob
+
+    def stored_path(job):
+        return stored.get(job.context.diagnosis.response_id) if isinstance(job, RenderJob) else None
+
+    rendered = _rendered([job for job in jobs if stored_path(job) is None], cache_dir, workers)
+    for job in jobs:
+        path = stored_path(job)
+        content = None
+        if path is not None:
+            try:
+                content = path.read_bytes()
+            except OSError:
+                content = None
+        if content is not None:
+            yield Rendered(job.filename, job.cooperative, content)
+        elif path is not None:  # gone since the listing: rendered here, after the others
+            yield from _rendered([job], cache_dir, 1)
+        else:
+            yield next(rendered)
+
+
 def command_reports(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from app.db import session_scope
     from app.errors import ApiError
-    from app.reports import service
+    from app.reports import queueing, service
 
     if args.jobs < 1:
         _fail("--jobs debe ser un número entero mayor que cero")
     settings = _settings()
     try:
         with session_scope(settings.database_url) as session:
-            round_, jobs = service.round_jobs(
-                session=session, user=None, settings=settings, round_id=_round_id(session, args.round_ref)
-            )
+            round_id = _round_id(session, args.round_ref)
+            round_, jobs = service.round_jobs(session=session, user=None, settings=settings, round_id=round_id)
+            _, items = queueing.round_reports(session=session, user=None, settings=settings, round_id=round_id)
+            stored = {item.response_id: item.path for item in items if item.path is not None}
     except ApiError as error:
         _fail(error.message, EXIT_FAILED)
     except SQLAlchemyError as error:
@@ -170,7 +197,7 @@ def command_reports(args: argparse.Namespace) -> int:
                 skipped.append(f"{outcome.filename} ({outcome.cooperative}): {outcome.reason}")
             yield outcome
 
-    outcomes = _counted(noted(_rendered(jobs, settings.reports_cache_dir, args.jobs)), progress)
+    outcomes = _counted(noted(_outcomes(jobs, stored, settings.reports_cache_dir, args.jobs)), progress)
     # Left-out reports are named in LEEME.txt and manifiesto.csv, in the ZIP or the folder.
     files = service.round_files(outcomes, round_name=round_.name)
     try:

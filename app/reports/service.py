@@ -5,8 +5,12 @@ A round's ZIP never breaks because of one cooperative: a report that cannot be g
 rendered is left out, logged, and named with its reason in ``LEEME.txt`` and ``manifiesto.csv``
 at the end of the ZIP (written only when something was left out).
 
-Authorization: one report is visible exactly like its response (``app.responses.service``
-asks ``app.auth.policy``); a whole round's reports need ``policy.can_export``.
+Authorization: one report is visible exactly like its response (``policy.can_view_response``,
+as ``app.responses.service`` asks it); a whole round's reports need ``policy.can_export``.
+
+The web and the API serve stored PDFs, rendered on the task queue (``app/reports/tasks.py``,
+``app/reports/queueing.py``); ``report_pdf`` and the round's jobs below render in the calling
+process, for the operator's commands (``coopdiag report``, ``coopdiag reports``).
 """
 
 from __future__ import annotations
@@ -41,7 +45,6 @@ from app.downloads import cell_text
 from app.errors import ApiError, Conflict, Forbidden, NotFound
 from app.questionnaires.models import QuestionnaireVersion
 from app.reports.peers import PeerRow, peer_groups, scores_of
-from app.responses import service as responses
 from app.responses.models import MODE_LABELS, STATUS_LABELS, Response, ResponseStatus
 from app.rounds.models import DiagnosisRound
 from app.rounds.service import questionnaire_of_version
@@ -98,12 +101,14 @@ class FailedJob:
 
 @dataclass(frozen=True)
 class Rendered:
-    """What became of one report of a round: its PDF, or None and why it was left out."""
+    """What became of one report of a round: its PDF, or None and why it was left out
+    (``pending``: it is being prepared on the task queue, not failed)."""
 
     filename: str
     cooperative: str
     content: bytes | None
     reason: str = ""
+    pending: bool = False
 
 
 def cooperative_label(name: str, rut: str) -> str:
@@ -216,11 +221,7 @@ def build_context(
     peer_rows: list[PeerRow] | None = None,
 ) -> tuple[ReportContext, QuestionnaireVersion]:
     """The report's input for a submitted or validated response, from what was stored."""
-    if response.status not in STORED or response.result_snapshot is None:
-        raise Conflict(
-            "El informe PDF está disponible cuando el diagnóstico ha sido enviado; este aún es un borrador.",
-            code="not_submitted",
-        )
+    require_submitted(response)
     version = _snapshot_version(session, response)
     questionnaire = questionnaire_of_version(version)
     if peer_rows is None:
@@ -292,14 +293,8 @@ def report_pdf(
 ) -> ReportFile:
     """The PDF of one response, for anyone who may see the response (``user`` None: the
     operator at the command line, ``coopdiag report``)."""
-    if user is None:
-        response = session.get(Response, response_id)
-        if response is None:
-            raise NotFound(f"No existe la respuesta {response_id}.")
-    else:
-        response = responses.get_response(session=session, user=user, settings=settings, response_id=response_id)
-    cooperative = session.get(Cooperative, response.cooperative_id)
-    round_ = session.get(DiagnosisRound, response.round_id)
+    response, cooperative = visible_response(session=session, user=user, settings=settings, response_id=response_id)
+    round_ = session.get_one(DiagnosisRound, response.round_id)
     context, _ = build_context(
         session=session,
         settings=settings,
@@ -312,6 +307,33 @@ def report_pdf(
         filename=report_filename(cooperative=cooperative, round_=round_, response=response),
         content=render_cached(context, cache_dir=settings.reports_cache_dir),
     )
+
+
+def visible_response(
+    *, session: Session, user: User | None, settings: Settings, response_id: int
+) -> tuple[Response, Cooperative]:
+    """The response and its cooperative if ``user`` may see the response (``user`` None: the
+    operator at the command line), else 404 as ``app.responses.service`` answers."""
+    response = session.get(Response, response_id)
+    cooperative = session.get(Cooperative, response.cooperative_id) if response is not None else None
+    if response is None or cooperative is None:
+        raise NotFound(
+            f"No existe la respuesta {response_id}."
+            if user is None
+            else f"No existe la respuesta {response_id} o no tiene acceso a ella."
+        )
+    if user is not None and not policy.can_view_response(user, response, cooperative, settings):
+        raise NotFound(f"No existe la respuesta {response_id} o no tiene acceso a ella.")
+    return response, cooperative
+
+
+def require_submitted(response: Response) -> None:
+    """A report exists only for a submitted or validated response (what ``build_context`` checks)."""
+    if response.status not in STORED or response.result_snapshot is None:
+        raise Conflict(
+            "El informe PDF está disponible cuando el diagnóstico ha sido enviado; este aún es un borrador.",
+            code="not_submitted",
+        )
 
 
 def round_jobs(
@@ -385,59 +407,88 @@ def render_outcome(job: RenderJob | FailedJob, cache_dir: Path | None) -> Render
     return Rendered(job.filename, job.cooperative, content)
 
 
+INCLUDED, OMITTED, PENDING = "incluido", "omitido", "en preparación"
+
+
 def round_files(outcomes: Iterable[Rendered], *, round_name: str) -> Iterator[tuple[str, bytes]]:
     """The PDFs of a round's reports as (name, content), one at a time; then, when any report
-    was left out, ``LEEME.txt`` (what is missing and why) and ``manifiesto.csv`` (every report,
-    included or not). Only names and reasons are kept in memory, never the PDFs."""
-    listed: list[tuple[str, str, str | None]] = []  # (file, cooperative, reason or None when included)
+    was left out, ``LEEME.txt`` (what is missing and why: failed, or still being prepared on the
+    task queue) and ``manifiesto.csv`` (every report, included or not). Only names and reasons
+    are kept in memory, never the PDFs."""
+    listed: list[tuple[str, str, str, str]] = []  # (file, cooperative, state, reason)
     for outcome in outcomes:
-        listed.append((outcome.filename, outcome.cooperative, None if outcome.content is not None else outcome.reason))
         if outcome.content is not None:
+            listed.append((outcome.filename, outcome.cooperative, INCLUDED, ""))
             yield outcome.filename, outcome.content
-    skipped = [(name, cooperative, reason or "") for name, cooperative, reason in listed if reason is not None]
-    if not skipped:
+        else:
+            state = PENDING if outcome.pending else OMITTED
+            listed.append((outcome.filename, outcome.cooperative, state, outcome.reason))
+    skipped = [(name, cooperative, reason) for name, cooperative, state, reason in listed if state == OMITTED]
+    pending = [(name, cooperative, reason) for name, cooperative, state, reason in listed if state == PENDING]
+    if not skipped and not pending:
         return
-    logger.warning(
-        "ZIP de la ronda «%s»: %d de %d informes omitidos (%s)",
-        round_name,
-        len(skipped),
-        len(listed),
-        ", ".join(name for name, _, _ in skipped),
-    )
-    yield (
-        README_NAME,
-        _readme(round_name, included=len(listed) - len(skipped), skipped=skipped).encode("utf-8", "replace"),
-    )
+    if skipped:
+        logger.warning(
+            "ZIP de la ronda «%s»: %d de %d informes omitidos (%s)",
+            round_name,
+            len(skipped),
+            len(listed),
+            ", ".join(name for name, _, _ in skipped),
+        )
+    included = len(listed) - len(skipped) - len(pending)
+    readme = _readme(round_name, included=included, skipped=skipped, pending=pending)
+    yield README_NAME, readme.encode("utf-8", "replace")
     yield MANIFEST_NAME, _manifest(listed)
 
 
-def _readme(round_name: str, *, included: int, skipped: list[tuple[str, str, str]]) -> str:
-    plural = len(skipped) != 1
+def _readme(
+    round_name: str,
+    *,
+    included: int,
+    skipped: list[tuple[str, str, str]],
+    pending: list[tuple[str, str, str]],
+) -> str:
     lines = [
         f"Informes de la ronda «{round_name}»",
         "",
-        (f"Se incluye {included} informe PDF. " if included == 1 else f"Se incluyen {included} informes PDF. ")
-        + (f"{len(skipped)} informes no se pudieron generar" if plural else "1 informe no se pudo generar")
-        + " y se omiti"
-        + ("eron:" if plural else "ó:"),
+        f"Se incluye {included} informe PDF." if included == 1 else f"Se incluyen {included} informes PDF.",
+    ]
+    if skipped:
+        plural = len(skipped) != 1
+        lines[-1] += (
+            (f" {len(skipped)} informes no se pudieron generar" if plural else " 1 informe no se pudo generar")
+            + " y se omiti"
+            + ("eron:" if plural else "ó:")
+        )
+        lines += ["", *(f"- {name}, de {cooperative}: {reason}." for name, cooperative, reason in skipped)]
+    if pending:
+        plural = len(pending) != 1
+        lines += [
+            "",
+            (f"{len(pending)} informes se están preparando" if plural else "1 informe se está preparando")
+            + " y no se incluye"
+            + ("n" if plural else "")
+            + " todavía:",
+            "",
+            *(f"- {name}, de {cooperative}: {reason}." for name, cooperative, reason in pending),
+        ]
+    lines += [
         "",
-        *(f"- {name}, de {cooperative}: {reason}." for name, cooperative, reason in skipped),
-        "",
-        f"{MANIFEST_NAME} lista todos los informes de la ronda, incluidos y omitidos. Vuelva a descargar "
-        "el ZIP más tarde; si el problema continúa, avise al equipo técnico (el error quedó registrado).",
+        f"{MANIFEST_NAME} lista todos los informes de la ronda: incluidos, en preparación y omitidos. Vuelva a "
+        "descargar el ZIP en unos minutos"
+        + ("; si un informe sigue omitido, avise al equipo técnico (el error quedó registrado)." if skipped else "."),
         "",
     ]
     return "\r\n".join(lines)
 
 
-def _manifest(listed: list[tuple[str, str, str | None]]) -> bytes:
-    """Every report of the round: file, cooperative, «incluido» or «omitido», and why (CSV for a
-    spreadsheet set to Spanish: a byte order mark and ``;``)."""
+def _manifest(listed: list[tuple[str, str, str, str]]) -> bytes:
+    """Every report of the round: file, cooperative, «incluido», «en preparación» or «omitido»,
+    and why (CSV for a spreadsheet set to Spanish: a byte order mark and ``;``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(["archivo", "cooperativa", "estado", "motivo"])
-    for name, cooperative, reason in listed:
-        row = [name, cooperative, "incluido" if reason is None else "omitido", reason or ""]
+    for row in listed:
         writer.writerow([cell_text(value) for value in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 

@@ -23,6 +23,7 @@ from app.auth.models import User
 from app.cooperatives.models import Cooperative
 from app.errors import Conflict, Forbidden
 from app.questionnaires.models import QuestionnaireVersion
+from app.reports.queueing import request_reports
 from app.responses import lifecycle
 from app.responses.models import Response, ResponseStatus
 from app.responses.service import record_events, retire_revision, submission_snapshot
@@ -172,6 +173,8 @@ def adopt(*, session: Session, user: User | None, round_id: int) -> RescorePlan:
             session.add(new)
         record_events(session, new.id, user_id, now, step.events)
         item.new_response_id = new.id
+    # The new revisions' PDFs, prepared on the task queue once this commits (the old ones keep theirs).
+    request_reports(session, [item.new_response_id for item in result.rescored if item.new_response_id is not None])
     return result
 
 

@@ -28,11 +28,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 import scoring
 from app.auth import policy
-from app.auth.models import User
+from app.auth.models import Role, User, UserCooperative
 from app.cooperatives.models import Cooperative
 from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.notifications import messages
+from app.notifications.service import queue_email
 from app.pagination import PageParams, paginate
 from app.questionnaires.models import QuestionnaireVersion
+from app.reports.queueing import request_report, withdraw_report
 from app.responses import lifecycle
 from app.responses.lifecycle import (  # noqa: F401 - re-exported: the importers and pages use them from here
     INTERVIEW_FIELD_ES,
@@ -465,7 +468,13 @@ def _reviewable(session: Session, user: User, settings: Settings, response_id: i
 
 
 def create_response(
-    *, session: Session, user: User, settings: Settings, data: dict[str, Any], idempotency_key: str | None
+    *,
+    session: Session,
+    user: User,
+    settings: Settings,
+    data: dict[str, Any],
+    idempotency_key: str | None,
+    at: datetime | None = None,
 ) -> tuple[Response, bool]:
     """Create a response (revision 1). Returns ``(response, created)``; a retry with the same
     ``idempotency_key`` returns the response made by the first request and ``created=False``."""
@@ -508,7 +517,7 @@ def create_response(
     existing = _existing_for(session, cooperative.id, round_.id)
     if existing is not None and existing.idempotency_key == key:  # the original request committed meanwhile
         return existing, False
-    now = _now()
+    now = at or _now()  # a loader may date what it writes (the demo's past rounds)
     response, step = lifecycle.start(
         round_=round_,
         questionnaire=round_questionnaire(session=session, round=round_),
@@ -624,12 +633,19 @@ def _already_exists(existing: Response, cooperative: Cooperative | None, round_:
 
 
 def update_answers(
-    *, session: Session, user: User, settings: Settings, response_id: int, answers: dict[str, Any], version: int | None
+    *,
+    session: Session,
+    user: User,
+    settings: Settings,
+    response_id: int,
+    answers: dict[str, Any],
+    version: int | None,
+    at: datetime | None = None,
 ) -> Response:
     """Autosave: apply a subset of answers (null removes one). All or nothing."""
     response, round_ = _editable(session, user, settings, response_id, "modificar las respuestas")
     version = _check_version(response, version)
-    now = _now()
+    now = at or _now()  # a loader may date what it writes (the demo's past rounds)
     step = lifecycle.change_answers(response, round_questionnaire(session=session, round=round_), answers, at=now)
     if not step.events:
         return response  # nothing changed: same version, no event
@@ -649,10 +665,18 @@ def update_details(
     return _apply(session, response, version, user, now, step)
 
 
-def submit(*, session: Session, user: User, settings: Settings, response_id: int, version: int | None) -> Response:
+def submit(
+    *,
+    session: Session,
+    user: User,
+    settings: Settings,
+    response_id: int,
+    version: int | None,
+    at: datetime | None = None,
+) -> Response:
     response, round_ = _editable(session, user, settings, response_id, "enviar la respuesta")
     version = _check_version(response, version)
-    now = _now()
+    now = at or _now()  # a loader may date what it writes (the demo's past rounds)
     step = lifecycle.submit(
         response,
         round_questionnaire(session=session, round=round_),
@@ -660,7 +684,9 @@ def submit(*, session: Session, user: User, settings: Settings, response_id: int
         by_id=user.id,
         at=now,
     )
-    return _apply(session, response, version, user, now, step)
+    _apply(session, response, version, user, now, step)
+    request_report(session, response.id)  # its PDF, prepared on the task queue once this commits
+    return response
 
 
 def return_for_correction(
@@ -671,16 +697,80 @@ def return_for_correction(
     version = _check_version(response, version)
     now = _now()
     step = lifecycle.return_for_correction(response, comment=comment, at=now)
-    return _apply(session, response, version, user, now, step)
+    _apply(session, response, version, user, now, step)
+    withdraw_report(session, response.id, settings)  # a returned response has no report
+    _notify_review(session, settings, response, returned=True)
+    return response
 
 
-def validate(*, session: Session, user: User, settings: Settings, response_id: int, version: int | None) -> Response:
+def validate(
+    *,
+    session: Session,
+    user: User,
+    settings: Settings,
+    response_id: int,
+    version: int | None,
+    at: datetime | None = None,
+) -> Response:
     response = _reviewable(session, user, settings, response_id)
     _check_status(response, (ResponseStatus.SUBMITTED.value,), "validar la respuesta")
     version = _check_version(response, version)
-    now = _now()
+    now = at or _now()  # a loader may date what it writes (the demo's past rounds)
     step = lifecycle.validate(response, by_id=user.id, at=now)
-    return _apply(session, response, version, user, now, step)
+    _apply(session, response, version, user, now, step)
+    request_report(session, response.id)  # the PDF shows the status: a new one, the old served meanwhile
+    _notify_review(session, settings, response, returned=False)
+    return response
+
+
+def review_recipients(session: Session, response: Response, *, returned: bool) -> list[tuple[User, str]]:
+    """Who hears that a diagnosis was returned or validated, with the page each is sent to:
+    the active managers of the cooperative and, for an interview, the field team member who
+    entered it (still active and on the field team)."""
+    recipients: dict[str, tuple[User, str]] = {}
+    managers = session.scalars(
+        select(User)
+        .join(UserCooperative, UserCooperative.user_id == User.id)
+        .where(
+            UserCooperative.cooperative_id == response.cooperative_id,
+            User.role == Role.MANAGER.value,
+            User.is_active.is_(True),
+        )
+        .order_by(User.id)
+    )
+    for manager in managers:
+        path = f"/diagnosticos/{response.id}" + ("" if returned else "/resultados")
+        recipients.setdefault(manager.email, (manager, path))
+    if response.mode == ResponseMode.INTERVIEW.value and response.created_by_id is not None:
+        creator = session.get(User, response.created_by_id)
+        if creator is not None and creator.is_active and creator.role == Role.FIELD.value:
+            path = f"/terreno/entrevistas/{response.id}/" + ("revision" if returned else "resultado")
+            recipients.setdefault(creator.email, (creator, path))
+    return list(recipients.values())
+
+
+def _notify_review(session: Session, settings: Settings, response: Response, *, returned: bool) -> None:
+    """Queue «Su diagnóstico fue devuelto / validado» in the caller's unit of work."""
+    cooperative = session.get(Cooperative, response.cooperative_id)
+    round_ = session.get(DiagnosisRound, response.round_id)
+    names = {
+        "cooperative": cooperative.name if cooperative else f"la cooperativa {response.cooperative_id}",
+        "round_name": round_.name if round_ else f"ronda {response.round_id}",
+    }
+    for person, path in review_recipients(session, response, returned=returned):
+        if returned:
+            subject, body = messages.response_returned(
+                settings=settings, name=person.full_name, comment=response.return_comment or "", path=path, **names
+            )
+        else:
+            subject, body = messages.response_validated(settings=settings, name=person.full_name, path=path, **names)
+        queue_email(
+            session,
+            kind="response_returned" if returned else "response_validated",
+            to=person.email,
+            subject=subject,
+            body=body,
+        )
 
 
 def retire_revision(session: Session, old: Response, version: int) -> bool:

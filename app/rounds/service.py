@@ -313,14 +313,17 @@ def _name_taken(name: str) -> Callable[[], Conflict]:
     )
 
 
-def response_counts(*, session: Session, round_ids: list[int]) -> dict[int, int]:
+def response_counts(*, session: Session, round_ids: list[int], current_only: bool = False) -> dict[int, int]:
+    """Responses per round: every revision, or (``current_only``) one per cooperative, its
+    current revision, as the analyst's pages count them."""
     from app.responses.models import Response
 
     if not round_ids:
         return {}
-    rows = session.execute(
-        select(Response.round_id, func.count()).where(Response.round_id.in_(round_ids)).group_by(Response.round_id)
-    )
+    statement = select(Response.round_id, func.count()).where(Response.round_id.in_(round_ids))
+    if current_only:
+        statement = statement.where(Response.is_current.is_(True))
+    rows = session.execute(statement.group_by(Response.round_id))
     return {round_id: count for round_id, count in rows}
 
 

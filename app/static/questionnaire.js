@@ -117,6 +117,29 @@
     });
   }
 
+  /* Put a question that now applies where the fresh page has it: after the question before it
+     when both are in the same group (a subcategory of the field team's dimension pages), else
+     first in its group (after the group's heading); a group not on the page comes whole. */
+  function place(mine, freshParent, fresh, here, before) {
+    var group = here;
+    if (freshParent !== fresh && freshParent.id) {
+      group = document.getElementById(freshParent.id);
+      if (!group) {
+        group = document.importNode(freshParent, false);
+        var heading = freshParent.querySelector("h2, h3");
+        if (heading) group.appendChild(document.importNode(heading, true));
+        var previousGroup = before ? before.closest("[data-group]") : null;
+        here.insertBefore(group, previousGroup ? previousGroup.nextSibling : here.firstChild);
+      }
+    }
+    if (before && before.parentNode === group) {
+      group.insertBefore(mine, before.nextSibling);
+    } else {
+      var head = group === here ? null : group.querySelector("h2, h3");
+      group.insertBefore(mine, head ? head.nextSibling : group.firstChild);
+    }
+  }
+
   /* Live relevance: fetch the section again and add or remove the questions that changed. */
   function refresh() {
     fetch(form.getAttribute("data-section"), { credentials: "same-origin", headers: { "Accept": "text/html" } })
@@ -132,7 +155,7 @@
           var mine = document.getElementById(node.id);
           if (!mine) {
             mine = document.importNode(node, true);
-            here.insertBefore(mine, before ? before.nextSibling : here.firstChild);
+            place(mine, node.parentNode, fresh, here, before);
           } else if (node.getAttribute("data-type") === "computed") {
             mine.innerHTML = node.innerHTML;
           } else {
@@ -142,8 +165,8 @@
           }
           before = mine;
         });
-        Array.prototype.forEach.call(here.querySelectorAll("fieldset.question"), function (node) {
-          if (!doc.getElementById(node.id)) node.parentNode.removeChild(node);
+        Array.prototype.forEach.call(here.querySelectorAll("fieldset.question, [data-group]"), function (node) {
+          if (node.id && !doc.getElementById(node.id) && node.parentNode) node.parentNode.removeChild(node);
         });
         var bar = doc.querySelector(".q-progress"), mineBar = document.querySelector(".q-progress");
         if (bar && mineBar) mineBar.innerHTML = bar.innerHTML;

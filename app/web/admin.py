@@ -6,7 +6,7 @@ page. Writes go through the services; form errors are shown beside their field.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,19 +18,23 @@ from starlette.datastructures import FormData
 
 from app.auth import policy
 from app.auth import service as auth_service
-from app.auth.models import ROLE_LABELS, Invitation, User
+from app.auth.models import ROLE_LABELS, Invitation, Role, User
+from app.cooperatives import service as cooperatives_service
 from app.cooperatives.models import Cooperative
 from app.deps import get_db, get_settings_dep
+from app.downloads import download_headers
 from app.errors import ApiError, Forbidden, NotFound
 from app.pagination import MAX_PAGE, PageParams, paginate
 from app.questionnaires import service as questionnaires_service
 from app.questionnaires.models import QuestionnaireVersion
 from app.rounds import service as rounds_service
 from app.rounds.models import ROUND_STATE_LABELS, DiagnosisRound
-from app.settings import Settings
+from app.rounds.service import questionnaire_of_version
+from app.settings import REGIONS, Settings
 from app.unit_of_work import UnitOfWork
 from app.user_input import parse_id, parse_int
 from app.web.deps import form_user, page_user, posted_form
+from app.web.questionnaire_preview import preview
 from app.web.render import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -59,6 +63,56 @@ def _field_errors(error: ApiError, known: set[str], aliases: dict[str, str] | No
     return errors
 
 
+# --------------------------------------------------------------------------- choosing cooperatives
+
+#: How many cooperatives a form lists besides those already chosen (the registry has ~1,500):
+#: the rest are found with the search box (by name or RUT, and region).
+COOPERATIVE_CHOICES = 50
+
+
+def _picked_ids(form: FormData) -> tuple[list[int], bool]:
+    """The cooperative ids a form posted, and whether every one was a valid id."""
+    posted = [parse_id(value) for value in form.getlist("cooperative_ids") if str(value).strip()]
+    return [ident for ident in dict.fromkeys(posted) if ident is not None], None not in posted
+
+
+def _search_terms(source: Any) -> tuple[str, int | None]:
+    """The cooperative search of a query string or a form: ``q`` (name or RUT) and ``region``."""
+    q = str(source.get("q") or "").strip()[:100]
+    region = parse_int(str(source.get("region") or ""), minimum=1, maximum=99)
+    return q, region if region in REGIONS else None
+
+
+def _cooperative_picker(
+    session: Session, user: User, settings: Settings, *, q: str, region: int | None, chosen: list[int]
+) -> dict[str, Any]:
+    """The cooperatives a form lists: those already chosen (always, checked, first), then at
+    most COOPERATIVE_CHOICES approved ones matching the search, by name."""
+    statement = cooperatives_service.list_statement(
+        user=user,
+        settings=settings,
+        filters=cooperatives_service.CooperativeFilters(q=q or None, region=region, approved=True),
+    )
+    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    selected = (
+        list(session.scalars(select(Cooperative).where(Cooperative.id.in_(chosen)).order_by(Cooperative.name)))
+        if chosen
+        else []
+    )
+    chosen_set = set(chosen)
+    rows = session.scalars(statement.limit(COOPERATIVE_CHOICES + len(chosen_set))).all()
+    matches = [row for row in rows if row.id not in chosen_set][:COOPERATIVE_CHOICES]
+    return {
+        "q": q,
+        "region": region,
+        "regions": REGIONS,
+        "selected": selected,
+        "matches": matches,
+        "total": total,
+        "limit": COOPERATIVE_CHOICES,
+    }
+
+
 # --------------------------------------------------------------------------- home and users
 
 
@@ -67,7 +121,11 @@ def admin_home(request: Request, user: User = Depends(page_user), session: Sessi
     _require(policy.can_manage_users(user))
     counts = {
         "users": session.scalar(select(func.count()).select_from(User)) or 0,
-        "pending": session.scalar(select(func.count()).select_from(Invitation).where(Invitation.used_at.is_(None)))
+        "pending": session.scalar(
+            select(func.count())
+            .select_from(Invitation)
+            .where(Invitation.used_at.is_(None), Invitation.revoked_at.is_(None))
+        )
         or 0,
         "rounds": session.scalar(select(func.count()).select_from(DiagnosisRound)) or 0,
         "questionnaires": session.scalar(select(func.count()).select_from(QuestionnaireVersion)) or 0,
@@ -131,27 +189,190 @@ def set_user_active(
     return redirect(back, flash=f"La cuenta de {target.full_name} quedó {state}.")
 
 
+def _cookie_safe(message: str) -> str:
+    """A flash message the cookie can carry (Latin-1: a name in another script, a «→», would not fit)."""
+    return message.encode("latin-1", "replace").decode("latin-1")
+
+
+USER_FIELDS = {"full_name", "role", "institution", "activo", "cooperative_ids", "macrozones"}
+
+
+def _user_form_context(
+    session: Session,
+    user: User,
+    settings: Settings,
+    target: User,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    search: tuple[str, int | None],
+) -> dict[str, Any]:
+    q, region = search
+    return {
+        "target": target,
+        "own_account": target.id == user.id,
+        "values": values,
+        "errors": errors,
+        "role_labels": ROLE_LABELS,
+        "macrozones": list(settings.macrozones),
+        "picker": _cooperative_picker(
+            session, user, settings, q=q, region=region, chosen=list(values["cooperative_ids"])
+        ),
+        "section": "usuarios",
+    }
+
+
+@router.get("/admin/usuarios/{user_id}", response_class=HTMLResponse)
+def edit_user_page(
+    request: Request,
+    user_id: int,
+    user: User = Depends(page_user),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    _require(policy.can_manage_users(user))
+    target = auth_service.get_user(session=session, user=user, user_id=user_id)
+    values = {
+        "full_name": target.full_name,
+        "role": target.role,
+        "institution": target.institution or "",
+        "activo": target.is_active,
+        "cooperative_ids": sorted(target.cooperative_ids),
+        "macrozones": sorted(target.macrozones),
+    }
+    context = _user_form_context(session, user, settings, target, values, {}, _search_terms(request.query_params))
+    return render(request, "admin/user_form.html", context)
+
+
+@router.post("/admin/usuarios/{user_id}", response_class=HTMLResponse)
+def update_user(
+    request: Request,
+    user_id: int,
+    user: User = Depends(form_user),
+    form: FormData = Depends(posted_form),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    """Save the account's changes (``accion=buscar``: only search cooperatives, keeping what
+    the form holds)."""
+    _require(policy.can_manage_users(user))
+    target = auth_service.get_user(session=session, user=user, user_id=user_id)
+    coop_ids, all_valid = _picked_ids(form)
+    role = str(form.get("role") or "")
+    values = {
+        "full_name": str(form.get("full_name") or "").strip(),
+        "role": role,
+        "institution": str(form.get("institution") or "").strip(),
+        "activo": str(form.get("activo") or "") == "1",
+        "cooperative_ids": coop_ids,
+        "macrozones": [str(v) for v in form.getlist("macrozones")],
+    }
+    search = _search_terms(form)
+    if form.get("accion") == "buscar":
+        context = _user_form_context(session, user, settings, target, values, {}, search)
+        return render(request, "admin/user_form.html", context)
+    errors: dict[str, str] = {}
+    if role not in ROLE_LABELS:
+        errors["role"] = "Elija un rol."
+    if not all_valid:
+        errors["cooperative_ids"] = "Elija las cooperativas de la lista."
+    if not errors:
+        before = auth_service.account_state(target)
+        try:
+            with UnitOfWork(session):
+                changed = auth_service.update_user(
+                    session=session,
+                    user=user,
+                    user_id=user_id,
+                    settings=settings,
+                    changes={
+                        "full_name": values["full_name"],
+                        "role": role,
+                        "institution": values["institution"] or None,
+                        "is_active": values["activo"],
+                        "cooperative_ids": coop_ids,
+                        # Macrozones are the field team's: the boxes of another role are ignored.
+                        "macrozones": values["macrozones"] if role == Role.FIELD else [],
+                    },
+                )
+                after = auth_service.account_state(changed)
+                moved = sorted(before.cooperative_ids ^ after.cooperative_ids)
+                statement = select(Cooperative.id, Cooperative.name).where(Cooperative.id.in_(moved))
+                names = {ident: title for ident, title in session.execute(statement)}
+                words = auth_service.describe_account_changes(before, after, cooperative_names=names)
+                name = changed.full_name
+        except ApiError as error:
+            if isinstance(error, NotFound):
+                raise
+            errors = _field_errors(error, USER_FIELDS, {"is_active": "activo"})
+        else:
+            if not words:
+                return redirect(
+                    f"/admin/usuarios/{user_id}", flash=_cookie_safe(f"No hubo cambios en la cuenta de {name}.")
+                )
+            summary = "; ".join(words)
+            return redirect("/admin/usuarios", flash=_cookie_safe(f"La cuenta de {name} quedó guardada ({summary})."))
+    target = auth_service.get_user(session=session, user=user, user_id=user_id)
+    context = _user_form_context(session, user, settings, target, values, errors, search)
+    return render(request, "admin/user_form.html", context, status_code=422)
+
+
 # --------------------------------------------------------------------------- invitations
 
 INVITATION_FIELDS = {"email", "full_name", "role", "institution", "cooperative_ids", "macrozones"}
 
 
 def _invitation_context(
-    session: Session, settings: Settings, values: dict[str, Any], errors: dict[str, str]
+    session: Session,
+    user: User,
+    settings: Settings,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    search: tuple[str, int | None] = ("", None),
 ) -> dict[str, Any]:
     invitations = list(session.scalars(select(Invitation).order_by(Invitation.id.desc()).limit(20)))
+    q, region = search
     return {
         "values": values,
         "errors": errors,
         "role_labels": ROLE_LABELS,
         "section": "invitaciones",
-        "cooperatives": session.execute(
-            select(Cooperative.id, Cooperative.name).where(Cooperative.approved.is_(True)).order_by(Cooperative.name)
-        ).all(),
+        "picker": _cooperative_picker(
+            session, user, settings, q=q, region=region, chosen=list(values["cooperative_ids"])
+        ),
         "macrozones": list(settings.macrozones),
         "invitations": invitations,
         "created": None,
+        "added": None,
+        "existing_user_id": None,
+        "now": datetime.now(timezone.utc),
     }
+
+
+def _empty_invitation() -> dict[str, Any]:
+    return {"email": "", "full_name": "", "role": "", "institution": "", "cooperative_ids": [], "macrozones": []}
+
+
+def _with_link(
+    request: Request,
+    session: Session,
+    user: User,
+    settings: Settings,
+    new: auth_service.NewInvitation,
+    *,
+    resent: bool,
+    status: int,
+) -> Response:
+    """The invitations page showing the link just e-mailed (once only: the page is not stored)."""
+    context = _invitation_context(session, user, settings, _empty_invitation(), {})
+    context["created"] = {
+        "record": new.record,
+        "url": str(request.base_url).rstrip("/") + new.path,
+        "path": new.path,
+        "resent": resent,
+    }
+    response = render(request, "admin/invitations.html", context, status_code=status)
+    response.headers["Cache-Control"] = "no-store"  # the one-time link is shown only here
+    return response
 
 
 @router.get("/admin/invitaciones", response_class=HTMLResponse)
@@ -162,8 +383,8 @@ def invitations_page(
     settings: Settings = Depends(get_settings_dep),
 ) -> Response:
     _require(policy.can_manage_users(user))
-    values = {"email": "", "full_name": "", "role": "", "institution": "", "cooperative_ids": [], "macrozones": []}
-    return render(request, "admin/invitations.html", _invitation_context(session, settings, values, {}))
+    context = _invitation_context(session, user, settings, _empty_invitation(), {}, _search_terms(request.query_params))
+    return render(request, "admin/invitations.html", context)
 
 
 @router.post("/admin/invitaciones", response_class=HTMLResponse)
@@ -174,9 +395,11 @@ def create_invitation(
     session: Session = Depends(get_db),
     settings: Settings = Depends(get_settings_dep),
 ) -> Response:
+    """Invite someone; someone who already has an account of that role gets the cooperatives
+    added instead (the page says so). ``accion=buscar`` only searches cooperatives, keeping
+    what the form holds."""
     _require(policy.can_manage_users(user))
-    posted_ids = [parse_id(v) for v in form.getlist("cooperative_ids") if str(v).strip()]
-    coop_ids = [ident for ident in posted_ids if ident is not None]
+    coop_ids, all_valid = _picked_ids(form)
     values = {
         "email": str(form.get("email") or "").strip(),
         "full_name": str(form.get("full_name") or "").strip(),
@@ -185,6 +408,11 @@ def create_invitation(
         "cooperative_ids": coop_ids,
         "macrozones": [str(v) for v in form.getlist("macrozones")],
     }
+    search = _search_terms(form)
+    if form.get("accion") == "buscar":
+        return render(
+            request, "admin/invitations.html", _invitation_context(session, user, settings, values, {}, search)
+        )
     errors: dict[str, str] = {}
     if not values["email"]:
         errors["email"] = "Escriba el correo de la persona invitada."
@@ -192,9 +420,10 @@ def create_invitation(
         errors["full_name"] = "Escriba el nombre completo."
     if values["role"] not in ROLE_LABELS:
         errors["role"] = "Elija un rol."
-    if len(coop_ids) != len(posted_ids):
+    if not all_valid:
         errors["cooperative_ids"] = "Elija las cooperativas de la lista."
     created = None
+    existing_user_id = None
     if not errors:
         try:
             with UnitOfWork(session):
@@ -209,26 +438,66 @@ def create_invitation(
                     cooperative_ids=coop_ids,
                     macrozones=values["macrozones"],
                 )
+                if isinstance(created, auth_service.AccessAdded):
+                    added = {
+                        "name": created.user.full_name,
+                        "email": created.user.email,
+                        "user_id": created.user.id,
+                        "summary": created.summary,
+                    }
         except ApiError as error:
             errors = _field_errors(error, INVITATION_FIELDS)
+            existing_user_id = error.extra.get("user_id")
     if errors:
-        return render(
-            request, "admin/invitations.html", _invitation_context(session, settings, values, errors), status_code=422
-        )
-    context = _invitation_context(
-        session,
-        settings,
-        {"email": "", "full_name": "", "role": "", "institution": "", "cooperative_ids": [], "macrozones": []},
-        {},
+        context = _invitation_context(session, user, settings, values, errors, search)
+        context["existing_user_id"] = existing_user_id
+        return render(request, "admin/invitations.html", context, status_code=422)
+    assert created is not None
+    if isinstance(created, auth_service.AccessAdded):
+        context = _invitation_context(session, user, settings, _empty_invitation(), {})
+        context["added"] = added
+        return render(request, "admin/invitations.html", context)
+    return _with_link(request, session, user, settings, created, resent=False, status=201)
+
+
+@router.post("/admin/invitaciones/{invitation_id}/reenviar", response_class=HTMLResponse)
+def resend_invitation(
+    request: Request,
+    invitation_id: int,
+    user: User = Depends(form_user),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    _require(policy.can_manage_users(user))
+    try:
+        with UnitOfWork(session):
+            new = auth_service.resend_invitation(
+                session=session, user=user, settings=settings, invitation_id=invitation_id
+            )
+    except ApiError as error:
+        if isinstance(error, NotFound):
+            raise
+        return redirect("/admin/invitaciones", flash=error.message)
+    return _with_link(request, session, user, settings, new, resent=True, status=200)
+
+
+@router.post("/admin/invitaciones/{invitation_id}/anular")
+def revoke_invitation(
+    invitation_id: int,
+    user: User = Depends(form_user),
+    session: Session = Depends(get_db),
+) -> Response:
+    _require(policy.can_manage_users(user))
+    try:
+        with UnitOfWork(session):
+            record = auth_service.revoke_invitation(session=session, user=user, invitation_id=invitation_id)
+    except ApiError as error:
+        if isinstance(error, NotFound):
+            raise
+        return redirect("/admin/invitaciones", flash=error.message)
+    return redirect(
+        "/admin/invitaciones", flash=f"La invitación de {record.full_name} quedó anulada; su enlace ya no sirve."
     )
-    context["created"] = {
-        "record": created.record,
-        "url": str(request.base_url).rstrip("/") + created.path,
-        "path": created.path,
-    }
-    response = render(request, "admin/invitations.html", context, status_code=201)
-    response.headers["Cache-Control"] = "no-store"  # the one-time link is shown only here
-    return response
 
 
 # --------------------------------------------------------------------------- rounds
@@ -279,7 +548,7 @@ def _parse_round_form(form: FormData) -> tuple[dict[str, Any], dict[str, Any], d
 def rounds_page(request: Request, user: User = Depends(page_user), session: Session = Depends(get_db)) -> Response:
     _require(policy.can_manage_rounds(user))
     rounds = list(session.scalars(rounds_service.list_rounds_statement()))
-    counts = rounds_service.response_counts(session=session, round_ids=[r.id for r in rounds])
+    counts = rounds_service.response_counts(session=session, round_ids=[r.id for r in rounds], current_only=True)
     return render(
         request,
         "admin/rounds.html",
@@ -385,4 +654,60 @@ def questionnaires_page(
             "rounds_by_version": rounds_by_version,
             "section": "cuestionarios",
         },
+    )
+
+
+def _version(session: Session, version_id: int) -> QuestionnaireVersion:
+    row = questionnaires_service.get_version(session=session, version_id=version_id)
+    if row is None:
+        raise NotFound("No existe la versión de cuestionario solicitada.")
+    return row
+
+
+@router.get("/admin/cuestionarios/{version_id}", response_class=HTMLResponse)
+def questionnaire_preview_page(
+    request: Request, version_id: int, user: User = Depends(page_user), session: Session = Depends(get_db)
+) -> Response:
+    """A version as people read it: every question with its type, options, limits, weight,
+    bands and condition in words, and the consistency checks; with its downloads."""
+    _require(policy.can_manage_questionnaires(user))
+    row = _version(session, version_id)
+    questionnaire = questionnaire_of_version(row)
+    usage = questionnaires_service.version_usage(session=session, version_ids=[row.id])[row.id]
+    rounds = list(
+        session.scalars(
+            select(DiagnosisRound)
+            .where(DiagnosisRound.questionnaire_version_id == row.id)
+            .order_by(DiagnosisRound.opens_on)
+        )
+    )
+    return render(
+        request,
+        "admin/questionnaire.html",
+        {
+            "row": row,
+            "questionnaire": questionnaire,
+            "preview": preview(questionnaire),
+            "usage": usage,
+            "rounds": rounds,
+            "can_xlsform": policy.can_download_xlsform(user),
+            "section": "cuestionarios",
+        },
+    )
+
+
+@router.get("/admin/cuestionarios/{version_id}/fuente")
+def questionnaire_source(
+    version_id: int, user: User = Depends(page_user), session: Session = Depends(get_db)
+) -> Response:
+    """The registered file of a version, exactly as it was registered (YAML, or JSON read as YAML)."""
+    _require(policy.can_manage_questionnaires(user))
+    row = _version(session, version_id)
+    is_json = row.source.lstrip().startswith("{")
+    filename = f"{row.questionnaire_id}-{row.version}.{'json' if is_json else 'yaml'}"
+    media_type = "application/json" if is_json else "application/yaml"
+    return Response(
+        content=row.source.encode("utf-8"),
+        media_type=f"{media_type}; charset=utf-8",
+        headers=download_headers(filename),
     )

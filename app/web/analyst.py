@@ -7,7 +7,7 @@ the services (``app.responses.service``, ``app.cooperatives.service``).
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -22,6 +22,7 @@ from app.cooperatives.sectors import SECTORS
 from app.errors import ApiError, Conflict, Forbidden, Invalid
 from app.http_errors import status_of
 from app.pagination import MAX_PAGE, PageParams, paginate
+from app.reports import queueing as report_queue
 from app.responses import rescoring
 from app.responses import service as responses_service
 from app.responses.models import MODE_LABELS, STATUS_LABELS, ResponseStatus
@@ -30,7 +31,7 @@ from app.rounds.service import get_round, get_round_questionnaire
 from app.settings import REGIONS, Settings
 from app.unit_of_work import UnitOfWork
 from app.user_input import parse_int
-from app.web import charts, dashboard
+from app.web import charts, dashboard, review_queue
 from app.web import questionnaire_form as qf
 from app.web.deps import FormPost, WebPage, form_post, guarded
 from app.web.render import redirect, render
@@ -111,7 +112,7 @@ def _filters(request: Request, settings: Settings) -> tuple[cooperatives_service
 
 def _filter_options(settings: Settings) -> dict[str, Any]:
     return {
-        "regions": sorted(REGIONS.items()),
+        "regions": list(REGIONS.items()),
         "macrozones": list(settings.macrozones),
         "sectors": list(SECTORS.items()),
         "legal_types": list(LEGAL_TYPE_LABELS.items()),
@@ -189,8 +190,25 @@ def round_page(round_id: int, page: WebPage = Depends(staff_page)) -> Response:
             "chosen": chosen,
             "options": _filter_options(settings),
             "status_es": STATUS_LABELS,
+            "reports": report_queue.round_progress(session=session, user=user, settings=settings, round_id=round_.id),
         },
     )
+
+
+@router.post("/analisis/rondas/{round_id}/informes/reintentar")
+def retry_round_reports(round_id: int, post: FormPost = Depends(staff_post)) -> Response:
+    """Ask again for the round's failed PDF reports (and those never asked for)."""
+    with UnitOfWork(post.session):
+        count = report_queue.retry_round(
+            session=post.session, user=post.user, settings=post.settings, round_id=round_id
+        )
+    if count == 1:
+        flash = "Se volvió a solicitar 1 informe PDF; se preparará en segundo plano."
+    elif count:
+        flash = f"Se volvieron a solicitar {count} informes PDF; se prepararán en segundo plano."
+    else:
+        flash = "No había informes con error ni pendientes de solicitar."
+    return redirect(f"/analisis/rondas/{round_id}#informes", flash=flash)
 
 
 @router.get("/analisis/rondas/{round_id}/recalcular", response_class=HTMLResponse)
@@ -389,7 +407,35 @@ def _review_context(page: WebPage, response_id: int) -> dict[str, Any]:
 
 @router.get("/analisis/respuestas/{response_id}", response_class=HTMLResponse)
 def review_page(response_id: int, page: WebPage = Depends(staff_page)) -> Response:
-    return render(page.request, "analyst/response.html", _review_context(page, response_id))
+    context = _review_context(page, response_id)
+    context["queue"] = _queue_around(page, response_id, page.request.query_params.get("cola"))
+    return render(page.request, "analyst/response.html", context)
+
+
+def _posted_queue(post: FormPost) -> str | None:
+    value = post.form.get("cola")
+    return value if isinstance(value, str) else None
+
+
+def _queue_around(page: WebPage | FormPost, response_id: int, cola: str | None) -> dict[str, Any] | None:
+    """Previous and next of the review queue the page was opened from (``?cola=…``)."""
+    if cola is None:
+        return None
+    return review_queue.neighbours(
+        session=page.session, user=page.user, settings=page.settings, queue=cola[:500], response_id=response_id
+    )
+
+
+def _after_decision(post: FormPost, response_id: int, queue: dict[str, Any] | None, done: str) -> Response:
+    """Back to the response, or on to the next one of the review queue it was opened from."""
+    if queue is None:
+        return redirect(f"/analisis/respuestas/{response_id}", flash=done)
+    if queue["next"] is not None:
+        return redirect(
+            f"/analisis/respuestas/{queue['next']}?cola={quote(queue['cola'])}",
+            flash=f"{done} Sigue la próxima de la cola.",
+        )
+    return redirect(queue["queue_url"], flash=f"{done} No quedan más respuestas en esta cola.")
 
 
 def _review_problem(post: FormPost, response_id: int, error: ApiError, **extra: Any) -> Response:
@@ -402,6 +448,7 @@ def _review_problem(post: FormPost, response_id: int, error: ApiError, **extra: 
 
 @router.post("/analisis/respuestas/{response_id}/validar")
 def validate_response(response_id: int, post: FormPost = Depends(staff_post)) -> Response:
+    queue = _queue_around(post, response_id, _posted_queue(post))  # before it leaves the queue
     try:
         with UnitOfWork(post.session):
             responses_service.validate(
@@ -413,7 +460,7 @@ def validate_response(response_id: int, post: FormPost = Depends(staff_post)) ->
             )
     except (Conflict, Invalid) as error:
         return _review_problem(post, response_id, error)
-    return redirect(f"/analisis/respuestas/{response_id}", flash="La respuesta quedó validada.")
+    return _after_decision(post, response_id, queue, "La respuesta quedó validada.")
 
 
 @router.post("/analisis/respuestas/{response_id}/devolver")
@@ -428,6 +475,7 @@ def return_response(response_id: int, post: FormPost = Depends(staff_post)) -> R
         context = _review_context(post, response_id)
         context.update(errors={"comment": message}, comment=comment)
         return render(post.request, "analyst/response.html", context, status_code=422)
+    queue = _queue_around(post, response_id, _posted_queue(post))
     try:
         with UnitOfWork(post.session):
             responses_service.return_for_correction(
@@ -440,9 +488,7 @@ def return_response(response_id: int, post: FormPost = Depends(staff_post)) -> R
             )
     except (Conflict, Invalid) as error:
         return _review_problem(post, response_id, error, comment=comment)
-    return redirect(
-        f"/analisis/respuestas/{response_id}", flash="La respuesta fue devuelta para corrección con su comentario."
-    )
+    return _after_decision(post, response_id, queue, "La respuesta fue devuelta para corrección con su comentario.")
 
 
 @router.post("/analisis/respuestas/{response_id}/reabrir")

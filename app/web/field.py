@@ -44,7 +44,7 @@ from app.web import questionnaire_form as qf
 from app.web.deps import FormPost, WebPage, guarded
 from app.web.render import redirect, render
 from app.web.response_actions import save_section, submit_response
-from app.web.results import results_in_words
+from app.web.results import beyond_the_lights, results_in_words
 
 router = APIRouter(include_in_schema=False)
 
@@ -359,6 +359,9 @@ def _entry_context(
         "section": section,
         "dimensions": questionnaire.dimensions,
         "status_label": STATE_LABELS.get(response.status, response.status),
+        # The special answer as the interviewer records it (questionnaire/macros.html).
+        "ns_label": qf.NS_LABEL_INTERVIEW,
+        "ns_short": "No sabe",
     }
 
 
@@ -530,6 +533,11 @@ def result_page(response_id: int, page: WebPage = Depends(field_page)) -> WebRes
             "editable": _can_edit(page, response, cooperative),
             "preview": outcome.get("preview"),
             "result": results_in_words(questionnaire, outcome.get("result") or {}, dict(response.answers or {})),
+            "beyond": None
+            if outcome.get("preview")
+            else beyond_the_lights(
+                session=page.session, settings=page.settings, response=response, cooperative=cooperative, round_=round_
+            ),
             "consistency": qf.check_items(questionnaire, outcome.get("consistency") or []),
             "link": _question_link(response, questionnaire),
         },
@@ -557,7 +565,7 @@ def _cooperative_form_context(values: dict[str, Any], errors: dict[str, str]) ->
         "values": values,
         "errors": errors,
         "legal_types": [(t.value, LEGAL_TYPE_LABELS.get(t.value, t.value)) for t in LegalType],
-        "regions": sorted(REGIONS.items()),
+        "regions": list(REGIONS.items()),
         "sectors": list(SECTORS.items()),
     }
 

@@ -38,7 +38,7 @@ from app.web import questionnaire_form as qf
 from app.web.deps import FormPost, WebPage, form_post, web_page
 from app.web.render import redirect, render
 from app.web.response_actions import STALE_VERSION, save_section, submit_response
-from app.web.results import results_in_words
+from app.web.results import beyond_the_lights, results_in_words
 
 router = APIRouter(include_in_schema=False)
 
@@ -277,6 +277,7 @@ def _render_section(
             "progress": qf.progress(ctx.questionnaire, merged, relevant),
             "visible": visible,
             "position": position,
+            "sections_conditional": any(qf.may_be_hidden(s) for s in ctx.sections),
             "previous": previous,
             "following": following,
             "version": version if version is not None else ctx.response.version,
@@ -518,6 +519,15 @@ def results_page(response_id: int, page: WebPage = Depends(web_page)) -> Respons
     ctx = _load(page, response_id)
     outcome = service.result(session=page.session, user=page.user, settings=page.settings, response_id=ctx.response.id)
     view = results_in_words(ctx.questionnaire, outcome["result"], ctx.answers)
+    beyond = None
+    if not outcome["preview"]:
+        beyond = beyond_the_lights(
+            session=page.session,
+            settings=page.settings,
+            response=ctx.response,
+            cooperative=ctx.cooperative,
+            round_=ctx.round,
+        )
     return render(
         page.request,
         "manager/results.html",
@@ -530,6 +540,7 @@ def results_page(response_id: int, page: WebPage = Depends(web_page)) -> Respons
             "consistency": qf.check_items(ctx.questionnaire, outcome.get("consistency") or []),
             "link": _question_link(ctx),
             "result": view,
+            "beyond": beyond,
             "editable": ctx.editable,
             "status_es": STATUS_LABELS.get(ctx.response.status, ctx.response.status),
             "resume_url": _resume_url(ctx),

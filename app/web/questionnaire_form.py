@@ -69,6 +69,8 @@ VERSION_FIELD = "version"
 
 NA_LABEL = "No aplica"
 NS_LABEL = "No sé / prefiero no responder"
+#: In an interview the field team records what the person interviewed said: third person.
+NS_LABEL_INTERVIEW = "No sabe / no responde"
 YES_NO_CHOICES = (("si", "Sí"), ("no", "No"))
 
 #: The special answers, in words.
@@ -150,6 +152,12 @@ def is_visible(section: Section, relevant: Mapping[str, bool]) -> bool:
     return any(relevant.get(q.id, False) and q.type != "computed" for q in section.questions)
 
 
+def may_be_hidden(section: Section) -> bool:
+    """Whether some answers hide the whole section (every question of it has a condition)."""
+    answerable = [q for q in section.questions if q.type != "computed"]
+    return bool(answerable) and all(q.relevant is not None for q in answerable)
+
+
 def visible_sections(all_sections: list[Section], relevant: Mapping[str, bool]) -> list[Section]:
     return [s for s in all_sections if is_visible(s, relevant)]
 
@@ -182,6 +190,8 @@ def first_incomplete(
 class Progress:
     answered: int
     total: int
+    conditional: bool = False
+    """Whether the total depends on the answers (questions shown only after some answers)."""
 
     @property
     def fraction(self) -> float:
@@ -192,10 +202,20 @@ class Progress:
         """ "18 de 64 respondidas"."""
         return f"{self.answered} de {self.total} respondidas"
 
+    @property
+    def note(self) -> str | None:
+        """Why the total may change while answering, when it may."""
+        if not self.conditional:
+            return None
+        noun = "pregunta" if self.total == 1 else "preguntas"
+        return f"{self.total} {noun} según sus respuestas: algunas aparecen o se omiten según lo que conteste."
+
 
 def _progress_of(questions: Iterable[Question], answers: Mapping[str, Any], relevant: Mapping[str, bool]) -> Progress:
+    questions = list(questions)
     counted = [q.id for q in questions if q.type != "computed" and relevant.get(q.id)]
-    return Progress(sum(1 for qid in counted if answers.get(qid) is not None), len(counted))
+    conditional = any(q.relevant is not None and q.type != "computed" for q in questions)
+    return Progress(sum(1 for qid in counted if answers.get(qid) is not None), len(counted), conditional)
 
 
 def progress(

@@ -4,7 +4,8 @@ yellow subcategory its critical failures and the other questions that pulled it 
 the answer given as the form words it. (The PDF report words its own: reports/view.py.)
 
 What the stored snapshot says beyond the lights is worked out once in ``reports.view``, for
-these pages, the analyst's and the PDF alike: the method it was scored with, the critical
+these pages, the analyst's and the PDF alike (``beyond_the_lights``: peers, change since the
+previous diagnosis and suggested programmes, from the very report context of the PDF): the method it was scored with, the critical
 questions answered «No sé» in plain words, why a dimension is red by the critical rule and
 the data-quality note on the share of «No sé» answers; the light messages say «su
 organización» to a pre-cooperative group (``reports.formatting.is_pre_cooperative``)."""
@@ -13,7 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 import scoring
+from app.cooperatives.models import Cooperative
+from app.reports.service import STORED, build_context, today_in_chile
+from app.responses.models import Response
+from app.rounds.models import DiagnosisRound
+from app.settings import Settings
 from app.web.questionnaire_form import answer_text
 from reports import formatting as fmt
 from reports import view
@@ -93,3 +101,21 @@ def results_in_words(
         "precooperative": fmt.is_pre_cooperative(answers),
         "ns_note": view.ns_note(snapshot),
     }
+
+
+def beyond_the_lights(
+    *, session: Session, settings: Settings, response: Response, cooperative: Cooperative, round_: DiagnosisRound
+) -> dict[str, Any] | None:
+    """Peers, change since the previous diagnosis and suggested programmes of a sent diagnosis,
+    worked out from the same report context as its PDF; None for a draft (no stored result)."""
+    if response.status not in STORED or response.result_snapshot is None:
+        return None
+    context, _ = build_context(
+        session=session,
+        settings=settings,
+        response=response,
+        cooperative=cooperative,
+        round_=round_,
+        today=today_in_chile(),
+    )
+    return view.beyond_the_lights(context)

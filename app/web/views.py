@@ -1,7 +1,9 @@
-"""Pages everyone meets: login, logout, invitation (set a password), the role home."""
+"""Pages everyone meets: login, logout, invitation (set a password), «¿Olvidó su
+contraseña?» (ask for a link, choose a new password), the role home."""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Request
@@ -11,7 +13,7 @@ from starlette.datastructures import FormData
 
 from app.auth import service as auth_service
 from app.auth.models import Role, User
-from app.auth.views import clear_session_cookie, login_slot, set_session_cookie
+from app.auth.views import check_login_origin, clear_session_cookie, login_slot, set_session_cookie
 from app.deps import SESSION_COOKIE, get_db, get_settings_dep
 from app.errors import ApiError
 from app.http_errors import headers_of, status_of
@@ -160,4 +162,93 @@ def invitation_submit(
         "invitation.html",
         {"invitation": invitation, "problem": problem, "token": token, "errors": errors},
         status_code=410 if problem else 422,
+    )
+
+
+# --------------------------------------------------------------------------- forgotten password
+
+#: The «¿Olvidó su contraseña?» answer takes at least this long, known e-mail or not.
+RESET_ANSWER_SECONDS = 0.2
+
+
+@router.get("/contrasena/olvido", response_class=HTMLResponse)
+def forgot_password_page(request: Request) -> Response:
+    return render(request, "password_forgot.html", {"email": "", "errors": {}, "sent": None})
+
+
+@router.post("/contrasena/olvido", response_class=HTMLResponse)
+def forgot_password_submit(
+    request: Request,
+    form: FormData = Depends(posted_form),
+    session: Session = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    """The same answer whether the e-mail has an account or not (and about as fast): nobody
+    learns here which e-mails are registered. Posted from another site: refused, as a login."""
+    check_login_origin(request)
+    started = time.monotonic()
+    email = str(form.get("email") or "").strip()
+    if not email:
+        return render(
+            request,
+            "password_forgot.html",
+            {"email": "", "errors": {"email": "Escriba su correo."}, "sent": None},
+            status_code=422,
+        )
+    with UnitOfWork(session):
+        auth_service.request_password_reset(session=session, settings=settings, email=email)
+    remaining = RESET_ANSWER_SECONDS - (time.monotonic() - started)
+    if remaining > 0:
+        time.sleep(remaining)
+    return render(
+        request,
+        "password_forgot.html",
+        {"email": "", "errors": {}, "sent": auth_service.PASSWORD_RESET_REQUESTED},
+    )
+
+
+def _reset_page(request: Request, token: str, problem: str | None, errors: dict[str, str], status: int) -> Response:
+    response = render(
+        request, "password_reset.html", {"token": token, "problem": problem, "errors": errors}, status_code=status
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/contrasena/nueva/{reset_token}", response_class=HTMLResponse)
+def reset_password_page(request: Request, reset_token: str, session: Session = Depends(get_db)) -> Response:
+    record = auth_service.find_password_reset(session=session, token=reset_token)
+    problem = auth_service.password_reset_problem(session, record)
+    return _reset_page(request, reset_token, problem, {}, 410 if problem else 200)
+
+
+@router.post("/contrasena/nueva/{reset_token}", response_class=HTMLResponse)
+def reset_password_submit(
+    request: Request,
+    reset_token: str,
+    form: FormData = Depends(posted_form),
+    session: Session = Depends(get_db),
+) -> Response:
+    check_login_origin(request)
+    record = auth_service.find_password_reset(session=session, token=reset_token)
+    problem = auth_service.password_reset_problem(session, record)
+    if problem:
+        return _reset_page(request, reset_token, problem, {}, 410)
+    password = str(form.get("password") or "")
+    if password != str(form.get("password_confirmation") or ""):
+        return _reset_page(
+            request, reset_token, None, {"password_confirmation": "Las dos contraseñas no coinciden."}, 422
+        )
+    try:
+        with UnitOfWork(session):
+            auth_service.reset_password(session=session, token=reset_token, password=password)
+    except ApiError as error:
+        if status_of(error) == 410:
+            return _reset_page(request, reset_token, error.message, {}, 410)
+        fields = {detail.get("field") for detail in error.details}
+        return _reset_page(
+            request, reset_token, None, {"password" if "password" in fields else "form": error.message}, 422
+        )
+    return redirect(
+        "/ingresar", flash="Su contraseña quedó cambiada y se cerraron sus sesiones abiertas. Ingrese con la nueva."
     )

@@ -72,7 +72,17 @@ PAGES = {
     "manager": (MANAGER, ["/mis-cooperativas", "/diagnosticos/{manager}", "/diagnosticos/{manager}/revision"]),
     "field": (FIELD, ["/terreno", "/terreno/cooperativas/nueva"]),
     "analyst": (ANALYST, ["/analisis", "/analisis/cooperativas", "/analisis/respuestas/{submitted}"]),
-    "admin": (ADMIN, ["/admin/usuarios", "/admin/invitaciones", "/admin/rondas"]),
+    "admin": (
+        ADMIN,
+        [
+            "/admin/usuarios",
+            "/admin/usuarios/1",
+            "/admin/invitaciones",
+            "/admin/rondas",
+            "/admin/cuestionarios",
+            "/admin/cuestionarios/1",
+        ],
+    ),
 }
 
 

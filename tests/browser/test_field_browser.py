@@ -3,6 +3,8 @@ login page on a phone and a desktop."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
@@ -105,3 +107,33 @@ def test_manager_on_another_cooperatives_url_gets_404(page, login, shoot, demo_d
     shoot(page, "gerente-otra-cooperativa-404")
     # Nor may a manager use the field team's pages.
     assert page.goto("/terreno").status == 403
+
+
+def test_field_entry_shows_and_hides_questions_as_choices_change(page, login, shoot):
+    """A question a choice makes apply appears at once, without saving first (issue 16), and
+    the interview form names the special answer in the third person."""
+    login(page, FIELD)
+    start = page.get_by_role("link", name="Iniciar entrevista")
+    if start.count():
+        start.first.click()
+        page.wait_for_url("**/terreno/entrevistas/nueva?*")
+        page.get_by_label("Lugar de la entrevista").fill("Sede de la cooperativa")
+        page.get_by_label("Cargo de la persona entrevistada").fill("Tesorera")
+        page.get_by_role("button", name="Iniciar entrevista").click()
+    else:  # every cooperative of the field member has an interview: continue a draft
+        page.get_by_role("link", name="Continuar entrevista").first.click()
+    page.wait_for_url(re.compile(r".*/terreno/entrevistas/\d+/.*"))
+    interview = re.search(r"/terreno/entrevistas/\d+", page.url).group(0)
+    if not page.url.endswith("/dimension/1"):
+        page.goto(interview + "/dimension/1")
+    kind = page.locator('fieldset.question[data-qid="clase_cooperativa"]')
+    assert kind.count() == 1  # applies until the organisation says it is a pre-cooperative group
+    assert "No sabe / no responde" in page.content() and "prefiero no responder" not in page.content()
+    page.locator('input[name="a.tipo_organizacion"][value="grupo_precooperativo"]').check()
+    kind.wait_for(state="detached")  # gone without pressing «Guardar»
+    page.locator('input[name="a.tipo_organizacion"][value="cooperativa_constituida"]').check()
+    kind.wait_for(state="visible")  # back, in its place, still before the year question
+    order = page.eval_on_selector_all("fieldset.question", "nodes => nodes.map(n => n.dataset.qid)")
+    assert order.index("tipo_organizacion") < order.index("clase_cooperativa") < order.index("anio_inicio")
+    page.get_by_text("Guardado", exact=True).wait_for()
+    shoot(page, "terreno-relevancia-en-vivo")

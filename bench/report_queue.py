@@ -1,0 +1,313 @@
+"""Reports on the task queue: from submission to stored PDF, downloads of stored files, re-render.
+
+    .venv/bin/python bench/report_queue.py --backend sqlite --managers 20
+    .venv/bin/python bench/report_queue.py --backend postgresql --managers 200 --queue redis://127.0.0.1:6379/9
+    options: --worker-processes 1 (huey worker processes beside the server) --rerender 1,2 (re-render
+             the whole round with 1, then 2 worker processes; empty to skip) --workers 2 (uvicorn)
+             --port 8767 --timeout 600 --seed 20261122
+
+Prepares one open round with the national questionnaire and N cooperatives with a manager
+each (``bench/load.py``'s preparation), then serves the app with uvicorn and runs a huey
+worker (``app.reports.tasks``) on the chosen broker (default: an SQLite queue file beside the
+database; ``redis://…`` is flushed first, use a spare database number). Each manager, on its
+own keep-alive connection, logs in, creates its response with a complete answer set and
+submits it; the bench then waits until every report is stored and measures:
+
+- submission → PDF stored: from sending the submit to the row's ``rendered_at`` (p50/p95/max);
+- downloads of stored PDFs: every manager downloads its PDF twice (p50/p95/p99), all 200;
+- 0 lost / 0 duplicated: one row per submitted response, every one ``ready`` after exactly one
+  attempt (no render claimed twice), one PDF file each and no temporary file left;
+- with ``--rerender``: the round's PDFs asked for again at once (the files removed first, as a
+  renderer change would make new ones) and rendered by 1, then 2 worker processes: seconds until
+  all are stored, and reports per second.
+
+Traffic stays on 127.0.0.1. Prints a Markdown summary; exits 1 when anything is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.api_load import RawConnection, bench_database, uvicorn_server  # noqa: E402
+from bench.load import PASSWORD, complete_answers, prepare  # noqa: E402
+
+WORKER = """
+import logging, sys
+from app import queue
+import app.tasks  # noqa: F401 - registers every task (and the fork hook)
+from app.settings import get_settings
+
+logging.basicConfig(level=logging.WARNING)
+queue.configure(get_settings())
+queue.huey.create_consumer(workers=int(sys.argv[1]), worker_type="process", periodic=False).run()
+"""
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+@contextmanager
+def worker(env: dict[str, str], processes: int):
+    """A huey consumer with ``processes`` worker processes until the block ends."""
+    process = subprocess.Popen([sys.executable, "-c", WORKER, str(processes)], cwd=ROOT, env=env)
+    try:
+        yield process
+    finally:
+        process.terminate()  # SIGTERM: huey stops at once (a task in flight is swept later)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def manager(port: int, person: dict, round_id: int, answers: dict, submitted: dict) -> None:
+    connection = RawConnection(port)
+    try:
+        status, payload = await connection.request(
+            "POST", "/api/v1/auth/login", {}, json.dumps({"email": person["email"], "password": PASSWORD}).encode()
+        )
+        assert status == 200, payload
+        cookie = connection.headers.get("set-cookie", "").split(";")[0]
+        headers = {"Cookie": cookie, "X-CSRF-Token": json.loads(payload)["csrf_token"]}
+        body = {"cooperative_id": person["cooperative_id"], "round_id": round_id, "mode": "self", "answers": answers}
+        status, payload = await connection.request(
+            "POST", "/api/v1/responses", {**headers, "Idempotency-Key": str(uuid.uuid4())}, json.dumps(body).encode()
+        )
+        assert status == 201, payload
+        created = json.loads(payload)
+        sent_at = time.time()
+        status, payload = await connection.request(
+            "POST",
+            f"/api/v1/responses/{created['id']}/submit",
+            headers,
+            json.dumps({"version": created["version"]}).encode(),
+        )
+        assert status == 200, payload
+        submitted[created["id"]] = {"sent_at": sent_at, "headers": headers}
+    finally:
+        connection.close()
+
+
+async def download(port: int, response_id: int, headers: dict, latencies: list[float], statuses: list[int]) -> None:
+    connection = RawConnection(port)
+    try:
+        for _ in range(2):
+            started = time.perf_counter()
+            status, payload = await connection.request(
+                "GET", f"/api/v1/responses/{response_id}/report.pdf", headers, b""
+            )
+            latencies.append(time.perf_counter() - started)
+            statuses.append(status if payload.startswith(b"%PDF") else -status)
+    finally:
+        connection.close()
+
+
+def rows(database_url: str) -> list:
+    from sqlalchemy import select
+
+    from app.db import make_engine, make_sessionmaker
+    from app.reports.models import StoredReport
+
+    engine = make_engine(database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            found = list(session.scalars(select(StoredReport)))
+            for row in found:
+                session.expunge(row)
+            return found
+    finally:
+        engine.dispose()
+
+
+def wait_stored(database_url: str, expected: int, timeout: float, since: datetime | None = None) -> list:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = rows(database_url)
+        done = [
+            row
+            for row in found
+            if row.state in ("ready", "failed") and (since is None or (row.rendered_at and row.rendered_at >= since))
+        ]
+        if len(done) >= expected or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def request_all_again(database_url: str, folder: Path) -> int:
+    """The whole round's PDFs asked for again (as a rescoring or a renderer change does)."""
+    from sqlalchemy import select
+
+    from app.db import make_engine, make_sessionmaker
+    from app.reports.models import StoredReport
+    from app.reports.queueing import request_reports
+    from app.unit_of_work import UnitOfWork
+
+    for path in folder.glob("*.pdf"):
+        path.unlink()
+    engine = make_engine(database_url)
+    try:
+        with make_sessionmaker(engine)() as session, UnitOfWork(session):
+            ids = list(session.scalars(select(StoredReport.response_id)))
+            request_reports(session, ids)
+        return len(ids)
+    finally:
+        engine.dispose()
+
+
+def run(args: argparse.Namespace) -> tuple[str, int]:
+    problems: list[str] = []
+    lines: list[str] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="coopdiag-cola-") as workdir,
+        bench_database(args.backend, Path(workdir)) as (database_url, server_url, _),
+    ):
+        plan = prepare(database_url, args.managers)
+        folder = Path(workdir) / "informes"
+        queue_url = args.queue or f"sqlite:///{Path(workdir) / 'cola.sqlite3'}"
+        if queue_url.startswith("redis"):
+            import redis
+
+            redis.Redis.from_url(queue_url).flushdb()
+        env = {
+            "COOPDIAG_REPORTS_CACHE_DIR": str(folder),
+            "COOPDIAG_QUEUE_URL": queue_url,
+        }
+        full_env = dict(
+            os.environ,
+            COOPDIAG_DATABASE_URL=server_url,
+            COOPDIAG_QUESTIONNAIRES_DIR=str(ROOT / "questionnaires"),
+            **env,
+        )
+        os.environ.update(env)  # for request_all_again (this process queues too)
+        os.environ["COOPDIAG_DATABASE_URL"] = database_url
+        from app import queue
+        from app.settings import Settings
+
+        queue.configure(Settings(database_url=database_url, queue_url=queue_url, reports_cache_dir=folder))
+        rng = random.Random(args.seed)
+        submitted: dict[int, dict] = {}
+        with uvicorn_server(server_url, args.port, args.workers, env), worker(full_env, args.worker_processes):
+
+            async def everyone() -> None:
+                await asyncio.gather(
+                    *(
+                        manager(args.port, person, plan.round_id, complete_answers(plan.questionnaire, rng), submitted)
+                        for person in plan.managers
+                    )
+                )
+
+            started = time.perf_counter()
+            asyncio.run(everyone())
+            submitting = time.perf_counter() - started
+            found = wait_stored(database_url, len(submitted), args.timeout)
+            stored_in = time.perf_counter() - started
+            by_response = {row.response_id: row for row in found}
+            delays = [
+                by_response[rid].rendered_at.timestamp() - sent["sent_at"]
+                for rid, sent in submitted.items()
+                if rid in by_response and by_response[rid].rendered_at is not None
+            ]
+            latencies: list[float] = []
+            statuses: list[int] = []
+
+            async def downloads() -> None:
+                await asyncio.gather(
+                    *(download(args.port, rid, sent["headers"], latencies, statuses) for rid, sent in submitted.items())
+                )
+
+            asyncio.run(downloads())
+
+            lost = len(submitted) - sum(1 for rid in submitted if by_response.get(rid) is not None)
+            not_ready = sum(1 for row in found if row.state != "ready")
+            duplicated = sum(1 for row in found if row.attempts != 1)
+            files = list(folder.glob("*.pdf"))
+            leftovers = [path for path in folder.iterdir() if path.suffix != ".pdf"] if folder.is_dir() else []
+            bad_downloads = sum(1 for status in statuses if status != 200)
+            for name, count in (
+                ("lost (no stored report)", lost),
+                ("not ready", not_ready),
+                ("rendered more than once", duplicated),
+                ("downloads other than 200 PDF", bad_downloads),
+                ("temporary files left", len(leftovers)),
+            ):
+                if count:
+                    problems.append(f"{count} {name}")
+            if len(files) != len(submitted):
+                problems.append(f"{len(files)} PDF files for {len(submitted)} reports")
+
+            lines += [
+                f"## Informes en la cola: {args.backend}, {len(submitted)} gestores, "
+                f"{args.worker_processes} proceso(s) de worker, cola {queue_url.split(':')[0]}",
+                "",
+                "| medida | p50 | p95 | p99 | máx. |",
+                "|---|---:|---:|---:|---:|",
+                f"| envío → PDF guardado (s) | {statistics.median(delays):.2f} | {percentile(delays, 0.95):.2f} "
+                f"| {percentile(delays, 0.99):.2f} | {max(delays):.2f} |",
+                f"| descarga del PDF guardado (ms) | {1000 * statistics.median(latencies):.1f} "
+                f"| {1000 * percentile(latencies, 0.95):.1f} | {1000 * percentile(latencies, 0.99):.1f} "
+                f"| {1000 * max(latencies):.1f} |",
+                "",
+                f"- {len(submitted)} envíos en {submitting:.1f} s; todos los PDF guardados a los {stored_in:.1f} s "
+                f"({len(submitted) / stored_in:.1f} informes/s); {len(latencies)} descargas, "
+                f"{bad_downloads} distintas de 200.",
+                f"- perdidos {lost}, duplicados {duplicated}, sin terminar {not_ready}; {len(files)} archivos PDF, "
+                f"{len(leftovers)} temporales.",
+            ]
+
+        for processes in [int(p) for p in args.rerender.split(",") if p.strip()]:
+            count = request_all_again(database_url, folder)
+            since = datetime.now(timezone.utc)
+            with worker(full_env, processes):
+                started = time.perf_counter()
+                found = wait_stored(database_url, count, args.timeout, since=since)
+                seconds = time.perf_counter() - started
+            done = sum(1 for row in found if row.state == "ready" and row.rendered_at and row.rendered_at >= since)
+            if done != count:
+                problems.append(f"re-render with {processes} process(es): {done} of {count}")
+            lines.append(
+                f"- rehacer los {count} PDF de la ronda con {processes} proceso(s) de worker: {seconds:.1f} s "
+                f"({count / seconds:.1f} informes/s; incluye el arranque del worker)"
+            )
+    if problems:
+        lines += ["", "**Problemas:** " + "; ".join(problems)]
+    return "\n".join(lines), 1 if problems else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["postgresql", "sqlite"], default="sqlite")
+    parser.add_argument("--managers", type=int, default=20)
+    parser.add_argument("--queue", default="", help="broker URL (default: an SQLite queue file in the work folder)")
+    parser.add_argument("--worker-processes", type=int, default=1)
+    parser.add_argument("--rerender", default="1,2", help="worker processes for each round re-render (1,2)")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--port", type=int, default=8767)
+    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--seed", type=int, default=20261122)
+    summary, status = run(parser.parse_args())
+    print(summary)
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()
