@@ -89,6 +89,8 @@ def after_commit(session: Session, action: Callable[[], None]) -> None:
 
 
 def _run_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the work is not committed until the transaction is
     for action in session.info.pop("after_commit", []):
         action()
 

@@ -375,24 +375,24 @@ def test_round_zip_leaves_out_a_report_that_fails_and_says_why(api_env, world, m
     assert archive.testzip() is None
     names = archive.namelist()
     pdfs = [name for name in names if name.endswith(".pdf")]
-    assert pdfs == ["diagnostico-76123456-0-ronda-nacional-2026.pdf"]
+    assert pdfs == ["diagnostico-cooperativa-campesina-nunoa-76123456-0-ronda-nacional-2026.pdf"]
     assert archive.read(pdfs[0]).startswith(b"%PDF")
     assert names[-2:] == [service.README_NAME, service.MANIFEST_NAME]
 
     readme = archive.read(service.README_NAME).decode("utf-8")
     assert "Se incluye 1 informe PDF. 2 informes no se pudieron generar y se omitieron" in readme
-    assert "diagnostico-65000000-5-ronda-nacional-2026.pdf" in readme and "RuntimeError" in readme
-    assert "diagnostico-70000000-1-ronda-nacional-2026.pdf, de Cooperativa Sin Versión (RUT 70000000-1)" in readme
+    assert "diagnostico-cooperativa-los-aromos-adtl-65000000-5-ronda-nacional-2026.pdf" in readme and "RuntimeError" in readme
+    assert "diagnostico-cooperativa-sin-version-70000000-1-ronda-nacional-2026.pdf, de Cooperativa Sin Versión (RUT 70000000-1)" in readme
     assert "No se encontró la versión del cuestionario" in readme
     assert "WeasyPrint se cayó" not in readme  # the details stay in the log
 
     manifest = archive.read(service.MANIFEST_NAME).decode("utf-8-sig").splitlines()
     assert manifest[0] == "archivo;cooperativa;estado;motivo"
     rows = {line.split(";")[0]: line.split(";") for line in manifest[1:]}
-    assert rows["diagnostico-76123456-0-ronda-nacional-2026.pdf"][2] == "incluido"
-    assert rows["diagnostico-65000000-5-ronda-nacional-2026.pdf"][2] == "omitido"
-    assert rows["diagnostico-65000000-5-ronda-nacional-2026.pdf"][1].startswith("'=Cooperativa")  # cell_text
-    assert rows["diagnostico-70000000-1-ronda-nacional-2026.pdf"][2] == "omitido"
+    assert rows["diagnostico-cooperativa-campesina-nunoa-76123456-0-ronda-nacional-2026.pdf"][2] == "incluido"
+    assert rows["diagnostico-cooperativa-los-aromos-adtl-65000000-5-ronda-nacional-2026.pdf"][2] == "omitido"
+    assert rows["diagnostico-cooperativa-los-aromos-adtl-65000000-5-ronda-nacional-2026.pdf"][1].startswith("'=Cooperativa")  # cell_text
+    assert rows["diagnostico-cooperativa-sin-version-70000000-1-ronda-nacional-2026.pdf"][2] == "omitido"
     assert len(rows) == 3
 
     logged = caplog.text

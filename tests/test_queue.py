@@ -144,3 +144,23 @@ def test_worker_command_refuses_the_immediate_queue():
     )
     assert done.returncode == 2
     assert "no hace falta un worker" in done.stderr
+
+
+def test_a_released_savepoint_does_not_run_what_waits_for_the_commit(migrated_db_url, restore_queue):
+    """Outside a unit of work the session's own commit runs the actions, not a savepoint's
+    release inside it (a worker would then wait for a write lock the transaction still holds)."""
+    from app.db import make_engine, make_sessionmaker
+
+    queue.configure(Settings(queue_url="immediate"))
+    engine = make_engine(migrated_db_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            session.execute(text("SELECT 1"))
+            after_commit(session, lambda: queue.enqueue(remember, "after the commit"))
+            with session.begin_nested():
+                session.execute(text("SELECT 2"))
+            assert DONE == []
+            session.commit()
+            assert DONE == ["after the commit"]
+    finally:
+        engine.dispose()

@@ -262,7 +262,7 @@ def test_round_zip_is_made_of_stored_files_and_lists_the_others_as_being_prepare
         archive = zipfile.ZipFile(io.BytesIO(b"".join(reply.iter_bytes())))
     assert archive.testzip() is None
     names = archive.namelist()
-    assert [name for name in names if name.endswith(".pdf")] == ["diagnostico-77111111-7-ronda-nacional-2026.pdf"]
+    assert [name for name in names if name.endswith(".pdf")] == ["diagnostico-cooperativa-cola-77111111-7-ronda-nacional-2026.pdf"]
     assert names[-2:] == ["LEEME.txt", "manifiesto.csv"]
     readme = archive.read("LEEME.txt").decode("utf-8")
     total = 2 + 1 + len(world.peers)  # the two new ones, world's cooperative and its peers
@@ -271,8 +271,8 @@ def test_round_zip_is_made_of_stored_files_and_lists_the_others_as_being_prepare
     assert "no se pudo generar" not in readme
     manifest = archive.read("manifiesto.csv").decode("utf-8-sig").splitlines()
     states = {line.split(";")[0]: line.split(";")[2] for line in manifest[1:]}
-    assert states["diagnostico-77111111-7-ronda-nacional-2026.pdf"] == "incluido"
-    assert states["diagnostico-77222222-9-ronda-nacional-2026.pdf"] == "en preparación"
+    assert states["diagnostico-cooperativa-cola-77111111-7-ronda-nacional-2026.pdf"] == "incluido"
+    assert states["diagnostico-cooperativa-cola-77222222-9-ronda-nacional-2026.pdf"] == "en preparación"
     assert list(states.values()).count("en preparación") == total - 1
     assert calls == [ready_id]  # nothing rendered by the download
 

@@ -240,7 +240,7 @@ def test_report_pdf_is_the_stored_result_and_authorized_like_the_response(api_en
         assert reply.status_code == 200, reply.text
         assert reply.headers["content-type"] == "application/pdf"
         assert reply.headers["content-disposition"].startswith(
-            'attachment; filename="diagnostico-76123456-0-ronda-nacional-2026.pdf"'
+            'attachment; filename="diagnostico-cooperativa-campesina-nunoa-penalolen-lt-76123456-0-ronda-nacional-2026.pdf"'
         )
         assert reply.content.startswith(b"%PDF")
     text = pdf_text(client.get(url, headers=analyst).content)
@@ -328,7 +328,7 @@ def test_round_zip_streams_one_pdf_per_submitted_response(api_env, world):
     assert archive.testzip() is None
     names = archive.namelist()
     assert len(names) == 1 + len(world.peers)  # the draft has no report
-    assert "diagnostico-76123456-0-ronda-nacional-2026.pdf" in names
+    assert "diagnostico-cooperativa-campesina-nunoa-penalolen-lt-76123456-0-ronda-nacional-2026.pdf" in names
     assert all(archive.read(name).startswith(b"%PDF") for name in names)
 
     for headers in (manager, field):
@@ -392,4 +392,4 @@ def test_cli_report_and_round_reports(api_env, world, tmp_path):
         ["reports", "--round", str(world.earlier_round_id), "--out", str(tmp_path / "carpeta")], env, tmp_path
     )
     assert as_dir.returncode == 0, as_dir.stderr
-    assert [p.name for p in (tmp_path / "carpeta").iterdir()] == ["diagnostico-76123456-0-ronda-piloto-2025.pdf"]
+    assert [p.name for p in (tmp_path / "carpeta").iterdir()] == ["diagnostico-cooperativa-campesina-nunoa-penalolen-lt-76123456-0-ronda-piloto-2025.pdf"]

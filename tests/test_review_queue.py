@@ -79,7 +79,7 @@ def test_review_from_the_queue_offers_previous_and_next_and_moves_on_after_a_dec
     )
     assert done.status_code == 303 and done.headers["location"] == "/analisis/revision"
     with api_env.session() as session:
-        statuses = dict(session.execute(select(Response.id, Response.status)).tuples().all())
+        statuses = {rid: status for rid, status in session.execute(select(Response.id, Response.status))}
     assert statuses[third] == "returned" and statuses[first] == "submitted"
 
 

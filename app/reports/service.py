@@ -129,8 +129,12 @@ def slug(text: str) -> str:
 
 
 def report_filename(*, cooperative: Cooperative, round_: DiagnosisRound, response: Response) -> str:
+    """«diagnostico-<name>-<RUT>-<round>.pdf»: the name first, so a folder of a round's PDFs
+    reads by cooperative; ASCII letters, digits and hyphens only (safe on every system and in a
+    ZIP), the RUT keeps two cooperatives of the same name apart."""
     suffix = f"-rev{response.revision}" if response.revision > 1 else ""
-    return f"diagnostico-{cooperative.rut}-{slug(round_.name)}{suffix}.pdf"
+    name = slug(cooperative.name)[:40].strip("-") or "cooperativa"
+    return f"diagnostico-{name}-{cooperative.rut}-{slug(round_.name)}{suffix}.pdf"
 
 
 def _report_cooperative(cooperative: Cooperative, settings: Settings) -> ReportCooperative:

@@ -151,13 +151,30 @@ def _marker(light: str | None, cx: float, cy: float) -> str:
     )
 
 
+def _two_lines(label: str, width: int) -> list[str]:
+    """A label on at most two lines of about ``width`` characters, cut at words (and with «…»
+    only when even two lines cannot hold it)."""
+    words, lines, line = label.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    if len(lines) > 2:
+        lines = [lines[0], " ".join(lines[1:])]
+    return [text if len(text) <= width else text[: width - 1] + "…" for text in lines]
+
+
 def light_timeline(chart_id: str, title: str, points: Iterable[tuple[str, str | None]]) -> Markup:
     """A small line of the overall light over the rounds: shape and height per light
     (circle = verde, high; triangle = amarillo; square = rojo, low; ? = no hay luz)."""
     points = list(points)
-    step, left, top = 100, 60, 14
+    # Wide enough for a round's name on two lines of about 20 characters under each point.
+    step, left, top = 180, 95, 14
     width = left * 2 + step * max(len(points) - 1, 0)
-    height = top + 3 * 22 + 30
+    height = top + 3 * 22 + 46
     cid = escape(chart_id)
     description = "; ".join(f"{label}: {light_name(light) if light else 'sin resultado'}" for label, light in points)
     out = [
@@ -172,7 +189,11 @@ def light_timeline(chart_id: str, title: str, points: Iterable[tuple[str, str | 
         out.append(f'<path d="{path}" fill="none" stroke="#9aa39c" stroke-width="2"/>')
     for (label, light), (x, y) in zip(points, coords):
         out.append(_marker(light, x, y))
-        short = label if len(label) <= 16 else label[:15] + "…"
-        out.append(f'<text class="chart-small" x="{x}" y="{height - 6}" text-anchor="middle">{escape(short)}</text>')
+        lines = _two_lines(label, 22)
+        tspans = "".join(
+            f'<tspan x="{x}" dy="{0 if i == 0 else 15}">{escape(line)}</tspan>' for i, line in enumerate(lines)
+        )
+        first_y = height - 8 - 15 * (len(lines) - 1)
+        out.append(f'<text class="chart-small" x="{x}" y="{first_y}" text-anchor="middle">{tspans}</text>')
     out.append("</svg>")
     return Markup("".join(out))

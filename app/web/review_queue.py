@@ -185,7 +185,7 @@ def review_queue(page: WebPage = Depends(staff_page)) -> Response:
     number = parse_int(page.request.query_params.get("pagina", "1"), minimum=1, maximum=MAX_PAGE) or 1
     statement = queue_statement(user, settings, filters)
     total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
-    rows = session.execute(statement.limit(PER_PAGE).offset((number - 1) * PER_PAGE)).tuples().all()
+    rows = session.execute(statement.limit(PER_PAGE).offset((number - 1) * PER_PAGE)).all()
     now = datetime.now(timezone.utc)
     items = [queue_item(response, cooperative, round_, now) for response, cooperative, round_ in rows]
     query = filters.query()
