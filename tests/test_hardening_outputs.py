@@ -381,8 +381,14 @@ def test_round_zip_leaves_out_a_report_that_fails_and_says_why(api_env, world, m
 
     readme = archive.read(service.README_NAME).decode("utf-8")
     assert "Se incluye 1 informe PDF. 2 informes no se pudieron generar y se omitieron" in readme
-    assert "diagnostico-cooperativa-los-aromos-adtl-65000000-5-ronda-nacional-2026.pdf" in readme and "RuntimeError" in readme
-    assert "diagnostico-cooperativa-sin-version-70000000-1-ronda-nacional-2026.pdf, de Cooperativa Sin Versión (RUT 70000000-1)" in readme
+    assert (
+        "diagnostico-cooperativa-los-aromos-adtl-65000000-5-ronda-nacional-2026.pdf" in readme
+        and "RuntimeError" in readme
+    )
+    assert (
+        "diagnostico-cooperativa-sin-version-70000000-1-ronda-nacional-2026.pdf, de Cooperativa Sin Versión (RUT 70000000-1)"
+        in readme
+    )
     assert "No se encontró la versión del cuestionario" in readme
     assert "WeasyPrint se cayó" not in readme  # the details stay in the log
 
@@ -391,7 +397,9 @@ def test_round_zip_leaves_out_a_report_that_fails_and_says_why(api_env, world, m
     rows = {line.split(";")[0]: line.split(";") for line in manifest[1:]}
     assert rows["diagnostico-cooperativa-campesina-nunoa-76123456-0-ronda-nacional-2026.pdf"][2] == "incluido"
     assert rows["diagnostico-cooperativa-los-aromos-adtl-65000000-5-ronda-nacional-2026.pdf"][2] == "omitido"
-    assert rows["diagnostico-cooperativa-los-aromos-adtl-65000000-5-ronda-nacional-2026.pdf"][1].startswith("'=Cooperativa")  # cell_text
+    assert rows["diagnostico-cooperativa-los-aromos-adtl-65000000-5-ronda-nacional-2026.pdf"][1].startswith(
+        "'=Cooperativa"
+    )  # cell_text
     assert rows["diagnostico-cooperativa-sin-version-70000000-1-ronda-nacional-2026.pdf"][2] == "omitido"
     assert len(rows) == 3
 

@@ -262,7 +262,9 @@ def test_round_zip_is_made_of_stored_files_and_lists_the_others_as_being_prepare
         archive = zipfile.ZipFile(io.BytesIO(b"".join(reply.iter_bytes())))
     assert archive.testzip() is None
     names = archive.namelist()
-    assert [name for name in names if name.endswith(".pdf")] == ["diagnostico-cooperativa-cola-77111111-7-ronda-nacional-2026.pdf"]
+    assert [name for name in names if name.endswith(".pdf")] == [
+        "diagnostico-cooperativa-cola-77111111-7-ronda-nacional-2026.pdf"
+    ]
     assert names[-2:] == ["LEEME.txt", "manifiesto.csv"]
     readme = archive.read("LEEME.txt").decode("utf-8")
     total = 2 + 1 + len(world.peers)  # the two new ones, world's cooperative and its peers

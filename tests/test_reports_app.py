@@ -392,4 +392,6 @@ def test_cli_report_and_round_reports(api_env, world, tmp_path):
         ["reports", "--round", str(world.earlier_round_id), "--out", str(tmp_path / "carpeta")], env, tmp_path
     )
     assert as_dir.returncode == 0, as_dir.stderr
-    assert [p.name for p in (tmp_path / "carpeta").iterdir()] == ["diagnostico-cooperativa-campesina-nunoa-penalolen-lt-76123456-0-ronda-piloto-2025.pdf"]
+    assert [p.name for p in (tmp_path / "carpeta").iterdir()] == [
+        "diagnostico-cooperativa-campesina-nunoa-penalolen-lt-76123456-0-ronda-piloto-2025.pdf"
+    ]
