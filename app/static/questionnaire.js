@@ -170,6 +170,8 @@
         });
         var bar = doc.querySelector(".q-progress"), mineBar = document.querySelector(".q-progress");
         if (bar && mineBar) mineBar.innerHTML = bar.innerHTML;
+        var part = doc.querySelector("[data-section-progress]"), minePart = document.querySelector("[data-section-progress]");
+        if (part && minePart) minePart.innerHTML = part.innerHTML;
       }).catch(function () { /* relevance refreshes on the next save */ });
   }
 
