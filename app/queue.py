@@ -6,7 +6,9 @@ speaks the three brokers this project needs with one API (docs/architecture.md a
 - ``COOPDIAG_QUEUE_URL`` empty (the default): an SQLite file beside the database,
   ``var/cola.sqlite3``; ``make run`` starts one worker beside the web server, no other server;
 - ``redis://host:6379/0``: Redis, workers on as many machines as needed (production);
-- ``postgresql://user@host/db``: PostgreSQL, the same without another service;
+- ``postgresql://user@host/db``: PostgreSQL, the same without another service; huey's tables
+  are ``huey_task``, ``huey_kv``…, or with ``?table_prefix=name`` ``name_task``, ``name_kv``…
+  (two installations sharing one database; the tests);
 - ``immediate``: a task runs in the process that queues it, at once (tests, one-off scripts).
 
 A task is queued only once the unit of work that asked for it has committed
@@ -20,9 +22,10 @@ periodic sweep (``app.tasks.sweep``) queues it again.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from huey import Huey
 from huey.storage import PostgresStorage, RedisStorage, SqliteStorage
@@ -56,13 +59,33 @@ def broker_of(settings: Settings) -> tuple[str, type | None, dict[str, Any]]:
     if scheme in ("redis", "rediss", "unix"):
         return "redis", RedisStorage, {"url": url}
     if scheme in ("postgresql", "postgres"):
-        return "postgresql", PostgresStorage, {"dsn": url}
+        return "postgresql", PostgresStorage, _postgres_arguments(url)
     if scheme == "sqlite":
         # As SQLAlchemy reads it: sqlite:///relativo.sqlite3, sqlite:////ruta/absoluta.sqlite3.
         return "sqlite", SqliteStorage, {"filename": make_url(url).database or "cola.sqlite3"}
     raise ValueError(
         f"COOPDIAG_QUEUE_URL: no se reconoce «{url}» (use redis://, postgresql://, sqlite:/// o immediate)"
     )
+
+
+def _postgres_arguments(url: str) -> dict[str, Any]:
+    """huey's PostgresStorage arguments for a ``postgresql://`` queue URL: its ``table_prefix``
+    parameter (which libpq would refuse) taken out of the DSN and passed on its own."""
+    parts = urlsplit(url)
+    pieces = parts.query.split("&") if parts.query else []
+    prefixes = [unquote(piece.partition("=")[2]) for piece in pieces if piece.partition("=")[0] == "table_prefix"]
+    if not prefixes:
+        return {"dsn": url}
+    prefix = prefixes[-1]
+    # huey names its tables and indexes after it (``{prefix}_schedule_queue_timestamp``):
+    # PostgreSQL's 63-byte names leave 38 for the prefix.
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,37}", prefix):
+        raise ValueError(
+            f"COOPDIAG_QUEUE_URL: table_prefix «{prefix}» no sirve "
+            "(use hasta 38 letras a-z, dígitos o _, empezando por una letra)"
+        )
+    query = "&".join(piece for piece in pieces if piece.partition("=")[0] != "table_prefix")
+    return {"dsn": parts._replace(query=query).geturl(), "table_prefix": prefix}
 
 
 def configure(settings: Settings) -> None:

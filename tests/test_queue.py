@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from huey.storage import PostgresStorage
 from sqlalchemy import create_engine, text
 
 from app import queue
@@ -55,7 +56,17 @@ def test_brokers_named_by_the_settings(tmp_path):
     kind, _, arguments = queue.broker_of(Settings(database_url=f"sqlite:///{tmp_path}/app.db", queue_url=""))
     assert kind == "sqlite" and arguments["filename"] == str(tmp_path / "cola.sqlite3")
     assert queue.broker_of(Settings(queue_url="redis://127.0.0.1:6379/3"))[0] == "redis"
-    assert queue.broker_of(Settings(queue_url="postgresql://u@h/db"))[0] == "postgresql"
+    assert queue.broker_of(Settings(queue_url="postgresql://u@h/db")) == (
+        "postgresql",
+        PostgresStorage,
+        {"dsn": "postgresql://u@h/db"},
+    )
+    # huey's table prefix is the URL's table_prefix, which libpq would refuse: out of the DSN.
+    prefixed = queue.broker_of(Settings(queue_url="postgresql://u@h/db?sslmode=require&table_prefix=cola_2"))
+    assert prefixed[2] == {"dsn": "postgresql://u@h/db?sslmode=require", "table_prefix": "cola_2"}
+    for prefix in ("", "2cola", "cola;drop", "c" * 39):
+        with pytest.raises(ValueError, match="table_prefix"):
+            queue.broker_of(Settings(queue_url=f"postgresql://u@h/db?table_prefix={prefix}"))
     with pytest.raises(ValueError, match="COOPDIAG_QUEUE_URL"):
         queue.broker_of(Settings(queue_url="amqp://nope"))
 
@@ -80,19 +91,10 @@ def test_postgresql_broker_round_trip(restore_queue):
             pytest.fail(f"{PG_URL_ENV} is not set in CI")
         pytest.skip(f"{PG_URL_ENV} is not set: the PostgreSQL broker test needs it")
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    prefix = f"t{uuid.uuid4().hex[:8]}"
-    from huey.storage import PostgresStorage
-
-    storage = PostgresStorage(name="coopdiag", dsn=dsn, table_prefix=prefix)
+    prefix = f"t{uuid.uuid4().hex[:8]}"  # huey's tables of this test only
     try:
-        queue.configure(Settings(queue_url="immediate"))
-        queue.huey.immediate = False
-        queue.huey.storage = storage
-        value = uuid.uuid4().hex
-        queue.enqueue(remember, value)
-        assert DONE == [] and queue.huey.pending_count() == 1
-        queue.huey.execute(queue.huey.dequeue())
-        assert [value] == DONE
+        _round_trip(Settings(queue_url=f"{dsn}{'&' if '?' in dsn else '?'}table_prefix={prefix}"))
+        assert queue.huey.storage.table_task == f"{prefix}_task"
     finally:
         engine = create_engine(url)
         with engine.begin() as connection:

@@ -5,8 +5,9 @@ after a decision."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.responses.models import Response
 from tests.test_web_analyst import GREEN, MIXED, RED, login, make_world
@@ -42,6 +43,43 @@ def test_the_queue_lists_what_waits_oldest_first_with_status_and_flags(api_env):
     board = client.get(f"/analisis/rondas/{world.round_id}").text
     assert f'href="/analisis/revision?estado=submitted&amp;ronda={world.round_id}"' in board
     assert GREEN and RED and MIXED
+
+
+def _ages(html: str) -> list[str]:
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in html else ""
+    return re.findall(r'<td data-label="Desde"[^>]*><span title="[^"]*">([^<]*)</span>', body)
+
+
+def test_the_queue_dates_each_response_by_when_it_reached_its_status(api_env):
+    """Validated, else sent, else last changed: the same moment orders the rows and is shown."""
+    world = make_world(api_env)
+    client, _ = login(api_env, api_env.user("analyst")[0])
+    first, second, third = (world.responses[c] for c in world.coops[:3])
+    draft = world.responses[world.coops[4]]
+    now = datetime.now(timezone.utc)
+    days = {first: 2, second: 9, third: 5}
+    with api_env.session() as session:
+        for rid, ago in days.items():  # changed since (today), sent ``ago`` days ago
+            session.execute(
+                update(Response)
+                .where(Response.id == rid)
+                .values(submitted_at=now - timedelta(days=ago), updated_at=now, validated_at=None)
+            )
+        session.execute(update(Response).where(Response.id == draft).values(updated_at=now - timedelta(days=4)))
+        session.commit()
+    page = client.get("/analisis/revision").text
+    assert [int(i) for i in _rows(page)] == [second, third, first]
+    assert _ages(page) == ["hace 9 días", "hace 5 días", "hace 2 días"]
+    assert _ages(client.get("/analisis/revision", params={"estado": "draft"}).text) == ["hace 4 días"]
+    with api_env.session() as session:  # validated yesterday, sent 9 days ago
+        session.execute(
+            update(Response)
+            .where(Response.id == second)
+            .values(status="validated", validated_at=now - timedelta(days=1))
+        )
+        session.commit()
+    validated = client.get("/analisis/revision", params={"estado": "validated"}).text
+    assert [int(i) for i in _rows(validated)] == [second] and _ages(validated) == ["hace 1 día"]
 
 
 def test_review_from_the_queue_offers_previous_and_next_and_moves_on_after_a_decision(api_env):

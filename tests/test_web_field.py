@@ -351,6 +351,17 @@ def test_dimension_entry_relevance_stale_review_submit_result(api_env, world):
     assert sent.headers["location"] == f"/terreno/entrevistas/{response_id}/resultado"
     result = api_env.client.get(sent.headers["location"])
     assert result.status_code == 200 and "Resultado general" in result.text and 'class="light light-' in result.text
+    # Scores written as on the manager's result page (macros.html score_text): «Puntaje: 72,5 %»
+    # beside the badge, in Chilean format, never «(72,5 %)» inside it.
+    with api_env.session() as session:
+        snapshot = session.get(Response, response_id).result_snapshot
+    cards = result.text.split('<section class="card overall">', 1)[1].split('<section class="card q-beyond"', 1)[0]
+    scores = [snapshot["overall"]["score"], *(d["score"] for d in snapshot["dimensions"])]
+    for score in (score for score in scores if score is not None):
+        chilean = f"{score:.1f}".replace(".", ",") + "\u00a0%"
+        assert f'<span class="q-score">Puntaje: {chilean}</span>' in cards, chilean
+    assert scores[0] is not None and "Puntaje: " in cards.split("</section>", 1)[0]
+    assert "light-score" not in cards and not re.search(r"\(\d[\d.,]*\u00a0%\)", cards)
     # A submitted interview is no longer editable: the entry page leads to the result.
     assert api_env.client.get(url, follow_redirects=False).headers["location"].endswith("/resultado")
     assert "enviada" in api_env.client.get("/terreno").text

@@ -346,6 +346,18 @@ def test_a_dimension_red_by_a_critical_failure_says_so(world):
         assert CRITICAL_NOTE not in html, where
 
 
+def test_the_field_result_page_writes_scores_as_the_managers_does(world):
+    """One macro (macros.html ``score_text``) beside the badge: «Puntaje: 91,7 %», «Sin puntaje»."""
+    written = {}
+    for name in ("critical", "no_score"):
+        pages = result_pages(world, name)
+        field, manager = (re.findall(r'<span class="q-score">([^<]*)</span>', pages[w]) for w in ("field", "manager"))
+        assert field and field == manager, name
+        assert "light-score" not in pages["field"].split('<section class="card q-beyond"', 1)[0], name
+        written[name] = field
+    assert "Puntaje: 91,7\u00a0%" in written["critical"] and "Sin puntaje" in written["no_score"]
+
+
 def test_the_analyst_sees_the_method_and_the_stored_consistency_warnings(world):
     html = get(world.analyst, f"/analisis/respuestas/{world.responses['critical']}").text
     assert "Método de cálculo: <strong>2</strong>" in html

@@ -6,6 +6,7 @@ page. Writes go through the services; form errors are shown beside their field.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +22,6 @@ from app.auth import service as auth_service
 from app.auth.models import ROLE_LABELS, Invitation, Role, User
 from app.cooperatives import service as cooperatives_service
 from app.cooperatives.models import Cooperative
-from app.deps import get_db, get_settings_dep
 from app.downloads import download_headers
 from app.errors import ApiError, Forbidden, NotFound
 from app.pagination import MAX_PAGE, PageParams, paginate
@@ -33,7 +33,7 @@ from app.rounds.service import questionnaire_of_version
 from app.settings import REGIONS, Settings
 from app.unit_of_work import UnitOfWork
 from app.user_input import parse_id, parse_int
-from app.web.deps import form_user, page_user, posted_form
+from app.web.deps import FormPost, WebPage, guarded
 from app.web.questionnaire_preview import preview
 from app.web.render import redirect, render
 
@@ -42,9 +42,19 @@ router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
 
 
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise Forbidden("Esta sección es solo para quienes administran coopdiag.")
+def _admin_only(allowed: Callable[[User], bool]) -> Callable[[User], None]:
+    """A check for ``guarded``: refuse (403) whoever the policy function ``allowed`` refuses."""
+
+    def check(user: User) -> None:
+        if not allowed(user):
+            raise Forbidden("Esta sección es solo para quienes administran coopdiag.")
+
+    return check
+
+
+manage_users_page, manage_users_post = guarded(_admin_only(policy.can_manage_users))
+manage_rounds_page, manage_rounds_post = guarded(_admin_only(policy.can_manage_rounds))
+manage_questionnaires_page, _ = guarded(_admin_only(policy.can_manage_questionnaires))
 
 
 def _field_errors(error: ApiError, known: set[str], aliases: dict[str, str] | None = None) -> dict[str, str]:
@@ -117,8 +127,8 @@ def _cooperative_picker(
 
 
 @router.get("/admin", response_class=HTMLResponse)
-def admin_home(request: Request, user: User = Depends(page_user), session: Session = Depends(get_db)) -> Response:
-    _require(policy.can_manage_users(user))
+def admin_home(page: WebPage = Depends(manage_users_page)) -> Response:
+    request, session = page.request, page.session
     counts = {
         "users": session.scalar(select(func.count()).select_from(User)) or 0,
         "pending": session.scalar(
@@ -134,8 +144,8 @@ def admin_home(request: Request, user: User = Depends(page_user), session: Sessi
 
 
 @router.get("/admin/usuarios", response_class=HTMLResponse)
-def users_page(request: Request, user: User = Depends(page_user), session: Session = Depends(get_db)) -> Response:
-    _require(policy.can_manage_users(user))
+def users_page(page: WebPage = Depends(manage_users_page)) -> Response:
+    request, user, session = page.request, page.user, page.session
     role = request.query_params.get("rol") or None
     if role not in ROLE_LABELS:
         role = None
@@ -162,14 +172,8 @@ def users_page(request: Request, user: User = Depends(page_user), session: Sessi
 
 
 @router.post("/admin/usuarios/{user_id}/estado")
-def set_user_active(
-    user_id: int,
-    user: User = Depends(form_user),
-    form: FormData = Depends(posted_form),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
-    _require(policy.can_manage_users(user))
+def set_user_active(user_id: int, post: FormPost = Depends(manage_users_post)) -> Response:
+    user, session, settings, form = post.user, post.session, post.settings, post.form
     active = str(form.get("activo") or "") == "1"
     back = "/admin/usuarios"
     try:
@@ -222,14 +226,8 @@ def _user_form_context(
 
 
 @router.get("/admin/usuarios/{user_id}", response_class=HTMLResponse)
-def edit_user_page(
-    request: Request,
-    user_id: int,
-    user: User = Depends(page_user),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
-    _require(policy.can_manage_users(user))
+def edit_user_page(user_id: int, page: WebPage = Depends(manage_users_page)) -> Response:
+    request, user, session, settings = page.request, page.user, page.session, page.settings
     target = auth_service.get_user(session=session, user=user, user_id=user_id)
     values = {
         "full_name": target.full_name,
@@ -244,17 +242,10 @@ def edit_user_page(
 
 
 @router.post("/admin/usuarios/{user_id}", response_class=HTMLResponse)
-def update_user(
-    request: Request,
-    user_id: int,
-    user: User = Depends(form_user),
-    form: FormData = Depends(posted_form),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
+def update_user(user_id: int, post: FormPost = Depends(manage_users_post)) -> Response:
     """Save the account's changes (``accion=buscar``: only search cooperatives, keeping what
     the form holds)."""
-    _require(policy.can_manage_users(user))
+    request, user, session, settings, form = post.request, post.user, post.session, post.settings, post.form
     target = auth_service.get_user(session=session, user=user, user_id=user_id)
     coop_ids, all_valid = _picked_ids(form)
     role = str(form.get("role") or "")
@@ -376,29 +367,18 @@ def _with_link(
 
 
 @router.get("/admin/invitaciones", response_class=HTMLResponse)
-def invitations_page(
-    request: Request,
-    user: User = Depends(page_user),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
-    _require(policy.can_manage_users(user))
+def invitations_page(page: WebPage = Depends(manage_users_page)) -> Response:
+    request, user, session, settings = page.request, page.user, page.session, page.settings
     context = _invitation_context(session, user, settings, _empty_invitation(), {}, _search_terms(request.query_params))
     return render(request, "admin/invitations.html", context)
 
 
 @router.post("/admin/invitaciones", response_class=HTMLResponse)
-def create_invitation(
-    request: Request,
-    user: User = Depends(form_user),
-    form: FormData = Depends(posted_form),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
+def create_invitation(post: FormPost = Depends(manage_users_post)) -> Response:
     """Invite someone; someone who already has an account of that role gets the cooperatives
     added instead (the page says so). ``accion=buscar`` only searches cooperatives, keeping
     what the form holds."""
-    _require(policy.can_manage_users(user))
+    request, user, session, settings, form = post.request, post.user, post.session, post.settings, post.form
     coop_ids, all_valid = _picked_ids(form)
     values = {
         "email": str(form.get("email") or "").strip(),
@@ -461,14 +441,8 @@ def create_invitation(
 
 
 @router.post("/admin/invitaciones/{invitation_id}/reenviar", response_class=HTMLResponse)
-def resend_invitation(
-    request: Request,
-    invitation_id: int,
-    user: User = Depends(form_user),
-    session: Session = Depends(get_db),
-    settings: Settings = Depends(get_settings_dep),
-) -> Response:
-    _require(policy.can_manage_users(user))
+def resend_invitation(invitation_id: int, post: FormPost = Depends(manage_users_post)) -> Response:
+    request, user, session, settings = post.request, post.user, post.session, post.settings
     try:
         with UnitOfWork(session):
             new = auth_service.resend_invitation(
@@ -482,12 +456,8 @@ def resend_invitation(
 
 
 @router.post("/admin/invitaciones/{invitation_id}/anular")
-def revoke_invitation(
-    invitation_id: int,
-    user: User = Depends(form_user),
-    session: Session = Depends(get_db),
-) -> Response:
-    _require(policy.can_manage_users(user))
+def revoke_invitation(invitation_id: int, post: FormPost = Depends(manage_users_post)) -> Response:
+    user, session = post.user, post.session
     try:
         with UnitOfWork(session):
             record = auth_service.revoke_invitation(session=session, user=user, invitation_id=invitation_id)
@@ -545,8 +515,8 @@ def _parse_round_form(form: FormData) -> tuple[dict[str, Any], dict[str, Any], d
 
 
 @router.get("/admin/rondas", response_class=HTMLResponse)
-def rounds_page(request: Request, user: User = Depends(page_user), session: Session = Depends(get_db)) -> Response:
-    _require(policy.can_manage_rounds(user))
+def rounds_page(page: WebPage = Depends(manage_rounds_page)) -> Response:
+    request, session = page.request, page.session
     rounds = list(session.scalars(rounds_service.list_rounds_statement()))
     counts = rounds_service.response_counts(session=session, round_ids=[r.id for r in rounds], current_only=True)
     return render(
@@ -562,20 +532,15 @@ def rounds_page(request: Request, user: User = Depends(page_user), session: Sess
 
 
 @router.get("/admin/rondas/nueva", response_class=HTMLResponse)
-def new_round_page(request: Request, user: User = Depends(page_user), session: Session = Depends(get_db)) -> Response:
-    _require(policy.can_manage_rounds(user))
+def new_round_page(page: WebPage = Depends(manage_rounds_page)) -> Response:
+    request, session = page.request, page.session
     values = {"name": "", "questionnaire_version_id": "", "opens_on": "", "closes_on": "", "state": "planned"}
     return render(request, "admin/round_form.html", _round_form_context(session, values, {}, None))
 
 
 @router.post("/admin/rondas/nueva", response_class=HTMLResponse)
-def create_round(
-    request: Request,
-    user: User = Depends(form_user),
-    form: FormData = Depends(posted_form),
-    session: Session = Depends(get_db),
-) -> Response:
-    _require(policy.can_manage_rounds(user))
+def create_round(post: FormPost = Depends(manage_rounds_post)) -> Response:
+    request, user, session, form = post.request, post.user, post.session, post.form
     values, data, errors = _parse_round_form(form)
     if not errors:
         try:
@@ -589,13 +554,8 @@ def create_round(
 
 
 @router.get("/admin/rondas/{round_id}", response_class=HTMLResponse)
-def edit_round_page(
-    request: Request,
-    round_id: int,
-    user: User = Depends(page_user),
-    session: Session = Depends(get_db),
-) -> Response:
-    _require(policy.can_manage_rounds(user))
+def edit_round_page(round_id: int, page: WebPage = Depends(manage_rounds_page)) -> Response:
+    request, session = page.request, page.session
     round_ = rounds_service.get_round(session=session, round_id=round_id)
     values = {
         "name": round_.name,
@@ -608,14 +568,8 @@ def edit_round_page(
 
 
 @router.post("/admin/rondas/{round_id}", response_class=HTMLResponse)
-def update_round(
-    request: Request,
-    round_id: int,
-    user: User = Depends(form_user),
-    form: FormData = Depends(posted_form),
-    session: Session = Depends(get_db),
-) -> Response:
-    _require(policy.can_manage_rounds(user))
+def update_round(round_id: int, post: FormPost = Depends(manage_rounds_post)) -> Response:
+    request, user, session, form = post.request, post.user, post.session, post.form
     round_ = rounds_service.get_round(session=session, round_id=round_id)
     values, data, errors = _parse_round_form(form)
     if not errors:
@@ -636,10 +590,8 @@ def update_round(
 
 
 @router.get("/admin/cuestionarios", response_class=HTMLResponse)
-def questionnaires_page(
-    request: Request, user: User = Depends(page_user), session: Session = Depends(get_db)
-) -> Response:
-    _require(policy.can_manage_questionnaires(user))
+def questionnaires_page(page: WebPage = Depends(manage_questionnaires_page)) -> Response:
+    request, session = page.request, page.session
     versions = questionnaires_service.list_questionnaires(session=session)
     usage = questionnaires_service.version_usage(session=session, version_ids=[v.id for v in versions])
     rounds_by_version: dict[int, list[DiagnosisRound]] = {}
@@ -665,12 +617,10 @@ def _version(session: Session, version_id: int) -> QuestionnaireVersion:
 
 
 @router.get("/admin/cuestionarios/{version_id}", response_class=HTMLResponse)
-def questionnaire_preview_page(
-    request: Request, version_id: int, user: User = Depends(page_user), session: Session = Depends(get_db)
-) -> Response:
+def questionnaire_preview_page(version_id: int, page: WebPage = Depends(manage_questionnaires_page)) -> Response:
     """A version as people read it: every question with its type, options, limits, weight,
     bands and condition in words, and the consistency checks; with its downloads."""
-    _require(policy.can_manage_questionnaires(user))
+    request, user, session = page.request, page.user, page.session
     row = _version(session, version_id)
     questionnaire = questionnaire_of_version(row)
     usage = questionnaires_service.version_usage(session=session, version_ids=[row.id])[row.id]
@@ -697,11 +647,9 @@ def questionnaire_preview_page(
 
 
 @router.get("/admin/cuestionarios/{version_id}/fuente")
-def questionnaire_source(
-    version_id: int, user: User = Depends(page_user), session: Session = Depends(get_db)
-) -> Response:
+def questionnaire_source(version_id: int, page: WebPage = Depends(manage_questionnaires_page)) -> Response:
     """The registered file of a version, exactly as it was registered (YAML, or JSON read as YAML)."""
-    _require(policy.can_manage_questionnaires(user))
+    session = page.session
     row = _version(session, version_id)
     is_json = row.source.lstrip().startswith("{")
     filename = f"{row.questionnaire_id}-{row.version}.{'json' if is_json else 'yaml'}"

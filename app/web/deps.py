@@ -12,8 +12,10 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
+from app.auth import policy
 from app.auth.models import User
 from app.deps import authenticate, get_db, get_settings_dep
+from app.errors import Forbidden
 from app.settings import Settings
 from app.user_input import check_text
 
@@ -194,3 +196,14 @@ def guarded(check: Callable[[User], None]) -> tuple[Callable[..., WebPage], Call
         return post
 
     return page, post
+
+
+def require_staff(user: User) -> None:
+    """The analyst workspace (``/analisis…``, its review queue included): staff only
+    (``policy.is_staff``; the same people ``policy.can_review_responses`` lets review)."""
+    if not policy.is_staff(user):
+        raise Forbidden("Esta sección es solo para el equipo de análisis.")
+
+
+#: The page and form dependencies of the analyst workspace (``require_staff``).
+staff_page, staff_post = guarded(require_staff)

@@ -20,14 +20,13 @@ from app.auth import policy
 from app.auth.models import User
 from app.cooperatives.models import Cooperative
 from app.cooperatives.schemas import format_rut
-from app.errors import Forbidden
 from app.pagination import MAX_PAGE
 from app.responses.models import MODE_LABELS, STATUS_LABELS, ResponseStatus
 from app.responses.models import Response as DiagnosisResponse
 from app.rounds.models import DiagnosisRound
 from app.settings import Settings
 from app.user_input import parse_id, parse_int
-from app.web.deps import WebPage, guarded
+from app.web.deps import WebPage, staff_page
 from app.web.render import render
 from reports import view
 
@@ -45,14 +44,6 @@ QUEUE_STATUSES = (
     ResponseStatus.DRAFT.value,
 )
 ORDERS = {"antiguas": "Más antiguas primero", "recientes": "Más recientes primero"}
-
-
-def _require_staff(user: User) -> None:
-    if not policy.can_review_responses(user):
-        raise Forbidden("La cola de revisión es solo para el equipo de análisis.")
-
-
-staff_page, _ = guarded(_require_staff)
 
 
 @dataclass(frozen=True)
@@ -96,9 +87,10 @@ def _age_column():
 
 
 def queue_statement(user: User, settings: Settings, filters: QueueFilters) -> Select:
+    """The queue's rows: (response, cooperative, round, when it reached its status)."""
     when = _age_column()
     statement = (
-        select(DiagnosisResponse, Cooperative, DiagnosisRound)
+        select(DiagnosisResponse, Cooperative, DiagnosisRound, when.label("when"))
         .join(Cooperative, Cooperative.id == DiagnosisResponse.cooperative_id)
         .join(DiagnosisRound, DiagnosisRound.id == DiagnosisResponse.round_id)
         .where(
@@ -128,7 +120,14 @@ def _age_words(moment: datetime | None, now: datetime) -> str:
     return f"hace {days} días"
 
 
-def queue_item(response: DiagnosisResponse, cooperative: Cooperative, round_: DiagnosisRound, now: datetime) -> dict:
+def queue_item(
+    response: DiagnosisResponse,
+    cooperative: Cooperative,
+    round_: DiagnosisRound,
+    moment: datetime | None,
+    now: datetime,
+) -> dict:
+    """One row of the queue; ``moment`` is the row's ``_age_column`` (``queue_statement``)."""
     snapshot = (
         response.result_snapshot
         if response.status
@@ -140,7 +139,6 @@ def queue_item(response: DiagnosisResponse, cooperative: Cooperative, round_: Di
     )
     ns = view.ns_share(snapshot) if snapshot else None
     warnings = len((snapshot or {}).get("consistency_warnings") or [])
-    moment = response.validated_at or response.submitted_at or response.updated_at
     return {
         "id": response.id,
         "cooperative": cooperative.name,
@@ -187,7 +185,7 @@ def review_queue(page: WebPage = Depends(staff_page)) -> Response:
     total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
     rows = session.execute(statement.limit(PER_PAGE).offset((number - 1) * PER_PAGE)).all()
     now = datetime.now(timezone.utc)
-    items = [queue_item(response, cooperative, round_, now) for response, cooperative, round_ in rows]
+    items = [queue_item(response, cooperative, round_, when, now) for response, cooperative, round_, when in rows]
     query = filters.query()
     pages = max(1, -(-total // PER_PAGE))
     return render(
