@@ -26,6 +26,7 @@ from app.auth.models import Role, User
 from app.auth.service import create_user
 from app.cooperatives.models import Cooperative, CooperativeState, LegalType
 from app.cooperatives.service import create_cooperative
+from app.observatory import publishing as observatory
 from app.questionnaires.models import QuestionnaireVersion
 from app.questionnaires.service import register_questionnaires
 from app.responses import service as responses
@@ -470,4 +471,7 @@ def load_demo(*, session: Session, settings: Settings, questionnaires_dir: Path 
     update_round(session=session, user=admin, round=pilot, changes={"state": "closed"})
     for index, cooperative in enumerate(cooperatives):
         respond(cooperative, national, PLAN[index % len(PLAN)], rng.uniform(0.25, 0.95))
+    # The public Observatorio shows both rounds (the pilot's figures, and the change since).
+    for diagnosis_round in (pilot, national):
+        observatory.publish(session=session, user=users[Role.ANALYST], round_id=diagnosis_round.id)
     return {"created": True, "accounts": ACCOUNTS, "cooperatives": len(cooperatives)}

@@ -26,6 +26,8 @@ from app.errors import Conflict
 from app.headers import SecurityHeaders
 from app.http_errors import install_error_handlers
 from app.limits import BodySizeLimit
+from app.observatory.staff_views import router as observatory_staff_router
+from app.observatory.views import router as observatory_router
 from app.proxies import TrustedProxyHeaders, parse_networks
 from app.questionnaires.service import (
     DirectoryContents,
@@ -181,6 +183,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(web_router)
     app.include_router(reports_web_router)
+    app.include_router(observatory_router)
+    app.include_router(observatory_staff_router)
     for area in (web_manager, web_field, web_analyst, web_review_queue, web_admin, web_imports):
         app.include_router(area.router)
     app.mount("/static", StaticFiles(directory=str(APP_DIR / "static")), name="static")

@@ -16,6 +16,7 @@ from app.auth.throttle import LoginFailure
 from app.cooperatives.models import Cooperative
 from app.db import Base
 from app.notifications.models import OutboxEmail
+from app.observatory.models import Publication, PublicationEvent
 from app.questionnaires.models import QuestionnaireVersion
 from app.reports.models import StoredReport
 from app.responses.models import Response, ResponseEvent
@@ -30,6 +31,8 @@ __all__ = [
     "LoginFailure",
     "OutboxEmail",
     "PasswordReset",
+    "Publication",
+    "PublicationEvent",
     "QuestionnaireVersion",
     "Response",
     "ResponseEvent",

@@ -42,6 +42,25 @@ REGIONS: dict[int, str] = {
     11: "Aysén del General Carlos Ibáñez del Campo",
     12: "Magallanes y de la Antártica Chilena",
 }
+#: The names short enough to write on a map or a narrow chart (the distinctive part of each).
+REGION_SHORT_NAMES: dict[int, str] = {
+    15: "Arica y Parinacota",
+    1: "Tarapacá",
+    2: "Antofagasta",
+    3: "Atacama",
+    4: "Coquimbo",
+    5: "Valparaíso",
+    13: "Metropolitana",
+    6: "O'Higgins",
+    7: "Maule",
+    16: "Ñuble",
+    8: "Biobío",
+    9: "Araucanía",
+    14: "Los Ríos",
+    10: "Los Lagos",
+    11: "Aysén",
+    12: "Magallanes",
+}
 #: Position of each region from north to south, to sort anything by region.
 REGION_ORDER: dict[int, int] = {code: position for position, code in enumerate(REGIONS)}
 

@@ -7,10 +7,11 @@ from huey import crontab
 
 from app import db
 from app.notifications import tasks as email_tasks
+from app.observatory import tasks as observatory_tasks
 from app.queue import huey
 from app.reports import tasks as report_tasks
 
-__all__ = ["email_tasks", "report_tasks", "sweep"]
+__all__ = ["email_tasks", "observatory_tasks", "report_tasks", "sweep"]
 
 
 @huey.on_startup()
@@ -21,7 +22,8 @@ def fresh_database_connections() -> None:
 
 @huey.periodic_task(crontab(minute="*"))
 def sweep() -> None:
-    """Every minute: reports still queued or stuck rendering (a worker killed mid-task) and
-    e-mails not sent are queued again. Idempotent: running it on several workers is harmless."""
+    """Every minute: reports still queued or stuck rendering (a worker killed mid-task),
+    e-mails not sent and the Observatorio's due figures are queued again. Idempotent: running it on several workers is harmless."""
     report_tasks.requeue_pending()
     email_tasks.requeue_pending()
+    observatory_tasks.requeue_due()

@@ -17,6 +17,10 @@ submits it; the bench then waits until every report is stored and measures:
 - downloads of stored PDFs: every manager downloads its PDF twice (p50/p95/p99), all 200;
 - 0 lost / 0 duplicated: one row per submitted response, every one ``ready`` after exactly one
   attempt (no render claimed twice), one PDF file each and no temporary file left;
+- the round ZIP of the stored reports: an analyst (an account the bench creates) downloads
+  ``/analista/rondas/{round_id}/informes.zip`` once: time to the first byte of the body, total
+  time, size and MB/s (beside, for reference, reading the same PDF files straight from the
+  folder); the ZIP must open and hold exactly one PDF per submitted response and nothing else;
 - with ``--rerender``: the round's PDFs asked for again at once (the files removed first, as a
   renderer change would make new ones) and rendered by 1, then 2 worker processes: seconds until
   all are stored, and reports per second.
@@ -37,8 +41,10 @@ import sys
 import tempfile
 import time
 import uuid
+import zipfile
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from io import BytesIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,6 +128,104 @@ async def download(port: int, response_id: int, headers: dict, latencies: list[f
         connection.close()
 
 
+ANALYST_EMAIL = "bench-analista@example.cl"
+
+
+def add_analyst(database_url: str) -> None:
+    """A staff account (analyst) with the managers' password: it downloads the round ZIP."""
+    from app.auth.security import hash_password
+    from app.auth.service import create_user
+    from app.db import make_engine, make_sessionmaker
+
+    engine = make_engine(database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            user = create_user(session=session, email=ANALYST_EMAIL, full_name="Analista de carga", role="analyst")
+            user.password_hash = hash_password(PASSWORD)
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+async def round_zip(port: int, round_id: int) -> dict:
+    """The analyst logs in and downloads the round ZIP (chunked stream, read as it arrives)."""
+    connection = RawConnection(port)
+    try:
+        status, payload = await connection.request(
+            "POST", "/api/v1/auth/login", {}, json.dumps({"email": ANALYST_EMAIL, "password": PASSWORD}).encode()
+        )
+        assert status == 200, payload
+        cookie = connection.headers.get("set-cookie", "").split(";")[0]
+    finally:
+        connection.close()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        started = time.perf_counter()
+        writer.write(
+            f"GET /analista/rondas/{round_id}/informes.zip HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Cookie: {cookie}\r\nConnection: close\r\n\r\n".encode()
+        )
+        await writer.drain()
+        status = int((await reader.readline()).split()[1])
+        headers_at = time.perf_counter() - started
+        headers: dict[str, str] = {}
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        body = bytearray()
+        first_byte = None
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            while size := int((await reader.readline()).split(b";")[0], 16):
+                body += await reader.readexactly(size)
+                if first_byte is None:
+                    first_byte = time.perf_counter() - started
+                await reader.readexactly(2)  # the chunk's CRLF
+            while (await reader.readline()) not in (b"\r\n", b""):  # trailers
+                pass
+        else:
+            body += await reader.readexactly(int(headers.get("content-length", 0)))
+            first_byte = time.perf_counter() - started
+        total = time.perf_counter() - started
+    finally:
+        writer.close()
+    return {
+        "status": status,
+        "content_type": headers.get("content-type", ""),
+        "headers_at": headers_at,
+        "first_byte": first_byte if first_byte is not None else total,
+        "total": total,
+        "body": bytes(body),
+    }
+
+
+def check_zip(body: bytes, expected: int) -> tuple[int, list[str]]:
+    """(PDFs in the ZIP, problems): it must open and hold ``expected`` PDFs and nothing else."""
+    try:
+        archive = zipfile.ZipFile(BytesIO(body))
+    except zipfile.BadZipFile as error:
+        return 0, [f"round ZIP does not open ({error})"]
+    with archive:
+        names = archive.namelist()
+        pdfs = [name for name in names if name.endswith(".pdf")]
+        problems = []
+        if archive.testzip() is not None:
+            problems.append("round ZIP has a corrupt member")
+        if len(pdfs) != expected or len(set(pdfs)) != len(pdfs):
+            problems.append(f"round ZIP holds {len(pdfs)} PDFs ({len(set(pdfs))} names) for {expected} responses")
+        if others := [name for name in names if not name.endswith(".pdf")]:
+            problems.append(f"round ZIP holds {', '.join(others)}")
+        if bad := sum(1 for name in pdfs if not archive.read(name).startswith(b"%PDF")):
+            problems.append(f"{bad} ZIP members are not PDFs")
+    return len(pdfs), problems
+
+
+def read_folder(folder: Path) -> tuple[int, float]:
+    """(bytes, seconds) to read every stored PDF straight from the folder: the reference for the ZIP."""
+    started = time.perf_counter()
+    size = sum(len(path.read_bytes()) for path in sorted(folder.glob("*.pdf")))
+    return size, time.perf_counter() - started
+
+
 def rows(database_url: str) -> list:
     from sqlalchemy import select
 
@@ -182,6 +286,7 @@ def run(args: argparse.Namespace) -> tuple[str, int]:
         bench_database(args.backend, Path(workdir)) as (database_url, server_url, _),
     ):
         plan = prepare(database_url, args.managers)
+        add_analyst(database_url)
         folder = Path(workdir) / "informes"
         queue_url = args.queue or f"sqlite:///{Path(workdir) / 'cola.sqlite3'}"
         if queue_url.startswith("redis"):
@@ -236,6 +341,14 @@ def run(args: argparse.Namespace) -> tuple[str, int]:
                 )
 
             asyncio.run(downloads())
+            zipped = asyncio.run(asyncio.wait_for(round_zip(args.port, plan.round_id), args.timeout))
+            if zipped["status"] != 200 or "zip" not in zipped["content_type"]:
+                problems.append(f"round ZIP: status {zipped['status']}, {zipped['content_type'] or 'no content type'}")
+                zip_pdfs = 0
+            else:
+                zip_pdfs, zip_problems = check_zip(zipped["body"], len(submitted))
+                problems += zip_problems
+            folder_bytes, folder_seconds = read_folder(folder)
 
             lost = len(submitted) - sum(1 for rid in submitted if by_response.get(rid) is not None)
             not_ready = sum(1 for row in found if row.state != "ready")
@@ -272,6 +385,12 @@ def run(args: argparse.Namespace) -> tuple[str, int]:
                 f"{bad_downloads} distintas de 200.",
                 f"- perdidos {lost}, duplicados {duplicated}, sin terminar {not_ready}; {len(files)} archivos PDF, "
                 f"{len(leftovers)} temporales.",
+                f"- ZIP de la ronda (analista, `/analista/rondas/{{id}}/informes.zip`): primer byte del cuerpo a los "
+                f"{1000 * zipped['first_byte']:.0f} ms (cabeceras a los {1000 * zipped['headers_at']:.0f} ms), "
+                f"completo en {zipped['total']:.2f} s, {len(zipped['body']) / 1e6:.1f} MB "
+                f"({len(zipped['body']) / 1e6 / zipped['total']:.0f} MB/s), {zip_pdfs} PDF; leer los mismos "
+                f"archivos directo de la carpeta: {folder_bytes / 1e6:.1f} MB en {folder_seconds:.2f} s "
+                f"({folder_bytes / 1e6 / max(folder_seconds, 1e-9):.0f} MB/s).",
             ]
 
         for processes in [int(p) for p in args.rerender.split(",") if p.strip()]:

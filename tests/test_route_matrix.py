@@ -437,6 +437,26 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/analisis/rondas/{round_id}/recalcular"): Rule(gate=STAFF),
     ("POST", "/analisis/rondas/{round_id}/recalcular"): Rule(redirect_to("/analisis/rondas/"), gate=STAFF, fresh=True),
     ("POST", "/analisis/rondas/{round_id}/informes/reintentar"): Rule(redirect_to("/analisis/rondas/"), gate=STAFF),
+    ("POST", "/analisis/rondas/{round_id}/observatorio/publicar"): Rule(
+        redirect_to("/analisis/rondas/"), gate=STAFF, fresh=True
+    ),
+    ("POST", "/analisis/rondas/{round_id}/observatorio/retirar"): Rule(
+        redirect_to("/analisis/rondas/"), gate=STAFF, fresh=True
+    ),
+    # ---- the public Observatorio: anyone, without logging in. The world's rounds are not
+    # published, so no one (an admin neither) reaches them through these pages: 404, as for a
+    # round that does not exist. What a published round shows is tests/test_observatory.py's.
+    ("GET", "/observatorio"): Rule(gate=PUBLIC),
+    ("GET", "/observatorio/metodo"): Rule(gate=PUBLIC),
+    ("GET", "/observatorio/metodologia"): Rule(gate=PUBLIC),
+    ("GET", "/observatorio/datos"): Rule(gate=PUBLIC),
+    ("GET", "/observatorio/datos/diccionario.csv"): Rule(gate=PUBLIC),
+    ("GET", "/observatorio/rondas/{round_id}"): Rule(404, gate=PUBLIC),
+    ("GET", "/observatorio/rondas/{round_id}/cambio"): Rule(404, gate=PUBLIC),
+    ("GET", "/observatorio/rondas/{round_id}/mujeres-y-jovenes"): Rule(404, gate=PUBLIC),
+    ("GET", "/observatorio/rondas/{round_id}/{view_slug}"): Rule(404, gate=PUBLIC),
+    ("GET", "/observatorio/datos/ronda-{round_id}.json"): Rule(404, gate=PUBLIC),
+    ("GET", "/observatorio/datos/ronda-{round_id}-{table}.csv"): Rule(404, gate=PUBLIC),
     ("GET", "/analisis/cooperativas"): Rule(gate=STAFF),
     ("GET", "/analisis/revision"): Rule(gate=STAFF),
     ("GET", "/analisis/cooperativas/{cooperative_id}"): Rule(gate=STAFF, scope="coop"),
@@ -803,6 +823,10 @@ class World:
                 values[name] = self.version_id
             elif name == "number":
                 values[name] = 1
+            elif name == "view_slug":
+                values[name] = "macrozona"
+            elif name == "table":
+                values[name] = "semaforos"
             elif name == "token":
                 values[name] = self.new_invitation() if rule.fresh else self.invitation
             elif name == "invitation_id":

@@ -152,6 +152,11 @@ def can_export(user: User) -> bool:
     return is_staff(user)
 
 
+def can_publish_observatory(user: User) -> bool:
+    """Which rounds the public Observatorio shows is the analysts' decision (and admins')."""
+    return is_staff(user)
+
+
 def can_download_xlsform(user: User) -> bool:
     """The XLSForm of a questionnaire version is for offline collection: staff and field teams."""
     return is_staff(user) or user.role == Role.FIELD

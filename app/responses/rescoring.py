@@ -22,6 +22,7 @@ from app.auth import policy
 from app.auth.models import User
 from app.cooperatives.models import Cooperative
 from app.errors import Conflict, Forbidden
+from app.observatory import publishing as observatory
 from app.questionnaires.models import QuestionnaireVersion
 from app.reports.queueing import request_reports
 from app.responses import lifecycle
@@ -175,6 +176,8 @@ def adopt(*, session: Session, user: User | None, round_id: int) -> RescorePlan:
         item.new_response_id = new.id
     # The new revisions' PDFs, prepared on the task queue once this commits (the old ones keep theirs).
     request_reports(session, [item.new_response_id for item in result.rescored if item.new_response_id is not None])
+    if result.rescored:
+        observatory.round_changed(session, round_id)  # new lights for the validated ones too
     return result
 
 

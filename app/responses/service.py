@@ -33,6 +33,7 @@ from app.cooperatives.models import Cooperative
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.notifications import messages
 from app.notifications.service import queue_email
+from app.observatory import publishing as observatory
 from app.pagination import PageParams, paginate
 from app.questionnaires.models import QuestionnaireVersion
 from app.reports.queueing import request_report, withdraw_report
@@ -720,6 +721,7 @@ def validate(
     _apply(session, response, version, user, now, step)
     request_report(session, response.id)  # the PDF shows the status: a new one, the old served meanwhile
     _notify_review(session, settings, response, returned=False)
+    observatory.round_changed(session, response.round_id)  # it counts in the public figures now
     return response
 
 
@@ -818,4 +820,5 @@ def reopen(
         raise _stale(old) from None
     record_events(session, new.id, user.id, now, step.events)
     session.refresh(new)
+    observatory.round_changed(session, new.round_id)  # a draft again: it no longer counts
     return new

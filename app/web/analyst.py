@@ -19,8 +19,9 @@ from app.cooperatives import service as cooperatives_service
 from app.cooperatives.models import COOPERATIVE_STATE_LABELS, LEGAL_TYPE_LABELS, Cooperative
 from app.cooperatives.schemas import format_rut
 from app.cooperatives.sectors import SECTORS
-from app.errors import ApiError, Conflict, Forbidden, Invalid
+from app.errors import ApiError, Conflict, Invalid
 from app.http_errors import status_of
+from app.observatory import service as observatory
 from app.pagination import MAX_PAGE, PageParams, paginate
 from app.reports import queueing as report_queue
 from app.responses import rescoring
@@ -33,7 +34,7 @@ from app.unit_of_work import UnitOfWork
 from app.user_input import parse_int
 from app.web import charts, dashboard, review_queue
 from app.web import questionnaire_form as qf
-from app.web.deps import FormPost, WebPage, form_post, guarded
+from app.web.deps import FormPost, WebPage, form_post, staff_page, staff_post
 from app.web.render import redirect, render
 from reports import formatting as fmt
 from reports import view
@@ -58,14 +59,6 @@ EVENT_ES = {
     "reopened": "Reabrió la respuesta",
     "rescored": "Recalculó el resultado con el método vigente",
 }
-
-
-def _require_staff(user: User) -> None:
-    if not policy.is_staff(user):
-        raise Forbidden("Esta sección es solo para el equipo de análisis.")
-
-
-staff_page, staff_post = guarded(_require_staff)
 
 
 # --------------------------------------------------------------------------- filters
@@ -191,6 +184,7 @@ def round_page(round_id: int, page: WebPage = Depends(staff_page)) -> Response:
             "options": _filter_options(settings),
             "status_es": STATUS_LABELS,
             "reports": report_queue.round_progress(session=session, user=user, settings=settings, round_id=round_.id),
+            "observatory": observatory.publication_status(session, round_.id),
         },
     )
 
