@@ -14,6 +14,13 @@ The rules, and why:
   row is then a region, or a merged row, *inside one published macrozone row*. So any
   difference between the two tables (a macrozone minus its published regions) is a merged
   row that is published anyway, with at least 5 cooperatives.
+- **No row of one table narrows a row of another.** Whoever knows the public registry knows
+  which groups lie inside which (every cooperative of Antofagasta is agrícola, say), so
+  «agrícolas» minus «Norte» could be one cooperative. ``exposure`` looks, for every
+  published row, for disjoint rows of other tables inside it that leave 1–4 cooperatives
+  over; the figures then merge the smallest row involved and look again
+  (``figures.protect_tables``). A cooperative with several sectors is counted once, in
+  «Varios rubros», so that the sector table is a partition like the others.
 - **One-way tables only.** No table crosses two groupings (region × sector): crossing is what
   narrows a cell down to one cooperative.
 - **Counts, not scores.** Quartiles or medians of a small group are one cooperative's own
@@ -33,7 +40,7 @@ analyst publishes a round when it is closed to avoid that.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +60,7 @@ class Unit:
     region_code: int
     macrozone: tuple[str, str]  # (key, label)
     legal_type: tuple[str, str]
-    sectors: tuple[tuple[str, str], ...]  # a cooperative with several sectors counts in each
+    sectors: tuple[tuple[str, str], ...]  # all of them (the sector table counts several as «Varios rubros»)
     size: tuple[str, str]
     lights: Mapping[str, str]  # level key (general, d:<id>, s:<id>) -> light or state
     indicators: Mapping[str, Any] = field(default_factory=dict)  # indicator key -> value (None: unknown)
@@ -96,25 +103,35 @@ def publishable_rows(
     merged_label: str,
     whole_label: str | None = None,
     k: int = MIN_COOPERATIVES,
+    hide: Collection[str] = (),
+    grow: int = 0,
 ) -> list[Row]:
     """The rows of one table: groups of at least ``k`` as they are, the others merged into
     one row (with the smallest published groups added until the merged row has ``k``);
     empty groups are left out. Nothing at all when everything together is under ``k``.
-    ``whole_label`` names the merged row when it holds every group (nothing shown alone)."""
+    ``whole_label`` names the merged row when it holds every group (nothing shown alone).
+    ``hide`` (group keys) and ``grow`` (how many more of the smallest shown groups join the
+    merged row) are what ``protect_tables`` adds when another table's rows would give a
+    group away."""
     present = [c for c in candidates if c.members]
     if len(_union(present)) < k:
         return []
-    shown = [c for c in present if len(c.members) >= k]
-    hidden = [c for c in present if len(c.members) < k]
+    shown = [c for c in present if len(c.members) >= k and c.key not in hide]
+    hidden = [c for c in present if c not in shown]
+
+    def merge_smallest() -> None:
+        smallest = min(shown, key=lambda c: (len(c.members), c.key))
+        shown.remove(smallest)
+        hidden.append(smallest)
+
     if hidden:
         # Complementary suppression: grow the merged row with the smallest shown groups
         # until it has k members (a single hidden group alone is always under k).
-        while len(_union(hidden)) < k or len(hidden) < 2:
-            if not shown:
-                break
-            smallest = min(shown, key=lambda c: (len(c.members), c.key))
-            shown.remove(smallest)
-            hidden.append(smallest)
+        while shown and (len(_union(hidden)) < k or len(hidden) < 2):
+            merge_smallest()
+        for _ in range(grow):
+            if shown:
+                merge_smallest()
     rows = [Row(c.key, c.label, c.members) for c in shown]
     if hidden:
         members = _union(hidden)
@@ -145,7 +162,14 @@ def candidates_by(
     return [Candidate(key, labels[key], frozenset(members[key])) for key in keys]
 
 
-def nested_rows(parents: Sequence[Row], children: Sequence[Candidate], *, noun: str) -> list[Row]:
+def nested_rows(
+    parents: Sequence[Row],
+    children: Sequence[Candidate],
+    *,
+    noun: str,
+    hide: Collection[str] = (),
+    grow: Mapping[str, int] | None = None,
+) -> list[Row]:
     """Rows of a finer table nested in a published coarser one (regions in macrozones): each
     parent row's children are decided among themselves, so no difference between the two
     tables isolates fewer than ``MIN_COOPERATIVES`` (a parent minus its shown children is a
@@ -164,9 +188,85 @@ def nested_rows(parents: Sequence[Row], children: Sequence[Candidate], *, noun: 
                 merged_key=f"otras:{parent.key}",
                 merged_label=f"Otras {noun} {where}",
                 whole_label=f"{noun.capitalize()} {where}, agrupadas",
+                hide=hide,
+                grow=(grow or {}).get(f"otras:{parent.key}", 0),
             )
         )
     return rows
+
+
+# --------------------------------------------------------------------------- between tables
+
+#: How many combinations of rows ``exposure`` tries for one row before it gives up and
+#: treats the row as exposed (suppressing more is the safe side of not knowing).
+SEARCH_BUDGET = 20_000
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """A published row that other published rows narrow down: ``row`` minus the rows of
+    ``inside`` (pairwise disjoint, each inside ``row``, from other tables) leaves between 1
+    and ``k - 1`` cooperatives. ``inside`` is empty when the search gave up."""
+
+    table: str
+    row: Row
+    inside: tuple[tuple[str, Row], ...]
+
+    def involved(self) -> list[tuple[str, Row]]:
+        """The rows that could be merged further, smallest first (the total cannot be)."""
+        rows = [*self.inside, *([] if self.row.key == "total" else [(self.table, self.row)])]
+        return sorted(rows, key=lambda item: (len(item[1].members), item[1].merged, item[0], item[1].key))
+
+
+def exposure(tables: Mapping[str, Sequence[Row]], k: int = MIN_COOPERATIVES) -> Exposure | None:
+    """The first published row that rows of *other* tables narrow to fewer than ``k``, if any.
+
+    Whoever knows the public registry knows which groups lie inside which (all the
+    cooperatives of Antofagasta are agrícolas, say): so when rows of other tables, disjoint
+    from one another, fill a row but for 1–4 cooperatives, subtracting them gives those few
+    away. Rows of one table are disjoint (each table is a partition), and within a table
+    complementary suppression already keeps every difference at ``k`` or more."""
+    for name, rows in tables.items():
+        for row in rows:
+            inside = [
+                (other, r) for other, rs in tables.items() if other != name for r in rs if r.members < row.members
+            ]
+            found = _small_remainder(row.members, inside, k)
+            if found is not None:
+                return Exposure(name, row, found)
+    return None
+
+
+def _small_remainder(
+    whole: frozenset[int], inside: Sequence[tuple[str, Row]], k: int
+) -> tuple[tuple[str, Row], ...] | None:
+    """Pairwise disjoint rows of ``inside`` that cover ``whole`` but for 1 to ``k - 1``
+    members (a depth-first search, pruned when the rows left cannot cover enough)."""
+    need = len(whole) - k + 1  # the rows must cover at least this many…
+    items = sorted(inside, key=lambda item: -len(item[1].members))
+    reach = [0] * (len(items) + 1)  # …and at most what all the rows from i on could add
+    for i in range(len(items) - 1, -1, -1):
+        reach[i] = reach[i + 1] + len(items[i][1].members)
+    tried = 0
+
+    def search(start: int, covered: frozenset[int], chosen: tuple[tuple[str, Row], ...]) -> tuple | None:
+        nonlocal tried
+        tried += 1
+        if tried > SEARCH_BUDGET:
+            return ()
+        if need <= len(covered) < len(whole):
+            return chosen
+        if len(covered) == len(whole) or len(covered) + reach[start] < need:
+            return None
+        for i in range(start, len(items)):
+            members = items[i][1].members
+            if covered.isdisjoint(members):
+                found = search(i + 1, covered | members, (*chosen, items[i]))
+                if found is not None:
+                    return found
+        return None
+
+    return search(0, frozenset(), ()) if items and need > 0 else None
 
 
 # --------------------------------------------------------------------------- figures of a row
@@ -228,11 +328,14 @@ def movement(pairs: Mapping[int, tuple[Unit, Unit]], row: Row, level_keys: Seque
 __all__ = [
     "MIN_COOPERATIVES",
     "STATES",
+    "SEARCH_BUDGET",
     "Candidate",
+    "Exposure",
     "Row",
     "Unit",
     "band_counts",
     "candidates_by",
+    "exposure",
     "light_counts",
     "movement",
     "nested_rows",

@@ -7,8 +7,9 @@ names or identifies a cooperative is in it (``tests/test_observatory_disclosure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.observatory import disclosure
@@ -33,6 +34,15 @@ MERGED_LABELS = {
     "legal_type": ("otros", "Otros tipos de organización", "Todos los tipos, agrupados"),
     "size": ("otros", "Otros tamaños", "Todos los tamaños, agrupados"),
 }
+
+
+#: The sector row of a cooperative with several sectors: each cooperative counts in one row
+#: (were it counted in each of its sectors, two rows' overlap would be plain arithmetic).
+SEVERAL_SECTORS = ("varios", "Varios rubros")
+
+
+def sector_of(unit: Unit) -> list[tuple[str, str]]:
+    return [unit.sectors[0]] if len(unit.sectors) == 1 else [SEVERAL_SECTORS]
 
 
 @dataclass(frozen=True)
@@ -60,31 +70,102 @@ def _candidates(units: Sequence[Unit], view: str, orders: Orders, region_labels:
     if view == "macrozone":
         return disclosure.candidates_by(units, lambda u: [u.macrozone], orders.macrozone)
     if view == "sector":
-        return disclosure.candidates_by(units, lambda u: u.sectors, orders.sector)
+        return disclosure.candidates_by(units, sector_of, orders.sector)
     if view == "legal_type":
         return disclosure.candidates_by(units, lambda u: [u.legal_type], orders.legal_type)
     return disclosure.candidates_by(units, lambda u: [u.size], orders.size)
 
 
-def _macrozone_rows(units: Sequence[Unit], orders: Orders) -> list[Row]:
+def _macrozone_rows(
+    units: Sequence[Unit], orders: Orders, hide: Collection[str] = (), grow: Mapping[str, int] | None = None
+) -> list[Row]:
     key, label, whole = MERGED_LABELS["macrozone"]
     return disclosure.publishable_rows(
-        _candidates(units, "macrozone", orders, {}), merged_key=key, merged_label=label, whole_label=whole
+        _candidates(units, "macrozone", orders, {}),
+        merged_key=key,
+        merged_label=label,
+        whole_label=whole,
+        hide=hide,
+        grow=(grow or {}).get(key, 0),
     )
+
+
+@dataclass
+class _Suppression:
+    """What ``protect_tables`` has merged beyond the rules of each table alone."""
+
+    hide: dict[str, frozenset[str]] = field(default_factory=lambda: {view: frozenset() for view, _ in VIEWS})
+    grow: dict[str, Counter[str]] = field(default_factory=lambda: {view: Counter() for view, _ in VIEWS})
+
+    def merging(self, view: str, row: Row) -> _Suppression:
+        """This suppression and ``row`` merged too: a group hidden, a merged row grown."""
+        hide, grow = dict(self.hide), {name: Counter(counts) for name, counts in self.grow.items()}
+        if row.merged:
+            grow[view][row.key] += 1
+        else:
+            hide[view] = hide[view] | {row.key}
+        return _Suppression(hide, grow)
+
+
+def _tables(
+    units: Sequence[Unit], orders: Orders, region_labels: Mapping[int, str], more: _Suppression, left_out: set[str]
+) -> dict[str, list[Row]]:
+    zones = _macrozone_rows(units, orders, more.hide["macrozone"], more.grow["macrozone"])
+    tables = {
+        "region": disclosure.nested_rows(
+            zones,
+            _candidates(units, "region", orders, region_labels),
+            noun="regiones",
+            hide=more.hide["region"],
+            grow=more.grow["region"],
+        ),
+        "macrozone": zones,
+    }
+    for view in ("sector", "legal_type", "size"):
+        key, label, whole = MERGED_LABELS[view]
+        tables[view] = disclosure.publishable_rows(
+            _candidates(units, view, orders, region_labels),
+            merged_key=key,
+            merged_label=label,
+            whole_label=whole,
+            hide=more.hide[view],
+            grow=more.grow[view].get(key, 0),
+        )
+    return {view: rows for view, rows in tables.items() if view not in left_out}
+
+
+def protect_tables(units: Sequence[Unit], orders: Orders, region_labels: Mapping[int, str]) -> dict[str, list[Row]]:
+    """The published rows of every table: each table by its own rules, then, while rows of
+    some tables narrow a row of another to fewer than 5 (``disclosure.exposure``), the
+    smallest row involved is merged too. Each step merges more, so it ends; a table that
+    cannot be made safe that way is left out."""
+    more = _Suppression()
+    total = _total_row(units)
+    left_out: set[str] = set()
+    for _ in range(_MAX_STEPS):
+        tables = _tables(units, orders, region_labels, more, left_out)
+        found = disclosure.exposure({"total": [total] if total else [], **tables})
+        if found is None:
+            return tables
+        for view, row in found.involved():
+            step = more.merging(view, row)
+            if _tables(units, orders, region_labels, step, left_out) != tables:
+                more = step
+                break
+        else:  # merging any row involved changes nothing: leave the largest table involved out
+            involved = {view for view, _ in found.involved()} or set(tables)
+            left_out.add(max(involved, key=lambda view: (len(tables[view]), view)))
+    return {}
+
+
+#: Far more steps than groups: each step merges one more group or leaves a table out.
+_MAX_STEPS = 200
 
 
 def view_rows(units: Sequence[Unit], view: str, orders: Orders, region_labels: Mapping[int, str]) -> list[Row]:
-    """The published rows of one table (regions nested in the macrozone table)."""
-    if view == "region":
-        return disclosure.nested_rows(
-            _macrozone_rows(units, orders), _candidates(units, "region", orders, region_labels), noun="regiones"
-        )
-    if view == "macrozone":
-        return _macrozone_rows(units, orders)
-    key, label, whole = MERGED_LABELS[view]
-    return disclosure.publishable_rows(
-        _candidates(units, view, orders, region_labels), merged_key=key, merged_label=label, whole_label=whole
-    )
+    """The published rows of one table (regions nested in the macrozone table, every table
+    protected against the others)."""
+    return protect_tables(units, orders, region_labels).get(view, [])
 
 
 def _region_codes(rows: Sequence[Row], units: Mapping[int, Unit]) -> list[list[int]]:
@@ -165,8 +246,9 @@ def round_figures(
     }
     if total is None:
         return document  # too few validated diagnoses: nothing is published but that
+    tables = protect_tables(units, orders, region_labels)
     for view, title in VIEWS:
-        rows = view_rows(units, view, orders, region_labels)
+        rows = tables.get(view, [])
         table = disclosure.light_counts(rows, by_id, level_keys)
         if view == "region":
             for row, codes in zip(table, _region_codes(rows, by_id), strict=True):
@@ -179,4 +261,14 @@ def round_figures(
     return document
 
 
-__all__ = ["FORMAT_VERSION", "VIEWS", "Level", "Orders", "round_figures", "view_rows"]
+__all__ = [
+    "FORMAT_VERSION",
+    "SEVERAL_SECTORS",
+    "VIEWS",
+    "Level",
+    "Orders",
+    "protect_tables",
+    "round_figures",
+    "sector_of",
+    "view_rows",
+]

@@ -28,7 +28,7 @@ VIEW_PAGES: tuple[tuple[str, str, str], ...] = (
     ("tamano", "size", "Por tamaño"),
 )
 VIEW_NOTES = {
-    "sector": "Una cooperativa con varios rubros cuenta en cada uno, así que las filas pueden sumar más que el total.",
+    "sector": "Cada cooperativa cuenta una vez: en su rubro si tiene uno solo, en «Varios rubros» si tiene más de uno.",
     "size": "Tamaño según el número de socios y socias registrado (mujeres más hombres).",
 }
 MOVES = (("up", "Mejoró"), ("same", "Se mantuvo"), ("down", "Empeoró"), ("not_comparable", "Sin comparación"))

@@ -27,6 +27,7 @@ from app.exchange.aggregates import NO_MACROZONE, NO_SECTOR, NO_SIZE, SIZE_BANDS
 from app.exchange.exports import decode_json, json_text, members_total, snapshot_levels, stream_rows
 from app.observatory import figures
 from app.observatory.disclosure import Unit
+from app.observatory.figures import SEVERAL_SECTORS
 from app.observatory.indicators import indicator_values
 from app.observatory.models import Publication, PublicationEvent
 from app.responses.models import Response, ResponseStatus
@@ -41,7 +42,7 @@ def _orders(settings: Settings) -> figures.Orders:
     return figures.Orders(
         region=[str(code) for code in REGIONS],
         macrozone=[*settings.macrozones, NO_MACROZONE[0]],
-        sector=[*SECTORS, NO_SECTOR[0]],
+        sector=[*SECTORS, SEVERAL_SECTORS[0], NO_SECTOR[0]],
         legal_type=list(LEGAL_TYPE_LABELS),
         size=[band[0] for band in SIZE_BANDS] + [NO_SIZE[0]],
     )
