@@ -713,6 +713,17 @@ def test_story_small_macrozones_are_merged_and_so_are_their_regions():
     attack(units, None)
 
 
+def test_story_when_every_macrozone_is_merged_the_regions_are_the_whole_country():
+    """Norte 3 and Centro 4: one macrozone row for all, and one region row named as such."""
+    units = population({ANTOFAGASTA: 3, METROPOLITANA: 4})
+    doc = document(units)
+    assert shape(table(doc, "macrozone")) == [("Todas las macrozonas, agrupadas", 7, ("Norte", "Centro"))]
+    assert shape(table(doc, "region")) == [
+        ("Todas las regiones, agrupadas", 7, ("Antofagasta", "Metropolitana de Santiago"))
+    ]
+    attack(units, None)
+
+
 def test_story_four_cooperatives_publish_nothing_but_that():
     units = population({METROPOLITANA: 4})
     doc = document(units, previous=units)

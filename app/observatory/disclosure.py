@@ -181,13 +181,17 @@ def nested_rows(
             for child in children
             if child.members & parent.members
         ]
-        where = "de otras macrozonas" if parent.merged else f"de la macrozona {parent.label}"
+        if parent.merged and len(parents) == 1:  # every parent merged into one: the whole country
+            merged_label, whole_label = f"Otras {noun}", f"Todas las {noun}, agrupadas"
+        else:
+            where = "de otras macrozonas" if parent.merged else f"de la macrozona {parent.label}"
+            merged_label, whole_label = f"Otras {noun} {where}", f"{noun.capitalize()} {where}, agrupadas"
         rows.extend(
             publishable_rows(
                 inside,
                 merged_key=f"otras:{parent.key}",
-                merged_label=f"Otras {noun} {where}",
-                whole_label=f"{noun.capitalize()} {where}, agrupadas",
+                merged_label=merged_label,
+                whole_label=whole_label,
                 hide=hide,
                 grow=(grow or {}).get(f"otras:{parent.key}", 0),
             )
