@@ -39,6 +39,7 @@ from app.questionnaires.service import (
     register_loaded_questionnaires,
 )
 from app.reports.views import web_router as reports_web_router
+from app.request_slots import RequestSlots
 from app.settings import Settings, get_settings
 from app.unit_of_work import UnitOfWork
 from app.web import admin as web_admin
@@ -176,6 +177,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.catalog = Catalog()
     queue.configure(settings)  # the broker the pages queue their tasks on
     install_error_handlers(app)
+    # Innermost: a request waits for its slot only once it is known to be acceptable.
+    app.add_middleware(RequestSlots)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders, https_only=settings.is_production)
     # Outermost: every layer and view sees the client a trusted proxy forwarded for.

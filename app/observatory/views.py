@@ -72,6 +72,7 @@ class _State:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.reading = threading.Lock()  # held by the one request reading the catalog
         self.catalog: Catalog | None = None
         self.read_at = 0.0
         self.documents: dict[str, dict[str, Any]] = {}  # by ETag
@@ -110,10 +111,21 @@ def _read_catalog(request: Request) -> Catalog:
 
 
 async def _catalog(request: Request) -> Catalog:
+    """The catalog, read again at most every CATALOG_TTL seconds by one request at a time:
+    while one reads it, the others are answered from the previous one (no stampede of
+    requests each opening a connection to read the same rows)."""
     catalog = _state.catalog
-    if catalog is not None and time.monotonic() - _state.read_at < CATALOG_TTL:
+    if catalog is not None and (time.monotonic() - _state.read_at < CATALOG_TTL or _state.reading.locked()):
         return catalog
-    return await run_in_threadpool(_read_catalog, request)
+    return await run_in_threadpool(_read_catalog_once, request)
+
+
+def _read_catalog_once(request: Request) -> Catalog:
+    with _state.reading:
+        catalog = _state.catalog
+        if catalog is not None and time.monotonic() - _state.read_at < CATALOG_TTL:
+            return catalog  # read by the request that held the lock before this one
+        return _read_catalog(request)
 
 
 def _headers(etag: str, media_type: str) -> dict[str, str]:
