@@ -12,6 +12,7 @@ requests at once, on both backends.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import anyio.to_thread
 import httpx
@@ -43,7 +44,10 @@ def test_a_burst_larger_than_the_pool_is_served(api_env):
     normal = app.state.engine, app.state.sessionmaker
     app.state.engine, app.state.sessionmaker = engine, make_sessionmaker(engine)
     try:
-        statuses = asyncio.run(_burst(app, headers))  # a new event loop: the gate takes this pool's size
+        # A new event loop (the gate takes this pool's size), in a thread of its own: the
+        # browser tests' Playwright may have left one running in this one.
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            statuses = thread.submit(asyncio.run, _burst(app, headers)).result()
     finally:
         app.state.engine, app.state.sessionmaker = normal
         engine.dispose()
