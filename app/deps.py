@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from app.auth.models import User
 from app.auth.service import find_api_token, find_web_session
 from app.errors import Forbidden, NotAuthenticated
+from app.request_slots import per_loop_semaphore
 from app.settings import Settings
 from app.unit_of_work import UnitOfWork
 
@@ -99,15 +100,6 @@ HOT_REQUESTS = 4
 _hot_slots: RunVar[anyio.Semaphore] = RunVar("coopdiag_hot_slots")
 
 
-def _slots() -> anyio.Semaphore:
-    try:
-        return _hot_slots.get()
-    except LookupError:  # one per event loop
-        slots = anyio.Semaphore(HOT_REQUESTS)
-        _hot_slots.set(slots)
-        return slots
-
-
 @dataclass(frozen=True)
 class HotSession:
     """What ``hot_session`` gives a hot endpoint: the request's database session, not yet
@@ -139,7 +131,7 @@ async def hot_session(request: Request) -> AsyncIterator[HotSession]:
     not close is closed here, in a worker thread when a transaction is open. At most
     HOT_REQUESTS of these are in flight per process.
     """
-    async with _slots():
+    async with per_loop_semaphore(_hot_slots, HOT_REQUESTS):
         hot = HotSession(request.app.state.sessionmaker(), request, request.app.state.settings)
         try:
             yield hot

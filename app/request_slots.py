@@ -30,20 +30,22 @@ FREE_PATHS = ("/static/", "/observatorio", "/healthz")
 _slots: RunVar[anyio.Semaphore] = RunVar("coopdiag_request_slots")
 
 
+def per_loop_semaphore(var: RunVar[anyio.Semaphore], size: int) -> anyio.Semaphore:
+    """The semaphore kept in ``var``, made with ``size`` slots the first time in each event
+    loop (a semaphore belongs to one loop; tests start many)."""
+    try:
+        return var.get()
+    except LookupError:
+        semaphore = anyio.Semaphore(size)
+        var.set(semaphore)
+        return semaphore
+
+
 def slot_count(scope: Scope) -> int:
     """The pool size of the app's engine (the constant when the pool has no size)."""
     engine = getattr(getattr(scope.get("app"), "state", None), "engine", None)
     size = getattr(getattr(engine, "pool", None), "size", None)
     return max(1, size()) if callable(size) else POOL_SIZE
-
-
-def _semaphore(scope: Scope) -> anyio.Semaphore:
-    try:
-        return _slots.get()
-    except LookupError:  # one per event loop
-        slots = anyio.Semaphore(slot_count(scope))
-        _slots.set(slots)
-        return slots
 
 
 class RequestSlots:
@@ -54,7 +56,7 @@ class RequestSlots:
         if scope["type"] != "http" or scope["path"].startswith(FREE_PATHS) or _is_autosave(scope):
             await self.app(scope, receive, send)
             return
-        async with _semaphore(scope):
+        async with per_loop_semaphore(_slots, slot_count(scope)):
             await self.app(scope, receive, send)
 
 

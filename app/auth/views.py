@@ -38,6 +38,7 @@ from app.auth.schemas import (
 from app.deps import SESSION_COOKIE, current_user, get_db, get_settings_dep, optional_user
 from app.errors import Forbidden
 from app.pagination import PageParams, page_of, page_params, paginate
+from app.request_slots import per_loop_semaphore
 from app.settings import Settings
 from app.unit_of_work import UnitOfWork
 
@@ -126,12 +127,7 @@ async def login_slot(request: Request) -> AsyncIterator[None]:
             delay = 0.0
         if delay:
             await anyio.sleep(delay)
-    try:
-        slots = _login_slots.get()
-    except LookupError:  # one per event loop
-        slots = anyio.Semaphore(LOGINS_AT_ONCE)
-        _login_slots.set(slots)
-    async with slots:
+    async with per_loop_semaphore(_login_slots, LOGINS_AT_ONCE):
         yield
 
 

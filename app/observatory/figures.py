@@ -142,19 +142,21 @@ def protect_tables(units: Sequence[Unit], orders: Orders, region_labels: Mapping
     more = _Suppression()
     total = _total_row(units)
     left_out: set[str] = set()
+    tables = _tables(units, orders, region_labels, more, left_out)
     for _ in range(_MAX_STEPS):
-        tables = _tables(units, orders, region_labels, more, left_out)
         found = disclosure.exposure({"total": [total] if total else [], **tables})
         if found is None:
             return tables
         for view, row in found.involved():
             step = more.merging(view, row)
-            if _tables(units, orders, region_labels, step, left_out) != tables:
-                more = step
+            merged = _tables(units, orders, region_labels, step, left_out)
+            if merged != tables:
+                more, tables = step, merged
                 break
         else:  # merging any row involved changes nothing: leave the largest table involved out
             involved = {view for view, _ in found.involved()} or set(tables)
             left_out.add(max(involved, key=lambda view: (len(tables[view]), view)))
+            tables = {view: rows for view, rows in tables.items() if view not in left_out}
     return {}
 
 
